@@ -1,0 +1,355 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+
+import {ICertificateRegistry} from "./interfaces/ICertificateRegistry.sol";
+import {ParticipantRegistry} from "./ParticipantRegistry.sol";
+
+/// @title CertificateRegistry
+/// @notice The lifecycle of Kimberley Process certificates, and (inherited) the participant
+/// registry that authorises it: one contract, so authorisation is an internal storage read.
+contract CertificateRegistry is ICertificateRegistry, ParticipantRegistry, EIP712 {
+    // ------------------------------------------------------------------------------------------
+    // Constants
+    // ------------------------------------------------------------------------------------------
+
+    bytes32 private constant _LINE_TYPEHASH =
+        keccak256("Line(uint32 hsCode,uint64 carats,uint64 valueUsdCents,uint32 parcels)");
+
+    bytes32 private constant _CERTIFICATE_TYPEHASH = keccak256(
+        "Certificate(bytes32 certNo,bytes2 exportingParticipant,bytes2 importingParticipant,"
+        "bytes2 origin,bytes2 provenance,bytes32 originZone,bytes32 exporterHash,"
+        "bytes32 importerHash,Line[] lines,uint40 issuedAt,uint40 expiresAt,"
+        "string issuingAuthority,bytes32 replaces)"
+        "Line(uint32 hsCode,uint64 carats,uint64 valueUsdCents,uint32 parcels)"
+    );
+
+    // HS codes of rough diamonds under the KPCS, as six-digit integers.
+    uint32 private constant _HS_UNSORTED = 710210;
+    uint32 private constant _HS_INDUSTRIAL = 710221;
+    uint32 private constant _HS_NON_INDUSTRIAL = 710231;
+
+    // ------------------------------------------------------------------------------------------
+    // Storage
+    // ------------------------------------------------------------------------------------------
+
+    mapping(bytes32 certNo => CertificateRecord) private _certificates;
+
+    // ------------------------------------------------------------------------------------------
+    // Constructor
+    // ------------------------------------------------------------------------------------------
+
+    /// @param governor The KP Chair/Secretariat account (or multisig): admin of roles and governor.
+    constructor(address governor) ParticipantRegistry(governor) EIP712("KP Certificate Registry", "1") {}
+
+    // ------------------------------------------------------------------------------------------
+    // Operations
+    // ------------------------------------------------------------------------------------------
+
+    /// @inheritdoc ICertificateRegistry
+    function issue(Certificate calldata cert, address signer, bytes calldata signature)
+        external
+        returns (bytes32 docHash)
+    {
+        bytes2 exporting = _checkIssuer(cert.exportingParticipant, signer);
+        docHash = _issue(cert, exporting, signer, signature);
+    }
+
+    /// @inheritdoc ICertificateRegistry
+    function issueBatch(
+        Certificate[] calldata certs,
+        address signer,
+        bytes[] calldata signatures
+    ) external returns (bytes32[] memory docHashes) {
+        uint256 count = certs.length;
+        if (count == 0 || count != signatures.length) revert BatchInvalid(count, signatures.length);
+        // One participant issues the whole batch: check the caller and the signer once.
+        bytes2 exporting = _checkIssuer(certs[0].exportingParticipant, signer);
+
+        docHashes = new bytes32[](count);
+        for (uint256 i; i < count; ++i) {
+            docHashes[i] = _issue(certs[i], exporting, signer, signatures[i]);
+        }
+    }
+
+    /// @inheritdoc ICertificateRegistry
+    function ship(bytes32 certNo, bytes32 sealRef) external {
+        CertificateRecord memory record = _existing(certNo);
+        _checkActor(record.exportingParticipant);
+        _checkStatus(certNo, record, CertificateStatus.Issued);
+        _checkNotExpired(certNo, record);
+
+        _certificates[certNo].status = CertificateStatus.Shipped;
+
+        emit CertificateShipped(
+            certNo, record.exportingParticipant, record.importingParticipant, msg.sender, sealRef
+        );
+    }
+
+    /// @inheritdoc ICertificateRegistry
+    function confirmReceipt(bytes32 certNo, Confirmation calldata confirmation) external {
+        CertificateRecord memory record = _existing(certNo);
+        _checkActor(record.importingParticipant);
+        _checkStatus(certNo, record, CertificateStatus.Shipped);
+        _checkNotExpired(certNo, record);
+        if (confirmation.parcels == 0 || confirmation.carats == 0) revert ConfirmationInvalid(certNo);
+
+        _certificates[certNo].status = CertificateStatus.Received;
+
+        emit CertificateReceived(
+            certNo, record.exportingParticipant, record.importingParticipant, msg.sender, confirmation
+        );
+    }
+
+    /// @inheritdoc ICertificateRegistry
+    function reject(bytes32 certNo, RejectionReason reason) external {
+        CertificateRecord memory record = _existing(certNo);
+        _checkActor(record.importingParticipant);
+        // An expired shipment can still be refused: rejection is how it is closed.
+        _checkStatus(certNo, record, CertificateStatus.Shipped);
+
+        _certificates[certNo].status = CertificateStatus.Rejected;
+
+        emit CertificateRejected(
+            certNo, record.exportingParticipant, record.importingParticipant, msg.sender, reason
+        );
+    }
+
+    /// @inheritdoc ICertificateRegistry
+    function cancel(bytes32 certNo) external {
+        CertificateRecord memory record = _existing(certNo);
+        _checkActor(record.exportingParticipant);
+        _checkStatus(certNo, record, CertificateStatus.Issued);
+
+        _certificates[certNo].status = CertificateStatus.Cancelled;
+
+        emit CertificateCancelled(
+            certNo, record.exportingParticipant, record.importingParticipant, msg.sender
+        );
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Views
+    // ------------------------------------------------------------------------------------------
+
+    /// @inheritdoc ICertificateRegistry
+    function certificate(bytes32 certNo) external view returns (CertificateRecord memory) {
+        return _certificates[certNo];
+    }
+
+    /// @inheritdoc ICertificateRegistry
+    function certificateStatus(bytes32 certNo) external view returns (CertificateStatus) {
+        CertificateRecord memory record = _certificates[certNo];
+        if (_isLive(record.status) && _isExpired(record)) return CertificateStatus.Expired;
+        return record.status;
+    }
+
+    /// @inheritdoc ICertificateRegistry
+    function matchesDocument(bytes32 certNo, bytes32 docHash) external view returns (bool) {
+        CertificateRecord memory record = _certificates[certNo];
+        return record.status != CertificateStatus.None && record.docHashPrefix == bytes21(docHash);
+    }
+
+    /// @inheritdoc ICertificateRegistry
+    function hashCertificate(Certificate calldata cert) external view returns (bytes32) {
+        return _hashTypedDataV4(_structHash(cert));
+    }
+
+    /// @inheritdoc ICertificateRegistry
+    function domainSeparator() external view returns (bytes32) {
+        return _domainSeparatorV4();
+    }
+
+    /// @inheritdoc ICertificateRegistry
+    function version()
+        external
+        pure
+        override(ICertificateRegistry, ParticipantRegistry)
+        returns (string memory)
+    {
+        return "1.0.0";
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Internal: issuing
+    // ------------------------------------------------------------------------------------------
+
+    /// @dev The caller must be an Active authority of `exporting`, and so must the signer.
+    function _checkIssuer(bytes2 exporting, address signer) private view returns (bytes2) {
+        _checkActor(exporting);
+        if (signer != msg.sender) {
+            (bytes2 signerParticipant,) = _authorityStatus(signer);
+            if (signerParticipant != exporting) revert UnauthorizedAuthority(signer, exporting);
+        }
+        return exporting;
+    }
+
+    function _issue(
+        Certificate calldata cert,
+        bytes2 exporting,
+        address signer,
+        bytes calldata signature
+    ) private returns (bytes32 docHash) {
+        bytes32 certNo = cert.certNo;
+        bytes2 importing = cert.importingParticipant;
+        uint40 issuedAt = cert.issuedAt;
+        uint40 expiresAt = cert.expiresAt;
+        if (cert.exportingParticipant != exporting) {
+            revert UnauthorizedAuthority(msg.sender, cert.exportingParticipant);
+        }
+        if (bytes2(certNo) != exporting) revert CertificateNumberInvalid(certNo, exporting);
+        if (_certificates[certNo].status != CertificateStatus.None) {
+            revert CertificateAlreadyExists(certNo);
+        }
+        if (importing == exporting) revert ParticipantsIdentical(importing);
+        if (_participantStatus(importing) != ParticipantStatus.Active) {
+            revert ParticipantNotActive(importing);
+        }
+        if (expiresAt <= block.timestamp || issuedAt > expiresAt) {
+            revert CertificateDatesInvalid(issuedAt, expiresAt);
+        }
+        _checkOrigin(cert);
+        if (cert.replaces != bytes32(0)) _markReplaced(certNo, cert.replaces, exporting);
+
+        docHash = _hashTypedDataV4(_structHash(cert));
+        if (!SignatureChecker.isValidSignatureNow(signer, docHash, signature)) {
+            revert DocumentSignatureInvalid(certNo, signer);
+        }
+
+        _certificates[certNo] = CertificateRecord({
+            exportingParticipant: exporting,
+            importingParticipant: importing,
+            status: CertificateStatus.Issued,
+            replaced: false,
+            expiresAt: expiresAt,
+            docHashPrefix: bytes21(docHash)
+        });
+
+        emit CertificateIssued(
+            certNo,
+            exporting,
+            importing,
+            docHash,
+            signer,
+            cert.origin,
+            cert.provenance,
+            cert.originZone,
+            cert.exporterHash,
+            cert.importerHash,
+            cert.lines,
+            issuedAt,
+            expiresAt,
+            cert.issuingAuthority,
+            cert.replaces
+        );
+    }
+
+    /// @dev Mixed origin names a provenance; a restricted origin names one of its allowed zones.
+    function _checkOrigin(Certificate calldata cert) private view {
+        bytes2 origin = cert.origin;
+        if ((origin == bytes2(0)) == (cert.provenance == bytes2(0))) {
+            revert CertificateOriginInvalid(origin, cert.provenance);
+        }
+        if (origin != bytes2(0) && !_isOriginAllowed(origin, cert.originZone)) {
+            revert OriginZoneNotAllowed(origin, cert.originZone);
+        }
+    }
+
+    /// @dev A replacement names a cancelled certificate of the same exporter, replaced only once.
+    function _markReplaced(bytes32 certNo, bytes32 replaces, bytes2 exporting) private {
+        CertificateRecord storage old = _certificates[replaces];
+        if (old.status == CertificateStatus.None) revert CertificateNotFound(replaces);
+        if (old.status != CertificateStatus.Cancelled) {
+            revert CertificateStatusInvalid(replaces, old.status, CertificateStatus.Cancelled);
+        }
+        if (old.exportingParticipant != exporting || old.replaced) {
+            revert ReplacementInvalid(certNo, replaces);
+        }
+        old.replaced = true;
+    }
+
+    /// @dev EIP-712 hashStruct of the document; validates the lines on the way through them.
+    function _structHash(Certificate calldata cert) private pure returns (bytes32) {
+        uint256 count = cert.lines.length;
+        if (count == 0) revert CertificateLinesEmpty(cert.certNo);
+        bytes32[] memory lineHashes = new bytes32[](count);
+        for (uint256 i; i < count; ++i) {
+            Line calldata line = cert.lines[i];
+            if (!_isValidLine(line)) revert CertificateLineInvalid(cert.certNo, i);
+            lineHashes[i] = keccak256(
+                abi.encode(_LINE_TYPEHASH, line.hsCode, line.carats, line.valueUsdCents, line.parcels)
+            );
+        }
+        return keccak256(
+            abi.encode(
+                _CERTIFICATE_TYPEHASH,
+                cert.certNo,
+                cert.exportingParticipant,
+                cert.importingParticipant,
+                cert.origin,
+                cert.provenance,
+                cert.originZone,
+                cert.exporterHash,
+                cert.importerHash,
+                _hashWords(lineHashes),
+                cert.issuedAt,
+                cert.expiresAt,
+                keccak256(bytes(cert.issuingAuthority)),
+                cert.replaces
+            )
+        );
+    }
+
+    /// @dev keccak256 of the packed words, hashed in place (abi.encodePacked would copy them).
+    function _hashWords(bytes32[] memory words) private pure returns (bytes32 digest) {
+        assembly ("memory-safe") {
+            digest := keccak256(add(words, 0x20), shl(5, mload(words)))
+        }
+    }
+
+    function _isValidLine(Line calldata line) private pure returns (bool) {
+        uint32 hs = line.hsCode;
+        bool knownCode = hs == _HS_UNSORTED || hs == _HS_INDUSTRIAL || hs == _HS_NON_INDUSTRIAL;
+        return knownCode && line.carats != 0 && line.parcels != 0;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Internal: guards
+    // ------------------------------------------------------------------------------------------
+
+    /// @dev The caller must be an authority of `participant`, and `participant` Active.
+    function _checkActor(bytes2 participant) private view {
+        (bytes2 actingFor, ParticipantStatus status) = _authorityStatus(msg.sender);
+        if (actingFor != participant) revert UnauthorizedAuthority(msg.sender, participant);
+        if (status != ParticipantStatus.Active) {
+            revert ParticipantNotActive(participant);
+        }
+    }
+
+    function _existing(bytes32 certNo) private view returns (CertificateRecord memory record) {
+        record = _certificates[certNo];
+        if (record.status == CertificateStatus.None) revert CertificateNotFound(certNo);
+    }
+
+    function _checkStatus(
+        bytes32 certNo,
+        CertificateRecord memory record,
+        CertificateStatus required
+    ) private pure {
+        if (record.status != required) revert CertificateStatusInvalid(certNo, record.status, required);
+    }
+
+    function _checkNotExpired(bytes32 certNo, CertificateRecord memory record) private view {
+        if (_isExpired(record)) revert CertificateExpired(certNo, record.expiresAt);
+    }
+
+    function _isExpired(CertificateRecord memory record) private view returns (bool) {
+        return block.timestamp > record.expiresAt;
+    }
+
+    function _isLive(CertificateStatus status) private pure returns (bool) {
+        return status == CertificateStatus.Issued || status == CertificateStatus.Shipped;
+    }
+}

@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+/// @title ICertificateRegistry
+/// @notice The lifecycle of Kimberley Process certificates: issued and validated by the exporting
+/// authority, shipped, then received or rejected by the importing authority; cancelled before
+/// shipping; read as Expired once past their expiry.
+/// @dev Implemented by a contract that is also the IParticipantRegistry it authorises against.
+/// On-chain state is one storage slot per certificate. The document itself (KPCS Annex I)
+/// travels in calldata and in {CertificateIssued}; its EIP-712 hash is computed here from the
+/// fields given, so the indexed fields and the signed hash can never disagree.
+interface ICertificateRegistry {
+    // ------------------------------------------------------------------------------------------
+    // Types
+    // ------------------------------------------------------------------------------------------
+
+    /// @notice A certificate's status. Expired is never stored: Issued or Shipped read as Expired
+    /// once `block.timestamp` is past `expiresAt`.
+    enum CertificateStatus {
+        None, // no certificate with this number
+        Issued, // validated by the exporting authority
+        Shipped, // sealed and dispatched; the importing authority's advance notice
+        Received, // the importing authority confirmed receipt (the KP import confirmation)
+        Rejected, // the importing authority refused it
+        Cancelled, // withdrawn by the exporting authority before shipping
+        Expired // Issued or Shipped past its expiry (derived, never stored)
+    }
+
+    /// @notice Why an importing authority rejected a shipment.
+    enum RejectionReason {
+        Discrepancy, // content differs from the certificate
+        SealBroken, // the tamper-resistant container arrived opened
+        Expired, // the certificate expired in transit
+        SuspectedForgery, // the certificate is suspected forged (report to the KP Chair and WGM)
+        Other // see the importing authority's records
+    }
+
+    /// @notice One HS-code line of a shipment.
+    struct Line {
+        uint32 hsCode; // 710210 (unsorted), 710221 (industrial) or 710231 (non-industrial)
+        uint64 carats; // hundredths of a carat
+        uint64 valueUsdCents; // US cents
+        uint32 parcels; // number of parcels
+    }
+
+    /// @notice The certificate document: every Annex I element, with exporter and importer
+    /// identities as salted hashes. Its EIP-712 hash is the certificate's `docHash`.
+    struct Certificate {
+        bytes32 certNo; // left-aligned ASCII, starting with the exporting participant's code
+        bytes2 exportingParticipant; // ISO code of the exporting participant
+        bytes2 importingParticipant; // ISO code of the importing participant
+        bytes2 origin; // ISO code of the country of origin; 0x0000 for mixed origin
+        bytes2 provenance; // mixed origin: the last participant exported from; otherwise 0x0000
+        bytes32 originZone; // allowed zone of a restricted origin; otherwise zero
+        bytes32 exporterHash; // keccak256 of the salted exporter identity (name, address, licence)
+        bytes32 importerHash; // keccak256 of the salted importer identity (name, address, licence)
+        Line[] lines; // at least one HS-code line
+        uint40 issuedAt; // Unix seconds, date of issue
+        uint40 expiresAt; // Unix seconds; the certificate is expired once block time passes it
+        string issuingAuthority; // name of the issuing authority
+        bytes32 replaces; // number of the cancelled certificate this one replaces; otherwise zero
+    }
+
+    /// @notice The importing authority's confirmation of receipt.
+    struct Confirmation {
+        uint32 parcels; // parcels received
+        uint64 carats; // hundredths of a carat received
+        uint40 receivedAt; // Unix seconds, date of receipt
+        bytes32 confirmationHash; // hash of the full confirmation document kept by the importer
+    }
+
+    /// @notice What the chain keeps of a certificate (one storage slot).
+    struct CertificateRecord {
+        bytes2 exportingParticipant; // ISO code of the exporting participant
+        bytes2 importingParticipant; // ISO code of the importing participant
+        CertificateStatus status; // stored status (never Expired)
+        bool replaced; // a later certificate names this one in `replaces`
+        uint40 expiresAt; // Unix seconds
+        bytes21 docHashPrefix; // first 21 bytes of the document's EIP-712 hash
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Errors
+    // ------------------------------------------------------------------------------------------
+
+    /// @notice No certificate numbered `certNo` exists.
+    error CertificateNotFound(bytes32 certNo);
+    /// @notice A certificate numbered `certNo` exists already; numbers are unique forever.
+    error CertificateAlreadyExists(bytes32 certNo);
+    /// @notice `certNo` is not left-aligned ASCII starting with `exportingParticipant`'s code.
+    error CertificateNumberInvalid(bytes32 certNo, bytes2 exportingParticipant);
+    /// @notice `certNo` is in `status`, and the operation needs `required`.
+    error CertificateStatusInvalid(bytes32 certNo, CertificateStatus status, CertificateStatus required);
+    /// @notice `certNo` expired at `expiresAt`.
+    error CertificateExpired(bytes32 certNo, uint40 expiresAt);
+    /// @notice Expiry `expiresAt` is not in the future, or is before issue date `issuedAt`.
+    error CertificateDatesInvalid(uint40 issuedAt, uint40 expiresAt);
+    /// @notice A certificate must have at least one HS-code line.
+    error CertificateLinesEmpty(bytes32 certNo);
+    /// @notice Line `index` has an HS code outside 7102.10/.21/.31, or a zero quantity.
+    error CertificateLineInvalid(bytes32 certNo, uint256 index);
+    /// @notice Mixed origin (0x0000) needs a provenance, and an unmixed one must have none.
+    error CertificateOriginInvalid(bytes2 origin, bytes2 provenance);
+    /// @notice Origin `origin` is restricted to allowed zones, and `zone` is not one of them.
+    error OriginZoneNotAllowed(bytes2 origin, bytes32 zone);
+    /// @notice The exporting and importing participant are the same.
+    error ParticipantsIdentical(bytes2 code);
+    /// @notice `code` is not an Active participant.
+    error ParticipantNotActive(bytes2 code);
+    /// @notice `account` is not an authority of `participant`.
+    error UnauthorizedAuthority(address account, bytes2 participant);
+    /// @notice `signature` is not `signer`'s valid signature over the document of `certNo`.
+    error DocumentSignatureInvalid(bytes32 certNo, address signer);
+    /// @notice `replaces` belongs to another exporting participant, or was replaced already.
+    error ReplacementInvalid(bytes32 certNo, bytes32 replaces);
+    /// @notice A confirmation of receipt needs a non-zero number of parcels and carats.
+    error ConfirmationInvalid(bytes32 certNo);
+    /// @notice A batch needs at least one certificate and one signature per certificate.
+    error BatchInvalid(uint256 certificates, uint256 signatures);
+
+    // ------------------------------------------------------------------------------------------
+    // Events (the indexer's API: one per operation, indexed by number and both participants)
+    // ------------------------------------------------------------------------------------------
+
+    /// @notice A certificate was issued, validated by `signer`'s signature over `docHash`. The
+    /// event carries every field of the {Certificate} document (the three indexed ones as
+    /// topics), so an indexer rebuilds the document and checks `docHash` from logs alone. The
+    /// submitting authority is the transaction's sender.
+    event CertificateIssued(
+        bytes32 indexed certNo,
+        bytes2 indexed exportingParticipant,
+        bytes2 indexed importingParticipant,
+        bytes32 docHash,
+        address signer,
+        bytes2 origin,
+        bytes2 provenance,
+        bytes32 originZone,
+        bytes32 exporterHash,
+        bytes32 importerHash,
+        Line[] lines,
+        uint40 issuedAt,
+        uint40 expiresAt,
+        string issuingAuthority,
+        bytes32 replaces
+    );
+
+    /// @notice `certNo` was sealed and dispatched by `authority`; `sealRef` hashes the seal and
+    /// container references.
+    event CertificateShipped(
+        bytes32 indexed certNo,
+        bytes2 indexed exportingParticipant,
+        bytes2 indexed importingParticipant,
+        address authority,
+        bytes32 sealRef
+    );
+
+    /// @notice `authority` confirmed receipt of `certNo` with `confirmation`.
+    event CertificateReceived(
+        bytes32 indexed certNo,
+        bytes2 indexed exportingParticipant,
+        bytes2 indexed importingParticipant,
+        address authority,
+        Confirmation confirmation
+    );
+
+    /// @notice `authority` rejected `certNo` for `reason`.
+    event CertificateRejected(
+        bytes32 indexed certNo,
+        bytes2 indexed exportingParticipant,
+        bytes2 indexed importingParticipant,
+        address authority,
+        RejectionReason reason
+    );
+
+    /// @notice `authority` cancelled `certNo` before it was shipped.
+    event CertificateCancelled(
+        bytes32 indexed certNo,
+        bytes2 indexed exportingParticipant,
+        bytes2 indexed importingParticipant,
+        address authority
+    );
+
+    // ------------------------------------------------------------------------------------------
+    // Operations
+    // ------------------------------------------------------------------------------------------
+
+    /// @notice Issues `certificate`, validated by `signer` (an authority of the exporting
+    /// participant: an EOA, or an ERC-1271 contract account) with `signature` over its EIP-712
+    /// hash. The caller must be an authority of the exporting participant too; it may differ from
+    /// the signer, so a validation key kept offline can sign what a hot key submits.
+    /// @dev Both participants must be Active, the number unused and prefixed by the exporting
+    /// participant's code, the expiry in the future, and a restricted origin must name an
+    /// allowed zone. Emits {CertificateIssued}.
+    /// @return docHash The certificate's EIP-712 document hash.
+    function issue(Certificate calldata certificate, address signer, bytes calldata signature)
+        external
+        returns (bytes32 docHash);
+
+    /// @notice Issues several certificates of the caller's participant in one transaction, each
+    /// validated by `signer` with its own signature. Same checks as {issue}; all or nothing.
+    /// @return docHashes The certificates' EIP-712 document hashes, in order.
+    function issueBatch(
+        Certificate[] calldata certificates,
+        address signer,
+        bytes[] calldata signatures
+    ) external returns (bytes32[] memory docHashes);
+
+    /// @notice Records that `certNo` was sealed and dispatched: the advance notice to the importer.
+    /// @dev Exporting authority; status Issued and not expired. Emits {CertificateShipped}.
+    /// @param sealRef Hash of the seal and container references (zero when none).
+    function ship(bytes32 certNo, bytes32 sealRef) external;
+
+    /// @notice Confirms receipt of `certNo` (the KP import confirmation).
+    /// @dev Importing authority; status Shipped and not expired. Emits {CertificateReceived}.
+    function confirmReceipt(bytes32 certNo, Confirmation calldata confirmation) external;
+
+    /// @notice Rejects `certNo`, expired or not.
+    /// @dev Importing authority; status Shipped. Emits {CertificateRejected}.
+    function reject(bytes32 certNo, RejectionReason reason) external;
+
+    /// @notice Cancels `certNo` before it is shipped; a new certificate may then replace it.
+    /// @dev Exporting authority; status Issued. Emits {CertificateCancelled}.
+    function cancel(bytes32 certNo) external;
+
+    // ------------------------------------------------------------------------------------------
+    // Views
+    // ------------------------------------------------------------------------------------------
+
+    /// @notice What the chain keeps of `certNo` (status None when it does not exist).
+    function certificate(bytes32 certNo) external view returns (CertificateRecord memory);
+
+    /// @notice `certNo`'s status now, Expired included.
+    function certificateStatus(bytes32 certNo) external view returns (CertificateStatus);
+
+    /// @notice Whether `docHash` is the document hash recorded for `certNo`.
+    function matchesDocument(bytes32 certNo, bytes32 docHash) external view returns (bool);
+
+    /// @notice The EIP-712 hash of `certificate`, as {issue} computes and checks it.
+    function hashCertificate(Certificate calldata certificate) external view returns (bytes32);
+
+    /// @notice The EIP-712 domain separator (name "KP Certificate Registry", version "1").
+    function domainSeparator() external view returns (bytes32);
+
+    /// @notice The semantic version of this contract.
+    function version() external pure returns (string memory);
+}

@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+/// @title IParticipantRegistry
+/// @notice The Kimberley Process participants, their status, their origin restrictions and the
+/// authority accounts that act for them. Governance (the KP Chair and Secretariat, holding
+/// GOVERNOR_ROLE) admits participants and changes their status, admin and zones; each
+/// participant's admin adds and revokes that participant's authority accounts, so keys rotate
+/// without a governance decision. An authority account acts for exactly one participant.
+/// @dev Every change emits an event, so the key set valid at any block can be rebuilt from logs.
+interface IParticipantRegistry {
+    // ------------------------------------------------------------------------------------------
+    // Types
+    // ------------------------------------------------------------------------------------------
+
+    /// @notice A participant's standing in the KP. Trade is allowed only between Active ones.
+    enum ParticipantStatus {
+        None, // not a participant
+        Active, // may trade
+        Suspended, // barred from trade by a KP decision; may be reinstated
+        Withdrawn // left the KP; may be readmitted by setting Active again
+    }
+
+    /// @notice What the registry keeps of a participant (one storage slot).
+    struct Participant {
+        ParticipantStatus status; // standing in the KP
+        bool originRestricted; // true: certificates of this origin must name an allowed zone
+        address admin; // account that adds and revokes this participant's authorities
+        uint40 admittedAt; // Unix seconds of admission
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Errors
+    // ------------------------------------------------------------------------------------------
+
+    /// @notice `code` is not two upper-case ASCII letters (ISO 3166-1 alpha-2, or "EU").
+    error ParticipantCodeInvalid(bytes2 code);
+    /// @notice `code` has already been admitted.
+    error ParticipantAlreadyAdmitted(bytes2 code);
+    /// @notice `code` has never been admitted.
+    error ParticipantNotFound(bytes2 code);
+    /// @notice `status` cannot be set on a participant (None), or it already has it.
+    error ParticipantStatusUnchanged(bytes2 code, ParticipantStatus status);
+    /// @notice The zero address was given where an account is required.
+    error AccountZero();
+    /// @notice `account` is not the admin of `participant`.
+    error ParticipantAdminUnauthorized(address account, bytes2 participant);
+    /// @notice `account` is already an authority, of `participant`.
+    error AuthorityAlreadyRegistered(address account, bytes2 participant);
+    /// @notice `account` is not an authority of `participant`.
+    error AuthorityNotRegistered(address account, bytes2 participant);
+    /// @notice The zero zone id was given; zones are non-zero bytes32 ids.
+    error OriginZoneZero();
+
+    // ------------------------------------------------------------------------------------------
+    // Events
+    // ------------------------------------------------------------------------------------------
+
+    /// @notice `code` was admitted as an Active participant with `admin` as its admin.
+    event ParticipantAdmitted(bytes2 indexed code, address indexed admin);
+    /// @notice `code`'s status changed from `previous` to `status`.
+    event ParticipantStatusChanged(
+        bytes2 indexed code, ParticipantStatus previous, ParticipantStatus status
+    );
+    /// @notice `code`'s admin changed from `previous` to `admin`.
+    event ParticipantAdminChanged(bytes2 indexed code, address indexed previous, address indexed admin);
+    /// @notice Certificates of origin `code` must (`restricted`) or need not name an allowed zone.
+    event OriginRestrictionChanged(bytes2 indexed code, bool restricted);
+    /// @notice Zone `zone` of origin `code` was allowed (`allowed`) or disallowed.
+    event OriginZoneChanged(bytes2 indexed code, bytes32 indexed zone, bool allowed);
+    /// @notice `account` became an authority of `participant`, added by `admin`.
+    event AuthorityAdded(bytes2 indexed participant, address indexed account, address indexed admin);
+    /// @notice `account` stopped being an authority of `participant`, revoked by `admin`.
+    event AuthorityRevoked(bytes2 indexed participant, address indexed account, address indexed admin);
+
+    // ------------------------------------------------------------------------------------------
+    // Governance (GOVERNOR_ROLE)
+    // ------------------------------------------------------------------------------------------
+
+    /// @notice Admits `code` as an Active participant whose authorities `admin` manages.
+    /// @param code ISO 3166-1 alpha-2 code as ASCII bytes ("BW"); the EU is one participant, "EU".
+    /// @param admin The participant's admin account (a national key or multisig).
+    function admitParticipant(bytes2 code, address admin) external;
+
+    /// @notice Sets `code`'s status (suspend, reinstate, withdraw, readmit).
+    function setParticipantStatus(bytes2 code, ParticipantStatus status) external;
+
+    /// @notice Replaces `code`'s admin, for instance after the admin key was lost.
+    function setParticipantAdmin(bytes2 code, address admin) external;
+
+    /// @notice Puts origin `code` under (or lifts) the restriction to allowed zones.
+    function setOriginRestriction(bytes2 code, bool restricted) external;
+
+    /// @notice Allows or disallows `zone` as a zone of origin `code` (the CAR "compliant zones").
+    function setOriginZone(bytes2 code, bytes32 zone, bool allowed) external;
+
+    // ------------------------------------------------------------------------------------------
+    // Participant admin
+    // ------------------------------------------------------------------------------------------
+
+    /// @notice Makes `account` an authority of participant `code`. Only that participant's admin.
+    /// @dev An account acts for one participant at a time; a revoked account may be added again.
+    function addAuthority(bytes2 code, address account) external;
+
+    /// @notice Revokes `account` as an authority of participant `code`. Only that participant's admin.
+    function revokeAuthority(bytes2 code, address account) external;
+
+    // ------------------------------------------------------------------------------------------
+    // Views
+    // ------------------------------------------------------------------------------------------
+
+    /// @notice The role that admits participants and changes their status, admin and zones.
+    function GOVERNOR_ROLE() external view returns (bytes32);
+
+    /// @notice What the registry keeps of `code` (status None when it was never admitted).
+    function participant(bytes2 code) external view returns (Participant memory);
+
+    /// @notice `code`'s status (None when it was never admitted).
+    function participantStatus(bytes2 code) external view returns (ParticipantStatus);
+
+    /// @notice Every admitted participant code, in admission order.
+    function participantCodes() external view returns (bytes2[] memory);
+
+    /// @notice The current authority accounts of `code`.
+    function authoritiesOf(bytes2 code) external view returns (address[] memory);
+
+    /// @notice The participant `code` that `account` is an authority of (0x0000 when none), and
+    /// that participant's status.
+    function authorityStatus(address account)
+        external
+        view
+        returns (bytes2 code, ParticipantStatus status);
+
+    /// @notice Whether `account` is currently an authority of `code`.
+    function isAuthority(bytes2 code, address account) external view returns (bool);
+
+    /// @notice Whether a certificate of origin `origin` may name `zone`: true when the origin is
+    /// not restricted, or when `zone` is one of its allowed zones.
+    function isOriginAllowed(bytes2 origin, bytes32 zone) external view returns (bool);
+
+    /// @notice Whether `zone` is an allowed zone of origin `code`.
+    function isOriginZone(bytes2 code, bytes32 zone) external view returns (bool);
+
+    /// @notice The semantic version of this contract.
+    function version() external pure returns (string memory);
+}

@@ -1,0 +1,177 @@
+"""The certificate document as the contract sees it, and its EIP-712 typed data.
+
+The types here must stay identical to CertificateRegistry's `_CERTIFICATE_TYPEHASH` and
+`_LINE_TYPEHASH`; tests/contracts/test_eip712.py checks the hash and signature made here against
+what the contract computes and accepts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth_account.messages import encode_typed_data
+from eth_utils import keccak
+
+DOMAIN_NAME = "KP Certificate Registry"
+DOMAIN_VERSION = "1"
+
+# HS codes of rough diamonds under the KPCS, as the contract encodes them.
+HS_CODES = {"7102.10": 710210, "7102.21": 710221, "7102.31": 710231}
+
+LINE_FIELDS = [
+    {"name": "hsCode", "type": "uint32"},
+    {"name": "carats", "type": "uint64"},
+    {"name": "valueUsdCents", "type": "uint64"},
+    {"name": "parcels", "type": "uint32"},
+]
+CERTIFICATE_FIELDS = [
+    {"name": "certNo", "type": "bytes32"},
+    {"name": "exportingParticipant", "type": "bytes2"},
+    {"name": "importingParticipant", "type": "bytes2"},
+    {"name": "origin", "type": "bytes2"},
+    {"name": "provenance", "type": "bytes2"},
+    {"name": "originZone", "type": "bytes32"},
+    {"name": "exporterHash", "type": "bytes32"},
+    {"name": "importerHash", "type": "bytes32"},
+    {"name": "lines", "type": "Line[]"},
+    {"name": "issuedAt", "type": "uint40"},
+    {"name": "expiresAt", "type": "uint40"},
+    {"name": "issuingAuthority", "type": "string"},
+    {"name": "replaces", "type": "bytes32"},
+]
+EIP712_TYPES: dict[str, list[dict[str, str]]] = {
+    "EIP712Domain": [
+        {"name": "name", "type": "string"},
+        {"name": "version", "type": "string"},
+        {"name": "chainId", "type": "uint256"},
+        {"name": "verifyingContract", "type": "address"},
+    ],
+    "Certificate": CERTIFICATE_FIELDS,
+    "Line": LINE_FIELDS,
+}
+
+MIXED_ORIGIN = b"\x00\x00"
+ZERO32 = bytes(32)
+
+
+def participant_code(code: str) -> bytes:
+    """A participant's ISO code as the contract's bytes2 ("BW" -> b"BW")."""
+    raw = code.encode("ascii")
+    if len(raw) != 2:
+        raise ValueError(f"participant code must be two letters, got {code!r}")
+    return raw
+
+
+def cert_number(cert_no: str) -> bytes:
+    """A certificate number as left-aligned ASCII bytes32."""
+    raw = cert_no.encode("ascii")
+    if not 0 < len(raw) <= 32:
+        raise ValueError(f"certificate number must be 1 to 32 ASCII characters, got {cert_no!r}")
+    return raw.ljust(32, b"\x00")
+
+
+def zone_id(name: str) -> bytes:
+    """A zone id: keccak256 of its name (e.g. "CF:Berberati")."""
+    return bytes(keccak(text=name))
+
+
+@dataclass(frozen=True)
+class Line:
+    """One HS-code line, in the contract's units."""
+
+    hsCode: int  # 710210, 710221 or 710231
+    carats: int  # hundredths of a carat
+    valueUsdCents: int  # US cents
+    parcels: int
+
+    def to_message(self) -> dict[str, int]:
+        return {
+            "hsCode": self.hsCode,
+            "carats": self.carats,
+            "valueUsdCents": self.valueUsdCents,
+            "parcels": self.parcels,
+        }
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """The certificate document as CertificateRegistry takes it (its `Certificate` struct)."""
+
+    certNo: bytes
+    exportingParticipant: bytes
+    importingParticipant: bytes
+    origin: bytes
+    provenance: bytes
+    originZone: bytes
+    exporterHash: bytes
+    importerHash: bytes
+    lines: tuple[Line, ...]
+    issuedAt: int
+    expiresAt: int
+    issuingAuthority: str
+    replaces: bytes = field(default=ZERO32)
+
+    def to_message(self) -> dict[str, Any]:
+        """The struct as a mapping: the EIP-712 message and a web3 call argument alike."""
+        return {
+            "certNo": self.certNo,
+            "exportingParticipant": self.exportingParticipant,
+            "importingParticipant": self.importingParticipant,
+            "origin": self.origin,
+            "provenance": self.provenance,
+            "originZone": self.originZone,
+            "exporterHash": self.exporterHash,
+            "importerHash": self.importerHash,
+            "lines": [line.to_message() for line in self.lines],
+            "issuedAt": self.issuedAt,
+            "expiresAt": self.expiresAt,
+            "issuingAuthority": self.issuingAuthority,
+            "replaces": self.replaces,
+        }
+
+    def to_abi(self) -> tuple[Any, ...]:
+        """The struct as an ABI tuple, in field order."""
+        return (
+            self.certNo,
+            self.exportingParticipant,
+            self.importingParticipant,
+            self.origin,
+            self.provenance,
+            self.originZone,
+            self.exporterHash,
+            self.importerHash,
+            [(ln.hsCode, ln.carats, ln.valueUsdCents, ln.parcels) for ln in self.lines],
+            self.issuedAt,
+            self.expiresAt,
+            self.issuingAuthority,
+            self.replaces,
+        )
+
+
+def domain(chain_id: int, verifying_contract: str) -> dict[str, Any]:
+    """The EIP-712 domain of the CertificateRegistry at `verifying_contract`."""
+    return {
+        "name": DOMAIN_NAME,
+        "version": DOMAIN_VERSION,
+        "chainId": chain_id,
+        "verifyingContract": verifying_contract,
+    }
+
+
+def typed_data(cert: Certificate, *, chain_id: int, verifying_contract: str) -> dict[str, Any]:
+    """The full EIP-712 typed data (as `eth_signTypedData_v4` takes it) of `cert`."""
+    return {
+        "types": EIP712_TYPES,
+        "primaryType": "Certificate",
+        "domain": domain(chain_id, verifying_contract),
+        "message": cert.to_message(),
+    }
+
+
+def document_hash(cert: Certificate, *, chain_id: int, verifying_contract: str) -> bytes:
+    """The certificate's `docHash`: the EIP-712 digest that the exporting authority signs."""
+    signable = encode_typed_data(
+        full_message=typed_data(cert, chain_id=chain_id, verifying_contract=verifying_contract)
+    )
+    return bytes(keccak(b"\x19" + signable.version + signable.header + signable.body))

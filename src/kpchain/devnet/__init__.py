@@ -1,0 +1,1 @@
+"""The local devnet: an anvil node with a consortium profile, deployed and seeded."""

@@ -1,0 +1,121 @@
+"""The kpchain exception tree: one root, a branch per area.
+
+Messages are built from typed arguments and say what to do next. The chain layer is the only
+place that turns web3/RPC failures and reverts into these; the API layer is the only place that
+turns these into HTTP responses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+class KpchainError(Exception):
+    """Root of every error kpchain raises on purpose."""
+
+    code: str = "kpchain_error"
+
+    def __init__(self, message: str, *, detail: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.detail: dict[str, Any] = dict(detail or {})
+
+
+# --- configuration and toolchain ---------------------------------------------------------------
+
+
+class ConfigError(KpchainError):
+    """Settings are missing or contradict each other."""
+
+    code = "config_error"
+
+
+class ToolchainError(KpchainError):
+    """solc or anvil cannot be found or run."""
+
+    code = "toolchain_error"
+
+
+class CompileError(ToolchainError):
+    """solc reported errors for the contracts."""
+
+    code = "compile_error"
+
+
+# --- chain -------------------------------------------------------------------------------------
+
+
+class ChainError(KpchainError):
+    """Something went wrong talking to the chain."""
+
+    code = "chain_error"
+
+
+class ChainUnavailableError(ChainError):
+    """The JSON-RPC endpoint cannot be reached or does not answer."""
+
+    code = "chain_unavailable"
+
+
+class ChainIdMismatchError(ChainError):
+    """The node serves another chain than the one configured."""
+
+    code = "chain_id_mismatch"
+
+    def __init__(self, *, expected: int, actual: int, rpc_url: str) -> None:
+        super().__init__(
+            f"{rpc_url} serves chain id {actual}, but chain id {expected} is configured; "
+            "point KPCHAIN_RPC_URL at the right network or fix KPCHAIN_CHAIN_ID",
+            detail={"expected": expected, "actual": actual},
+        )
+        self.expected = expected
+        self.actual = actual
+
+
+class TransactionFailedError(ChainError):
+    """A transaction was mined but failed without a decodable reason, or was never mined."""
+
+    code = "transaction_failed"
+
+
+class ContractRevertError(ChainError):
+    """A contract reverted with a custom error; `code` is its snake_case name.
+
+    `error_name` is the Solidity name (`CertificateNotFound`) and `args` its arguments by name.
+    """
+
+    def __init__(self, error_name: str, args: Mapping[str, Any]) -> None:
+        rendered = ", ".join(f"{key}={_render(value)}" for key, value in args.items())
+        super().__init__(f"{error_name}({rendered})", detail={"error": error_name, **args})
+        self.error_name = error_name
+        self.args_by_name: dict[str, Any] = dict(args)
+        self.code = _snake_case(error_name)
+
+
+# --- deployment and signing --------------------------------------------------------------------
+
+
+class DeploymentError(KpchainError):
+    """Contracts could not be deployed, or a deployments file is missing or wrong."""
+
+    code = "deployment_error"
+
+
+class SigningError(KpchainError):
+    """A signer could not be opened or refused to sign. Never carries key material."""
+
+    code = "signing_error"
+
+
+def _snake_case(name: str) -> str:
+    out = [name[0].lower()]
+    for char in name[1:]:
+        out.append(f"_{char.lower()}" if char.isupper() else char)
+    return "".join(out)
+
+
+def _render(value: Any) -> str:
+    if isinstance(value, bytes | bytearray):
+        return "0x" + bytes(value).hex()
+    return repr(value)
