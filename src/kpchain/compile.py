@@ -121,7 +121,9 @@ def install_solc_adapter(project_root: Path, version: str) -> Path:
         raise ToolchainError(f"no solc-js in {project_root}: run `npm ci` first")
     installed = json.loads(solcjs.read_text())["version"]
     if installed != version:
-        raise ToolchainError(f"node_modules has solc-js {installed}, ape-config.yaml pins {version}")
+        raise ToolchainError(
+            f"node_modules has solc-js {installed}, but ape-config.yaml pins {version}: run npm ci"
+        )
     target.write_text(f'#!/bin/sh\nexec node "{adapter}" "$@"\n')
     target.chmod(target.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     logger.info("installed the solc-js %s adapter at %s", version, target)
@@ -151,7 +153,9 @@ def compile_contracts(project_root: Path) -> dict[str, dict[str, Any]]:
             allow_paths=[str(project_root)],
         )
     except solcx.exceptions.SolcError as exc:
-        raise CompileError(f"solc failed: {exc.message}", detail={"stderr": exc.stderr_data}) from exc
+        raise CompileError(
+            f"solc failed: {exc.message}", detail={"stderr": exc.stderr_data}
+        ) from exc
     diagnostics = output.get("errors", [])
     errors = [d["formattedMessage"] for d in diagnostics if d.get("severity") == "error"]
     if errors:

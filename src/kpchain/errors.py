@@ -86,8 +86,9 @@ class ContractRevertError(ChainError):
     """
 
     def __init__(self, error_name: str, args: Mapping[str, Any]) -> None:
-        rendered = ", ".join(f"{key}={_render(value)}" for key, value in args.items())
-        super().__init__(f"{error_name}({rendered})", detail={"error": error_name, **args})
+        rendered = {key: _render(value) for key, value in args.items()}
+        arguments = ", ".join(f"{key}={value}" for key, value in rendered.items())
+        super().__init__(f"{error_name}({arguments})", detail={"error": error_name, **rendered})
         self.error_name = error_name
         self.args_by_name: dict[str, Any] = dict(args)
         self.code = _snake_case(error_name)
@@ -115,7 +116,10 @@ def _snake_case(name: str) -> str:
     return "".join(out)
 
 
-def _render(value: Any) -> str:
+def _render(value: Any) -> Any:
+    """A JSON-friendly form of a decoded ABI value: bytes as 0x-hex, tuples as lists."""
     if isinstance(value, bytes | bytearray):
         return "0x" + bytes(value).hex()
-    return repr(value)
+    if isinstance(value, list | tuple):
+        return [_render(item) for item in value]
+    return value

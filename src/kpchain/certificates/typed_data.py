@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eth_account.messages import encode_typed_data
-from eth_utils import keccak
+from eth_utils.crypto import keccak
 
 DOMAIN_NAME = "KP Certificate Registry"
 DOMAIN_VERSION = "1"

@@ -1,0 +1,39 @@
+"""Connect to a JSON-RPC node and check that it serves the expected chain."""
+
+from __future__ import annotations
+
+import logging
+
+from requests.exceptions import RequestException
+from web3 import Web3
+from web3.middleware import ExtraDataToPOAMiddleware
+
+from kpchain.errors import ChainIdMismatchError, ChainUnavailableError
+
+logger = logging.getLogger(__name__)
+
+
+def connect(rpc_url: str, *, expected_chain_id: int | None = None, timeout: float = 10.0) -> Web3:
+    """A Web3 for `rpc_url`, after checking its chain id against `expected_chain_id`.
+
+    POA chains (Besu QBFT, Clique) put more than 32 bytes in a block's extraData, which web3
+    rejects unless the POA middleware strips it; it is harmless elsewhere, so it is always on.
+
+    Raises:
+        ChainUnavailableError: the node does not answer.
+        ChainIdMismatchError: the node serves another chain.
+    """
+    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+    w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
+    try:
+        chain_id = w3.eth.chain_id
+    except (RequestException, OSError) as exc:
+        raise ChainUnavailableError(
+            f"cannot reach the JSON-RPC node at {rpc_url}: {type(exc).__name__}; "
+            "is the node running and KPCHAIN_RPC_URL right?",
+            detail={"rpc_url": rpc_url},
+        ) from exc
+    if expected_chain_id is not None and chain_id != expected_chain_id:
+        raise ChainIdMismatchError(expected=expected_chain_id, actual=chain_id, rpc_url=rpc_url)
+    logger.debug("connected to chain %s at %s", chain_id, rpc_url)
+    return w3
