@@ -89,13 +89,17 @@ class AnvilNode:
         """Starts anvil and returns once it answers JSON-RPC."""
         anvil = find_anvil()
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
-        self.process = subprocess.Popen(
-            self.command(anvil),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=detach,  # a devnet outlives the command that started it
-        )
+        try:
+            self.process = subprocess.Popen(
+                self.command(anvil),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=detach,  # a devnet outlives the command that started it
+            )
+        finally:
+            if not isinstance(out, int):
+                out.close()  # the child holds its own copy of the descriptor
         wait_for_rpc(self.rpc_url, timeout=timeout, process=self.process)
         logger.info("anvil (chain %s) listening on %s", self.chain_id, self.rpc_url)
         return self

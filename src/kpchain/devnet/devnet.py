@@ -1,0 +1,368 @@
+"""The local devnet behind `kpchain devnet up|down|status`.
+
+`up` starts anvil in the background with the consortium profile (chain id 2021, zero gas price
+and base fee), deploys the registry with `kpchain.deploy.deploy`, seeds the demo participants and
+writes `devnet.json`. Everything lives under ``<project>/.kpchain/``:
+
+- ``anvil.pid``: the pid of the anvil that `up` started (removed by `down`);
+- ``anvil.log``: anvil's output;
+- ``anvil-state.json``: the chain state (anvil ``--state``), dumped on exit and every few
+  seconds, and loaded by the next `up`, so the chain survives `down` and `up`;
+- ``deployments/kp-devnet.json``: the deployment record, kept here rather than in the
+  repository's ``deployments/`` so that folder only holds real networks;
+- ``devnet.json``: what clients need to use the devnet (DESIGN.md section 6, a contract):
+  ``api_url``, ``rpc_url``, ``chain_id``, ``contracts``, ``governor`` and ``participants``.
+  ``api_url`` is where the authority service will listen once `up` starts it; API keys are left
+  out until that service exists and can check them.
+
+When ``devnet.json`` names a contract that has code on the running chain (the state survived a
+restart), `up` deploys nothing. Seeding runs on every `up` but only admits participants the chain
+does not know yet, so it sends nothing on a complete chain and finishes an interrupted seeding.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import os
+import signal
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from web3 import Web3
+
+from kpchain.chain.connection import connect
+from kpchain.chain.transactions import TransactionSender
+from kpchain.deploy import DEPLOYED_CONTRACT, INTERFACES, deploy
+from kpchain.devnet.anvil import DEVNET_CHAIN_ID, AnvilNode
+from kpchain.devnet.seed import SeededParticipant, governor_account, registry, seed
+from kpchain.errors import ChainError, ConfigError, DeploymentError
+from kpchain.signing.local import LocalSigner
+
+logger = logging.getLogger(__name__)
+
+DEVNET_NETWORK = "kp-devnet"
+DEFAULT_PORT = 8545
+HOST = "127.0.0.1"
+API_URL = "http://127.0.0.1:8000"
+"""Where the authority service listens on the devnet, once `up` starts it (a later issue)."""
+
+
+@dataclass(frozen=True)
+class DevnetPaths:
+    """The files of a project's devnet, under ``<project>/.kpchain``."""
+
+    directory: Path
+
+    @classmethod
+    def of(cls, project: Path) -> DevnetPaths:
+        """The devnet files of the project rooted at `project`."""
+        return cls(project / ".kpchain")
+
+    @property
+    def pid_file(self) -> Path:
+        """The pid of the anvil `up` started."""
+        return self.directory / "anvil.pid"
+
+    @property
+    def log_file(self) -> Path:
+        """anvil's output."""
+        return self.directory / "anvil.log"
+
+    @property
+    def state_file(self) -> Path:
+        """The chain state anvil loads at start and dumps on exit (``--state``)."""
+        return self.directory / "anvil-state.json"
+
+    @property
+    def config_file(self) -> Path:
+        """``devnet.json``: what clients need to use the devnet."""
+        return self.directory / "devnet.json"
+
+    @property
+    def deployments_dir(self) -> Path:
+        """Where the devnet's deployment record goes (not the repository's ``deployments/``)."""
+        return self.directory / "deployments"
+
+    @property
+    def deployment_file(self) -> Path:
+        """The devnet's deployment record, ``kp-devnet.json``."""
+        return self.deployments_dir / f"{DEVNET_NETWORK}.json"
+
+
+@dataclass(frozen=True)
+class Devnet:
+    """A running, deployed and seeded devnet, as `up` leaves it."""
+
+    rpc_url: str
+    chain_id: int
+    contract: str  # the registry's address (both interfaces)
+    governor: str
+    participants: tuple[SeededParticipant, ...]
+    pid: int
+    started: bool  # True: this `up` started anvil; False: it was running already
+    deployed: bool  # True: this `up` deployed the contract; False: it survived in the state
+
+    def to_json(self) -> dict[str, Any]:
+        """The content of ``devnet.json``, in the shape DESIGN.md section 6 fixes."""
+        return {
+            "api_url": API_URL,
+            "rpc_url": self.rpc_url,
+            "chain_id": self.chain_id,
+            "contracts": {name: self.contract for name in INTERFACES},
+            "governor": {"address": self.governor},
+            "participants": {
+                p.code: {"status": p.status.label, "authority": p.authority, "admin": p.admin}
+                for p in self.participants
+            },
+        }
+
+
+@dataclass(frozen=True)
+class DevnetStatus:
+    """What `status` found: the fields past `running` are None when unknown."""
+
+    running: bool
+    pid: int | None = None
+    rpc_url: str | None = None
+    block_number: int | None = None
+    contract: str | None = None  # set only when the contract has code on the running chain
+    participant_count: int | None = None
+
+
+def up(project: Path, *, port: int = DEFAULT_PORT, timeout: float = 30.0) -> Devnet:
+    """Starts (or reuses) the devnet of `project`, deploys and seeds it, writes ``devnet.json``.
+
+    Args:
+        project: the project root; the devnet's files go to ``project/.kpchain``.
+        port: the JSON-RPC port for a new anvil (a running devnet keeps its own port).
+        timeout: seconds to wait for anvil to answer.
+
+    Raises:
+        ConfigError: `port` is taken by something other than this project's devnet.
+        ToolchainError: anvil cannot be found.
+        ChainError: anvil did not start, or deploying or seeding failed; an anvil this call
+            started is stopped again.
+    """
+    paths = DevnetPaths.of(project)
+    paths.directory.mkdir(parents=True, exist_ok=True)
+    pid = _running_pid(paths)
+    started = pid is None
+    if pid is None:
+        pid = _start_node(paths, port=port, timeout=timeout)
+        rpc_url = _rpc_url(port)
+    else:
+        rpc_url = _rpc_url(_node_port(pid) or port)
+        logger.info("devnet already running (pid %s) at %s; reusing it", pid, rpc_url)
+    try:
+        devnet = _deploy_and_seed(paths, rpc_url=rpc_url, pid=pid, started=started)
+    except BaseException:
+        if started:
+            down(project)
+        raise
+    _write_json(paths.config_file, devnet.to_json())
+    logger.info("wrote %s", paths.config_file)
+    return devnet
+
+
+def down(project: Path, *, timeout: float = 15.0) -> bool:
+    """Stops the anvil that `up` started for `project`, letting it dump its state.
+
+    Idempotent: returns False when no devnet was running (a stale pid file is removed).
+
+    Raises:
+        ChainError: anvil did not exit, even after SIGKILL.
+    """
+    paths = DevnetPaths.of(project)
+    pid = _running_pid(paths)
+    if pid is None:
+        return False
+    # SIGTERM, not SIGKILL: anvil dumps its state to --state on a graceful exit.
+    os.kill(pid, signal.SIGTERM)
+    if not _wait_exit(pid, timeout=timeout):
+        logger.warning("anvil (pid %s) ignored SIGTERM for %.0fs; killing it", pid, timeout)
+        os.kill(pid, signal.SIGKILL)
+        if not _wait_exit(pid, timeout=5.0):
+            raise ChainError(f"anvil (pid {pid}) does not exit; stop it by hand")
+    paths.pid_file.unlink(missing_ok=True)
+    logger.info("stopped anvil (pid %s)", pid)
+    return True
+
+
+def status(project: Path) -> DevnetStatus:
+    """Whether `project`'s devnet runs, and what its chain holds."""
+    paths = DevnetPaths.of(project)
+    pid = _running_pid(paths)
+    if pid is None:
+        return DevnetStatus(running=False)
+    rpc_url = _rpc_url(_node_port(pid) or DEFAULT_PORT)
+    try:
+        w3 = connect(rpc_url, expected_chain_id=DEVNET_CHAIN_ID)
+    except ChainError as exc:
+        logger.warning("anvil (pid %s) runs but does not answer: %s", pid, exc.message)
+        return DevnetStatus(running=True, pid=pid, rpc_url=rpc_url)
+    contract = _persisted_contract(paths, w3)
+    count = None
+    if contract is not None:
+        count = len(registry(w3, contract).functions.participantCodes().call())
+    return DevnetStatus(
+        running=True,
+        pid=pid,
+        rpc_url=rpc_url,
+        block_number=w3.eth.block_number,
+        contract=contract,
+        participant_count=count,
+    )
+
+
+# --- internal -----------------------------------------------------------------------------------
+
+
+def _start_node(paths: DevnetPaths, *, port: int, timeout: float) -> int:
+    if _port_in_use(port):
+        raise ConfigError(
+            f"port {port} on {HOST} is in use by something other than this project's devnet; "
+            "stop it, or pass another --port",
+            detail={"port": port},
+        )
+    node = AnvilNode(
+        port=port,
+        chain_id=DEVNET_CHAIN_ID,
+        state_file=paths.state_file,
+        log_file=paths.log_file,
+        host=HOST,
+    )
+    node.start(timeout=timeout, detach=True)
+    assert node.process is not None  # start() sets it
+    pid = node.process.pid
+    paths.pid_file.write_text(f"{pid}\n")
+    logger.info("started anvil (pid %s) with state %s", pid, paths.state_file)
+    return pid
+
+
+def _deploy_and_seed(paths: DevnetPaths, *, rpc_url: str, pid: int, started: bool) -> Devnet:
+    w3 = connect(rpc_url, expected_chain_id=DEVNET_CHAIN_ID)
+    governor = TransactionSender(w3, LocalSigner(governor_account()), chain_id=DEVNET_CHAIN_ID)
+    contract = _persisted_contract(paths, w3)
+    deployed = contract is None
+    if contract is None:
+        deployment = deploy(
+            governor,
+            governor=governor.signer.address,
+            network=DEVNET_NETWORK,
+            expected_chain_id=DEVNET_CHAIN_ID,
+        )
+        deployment.write(paths.deployments_dir)
+        contract = deployment.address
+    else:
+        logger.info("the registry at %s survived in the chain state; not deploying", contract)
+    participants = seed(governor, contract)
+    return Devnet(
+        rpc_url=rpc_url,
+        chain_id=DEVNET_CHAIN_ID,
+        contract=contract,
+        governor=governor.signer.address,
+        participants=tuple(participants),
+        pid=pid,
+        started=started,
+        deployed=deployed,
+    )
+
+
+def _persisted_contract(paths: DevnetPaths, w3: Web3) -> str | None:
+    """The registry address devnet.json names, if it has code on the chain behind `w3`."""
+    if not paths.config_file.exists():
+        return None
+    try:
+        address = json.loads(paths.config_file.read_text())["contracts"][DEPLOYED_CONTRACT]
+        checksummed = Web3.to_checksum_address(address)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DeploymentError(
+            f"{paths.config_file} is unreadable ({exc}); delete it to deploy afresh"
+        ) from exc
+    if not w3.eth.get_code(checksummed):
+        logger.info("%s names %s, which has no code on this chain", paths.config_file, address)
+        return None
+    return str(checksummed)
+
+
+def _write_json(path: Path, content: dict[str, Any]) -> None:
+    """Writes `path` atomically, so a reader never sees half a file."""
+    partial = path.with_suffix(path.suffix + ".partial")
+    partial.write_text(json.dumps(content, indent=2) + "\n")
+    partial.replace(path)
+
+
+def _rpc_url(port: int) -> str:
+    return f"http://{HOST}:{port}"
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex((HOST, port)) == 0
+
+
+def _running_pid(paths: DevnetPaths) -> int | None:
+    """The pid in the pid file when it is a live anvil; removes a stale pid file."""
+    try:
+        pid = int(paths.pid_file.read_text().strip())
+    except FileNotFoundError:
+        return None
+    except ValueError:
+        pid = None
+    if pid is not None and _is_alive(pid) and "anvil" in " ".join(_cmdline(pid)):
+        return pid
+    # The pid is gone, or was reused by another program: the devnet is not running.
+    logger.info("removing stale pid file %s", paths.pid_file)
+    paths.pid_file.unlink(missing_ok=True)
+    return None
+
+
+def _node_port(pid: int) -> int | None:
+    """The --port anvil `pid` was started with."""
+    args = _cmdline(pid)
+    for flag, value in itertools.pairwise(args):
+        if flag == "--port" and value.isdigit():
+            return int(value)
+    return None
+
+
+def _cmdline(pid: int) -> list[str]:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+
+
+def _is_alive(pid: int) -> bool:
+    try:
+        # Reap it if it is our own child (an `up` called in this process), else it stays a zombie.
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"
+
+
+def _wait_exit(pid: int, *, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while _is_alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True

@@ -1,0 +1,223 @@
+"""Demo data for the devnet: a dozen real KP participants, their development keys, and seeding.
+
+Every key here is a **development key** derived from a public mnemonic. Anyone can derive them;
+they must never hold value or act on a real network.
+
+Key derivation (BIP-32/BIP-44 through eth-account's HD wallet):
+
+- the governor (KP Chair/Secretariat) is ``m/44'/60'/0'/0/0`` of anvil's default mnemonic, that
+  is anvil's first pre-funded account ``0xf39F…2266``; it also deploys the contracts;
+- participant ``XY`` has its keys under ``m/44'/60'/2021'/{n}/{role}`` of the same mnemonic, where
+  ``n = 26 * (X - 'A') + (Y - 'A')`` (BW -> 48, EU -> 124) and ``role`` is 0 for the
+  participant's admin and 1 for its first authority. Account ``2021'`` (the devnet chain id)
+  keeps these keys apart from anvil's pre-funded accounts and from ape's test accounts, and
+  deriving ``n`` from the code keeps each participant's keys the same whatever the list holds.
+
+The devnet has a zero gas price, so none of these accounts needs a balance.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import IntEnum
+from functools import cache
+from typing import Any, Literal
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.contract import Contract
+
+from kpchain.artifacts import load_artifact
+from kpchain.certificates.typed_data import participant_code, zone_id
+from kpchain.chain.transactions import TransactionSender
+from kpchain.deploy import DEPLOYED_CONTRACT
+from kpchain.signing.local import LocalSigner
+
+logger = logging.getLogger(__name__)
+
+DEVNET_MNEMONIC = "test test test test test test test test test test test junk"
+"""anvil's (and Hardhat's) default mnemonic: public, for development only."""
+
+GOVERNOR_PATH = "m/44'/60'/0'/0/0"
+"""Derivation path of the devnet governor (anvil's first account)."""
+
+PARTICIPANT_PATH = "m/44'/60'/2021'/{participant}/{role}"
+"""Derivation path of a participant's devnet keys; see the module docstring."""
+
+Role = Literal["admin", "authority"]
+_ROLE_INDEX: dict[Role, int] = {"admin": 0, "authority": 1}
+
+
+class ParticipantStatus(IntEnum):
+    """IParticipantRegistry.ParticipantStatus, in the contract's order."""
+
+    NONE = 0
+    ACTIVE = 1
+    SUSPENDED = 2
+    WITHDRAWN = 3
+
+    @property
+    def label(self) -> str:
+        """The lower-case name used in devnet.json and the API ("active", "suspended" …)."""
+        return self.name.lower()
+
+
+@dataclass(frozen=True)
+class DemoParticipant:
+    """A participant the devnet admits, and how governance leaves it.
+
+    Args:
+        code: ISO 3166-1 alpha-2 code ("EU" for the European Union).
+        name: the participant's name.
+        status: the status it is left in after admission.
+        zones: names of its allowed origin zones; non-empty puts its origin under restriction.
+    """
+
+    code: str
+    name: str
+    status: ParticipantStatus = ParticipantStatus.ACTIVE
+    zones: tuple[str, ...] = ()
+
+    @property
+    def origin_restricted(self) -> bool:
+        """Whether certificates of this origin must name one of `zones`."""
+        return bool(self.zones)
+
+
+# Demo standings, not the KP's current ones: CAR exported only from "compliant zones" from 2015
+# until its full reinstatement in 2024, and Venezuela stood outside trade from 2008 to 2016.
+DEMO_PARTICIPANTS: tuple[DemoParticipant, ...] = (
+    DemoParticipant("BW", "Botswana"),
+    DemoParticipant("RU", "Russian Federation"),
+    DemoParticipant("ZA", "South Africa"),
+    DemoParticipant("CA", "Canada"),
+    DemoParticipant("AO", "Angola"),
+    DemoParticipant("NA", "Namibia"),
+    DemoParticipant("AE", "United Arab Emirates"),
+    DemoParticipant("IN", "India"),
+    DemoParticipant("EU", "European Union"),
+    DemoParticipant("US", "United States of America"),
+    DemoParticipant("CF", "Central African Republic", zones=("CF:Berberati", "CF:Carnot")),
+    DemoParticipant("VE", "Venezuela", status=ParticipantStatus.SUSPENDED),
+)
+
+
+@dataclass(frozen=True)
+class SeededParticipant:
+    """A demo participant as the chain has it, with its devnet accounts."""
+
+    code: str
+    status: ParticipantStatus
+    admin: str  # checksummed address of the participant's admin on chain
+    authority: str  # checksummed address of the devnet authority key
+
+
+def governor_account() -> LocalAccount:
+    """The devnet governor and deployer (development key: anvil's first account)."""
+    return _derive(GOVERNOR_PATH)
+
+
+def participant_account(code: str, role: Role) -> LocalAccount:
+    """The development key of participant `code`'s admin or authority.
+
+    Raises:
+        ValueError: `code` is not two upper-case ASCII letters.
+    """
+    raw = participant_code(code)
+    if not all(ord("A") <= char <= ord("Z") for char in raw):
+        raise ValueError(f"participant code must be two upper-case letters, got {code!r}")
+    index = 26 * (raw[0] - ord("A")) + (raw[1] - ord("A"))
+    return _derive(PARTICIPANT_PATH.format(participant=index, role=_ROLE_INDEX[role]))
+
+
+def registry(w3: Web3, address: str) -> Contract:
+    """The deployed CertificateRegistry (and ParticipantRegistry) at `address`."""
+    abi = load_artifact(DEPLOYED_CONTRACT).abi
+    return w3.eth.contract(address=Web3.to_checksum_address(address), abi=abi)
+
+
+def seed(
+    governor: TransactionSender,
+    registry_address: str,
+    *,
+    participants: Iterable[DemoParticipant] = DEMO_PARTICIPANTS,
+) -> list[SeededParticipant]:
+    """Admits `participants` with an admin and one authority each, and sets their standing.
+
+    A participant that is already admitted is left as it is, so seeding again sends nothing and
+    an interrupted seeding resumes where it stopped (per participant). Each account sends through
+    one sender, so nonces are counted locally. Transactions go one after another, each waiting
+    for its receipt, because most depend on the one before (an authority needs its participant
+    admitted); on anvil with automine the demo dozen (28 transactions) take about a second.
+
+    Args:
+        governor: sends as the governor (the account holding GOVERNOR_ROLE).
+        registry_address: the deployed CertificateRegistry.
+        participants: whom to admit; the demo dozen by default.
+
+    Returns:
+        Each participant as the chain has it afterwards.
+
+    Raises:
+        ContractRevertError: the registry refused an operation (e.g. `governor` is not the
+            registry's governor).
+    """
+    contract = registry(governor.w3, registry_address)
+    chain_id = governor.chain_id
+    sent = 0
+    for demo in participants:
+        code = participant_code(demo.code)
+        if contract.functions.participantStatus(code).call() != ParticipantStatus.NONE:
+            logger.debug("%s is admitted already; leaving it as it is", demo.code)
+            continue
+        admin = participant_account(demo.code, "admin")
+        authority = participant_account(demo.code, "authority")
+        governor.transact(contract.functions.admitParticipant(code, admin.address))
+        admin_sender = TransactionSender(governor.w3, LocalSigner(admin), chain_id=chain_id)
+        admin_sender.transact(contract.functions.addAuthority(code, authority.address))
+        sent += 2
+        if demo.origin_restricted:
+            governor.transact(contract.functions.setOriginRestriction(code, True))
+            for zone in demo.zones:
+                governor.transact(contract.functions.setOriginZone(code, zone_id(zone), True))
+            sent += 1 + len(demo.zones)
+        if demo.status != ParticipantStatus.ACTIVE:
+            governor.transact(contract.functions.setParticipantStatus(code, int(demo.status)))
+            sent += 1
+        logger.info("admitted %s (%s) as %s", demo.code, demo.name, demo.status.label)
+    logger.info("seeding sent %s transactions", sent)
+    return describe(governor.w3, registry_address, participants=participants)
+
+
+def describe(
+    w3: Web3,
+    registry_address: str,
+    *,
+    participants: Iterable[DemoParticipant] = DEMO_PARTICIPANTS,
+) -> list[SeededParticipant]:
+    """The demo participants as the chain has them now (status and admin), with their
+    devnet authority key."""
+    contract = registry(w3, registry_address)
+    described = []
+    for demo in participants:
+        record: Any = contract.functions.participant(participant_code(demo.code)).call()
+        status, _restricted, admin, _admitted_at = record
+        described.append(
+            SeededParticipant(
+                code=demo.code,
+                status=ParticipantStatus(status),
+                admin=Web3.to_checksum_address(admin),
+                authority=participant_account(demo.code, "authority").address,
+            )
+        )
+    return described
+
+
+@cache
+def _derive(path: str) -> LocalAccount:
+    Account.enable_unaudited_hdwallet_features()
+    account: LocalAccount = Account.from_mnemonic(DEVNET_MNEMONIC, account_path=path)
+    return account
