@@ -218,14 +218,7 @@ contract CertificateRegistry is ICertificateRegistry, ParticipantRegistry, EIP71
             revert DocumentSignatureInvalid(certNo, signer);
         }
 
-        _certificates[certNo] = CertificateRecord({
-            exportingParticipant: exporting,
-            importingParticipant: importing,
-            status: CertificateStatus.Issued,
-            replaced: false,
-            expiresAt: expiresAt,
-            docHashPrefix: bytes21(docHash)
-        });
+        _storeNewRecord(_certificates[certNo], exporting, importing, expiresAt, docHash);
 
         emit CertificateIssued(
             certNo,
@@ -244,6 +237,26 @@ contract CertificateRegistry is ICertificateRegistry, ParticipantRegistry, EIP71
             cert.issuingAuthority,
             cert.replaces
         );
+    }
+
+    /// @dev Writes a new Issued record with one SSTORE. Assigning the struct would read the slot
+    /// back once per member to merge it (about 500 gas), although a new slot holds nothing to
+    /// keep. The layout is CertificateRecord's, lowest-order bytes first: exporting (2 bytes),
+    /// importing (2), status (1), replaced (1), expiresAt (5), docHashPrefix (21); the tests read
+    /// every member back through `certificate()`.
+    function _storeNewRecord(
+        CertificateRecord storage record,
+        bytes2 exporting,
+        bytes2 importing,
+        uint40 expiresAt,
+        bytes32 docHash
+    ) private {
+        uint256 packed = uint256(uint16(exporting)) | (uint256(uint16(importing)) << 16)
+            | (uint256(uint8(CertificateStatus.Issued)) << 32) | (uint256(expiresAt) << 48)
+            | (uint256(uint168(bytes21(docHash))) << 88);
+        assembly ("memory-safe") {
+            sstore(record.slot, packed)
+        }
     }
 
     /// @dev Mixed origin names a provenance; a restricted origin names one of its allowed zones.
