@@ -199,7 +199,9 @@ contract CertificateRegistry is ICertificateRegistry, ParticipantRegistry, EIP71
         if (cert.exportingParticipant != exporting) {
             revert UnauthorizedAuthority(msg.sender, cert.exportingParticipant);
         }
-        if (bytes2(certNo) != exporting) revert CertificateNumberInvalid(certNo, exporting);
+        if (bytes2(certNo) != exporting || !_isPrintableLeftAligned(certNo)) {
+            revert CertificateNumberInvalid(certNo, exporting);
+        }
         if (_certificates[certNo].status != CertificateStatus.None) {
             revert CertificateAlreadyExists(certNo);
         }
@@ -320,6 +322,28 @@ contract CertificateRegistry is ICertificateRegistry, ParticipantRegistry, EIP71
         assembly ("memory-safe") {
             digest := keccak256(add(words, 0x20), shl(5, mload(words)))
         }
+    }
+
+    /// @dev Whether `word` is printable ASCII (0x21-0x7E, no spaces) padded on the right with
+    /// zero bytes: one number, one key. Checked on all 32 bytes at once (SWAR), for ~100 gas
+    /// where a byte loop costs over 1,000.
+    function _isPrintableLeftAligned(bytes32 word) private pure returns (bool) {
+        uint256 x = uint256(word);
+        uint256 ones = type(uint256).max / 0xff; // 0x0101...01
+        uint256 high = ones * 0x80; // the high bit of every byte
+        if (x & high != 0) return false; // a byte >= 0x80
+        uint256 lowBits = ones * 0x7f;
+        // High bit set in each byte that is non-zero (no carry: each byte adds at most 0x7f).
+        uint256 nonZero = (((x & lowBits) + lowBits) | x) & high;
+        // Left-aligned: the non-zero bytes form a prefix, so shifting their mask up one byte
+        // stays inside it.
+        uint256 nonZeroBytes = (nonZero >> 7) * 0xff;
+        if ((nonZeroBytes << 8) & ~nonZeroBytes != 0) return false;
+        // High bit cleared in each byte below 0x21 (no borrow: each byte starts at >= 0x80).
+        uint256 atLeast21 = ((x | high) - ones * 0x21) & high;
+        if (~atLeast21 & nonZero != 0) return false; // a control character or a space
+        uint256 del = x ^ lowBits; // zero exactly where a byte is 0x7f
+        return (((del & lowBits) + lowBits) | del) & high == high;
     }
 
     function _isValidLine(Line calldata line) private pure returns (bool) {

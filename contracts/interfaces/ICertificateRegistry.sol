@@ -46,7 +46,7 @@ interface ICertificateRegistry {
     /// @notice The certificate document: every Annex I element, with exporter and importer
     /// identities as salted hashes. Its EIP-712 hash is the certificate's `docHash`.
     struct Certificate {
-        bytes32 certNo; // left-aligned ASCII, starting with the exporting participant's code
+        bytes32 certNo; // printable ASCII, left-aligned, starting with the exporter's code
         bytes2 exportingParticipant; // ISO code of the exporting participant
         bytes2 importingParticipant; // ISO code of the importing participant
         bytes2 origin; // ISO code of the country of origin; 0x0000 for mixed origin
@@ -87,7 +87,8 @@ interface ICertificateRegistry {
     error CertificateNotFound(bytes32 certNo);
     /// @notice A certificate numbered `certNo` exists already; numbers are unique forever.
     error CertificateAlreadyExists(bytes32 certNo);
-    /// @notice `certNo` is not left-aligned ASCII starting with `exportingParticipant`'s code.
+    /// @notice `certNo` is not printable ASCII (no spaces), left-aligned and zero-padded, starting
+    /// with `exportingParticipant`'s code.
     error CertificateNumberInvalid(bytes32 certNo, bytes2 exportingParticipant);
     /// @notice `certNo` is in `status`, and the operation needs `required`.
     error CertificateStatusInvalid(bytes32 certNo, CertificateStatus status, CertificateStatus required);
