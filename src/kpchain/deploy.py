@@ -18,6 +18,7 @@ from eth_utils.crypto import keccak
 from web3 import Web3
 
 from kpchain.artifacts import load_artifact
+from kpchain.chain.connection import endpoint, node_chain_id
 from kpchain.chain.transactions import TransactionSender
 from kpchain.errors import ChainIdMismatchError, DeploymentError
 
@@ -83,9 +84,9 @@ def deploy(
         ChainIdMismatchError: the node serves another chain; nothing was sent.
     """
     w3 = sender.w3
-    actual = w3.eth.chain_id
+    actual = node_chain_id(w3)
     if actual != expected_chain_id:
-        raise ChainIdMismatchError(expected=expected_chain_id, actual=actual, rpc_url=_endpoint(w3))
+        raise ChainIdMismatchError(expected=expected_chain_id, actual=actual, rpc_url=endpoint(w3))
     artifact = load_artifact(DEPLOYED_CONTRACT)
     factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
     receipt = sender.transact(factory.constructor(Web3.to_checksum_address(governor)))
@@ -107,7 +108,3 @@ def deploy(
         compiler=artifact.compiler,
         deployed_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
-
-
-def _endpoint(w3: Web3) -> str:
-    return str(getattr(w3.provider, "endpoint_uri", "the node"))

@@ -25,15 +25,30 @@ def connect(rpc_url: str, *, expected_chain_id: int | None = None, timeout: floa
     """
     w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
     w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
+    chain_id = node_chain_id(w3)
+    if expected_chain_id is not None and chain_id != expected_chain_id:
+        raise ChainIdMismatchError(expected=expected_chain_id, actual=chain_id, rpc_url=rpc_url)
+    logger.debug("connected to chain %s at %s", chain_id, rpc_url)
+    return w3
+
+
+def node_chain_id(w3: Web3) -> int:
+    """The chain id the node behind `w3` serves (`eth_chainId`).
+
+    Raises:
+        ChainUnavailableError: the node does not answer.
+    """
     try:
-        chain_id = w3.eth.chain_id
+        return int(w3.eth.chain_id)
     except (RequestException, OSError) as exc:
+        rpc_url = endpoint(w3)
         raise ChainUnavailableError(
             f"cannot reach the JSON-RPC node at {rpc_url}: {type(exc).__name__}; "
             "is the node running and KPCHAIN_RPC_URL right?",
             detail={"rpc_url": rpc_url},
         ) from exc
-    if expected_chain_id is not None and chain_id != expected_chain_id:
-        raise ChainIdMismatchError(expected=expected_chain_id, actual=chain_id, rpc_url=rpc_url)
-    logger.debug("connected to chain %s at %s", chain_id, rpc_url)
-    return w3
+
+
+def endpoint(w3: Web3) -> str:
+    """The URL of the node behind `w3`, for messages."""
+    return str(getattr(w3.provider, "endpoint_uri", None) or "the node")

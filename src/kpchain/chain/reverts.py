@@ -6,6 +6,7 @@ from functools import cache
 from typing import Any
 
 from eth_abi.abi import decode as abi_decode
+from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
 from kpchain.artifacts import artifact_names, load_artifact
@@ -41,7 +42,11 @@ def decode_revert(data: bytes) -> ChainError:
     selector, payload = data[:4], data[4:]
     if selector in _custom_errors():
         name, arg_names, arg_types = _custom_errors()[selector]
-        values = abi_decode(arg_types, payload)
+        values = [
+            # eth-abi decodes addresses in lower case; kpchain shows them checksummed.
+            to_checksum_address(value) if abi_type == "address" else value
+            for abi_type, value in zip(arg_types, abi_decode(arg_types, payload), strict=True)
+        ]
         return ContractRevertError(name, dict(zip(arg_names, values, strict=True)))
     if selector == _ERROR_STRING:
         (reason,) = abi_decode(["string"], payload)

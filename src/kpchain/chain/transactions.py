@@ -29,7 +29,14 @@ logger = logging.getLogger(__name__)
 
 # Headroom over eth_estimateGas: the estimate is exact for the state it ran on, and state may
 # move (another certificate issued, a participant's set changed) before the block is built.
+# A proportional margin alone is not enough for small calls: when a concurrent transaction
+# fills a packed slot, ours must open a fresh one (22,100 gas on a ~60,000 call, seen with
+# `_codes.push`). Unused gas is never charged, so the fixed part covers two fresh slots.
 GAS_MARGIN = 1.2
+GAS_HEADROOM = 2 * 22_100
+# EIP-7825 caps one transaction's gas at 2**24 on the newest hardforks: headroom never lifts a
+# limit past it (an estimate above it fails on its own).
+TX_GAS_CAP = 2**24
 
 
 class NonceManager:
@@ -92,7 +99,9 @@ class TransactionSender:
         sender = Web3.to_checksum_address(self.signer.address)
         params: TxParams = {"from": sender, "chainId": self.chain_id}
         data = call._encode_transaction_data() if isinstance(call, ContractFunction) else None
-        tx: dict[str, Any] = dict(call.build_transaction({**params, "gas": 1}))
+        tx: dict[str, Any] = dict(
+            self._call_node(lambda: call.build_transaction({**params, "gas": 1}))
+        )
         if data is not None:
             tx["data"] = data
         tx.pop("maxFeePerGas", None)
@@ -106,18 +115,21 @@ class TransactionSender:
     def _estimate(self, tx: dict[str, Any]) -> int:
         probe = {key: tx[key] for key in ("from", "to", "data", "value") if key in tx}
         estimate = self._call_node(lambda: self.w3.eth.estimate_gas(probe))  # type: ignore[arg-type]
-        return int(estimate * GAS_MARGIN)
+        return max(int(estimate), min(int(estimate * GAS_MARGIN) + GAS_HEADROOM, TX_GAS_CAP))
 
     def _send_with_nonce(self, tx: dict[str, Any]) -> TxReceipt:
         for attempt in range(3):
-            tx["nonce"] = self.nonces.take()
-            raw = self.signer.sign_transaction(tx)
+            tx["nonce"] = self._call_node(self.nonces.take)
             try:
+                raw = self.signer.sign_transaction(tx)
                 tx_hash = self._call_node(lambda raw=raw: self.w3.eth.send_raw_transaction(raw))
-            except TransactionFailedError as exc:
-                if "nonce too low" in exc.message.lower() and attempt < 2:
+            except Exception as exc:
+                # The nonce was taken but not used (or we cannot tell): re-read it from the node,
+                # or every later transaction would wait forever behind the gap.
+                self.nonces.resync()
+                too_low = isinstance(exc, ChainError) and "nonce too low" in exc.message.lower()
+                if too_low and attempt < 2:
                     logger.warning("nonce %s too low for %s, resyncing", tx["nonce"], tx["from"])
-                    self.nonces.resync()
                     continue
                 raise
             return self.wait(HexBytes(tx_hash), tx)

@@ -34,11 +34,12 @@ from kpchain.artifacts import load_artifact
 from kpchain.certificates.typed_data import participant_code, zone_id
 from kpchain.chain.transactions import TransactionSender
 from kpchain.deploy import DEPLOYED_CONTRACT
+from kpchain.signing.keystore import DEV_MNEMONIC
 from kpchain.signing.local import LocalSigner
 
 logger = logging.getLogger(__name__)
 
-DEVNET_MNEMONIC = "test test test test test test test test test test test junk"
+DEVNET_MNEMONIC = DEV_MNEMONIC
 """anvil's (and Hardhat's) default mnemonic: public, for development only."""
 
 GOVERNOR_PATH = "m/44'/60'/0'/0/0"

@@ -1,0 +1,38 @@
+"""Fixtures shared across the tests: a real anvil node with the consortium profile, and a clean
+kpchain environment for code that reads settings."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from web3 import Web3
+
+from kpchain.chain.connection import connect
+from kpchain.config import get_settings
+from kpchain.devnet.anvil import DEVNET_CHAIN_ID, AnvilNode
+
+
+@pytest.fixture
+def anvil() -> Iterator[AnvilNode]:
+    """A fresh anvil (chain id 2021, gas price and base fee 0) on a free port, for one test."""
+    with AnvilNode(chain_id=DEVNET_CHAIN_ID) as node:
+        yield node
+
+
+@pytest.fixture
+def w3(anvil: AnvilNode) -> Web3:
+    """A Web3 connected to `anvil`."""
+    return connect(anvil.rpc_url, expected_chain_id=anvil.chain_id)
+
+
+@pytest.fixture
+def clean_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No KPCHAIN_* variables from the developer's shell, and no settings cached across tests."""
+    for name in list(os.environ):
+        if name.startswith("KPCHAIN_"):
+            monkeypatch.delenv(name)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
