@@ -1,0 +1,62 @@
+# kpchain developer entry points. `make run` and `make test` install everything they need
+# (a virtualenv with pinned Python packages, pinned npm tools, the solc-js adapter) first.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+ANVIL_DIR := $(CURDIR)/node_modules/@foundry-rs/anvil-linux-amd64/bin
+
+# py-solc-x and ape-solidity find solc-v<version> here; ape-foundry finds anvil on PATH.
+export SOLCX_BINARY_PATH := $(CURDIR)/.solcx
+export PATH := $(CURDIR)/$(BIN):$(ANVIL_DIR):$(PATH)
+
+.PHONY: install run test lint typecheck test-contracts-anvil compile gas down status clean
+
+install: $(VENV)/.installed node_modules/.installed .solcx/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --constraint constraints.txt --editable ".[dev]"
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+.solcx/.installed: $(VENV)/.installed node_modules/.installed ape-config.yaml
+	$(BIN)/kpchain toolchain install-solc
+	touch $@
+
+## run: the devnet (anvil + contracts + demo participants); `make down` stops it
+run: install
+	$(BIN)/kpchain devnet up
+
+down: install
+	$(BIN)/kpchain devnet down
+
+status: install
+	$(BIN)/kpchain devnet status
+
+## test: lint, type-check, every test on ape's local chain, the contract tests again on anvil
+test: install lint typecheck
+	$(BIN)/ape test tests -q
+	$(BIN)/ape test tests/contracts -q --network ethereum:local:foundry
+
+lint: install
+	$(BIN)/ruff check src tests scripts
+	$(BIN)/ruff format --check src tests scripts
+
+typecheck: install
+	$(BIN)/mypy
+
+## compile: refresh src/kpchain/artifacts from contracts/ (commit the result)
+compile: install
+	$(BIN)/kpchain compile
+
+## gas: the gas benchmark; prints a table and writes benchmarks/gas.json
+gas: install
+	$(BIN)/python scripts/gas.py
+
+clean:
+	rm -rf $(VENV) node_modules .solcx .build .cache .pytest_cache .mypy_cache .ruff_cache .hypothesis
