@@ -159,7 +159,9 @@ def issue(
 
 @pytest.fixture
 def shipped(
-    issue: Callable[..., Any], make_certificate: Callable[..., Certificate], admitted: Any,
+    issue: Callable[..., Any],
+    make_certificate: Callable[..., Certificate],
+    admitted: Any,
     bw_authority: Any,
 ) -> Certificate:
     """A certificate issued by BW to AE and shipped."""
