@@ -51,7 +51,7 @@ interface ICertificateRegistry {
         bytes2 importingParticipant; // ISO code of the importing participant
         bytes2 origin; // ISO code of the country of origin; 0x0000 for mixed origin
         bytes2 provenance; // mixed origin: the last participant exported from; otherwise 0x0000
-        bytes32 originZone; // allowed zone of a restricted origin; otherwise zero
+        bytes32 originZone; // zone of origin: required (an allowed one) if the origin is restricted
         bytes32 exporterHash; // keccak256 of the salted exporter identity (name, address, licence)
         bytes32 importerHash; // keccak256 of the salted importer identity (name, address, licence)
         Line[] lines; // at least one HS-code line
