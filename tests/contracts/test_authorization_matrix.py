@@ -1,0 +1,480 @@
+"""Who may call what: every state-changing function of the registry, called by every kind of actor.
+
+MATRIX below is the documentation. Each cell is the outcome of one call: OK, or the name of the
+custom error the registry reverts with. A test per cell sets up what the function needs (an issued
+certificate for `ship`, a shipped one for `confirmReceipt` ...), puts the actor in its state, makes
+the call as the actor, and checks the state change and the event, or the exact revert and its
+arguments. For `issue` and `issueBatch` the actor signs the documents too.
+
+The actors (MATRIX columns), with BW exporting to AE throughout:
+
+- governor: the KP Chair/Secretariat account (GOVERNOR_ROLE and DEFAULT_ADMIN_ROLE).
+- admin: BW's participant admin (not an authority).
+- exporter: BW's authority, the exporting authority.
+- importer: AE's authority, the importing authority.
+- third: the EU's authority, party to nothing here.
+- revoked: an account BW's admin made a BW authority and then revoked.
+- suspended: the authority of the participant the function acts for, while governance has
+  suspended that participant: AE's authority with AE suspended for the importer's functions
+  (confirmReceipt, reject), BW's authority with BW suspended for every other function.
+- stranger: an account with no role at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+import ape
+import pytest
+from eth_utils import keccak
+
+from kpchain.certificates.typed_data import Certificate, document_hash, zone_id
+
+BW, AE, EU, CF = b"BW", b"AE", b"EU", b"CF"
+
+OK = "allowed"
+GOV = "AccessControlUnauthorizedAccount"  # OpenZeppelin's: the caller lacks GOVERNOR_ROLE
+ADM = "ParticipantAdminUnauthorized"  # the caller is not the participant's admin
+UNA = "UnauthorizedAuthority"  # the caller is not an authority of the acting participant
+INA = "ParticipantNotActive"  # the caller's participant is not Active
+
+ACTORS = ("governor", "admin", "exporter", "importer", "third", "revoked", "suspended", "stranger")
+
+# fmt: off
+MATRIX: dict[str, tuple[str, ...]] = {
+    #                        governor admin  exporter importer third  revoked suspended stranger
+    "admitParticipant":     (OK,      GOV,   GOV,     GOV,     GOV,   GOV,    GOV,      GOV),
+    "setParticipantStatus": (OK,      GOV,   GOV,     GOV,     GOV,   GOV,    GOV,      GOV),
+    "setParticipantAdmin":  (OK,      GOV,   GOV,     GOV,     GOV,   GOV,    GOV,      GOV),
+    "setOriginRestriction": (OK,      GOV,   GOV,     GOV,     GOV,   GOV,    GOV,      GOV),
+    "setOriginZone":        (OK,      GOV,   GOV,     GOV,     GOV,   GOV,    GOV,      GOV),
+    "addAuthority":         (ADM,     OK,    ADM,     ADM,     ADM,   ADM,    ADM,      ADM),
+    "revokeAuthority":      (ADM,     OK,    ADM,     ADM,     ADM,   ADM,    ADM,      ADM),
+    "issue":                (UNA,     UNA,   OK,      UNA,     UNA,   UNA,    INA,      UNA),
+    "issueBatch":           (UNA,     UNA,   OK,      UNA,     UNA,   UNA,    INA,      UNA),
+    "ship":                 (UNA,     UNA,   OK,      UNA,     UNA,   UNA,    INA,      UNA),
+    "confirmReceipt":       (UNA,     UNA,   UNA,     OK,      UNA,   UNA,    INA,      UNA),
+    "reject":               (UNA,     UNA,   UNA,     OK,      UNA,   UNA,    INA,      UNA),
+    "cancel":               (UNA,     UNA,   OK,      UNA,     UNA,   UNA,    INA,      UNA),
+}
+# fmt: on
+
+# State-changing functions the registry inherits from OpenZeppelin AccessControl unchanged; their
+# authorisation (DEFAULT_ADMIN_ROLE, or the caller's own role) is OpenZeppelin's, tested there.
+OPENZEPPELIN_FUNCTIONS = {"grantRole", "revokeRole", "renounceRole"}
+
+# The importer acts in these; the exporter (BW) in every other certificate function.
+IMPORTER_FUNCTIONS = {"confirmReceipt", "reject"}
+
+
+class CertificateStatus(IntEnum):
+    """ICertificateRegistry.CertificateStatus, in the contract's order."""
+
+    NONE = 0
+    ISSUED = 1
+    SHIPPED = 2
+    RECEIVED = 3
+    REJECTED = 4
+    CANCELLED = 5
+    EXPIRED = 6
+
+
+class ParticipantStatus(IntEnum):
+    """IParticipantRegistry.ParticipantStatus, in the contract's order."""
+
+    NONE = 0
+    ACTIVE = 1
+    SUSPENDED = 2
+    WITHDRAWN = 3
+
+
+SEAL = keccak(text="seal and container BW-2026-000123")
+CONFIRMATION = (3, 123_456, 1_800_000_000, keccak(text="AE confirmation of BW-2026-000123"))
+REJECTION_REASON = 1  # RejectionReason.SealBroken
+ZONE = zone_id("BW:Jwaneng")
+
+
+@dataclass
+class World:
+    """The admitted registry, the accounts the actors use and the certificate helpers."""
+
+    registry: Any
+    chain: Any
+    governor: Any
+    bw_admin: Any
+    bw_authority: Any
+    ae_authority: Any
+    eu_authority: Any
+    former_bw_authority: Any
+    newcomer: Any
+    stranger: Any
+    make_certificate: Callable[..., Certificate]
+    sign: Callable[[Certificate, Any], bytes]
+
+    def doc_hash(self, cert: Certificate) -> bytes:
+        return document_hash(
+            cert, chain_id=self.chain.chain_id, verifying_contract=self.registry.address
+        )
+
+    def issue(self, cert: Certificate, actor: Any) -> Any:
+        """Issues `cert` with `actor` as both sender and signer."""
+        return self.registry.issue(cert.to_abi(), actor, self.sign(cert, actor), sender=actor)
+
+    def issued(self) -> Certificate:
+        cert = self.make_certificate()
+        self.issue(cert, self.bw_authority)
+        return cert
+
+    def shipped(self) -> Certificate:
+        cert = self.issued()
+        self.registry.ship(cert.certNo, SEAL, sender=self.bw_authority)
+        return cert
+
+
+@pytest.fixture
+def world(
+    admitted: Any,
+    chain: Any,
+    accounts: Any,
+    governor: Any,
+    bw_admin: Any,
+    bw_authority: Any,
+    ae_authority: Any,
+    eu_authority: Any,
+    stranger: Any,
+    make_certificate: Callable[..., Certificate],
+    sign: Callable[[Certificate, Any], bytes],
+) -> World:
+    return World(
+        registry=admitted,
+        chain=chain,
+        governor=governor,
+        bw_admin=bw_admin,
+        bw_authority=bw_authority,
+        ae_authority=ae_authority,
+        eu_authority=eu_authority,
+        former_bw_authority=accounts[8],
+        newcomer=accounts[9],
+        stranger=stranger,
+        make_certificate=make_certificate,
+        sign=sign,
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# The actors: each puts the world in its state and returns the account that calls
+# ----------------------------------------------------------------------------------------------
+
+
+def _acting_participant(function: str) -> bytes:
+    return AE if function in IMPORTER_FUNCTIONS else BW
+
+
+def _revoked_authority(w: World, function: str) -> Any:
+    w.registry.addAuthority(BW, w.former_bw_authority, sender=w.bw_admin)
+    w.registry.revokeAuthority(BW, w.former_bw_authority, sender=w.bw_admin)
+    return w.former_bw_authority
+
+
+def _suspended_authority(w: World, function: str) -> Any:
+    code = _acting_participant(function)
+    w.registry.setParticipantStatus(code, ParticipantStatus.SUSPENDED, sender=w.governor)
+    return w.ae_authority if code == AE else w.bw_authority
+
+
+ACTOR_SETUP: dict[str, Callable[[World, str], Any]] = {
+    "governor": lambda w, _: w.governor,
+    "admin": lambda w, _: w.bw_admin,
+    "exporter": lambda w, _: w.bw_authority,
+    "importer": lambda w, _: w.ae_authority,
+    "third": lambda w, _: w.eu_authority,
+    "revoked": _revoked_authority,
+    "suspended": _suspended_authority,
+    "stranger": lambda w, _: w.stranger,
+}
+
+
+# ----------------------------------------------------------------------------------------------
+# The functions: what each needs before the call, the call, and what a successful call changes
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Operation:
+    """How to exercise one function: `prepare` builds its precondition and returns the call's
+    subject, `call` makes it as the actor, `verify` checks the state change and the event."""
+
+    prepare: Callable[[World], Any]
+    call: Callable[[World, Any, Any], Any]
+    verify: Callable[[World, Any, Any, Any], None]
+
+
+def _nothing(w: World) -> None:
+    return None
+
+
+def _verify_admitted(w: World, subject: Any, actor: Any, receipt: Any) -> None:
+    assert w.registry.participantStatus(CF) == ParticipantStatus.ACTIVE
+    assert w.registry.participant(CF).admin == w.newcomer.address
+    assert receipt.events == [w.registry.ParticipantAdmitted(code=CF, admin=w.newcomer)]
+
+
+def _verify_status_set(w: World, subject: Any, actor: Any, receipt: Any) -> None:
+    assert w.registry.participantStatus(EU) == ParticipantStatus.SUSPENDED
+    assert receipt.events == [
+        w.registry.ParticipantStatusChanged(
+            code=EU, previous=ParticipantStatus.ACTIVE, status=ParticipantStatus.SUSPENDED
+        )
+    ]
+
+
+def _verify_admin_set(w: World, subject: Any, actor: Any, receipt: Any) -> None:
+    assert w.registry.participant(BW).admin == w.newcomer.address
+    assert receipt.events == [
+        w.registry.ParticipantAdminChanged(code=BW, previous=w.bw_admin, admin=w.newcomer)
+    ]
+
+
+def _verify_origin_restricted(w: World, subject: Any, actor: Any, receipt: Any) -> None:
+    assert w.registry.participant(BW).originRestricted is True
+    assert receipt.events == [w.registry.OriginRestrictionChanged(code=BW, restricted=True)]
+
+
+def _verify_zone_allowed(w: World, subject: Any, actor: Any, receipt: Any) -> None:
+    assert w.registry.isOriginZone(BW, ZONE) is True
+    assert receipt.events == [w.registry.OriginZoneChanged(code=BW, zone=ZONE, allowed=True)]
+
+
+def _verify_authority_added(w: World, subject: Any, actor: Any, receipt: Any) -> None:
+    assert w.registry.isAuthority(BW, w.newcomer) is True
+    assert receipt.events == [
+        w.registry.AuthorityAdded(participant=BW, account=w.newcomer, admin=actor)
+    ]
+
+
+def _verify_authority_revoked(w: World, subject: Any, actor: Any, receipt: Any) -> None:
+    assert w.registry.isAuthority(BW, w.bw_authority) is False
+    assert receipt.events == [
+        w.registry.AuthorityRevoked(participant=BW, account=w.bw_authority, admin=actor)
+    ]
+
+
+def _verify_issued(w: World, certs: list[Certificate], actor: Any, receipt: Any) -> None:
+    for cert in certs:
+        assert w.registry.certificateStatus(cert.certNo) == CertificateStatus.ISSUED
+        assert w.registry.matchesDocument(cert.certNo, w.doc_hash(cert)) is True
+    assert receipt.events == [
+        w.registry.CertificateIssued(
+            certNo=cert.certNo,
+            exportingParticipant=BW,
+            importingParticipant=AE,
+            docHash=w.doc_hash(cert),
+            signer=actor,
+        )
+        for cert in certs
+    ]
+
+
+def _issue_one(w: World, certs: list[Certificate], actor: Any) -> Any:
+    return w.issue(certs[0], actor)
+
+
+def _issue_batch(w: World, certs: list[Certificate], actor: Any) -> Any:
+    signatures = [w.sign(cert, actor) for cert in certs]
+    return w.registry.issueBatch([cert.to_abi() for cert in certs], actor, signatures, sender=actor)
+
+
+def _verify_shipped(w: World, cert: Certificate, actor: Any, receipt: Any) -> None:
+    assert w.registry.certificateStatus(cert.certNo) == CertificateStatus.SHIPPED
+    assert receipt.events == [
+        w.registry.CertificateShipped(
+            certNo=cert.certNo,
+            exportingParticipant=BW,
+            importingParticipant=AE,
+            authority=actor,
+            sealRef=SEAL,
+        )
+    ]
+
+
+def _verify_received(w: World, cert: Certificate, actor: Any, receipt: Any) -> None:
+    assert w.registry.certificateStatus(cert.certNo) == CertificateStatus.RECEIVED
+    assert receipt.events == [
+        w.registry.CertificateReceived(
+            certNo=cert.certNo,
+            exportingParticipant=BW,
+            importingParticipant=AE,
+            authority=actor,
+        )
+    ]
+    # ape cannot build an expected log from a struct argument: compare the struct on its own.
+    assert tuple(receipt.events[0].confirmation) == CONFIRMATION
+
+
+def _verify_rejected(w: World, cert: Certificate, actor: Any, receipt: Any) -> None:
+    assert w.registry.certificateStatus(cert.certNo) == CertificateStatus.REJECTED
+    assert receipt.events == [
+        w.registry.CertificateRejected(
+            certNo=cert.certNo,
+            exportingParticipant=BW,
+            importingParticipant=AE,
+            authority=actor,
+            reason=REJECTION_REASON,
+        )
+    ]
+
+
+def _verify_cancelled(w: World, cert: Certificate, actor: Any, receipt: Any) -> None:
+    assert w.registry.certificateStatus(cert.certNo) == CertificateStatus.CANCELLED
+    assert receipt.events == [
+        w.registry.CertificateCancelled(
+            certNo=cert.certNo, exportingParticipant=BW, importingParticipant=AE, authority=actor
+        )
+    ]
+
+
+OPERATIONS: dict[str, Operation] = {
+    "admitParticipant": Operation(
+        prepare=_nothing,
+        call=lambda w, _, actor: w.registry.admitParticipant(CF, w.newcomer, sender=actor),
+        verify=_verify_admitted,
+    ),
+    "setParticipantStatus": Operation(
+        prepare=_nothing,
+        call=lambda w, _, actor: w.registry.setParticipantStatus(
+            EU, ParticipantStatus.SUSPENDED, sender=actor
+        ),
+        verify=_verify_status_set,
+    ),
+    "setParticipantAdmin": Operation(
+        prepare=_nothing,
+        call=lambda w, _, actor: w.registry.setParticipantAdmin(BW, w.newcomer, sender=actor),
+        verify=_verify_admin_set,
+    ),
+    "setOriginRestriction": Operation(
+        prepare=_nothing,
+        call=lambda w, _, actor: w.registry.setOriginRestriction(BW, True, sender=actor),
+        verify=_verify_origin_restricted,
+    ),
+    "setOriginZone": Operation(
+        prepare=_nothing,
+        call=lambda w, _, actor: w.registry.setOriginZone(BW, ZONE, True, sender=actor),
+        verify=_verify_zone_allowed,
+    ),
+    "addAuthority": Operation(
+        prepare=_nothing,
+        call=lambda w, _, actor: w.registry.addAuthority(BW, w.newcomer, sender=actor),
+        verify=_verify_authority_added,
+    ),
+    "revokeAuthority": Operation(
+        prepare=_nothing,
+        call=lambda w, _, actor: w.registry.revokeAuthority(BW, w.bw_authority, sender=actor),
+        verify=_verify_authority_revoked,
+    ),
+    "issue": Operation(
+        prepare=lambda w: [w.make_certificate()],
+        call=_issue_one,
+        verify=_verify_issued,
+    ),
+    "issueBatch": Operation(
+        prepare=lambda w: [w.make_certificate(f"BW-2026-00012{i}") for i in range(3)],
+        call=_issue_batch,
+        verify=_verify_issued,
+    ),
+    "ship": Operation(
+        prepare=World.issued,
+        call=lambda w, cert, actor: w.registry.ship(cert.certNo, SEAL, sender=actor),
+        verify=_verify_shipped,
+    ),
+    "confirmReceipt": Operation(
+        prepare=World.shipped,
+        call=lambda w, cert, actor: w.registry.confirmReceipt(
+            cert.certNo, CONFIRMATION, sender=actor
+        ),
+        verify=_verify_received,
+    ),
+    "reject": Operation(
+        prepare=World.shipped,
+        call=lambda w, cert, actor: w.registry.reject(cert.certNo, REJECTION_REASON, sender=actor),
+        verify=_verify_rejected,
+    ),
+    "cancel": Operation(
+        prepare=World.issued,
+        call=lambda w, cert, actor: w.registry.cancel(cert.certNo, sender=actor),
+        verify=_verify_cancelled,
+    ),
+}
+
+
+def _expected_inputs(w: World, function: str, error: str, actor: Any) -> dict[str, Any]:
+    """The arguments `error` carries when `actor` is refused `function`."""
+    if error == GOV:
+        return {"account": actor.address, "neededRole": w.registry.GOVERNOR_ROLE()}
+    if error == ADM:
+        return {"account": actor.address, "participant": BW}
+    if error == UNA:
+        return {"account": actor.address, "participant": _acting_participant(function)}
+    if error == INA:
+        return {"code": _acting_participant(function)}
+    raise AssertionError(f"no expected arguments written for {error}")
+
+
+# ----------------------------------------------------------------------------------------------
+# Tests
+# ----------------------------------------------------------------------------------------------
+
+CELLS = [
+    (function, actor, outcome)
+    for function, row in MATRIX.items()
+    for actor, outcome in zip(ACTORS, row, strict=True)
+]
+ALLOWED_CELLS = [(f, a) for f, a, outcome in CELLS if outcome == OK]
+DENIED_CELLS = [(f, a, outcome) for f, a, outcome in CELLS if outcome != OK]
+
+
+@pytest.mark.parametrize(
+    ("function", "actor_name"), ALLOWED_CELLS, ids=[f"{f}-by-{a}" for f, a in ALLOWED_CELLS]
+)
+def test_call_succeeds_when_caller_is_authorised(
+    world: World, function: str, actor_name: str
+) -> None:
+    operation = OPERATIONS[function]
+    subject = operation.prepare(world)
+    actor = ACTOR_SETUP[actor_name](world, function)
+
+    receipt = operation.call(world, subject, actor)
+
+    operation.verify(world, subject, actor, receipt)
+
+
+@pytest.mark.parametrize(
+    ("function", "actor_name", "error"),
+    DENIED_CELLS,
+    ids=[f"{f}-by-{a}" for f, a, _ in DENIED_CELLS],
+)
+def test_call_reverts_when_caller_is_not_authorised(
+    world: World, function: str, actor_name: str, error: str
+) -> None:
+    operation = OPERATIONS[function]
+    subject = operation.prepare(world)
+    actor = ACTOR_SETUP[actor_name](world, function)
+    expected = getattr(world.registry, error)
+
+    with ape.reverts(expected, **_expected_inputs(world, function, error, actor)) as revert:
+        operation.call(world, subject, actor)
+
+    # ape.reverts lets a revert it could not decode pass for any custom error; insist on the type.
+    assert isinstance(revert.value, expected)
+
+
+def test_matrix_covers_every_state_changing_function(registry: Any) -> None:
+    state_changing = {
+        abi.name
+        for abi in registry.contract_type.mutable_methods
+        if abi.name not in OPENZEPPELIN_FUNCTIONS
+    }
+
+    assert state_changing == set(MATRIX) == set(OPERATIONS)
