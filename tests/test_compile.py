@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 
 from kpchain.artifacts import artifact_names, load_artifact
 from kpchain.compile import CompilerConfig, compile_contracts, find_solc, solc_version
+from kpchain.errors import ToolchainError
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOYABLE = ("CertificateRegistry", "ParticipantRegistry", "ERC1271Wallet")
@@ -59,3 +61,46 @@ def test_artifacts_record_compiler_settings() -> None:
     compiler = load_artifact("CertificateRegistry").compiler
     assert compiler["version"].startswith("0.8.28+commit.")
     assert compiler["settings"] == CompilerConfig.from_ape_config(ROOT).settings
+
+
+def _solc_on_path(directory: Path, target: Path) -> None:
+    """Puts an executable `solc` in `directory` that runs `target` (a real solc)."""
+    solc = directory / "solc"
+    solc.write_text(f'#!/bin/sh\nexec "{target}" "$@"\n')
+    solc.chmod(0o755)
+
+
+def test_find_solc_prefers_native_solc_of_pinned_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    version = CompilerConfig.from_ape_config(ROOT).version
+    _solc_on_path(tmp_path, find_solc(version))  # answers --version like a native solc would
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    monkeypatch.delenv("KPCHAIN_SOLC", raising=False)
+
+    assert find_solc(version) == tmp_path / "solc"
+
+
+def test_find_solc_skips_native_solc_of_other_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    version = CompilerConfig.from_ape_config(ROOT).version
+    adapter = find_solc(version)
+    _solc_on_path(tmp_path, adapter)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+
+    monkeypatch.setenv("SOLCX_BINARY_PATH", str(tmp_path / "empty"))
+    monkeypatch.delenv("KPCHAIN_SOLC", raising=False)
+
+    with pytest.raises(ToolchainError, match=r"solc 0\.8\.19 not found"):
+        find_solc("0.8.19")  # the solc on PATH reports 0.8.28
+
+
+def test_find_solc_raises_toolchain_error_when_no_solc_installed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOLCX_BINARY_PATH", str(tmp_path))
+    monkeypatch.delenv("KPCHAIN_SOLC", raising=False)
+
+    with pytest.raises(ToolchainError, match=r"solc 0\.8\.19 not found"):
+        find_solc("0.8.19")
