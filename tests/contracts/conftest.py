@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-import ape
 import pytest
 from eth_account import Account
 from eth_utils import keccak
@@ -71,13 +70,14 @@ def stranger(accounts: Any) -> Any:
 
 @pytest.fixture(scope="session")
 def registry(project: Any, governor: Any) -> Any:
-    """A bare CertificateRegistry (and participant registry) governed by `governor`."""
+    """A bare CertificateRegistry (and participant registry) governed by `governor`: no
+    participant, no authority. For what needs no participant: views, hashes, governance."""
     return governor.deploy(project.CertificateRegistry, governor)
 
 
 @pytest.fixture(scope="session")
 def admitted(
-    registry: Any,
+    project: Any,
     governor: Any,
     bw_admin: Any,
     bw_authority: Any,
@@ -86,15 +86,17 @@ def admitted(
     eu_admin: Any,
     eu_authority: Any,
 ) -> Any:
-    """The registry with BW, AE and EU admitted, each with one authority."""
+    """A registry of its own (not `registry`) with BW, AE and EU admitted, each with one
+    authority. Certificates are issued here, so `doc_hash` and `sign` hash for it."""
+    contract = governor.deploy(project.CertificateRegistry, governor)
     for code, admin, authority in (
         (BW, bw_admin, bw_authority),
         (AE, ae_admin, ae_authority),
         (EU, eu_admin, eu_authority),
     ):
-        registry.admitParticipant(code, admin, sender=governor)
-        registry.addAuthority(code, authority, sender=admin)
-    return registry
+        contract.admitParticipant(code, admin, sender=governor)
+        contract.addAuthority(code, authority, sender=admin)
+    return contract
 
 
 @pytest.fixture
@@ -133,12 +135,22 @@ def make_certificate(now: int) -> Callable[..., Certificate]:
 
 
 @pytest.fixture
-def sign(registry: Any, chain: Any) -> Callable[[Certificate, Any], bytes]:
-    """Signs a certificate's EIP-712 document hash with an ape test account's key."""
+def doc_hash(admitted: Any, chain: Any) -> Callable[[Certificate], bytes]:
+    """A certificate's EIP-712 document hash, as kpchain computes it, for `admitted`."""
+
+    def run(cert: Certificate) -> bytes:
+        return document_hash(cert, chain_id=chain.chain_id, verifying_contract=admitted.address)
+
+    return run
+
+
+@pytest.fixture
+def sign(doc_hash: Callable[[Certificate], bytes]) -> Callable[[Certificate, Any], bytes]:
+    """Signs a certificate's document hash for `admitted` with an ape test account's key."""
 
     def signer(cert: Certificate, account: Any) -> bytes:
-        digest = document_hash(cert, chain_id=chain.chain_id, verifying_contract=registry.address)
-        return bytes(Account.from_key(private_key(account)).unsafe_sign_hash(digest).signature)
+        key = Account.from_key(private_key(account))
+        return bytes(key.unsafe_sign_hash(doc_hash(cert)).signature)
 
     return signer
 
@@ -169,8 +181,3 @@ def shipped(
     issue(cert)
     admitted.ship(cert.certNo, keccak(text="seal BW-0001"), sender=bw_authority)
     return cert
-
-
-@pytest.fixture(scope="session")
-def ape_reverts() -> Any:
-    return ape.reverts

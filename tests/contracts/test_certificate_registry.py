@@ -3,13 +3,10 @@ cancellation, each with its stored record, its event and every revert it documen
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import replace
-from enum import IntEnum
 from typing import Any
 
-import ape
 import pytest
 from eth_utils import keccak
 from hypothesis import HealthCheck, given, settings
@@ -21,9 +18,11 @@ from kpchain.certificates.typed_data import (
     Certificate,
     Line,
     cert_number,
-    document_hash,
     zone_id,
 )
+from kpchain.contracts.enums import CertificateStatus, ParticipantStatus, RejectionReason
+
+from support import emitted, event, issued_event, reverts
 
 DAY = 86_400
 BW, AE, EU, CF, BE, ZA = b"BW", b"AE", b"EU", b"CF", b"BE", b"ZA"
@@ -32,87 +31,9 @@ BERBERATI = zone_id("CF:Berberati")
 BANGUI = zone_id("CF:Bangui")
 
 
-class CertificateStatus(IntEnum):
-    """ICertificateRegistry.CertificateStatus."""
-
-    NONE = 0
-    ISSUED = 1
-    SHIPPED = 2
-    RECEIVED = 3
-    REJECTED = 4
-    CANCELLED = 5
-    EXPIRED = 6
-
-
-class RejectionReason(IntEnum):
-    """ICertificateRegistry.RejectionReason."""
-
-    DISCREPANCY = 0
-    SEAL_BROKEN = 1
-    EXPIRED = 2
-    SUSPECTED_FORGERY = 3
-    OTHER = 4
-
-
-class ParticipantStatus(IntEnum):
-    """IParticipantRegistry.ParticipantStatus."""
-
-    NONE = 0
-    ACTIVE = 1
-    SUSPENDED = 2
-    WITHDRAWN = 3
-
-
 # ----------------------------------------------------------------------------------------------
 # Helpers
 # ----------------------------------------------------------------------------------------------
-
-
-@contextmanager
-def reverts(error: Any, **inputs: Any) -> Iterator[None]:
-    """`ape.reverts`, made strict: the revert must decode to `error` with exactly `inputs`.
-
-    `ape.reverts(error, **inputs)` alone lets an undecoded revert through and skips any input
-    name it does not know, so a misspelt argument would pass unchecked.
-    """
-    with ape.reverts(error) as info:
-        yield
-    assert isinstance(info.value, error), f"reverted with {info.value!r}, not {error.__name__}"
-    assert dict(info.value.inputs) == inputs
-
-
-def emitted(receipt: Any) -> list[tuple[str, str, dict[str, Any]]]:
-    """Every log of `receipt` as (contract address, event name, all its arguments)."""
-    return [
-        (log.contract_address, log.event_name, dict(log.event_arguments)) for log in receipt.events
-    ]
-
-
-def event(contract_event: Any, **arguments: Any) -> tuple[str, str, dict[str, Any]]:
-    """The expected log of `contract_event`, naming every one of its arguments."""
-    return (contract_event.contract.address, contract_event.name, arguments)
-
-
-def issued_event(registry: Any, cert: Certificate, doc_hash: bytes, signer: Any) -> Any:
-    """The expected CertificateIssued of `cert`: every document field, flattened."""
-    return event(
-        registry.CertificateIssued,
-        certNo=cert.certNo,
-        exportingParticipant=cert.exportingParticipant,
-        importingParticipant=cert.importingParticipant,
-        docHash=doc_hash,
-        signer=signer.address,
-        origin=cert.origin,
-        provenance=cert.provenance,
-        originZone=cert.originZone,
-        exporterHash=cert.exporterHash,
-        importerHash=cert.importerHash,
-        lines=[(ln.hsCode, ln.carats, ln.valueUsdCents, ln.parcels) for ln in cert.lines],
-        issuedAt=cert.issuedAt,
-        expiresAt=cert.expiresAt,
-        issuingAuthority=cert.issuingAuthority,
-        replaces=cert.replaces,
-    )
 
 
 def record(
@@ -132,14 +53,6 @@ def record(
 # ----------------------------------------------------------------------------------------------
 # Fixtures
 # ----------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def doc_hash(registry: Any, chain: Any) -> Callable[[Certificate], bytes]:
-    def run(cert: Certificate) -> bytes:
-        return document_hash(cert, chain_id=chain.chain_id, verifying_contract=registry.address)
-
-    return run
 
 
 @pytest.fixture

@@ -4,12 +4,10 @@ a signed document invalidates its signature (for EOA and ERC-1271 signers alike)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-import ape
 import pytest
 from eth_account.messages import hash_domain
 from eth_utils import keccak
@@ -30,6 +28,8 @@ from kpchain.certificates.typed_data import (
 )
 from kpchain.signing import LocalSigner
 
+from support import reverts
+
 DAY = 86_400
 BW, AE, EU, BE, IN, ZA = b"BW", b"AE", b"EU", b"BE", b"IN", b"ZA"
 
@@ -37,19 +37,6 @@ BW, AE, EU, BE, IN, ZA = b"BW", b"AE", b"EU", b"BE", b"IN", b"ZA"
 # ----------------------------------------------------------------------------------------------
 # Helpers
 # ----------------------------------------------------------------------------------------------
-
-
-@contextmanager
-def reverts(error: Any, **inputs: Any) -> Iterator[None]:
-    """`ape.reverts`, made strict: the revert must decode to `error` with exactly `inputs`.
-
-    `ape.reverts(error, **inputs)` alone lets an undecoded revert through and skips any input
-    name it does not know, so a misspelt argument would pass unchecked.
-    """
-    with ape.reverts(error) as info:
-        yield
-    assert isinstance(info.value, error), f"reverted with {info.value!r}, not {error.__name__}"
-    assert dict(info.value.inputs) == inputs
 
 
 def local_signer(account: Any) -> LocalSigner:
@@ -63,18 +50,9 @@ def local_signer(account: Any) -> LocalSigner:
 
 
 @pytest.fixture
-def python_hash(registry: Any, chain: Any) -> Callable[[Certificate], bytes]:
-    """The document hash as kpchain computes it in Python, for the deployed registry."""
-
-    def run(cert: Certificate) -> bytes:
-        return document_hash(cert, chain_id=chain.chain_id, verifying_contract=registry.address)
-
-    return run
-
-
-@pytest.fixture
-def sign_typed(registry: Any, chain: Any) -> Callable[..., bytes]:
-    """Signs a certificate as the service does: LocalSigner over the full EIP-712 typed data."""
+def sign_typed(admitted: Any, chain: Any) -> Callable[..., bytes]:
+    """Signs a certificate as the service does: LocalSigner over the full EIP-712 typed data,
+    for `admitted` unless told another chain id or verifying contract."""
 
     def run(
         cert: Certificate,
@@ -86,7 +64,7 @@ def sign_typed(registry: Any, chain: Any) -> Callable[..., bytes]:
         message = typed_data(
             cert,
             chain_id=chain.chain_id if chain_id is None else chain_id,
-            verifying_contract=verifying_contract or registry.address,
+            verifying_contract=verifying_contract or admitted.address,
         )
         return local_signer(account).sign_typed_data(message)
 
@@ -144,11 +122,11 @@ DOCUMENTS: dict[str, dict[str, Any]] = {
 
 @pytest.mark.parametrize("overrides", DOCUMENTS.values(), ids=DOCUMENTS.keys())
 def test_document_hash_equals_contract_hash(
-    registry: Any, make_certificate: Any, python_hash: Any, overrides: dict[str, Any]
+    admitted: Any, make_certificate: Any, doc_hash: Any, overrides: dict[str, Any]
 ) -> None:
     cert = make_certificate(**overrides)
 
-    assert python_hash(cert) == registry.hashCertificate(cert.to_abi())
+    assert doc_hash(cert) == admitted.hashCertificate(cert.to_abi())
 
 
 bytes2 = st.binary(min_size=2, max_size=2)
@@ -186,11 +164,11 @@ certificates = st.builds(
 )
 @given(cert=certificates)
 def test_document_hash_equals_contract_hash_for_any_document(
-    registry: Any, python_hash: Any, cert: Certificate
+    admitted: Any, doc_hash: Any, cert: Certificate
 ) -> None:
     # hashCertificate checks only the lines (HS code, non-zero quantities); every other field
     # takes any value of its type, so the hash is compared across the whole type range.
-    assert python_hash(cert) == registry.hashCertificate(cert.to_abi())
+    assert doc_hash(cert) == admitted.hashCertificate(cert.to_abi())
 
 
 def test_document_hash_differs_when_chain_or_contract_differs(
@@ -234,15 +212,15 @@ def test_eip712_domain_reports_python_domain(registry: Any, chain: Any) -> None:
 
 
 def test_issue_accepts_signature_made_by_local_signer(
-    admitted: Any, make_certificate: Any, sign_typed: Any, python_hash: Any, bw_authority: Any
+    admitted: Any, make_certificate: Any, sign_typed: Any, doc_hash: Any, bw_authority: Any
 ) -> None:
     cert = make_certificate()
     signature = sign_typed(cert, bw_authority)
 
     receipt = admitted.issue(cert.to_abi(), bw_authority, signature, sender=bw_authority)
 
-    assert receipt.events[0].docHash == python_hash(cert)
-    assert admitted.matchesDocument(cert.certNo, python_hash(cert))
+    assert receipt.events[0].docHash == doc_hash(cert)
+    assert admitted.matchesDocument(cert.certNo, doc_hash(cert))
 
 
 @pytest.mark.parametrize("wrong", ["chain-id", "verifying-contract"])
@@ -348,7 +326,7 @@ def test_issue_reverts_when_exporting_participant_tampered_after_signing(
     admitted: Any,
     make_certificate: Any,
     sign_typed: Any,
-    python_hash: Any,
+    doc_hash: Any,
     bw_authority: Any,
 ) -> None:
     # The one field that cannot reach the signature check alone: the number must start with
@@ -358,7 +336,7 @@ def test_issue_reverts_when_exporting_participant_tampered_after_signing(
     signature = sign_typed(signed, bw_authority)
     tampered = replace(signed, exportingParticipant=AE)
 
-    assert admitted.hashCertificate(tampered.to_abi()) != python_hash(signed)
+    assert admitted.hashCertificate(tampered.to_abi()) != doc_hash(signed)
     with reverts(admitted.UnauthorizedAuthority, account=bw_authority.address, participant=AE):
         admitted.issue(tampered.to_abi(), bw_authority, signature, sender=bw_authority)
 
@@ -374,7 +352,7 @@ def test_issue_accepts_erc1271_wallet_as_signer_when_owner_signed(
     wallet_owner: Any,
     make_certificate: Any,
     sign_typed: Any,
-    python_hash: Any,
+    doc_hash: Any,
     bw_authority: Any,
 ) -> None:
     cert = make_certificate()
@@ -383,8 +361,8 @@ def test_issue_accepts_erc1271_wallet_as_signer_when_owner_signed(
     receipt = admitted.issue(cert.to_abi(), wallet, signature, sender=bw_authority)
 
     issued = receipt.events[0]
-    assert (issued.signer, issued.docHash) == (wallet.address, python_hash(cert))
-    assert admitted.matchesDocument(cert.certNo, python_hash(cert))
+    assert (issued.signer, issued.docHash) == (wallet.address, doc_hash(cert))
+    assert admitted.matchesDocument(cert.certNo, doc_hash(cert))
 
 
 def test_issue_reverts_when_erc1271_wallet_signature_not_by_owner(

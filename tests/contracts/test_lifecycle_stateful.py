@@ -19,10 +19,8 @@ from __future__ import annotations
 from ast import literal_eval
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from enum import IntEnum
 from typing import Any, ClassVar
 
-import ape
 from ape.exceptions import ContractLogicError
 from eth_tester.exceptions import TransactionFailed
 from eth_utils import keccak
@@ -39,7 +37,10 @@ from hypothesis.stateful import (
 )
 from web3.exceptions import ContractCustomError
 
-from kpchain.certificates.typed_data import ZERO32, Certificate, cert_number, document_hash
+from kpchain.certificates.typed_data import ZERO32, Certificate, cert_number
+from kpchain.contracts.enums import CertificateStatus, ParticipantStatus, RejectionReason
+
+from support import emitted, event, reverts
 
 BW, AE, EU, CF = b"BW", b"AE", b"EU", b"CF"
 PARTICIPANTS = (BW, AE, EU)  # admitted by the `admitted` fixture
@@ -53,27 +54,6 @@ DAY = 86_400
 EXPIRY_MARGIN = 10 * 60
 # Bounds the certificates an example creates, so that the invariant's reads stay cheap.
 MAX_CERTIFICATES = 10
-
-
-class CertificateStatus(IntEnum):
-    """ICertificateRegistry.CertificateStatus, in the contract's order."""
-
-    NONE = 0
-    ISSUED = 1
-    SHIPPED = 2
-    RECEIVED = 3
-    REJECTED = 4
-    CANCELLED = 5
-    EXPIRED = 6
-
-
-class ParticipantStatus(IntEnum):
-    """IParticipantRegistry.ParticipantStatus, in the contract's order."""
-
-    NONE = 0
-    ACTIVE = 1
-    SUSPENDED = 2
-    WITHDRAWN = 3
 
 
 # A predicted revert: the custom error's name and its arguments in ABI order.
@@ -277,6 +257,7 @@ class Setup:
     spare_accounts: tuple[Any, ...]  # no role at first; admins may make them authorities
     stranger: Any
     make_certificate: Callable[..., Certificate]
+    doc_hash: Callable[[Certificate], bytes]
     sign: Callable[[Certificate, Any], bytes]
 
     @property
@@ -483,9 +464,7 @@ class LifecycleMachine(RuleBasedStateMachine):
                 self.model.certificates[cert.replaces].replaced = True
             self.model.certificates[cert.certNo] = CertificateModel(
                 cert=cert,
-                doc_hash=document_hash(
-                    cert, chain_id=self.chain.chain_id, verifying_contract=self.registry.address
-                ),
+                doc_hash=self.setup.doc_hash(cert),
                 status=CertificateStatus.ISSUED,
             )
 
@@ -595,8 +574,8 @@ class LifecycleMachine(RuleBasedStateMachine):
             self.model.certificates[number].status = CertificateStatus.RECEIVED
 
     @precondition(lambda self: self.any_in(CertificateStatus.SHIPPED))
-    @rule(data=st.data(), reason=st.integers(0, 4))
-    def reject(self, data: st.DataObject, reason: int) -> None:
+    @rule(data=st.data(), reason=st.sampled_from(RejectionReason))
+    def reject(self, data: st.DataObject, reason: RejectionReason) -> None:
         number = self.draw_certificate(data, CertificateStatus.SHIPPED)
         actor = self.draw_actor(data, self.importing_of(number))
         expected = self.model.predict_reject(actor.address, number)
@@ -748,6 +727,7 @@ def test_lifecycle_matches_model_under_random_operations(
     eu_authority: Any,
     stranger: Any,
     make_certificate: Callable[..., Certificate],
+    doc_hash: Callable[[Certificate], bytes],
     sign: Callable[[Certificate, Any], bytes],
 ) -> None:
     class Machine(LifecycleMachine):
@@ -760,6 +740,7 @@ def test_lifecycle_matches_model_under_random_operations(
             spare_accounts=(accounts[8], accounts[9], accounts[10]),
             stranger=stranger,
             make_certificate=make_certificate,
+            doc_hash=doc_hash,
             sign=sign,
         )
 
@@ -778,21 +759,19 @@ def test_confirm_receipt_reverts_when_expired_and_reject_closes_the_shipment(
     assert admitted.certificateStatus(shipped.certNo) == CertificateStatus.EXPIRED
 
     confirmation = (3, 123_456, shipped.expiresAt, keccak(text="AE confirmation"))
-    with ape.reverts(
-        admitted.CertificateExpired, certNo=shipped.certNo, expiresAt=shipped.expiresAt
-    ) as revert:
+    with reverts(admitted.CertificateExpired, certNo=shipped.certNo, expiresAt=shipped.expiresAt):
         admitted.confirmReceipt(shipped.certNo, confirmation, sender=ae_authority)
-    assert isinstance(revert.value, admitted.CertificateExpired)
 
-    receipt = admitted.reject(shipped.certNo, 2, sender=ae_authority)  # RejectionReason.Expired
+    receipt = admitted.reject(shipped.certNo, RejectionReason.EXPIRED, sender=ae_authority)
 
     assert admitted.certificateStatus(shipped.certNo) == CertificateStatus.REJECTED
-    assert receipt.events == [
-        admitted.CertificateRejected(
+    assert emitted(receipt) == [
+        event(
+            admitted.CertificateRejected,
             certNo=shipped.certNo,
             exportingParticipant=BW,
             importingParticipant=AE,
-            authority=ae_authority,
-            reason=2,
+            authority=ae_authority.address,
+            reason=RejectionReason.EXPIRED,
         )
     ]

@@ -3,9 +3,7 @@ serves both interfaces): governance, participant admins, authorities, origin zon
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from enum import IntEnum
+from collections.abc import Callable
 from typing import Any
 
 import ape
@@ -13,6 +11,9 @@ import pytest
 from eth_utils import keccak
 
 from kpchain.certificates.typed_data import zone_id
+from kpchain.contracts.enums import ParticipantStatus
+
+from support import emitted, event, reverts
 
 BW, AE, EU, CF, ZZ = b"BW", b"AE", b"EU", b"CF", b"ZZ"
 NO_CODE = b"\x00\x00"
@@ -20,45 +21,6 @@ ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 ZERO32 = bytes(32)
 BERBERATI = zone_id("CF:Berberati")
 BANGUI = zone_id("CF:Bangui")
-
-
-class ParticipantStatus(IntEnum):
-    """IParticipantRegistry.ParticipantStatus."""
-
-    NONE = 0
-    ACTIVE = 1
-    SUSPENDED = 2
-    WITHDRAWN = 3
-
-
-# ----------------------------------------------------------------------------------------------
-# Helpers
-# ----------------------------------------------------------------------------------------------
-
-
-@contextmanager
-def reverts(error: Any, **inputs: Any) -> Iterator[None]:
-    """`ape.reverts`, made strict: the revert must decode to `error` with exactly `inputs`.
-
-    `ape.reverts(error, **inputs)` alone lets an undecoded revert through and skips any input
-    name it does not know, so a misspelt argument would pass unchecked.
-    """
-    with ape.reverts(error) as info:
-        yield
-    assert isinstance(info.value, error), f"reverted with {info.value!r}, not {error.__name__}"
-    assert dict(info.value.inputs) == inputs
-
-
-def emitted(receipt: Any) -> list[tuple[str, str, dict[str, Any]]]:
-    """Every log of `receipt` as (contract address, event name, all its arguments)."""
-    return [
-        (log.contract_address, log.event_name, dict(log.event_arguments)) for log in receipt.events
-    ]
-
-
-def event(contract_event: Any, **arguments: Any) -> tuple[str, str, dict[str, Any]]:
-    """The expected log of `contract_event`, naming every one of its arguments."""
-    return (contract_event.contract.address, contract_event.name, arguments)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -84,25 +46,15 @@ def spare(accounts: Any) -> Any:
 
 
 @pytest.fixture
-def bare_registry(project: Any, governor: Any) -> Any:
-    """A registry of its own, with no participant.
-
-    conftest's `registry` is not bare once any test of the session has used `admitted`: both
-    are the same session-scoped contract, and `admitted` fills it for the rest of the session.
-    """
-    return governor.deploy(project.CertificateRegistry, governor)
-
-
-@pytest.fixture
-def zz(bare_registry: Any, governor: Any, zz_admin: Any) -> Any:
+def zz(registry: Any, governor: Any, zz_admin: Any) -> Any:
     """A bare registry with ZZ admitted (no authorities); returns the admission receipt."""
-    return bare_registry.admitParticipant(ZZ, zz_admin, sender=governor)
+    return registry.admitParticipant(ZZ, zz_admin, sender=governor)
 
 
 @pytest.fixture
-def set_status(bare_registry: Any, governor: Any) -> Callable[[bytes, ParticipantStatus], Any]:
+def set_status(registry: Any, governor: Any) -> Callable[[bytes, ParticipantStatus], Any]:
     def run(code: bytes, status: ParticipantStatus) -> Any:
-        return bare_registry.setParticipantStatus(code, status, sender=governor)
+        return registry.setParticipantStatus(code, status, sender=governor)
 
     return run
 
@@ -113,14 +65,14 @@ def set_status(bare_registry: Any, governor: Any) -> Callable[[bytes, Participan
 
 
 def test_constructor_grants_admin_and_governor_roles_to_governor(
-    bare_registry: Any, governor: Any, stranger: Any
+    registry: Any, governor: Any, stranger: Any
 ) -> None:
     default_admin_role = ZERO32
 
-    assert bare_registry.GOVERNOR_ROLE() == keccak(text="GOVERNOR_ROLE")
-    assert bare_registry.hasRole(default_admin_role, governor)
-    assert bare_registry.hasRole(bare_registry.GOVERNOR_ROLE(), governor)
-    assert not bare_registry.hasRole(bare_registry.GOVERNOR_ROLE(), stranger)
+    assert registry.GOVERNOR_ROLE() == keccak(text="GOVERNOR_ROLE")
+    assert registry.hasRole(default_admin_role, governor)
+    assert registry.hasRole(registry.GOVERNOR_ROLE(), governor)
+    assert not registry.hasRole(registry.GOVERNOR_ROLE(), stranger)
 
 
 def test_constructor_reverts_when_governor_zero(project: Any, governor: Any) -> None:
@@ -135,13 +87,13 @@ def test_constructor_reverts_when_governor_zero(project: Any, governor: Any) -> 
 
 
 def test_admit_participant_succeeds_when_governor_role_granted_to_another_account(
-    bare_registry: Any, governor: Any, stranger: Any, zz_admin: Any
+    registry: Any, governor: Any, stranger: Any, zz_admin: Any
 ) -> None:
-    bare_registry.grantRole(bare_registry.GOVERNOR_ROLE(), stranger, sender=governor)
+    registry.grantRole(registry.GOVERNOR_ROLE(), stranger, sender=governor)
 
-    bare_registry.admitParticipant(ZZ, zz_admin, sender=stranger)
+    registry.admitParticipant(ZZ, zz_admin, sender=stranger)
 
-    assert bare_registry.participantStatus(ZZ) == ParticipantStatus.ACTIVE
+    assert registry.participantStatus(ZZ) == ParticipantStatus.ACTIVE
 
 
 GOVERNANCE_CALLS = {
@@ -184,34 +136,32 @@ def test_governance_reverts_when_sender_not_governor(
 
 
 def test_admit_participant_stores_active_participant_when_code_new(
-    bare_registry: Any, zz: Any, zz_admin: Any
+    registry: Any, zz: Any, zz_admin: Any
 ) -> None:
-    assert bare_registry.participant(ZZ) == (
+    assert registry.participant(ZZ) == (
         ParticipantStatus.ACTIVE,
         False,
         zz_admin,
         zz.timestamp,
     )
-    assert bare_registry.participantStatus(ZZ) == ParticipantStatus.ACTIVE
-    assert bare_registry.participantCodes() == [ZZ]
-    assert bare_registry.authoritiesOf(ZZ) == []
+    assert registry.participantStatus(ZZ) == ParticipantStatus.ACTIVE
+    assert registry.participantCodes() == [ZZ]
+    assert registry.authoritiesOf(ZZ) == []
 
 
 def test_admit_participant_emits_participant_admitted(
-    bare_registry: Any, zz: Any, zz_admin: Any
+    registry: Any, zz: Any, zz_admin: Any
 ) -> None:
-    assert emitted(zz) == [
-        event(bare_registry.ParticipantAdmitted, code=ZZ, admin=zz_admin.address)
-    ]
+    assert emitted(zz) == [event(registry.ParticipantAdmitted, code=ZZ, admin=zz_admin.address)]
 
 
 @pytest.mark.parametrize("code", [b"AZ", b"ZA"])
 def test_admit_participant_succeeds_when_code_two_upper_case_letters(
-    bare_registry: Any, governor: Any, zz_admin: Any, code: bytes
+    registry: Any, governor: Any, zz_admin: Any, code: bytes
 ) -> None:
-    bare_registry.admitParticipant(code, zz_admin, sender=governor)
+    registry.admitParticipant(code, zz_admin, sender=governor)
 
-    assert bare_registry.participantStatus(code) == ParticipantStatus.ACTIVE
+    assert registry.participantStatus(code) == ParticipantStatus.ACTIVE
 
 
 @pytest.mark.parametrize(
@@ -229,15 +179,15 @@ def test_admit_participant_succeeds_when_code_two_upper_case_letters(
     ],
 )
 def test_admit_participant_reverts_when_code_invalid(
-    bare_registry: Any, governor: Any, zz_admin: Any, code: bytes
+    registry: Any, governor: Any, zz_admin: Any, code: bytes
 ) -> None:
-    with reverts(bare_registry.ParticipantCodeInvalid, code=code):
-        bare_registry.admitParticipant(code, zz_admin, sender=governor)
+    with reverts(registry.ParticipantCodeInvalid, code=code):
+        registry.admitParticipant(code, zz_admin, sender=governor)
 
 
 @pytest.mark.parametrize("status", [ParticipantStatus.ACTIVE, ParticipantStatus.WITHDRAWN])
 def test_admit_participant_reverts_when_code_already_admitted(
-    bare_registry: Any,
+    registry: Any,
     zz: Any,
     governor: Any,
     stranger: Any,
@@ -247,13 +197,13 @@ def test_admit_participant_reverts_when_code_already_admitted(
     if status != ParticipantStatus.ACTIVE:
         set_status(ZZ, status)
 
-    with reverts(bare_registry.ParticipantAlreadyAdmitted, code=ZZ):
-        bare_registry.admitParticipant(ZZ, stranger, sender=governor)
+    with reverts(registry.ParticipantAlreadyAdmitted, code=ZZ):
+        registry.admitParticipant(ZZ, stranger, sender=governor)
 
 
-def test_admit_participant_reverts_when_admin_zero(bare_registry: Any, governor: Any) -> None:
-    with reverts(bare_registry.AccountZero):
-        bare_registry.admitParticipant(ZZ, ZERO_ADDRESS, sender=governor)
+def test_admit_participant_reverts_when_admin_zero(registry: Any, governor: Any) -> None:
+    with reverts(registry.AccountZero):
+        registry.admitParticipant(ZZ, ZERO_ADDRESS, sender=governor)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -273,44 +223,44 @@ STATUS_PATHS = {
 
 @pytest.mark.parametrize("path", STATUS_PATHS.values(), ids=STATUS_PATHS.keys())
 def test_set_participant_status_changes_status_and_emits_event(
-    bare_registry: Any, zz: Any, zz_admin: Any, set_status: Any, path: list[ParticipantStatus]
+    registry: Any, zz: Any, zz_admin: Any, set_status: Any, path: list[ParticipantStatus]
 ) -> None:
     previous = ParticipantStatus.ACTIVE
     for status in path:
         receipt = set_status(ZZ, status)
 
         assert emitted(receipt) == [
-            event(bare_registry.ParticipantStatusChanged, code=ZZ, previous=previous, status=status)
+            event(registry.ParticipantStatusChanged, code=ZZ, previous=previous, status=status)
         ]
         previous = status
 
     # Only the status changes: admin, restriction and admission time stay.
-    assert bare_registry.participant(ZZ) == (path[-1], False, zz_admin, zz.timestamp)
-    assert bare_registry.participantStatus(ZZ) == path[-1]
+    assert registry.participant(ZZ) == (path[-1], False, zz_admin, zz.timestamp)
+    assert registry.participantStatus(ZZ) == path[-1]
 
 
 def test_set_participant_status_reverts_when_status_none(
-    bare_registry: Any, zz: Any, set_status: Any
+    registry: Any, zz: Any, set_status: Any
 ) -> None:
-    with reverts(bare_registry.ParticipantStatusUnchanged, code=ZZ, status=ParticipantStatus.NONE):
+    with reverts(registry.ParticipantStatusUnchanged, code=ZZ, status=ParticipantStatus.NONE):
         set_status(ZZ, ParticipantStatus.NONE)
 
 
 @pytest.mark.parametrize("status", [ParticipantStatus.ACTIVE, ParticipantStatus.SUSPENDED])
 def test_set_participant_status_reverts_when_status_unchanged(
-    bare_registry: Any, zz: Any, set_status: Any, status: ParticipantStatus
+    registry: Any, zz: Any, set_status: Any, status: ParticipantStatus
 ) -> None:
     if status != ParticipantStatus.ACTIVE:
         set_status(ZZ, status)
 
-    with reverts(bare_registry.ParticipantStatusUnchanged, code=ZZ, status=status):
+    with reverts(registry.ParticipantStatusUnchanged, code=ZZ, status=status):
         set_status(ZZ, status)
 
 
 def test_set_participant_status_reverts_when_participant_not_found(
-    bare_registry: Any, set_status: Any
+    registry: Any, set_status: Any
 ) -> None:
-    with reverts(bare_registry.ParticipantNotFound, code=ZZ):
+    with reverts(registry.ParticipantNotFound, code=ZZ):
         set_status(ZZ, ParticipantStatus.SUSPENDED)
 
 
@@ -356,10 +306,10 @@ def test_set_participant_admin_reverts_when_admin_zero(admitted: Any, governor: 
 
 
 def test_set_participant_admin_reverts_when_participant_not_found(
-    bare_registry: Any, governor: Any, newcomer: Any
+    registry: Any, governor: Any, newcomer: Any
 ) -> None:
-    with reverts(bare_registry.ParticipantNotFound, code=ZZ):
-        bare_registry.setParticipantAdmin(ZZ, newcomer, sender=governor)
+    with reverts(registry.ParticipantNotFound, code=ZZ):
+        registry.setParticipantAdmin(ZZ, newcomer, sender=governor)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -368,87 +318,79 @@ def test_set_participant_admin_reverts_when_participant_not_found(
 
 
 @pytest.fixture
-def cf(bare_registry: Any, governor: Any, zz_admin: Any) -> Any:
+def cf(registry: Any, governor: Any, zz_admin: Any) -> Any:
     """A bare registry with CF admitted (no authorities)."""
-    return bare_registry.admitParticipant(CF, zz_admin, sender=governor)
+    return registry.admitParticipant(CF, zz_admin, sender=governor)
 
 
 def test_set_origin_restriction_restricts_origin_and_emits_event(
-    bare_registry: Any, cf: Any, governor: Any
+    registry: Any, cf: Any, governor: Any
 ) -> None:
-    receipt = bare_registry.setOriginRestriction(CF, True, sender=governor)
+    receipt = registry.setOriginRestriction(CF, True, sender=governor)
 
-    assert emitted(receipt) == [
-        event(bare_registry.OriginRestrictionChanged, code=CF, restricted=True)
-    ]
-    assert bare_registry.participant(CF).originRestricted
-    assert not bare_registry.isOriginAllowed(CF, BERBERATI)
-    assert not bare_registry.isOriginAllowed(CF, ZERO32)
+    assert emitted(receipt) == [event(registry.OriginRestrictionChanged, code=CF, restricted=True)]
+    assert registry.participant(CF).originRestricted
+    assert not registry.isOriginAllowed(CF, BERBERATI)
+    assert not registry.isOriginAllowed(CF, ZERO32)
 
 
 def test_set_origin_restriction_lifts_restriction_and_emits_event(
-    bare_registry: Any, cf: Any, governor: Any
+    registry: Any, cf: Any, governor: Any
 ) -> None:
-    bare_registry.setOriginRestriction(CF, True, sender=governor)
+    registry.setOriginRestriction(CF, True, sender=governor)
 
-    receipt = bare_registry.setOriginRestriction(CF, False, sender=governor)
+    receipt = registry.setOriginRestriction(CF, False, sender=governor)
 
-    assert emitted(receipt) == [
-        event(bare_registry.OriginRestrictionChanged, code=CF, restricted=False)
-    ]
-    assert not bare_registry.participant(CF).originRestricted
-    assert bare_registry.isOriginAllowed(CF, BERBERATI)
-    assert bare_registry.isOriginAllowed(CF, ZERO32)
+    assert emitted(receipt) == [event(registry.OriginRestrictionChanged, code=CF, restricted=False)]
+    assert not registry.participant(CF).originRestricted
+    assert registry.isOriginAllowed(CF, BERBERATI)
+    assert registry.isOriginAllowed(CF, ZERO32)
 
 
 def test_set_origin_restriction_reverts_when_participant_not_found(
-    bare_registry: Any, governor: Any
+    registry: Any, governor: Any
 ) -> None:
-    with reverts(bare_registry.ParticipantNotFound, code=CF):
-        bare_registry.setOriginRestriction(CF, True, sender=governor)
+    with reverts(registry.ParticipantNotFound, code=CF):
+        registry.setOriginRestriction(CF, True, sender=governor)
 
 
-def test_set_origin_zone_allows_zone_and_emits_event(
-    bare_registry: Any, cf: Any, governor: Any
-) -> None:
-    bare_registry.setOriginRestriction(CF, True, sender=governor)
+def test_set_origin_zone_allows_zone_and_emits_event(registry: Any, cf: Any, governor: Any) -> None:
+    registry.setOriginRestriction(CF, True, sender=governor)
 
-    receipt = bare_registry.setOriginZone(CF, BERBERATI, True, sender=governor)
+    receipt = registry.setOriginZone(CF, BERBERATI, True, sender=governor)
 
     assert emitted(receipt) == [
-        event(bare_registry.OriginZoneChanged, code=CF, zone=BERBERATI, allowed=True)
+        event(registry.OriginZoneChanged, code=CF, zone=BERBERATI, allowed=True)
     ]
-    assert bare_registry.isOriginZone(CF, BERBERATI)
-    assert bare_registry.isOriginAllowed(CF, BERBERATI)
-    assert not bare_registry.isOriginZone(CF, BANGUI)
-    assert not bare_registry.isOriginAllowed(CF, BANGUI)
+    assert registry.isOriginZone(CF, BERBERATI)
+    assert registry.isOriginAllowed(CF, BERBERATI)
+    assert not registry.isOriginZone(CF, BANGUI)
+    assert not registry.isOriginAllowed(CF, BANGUI)
 
 
 def test_set_origin_zone_disallows_zone_and_emits_event(
-    bare_registry: Any, cf: Any, governor: Any
+    registry: Any, cf: Any, governor: Any
 ) -> None:
-    bare_registry.setOriginRestriction(CF, True, sender=governor)
-    bare_registry.setOriginZone(CF, BERBERATI, True, sender=governor)
+    registry.setOriginRestriction(CF, True, sender=governor)
+    registry.setOriginZone(CF, BERBERATI, True, sender=governor)
 
-    receipt = bare_registry.setOriginZone(CF, BERBERATI, False, sender=governor)
+    receipt = registry.setOriginZone(CF, BERBERATI, False, sender=governor)
 
     assert emitted(receipt) == [
-        event(bare_registry.OriginZoneChanged, code=CF, zone=BERBERATI, allowed=False)
+        event(registry.OriginZoneChanged, code=CF, zone=BERBERATI, allowed=False)
     ]
-    assert not bare_registry.isOriginZone(CF, BERBERATI)
-    assert not bare_registry.isOriginAllowed(CF, BERBERATI)
+    assert not registry.isOriginZone(CF, BERBERATI)
+    assert not registry.isOriginAllowed(CF, BERBERATI)
 
 
-def test_set_origin_zone_reverts_when_zone_zero(bare_registry: Any, cf: Any, governor: Any) -> None:
-    with reverts(bare_registry.OriginZoneZero):
-        bare_registry.setOriginZone(CF, ZERO32, True, sender=governor)
+def test_set_origin_zone_reverts_when_zone_zero(registry: Any, cf: Any, governor: Any) -> None:
+    with reverts(registry.OriginZoneZero):
+        registry.setOriginZone(CF, ZERO32, True, sender=governor)
 
 
-def test_set_origin_zone_reverts_when_participant_not_found(
-    bare_registry: Any, governor: Any
-) -> None:
-    with reverts(bare_registry.ParticipantNotFound, code=CF):
-        bare_registry.setOriginZone(CF, BERBERATI, True, sender=governor)
+def test_set_origin_zone_reverts_when_participant_not_found(registry: Any, governor: Any) -> None:
+    with reverts(registry.ParticipantNotFound, code=CF):
+        registry.setOriginZone(CF, BERBERATI, True, sender=governor)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -497,10 +439,10 @@ def test_add_authority_reverts_when_sender_not_participant_admin(
 
 
 def test_add_authority_reverts_when_participant_not_found(
-    bare_registry: Any, zz_admin: Any, newcomer: Any
+    registry: Any, zz_admin: Any, newcomer: Any
 ) -> None:
-    with reverts(bare_registry.ParticipantNotFound, code=ZZ):
-        bare_registry.addAuthority(ZZ, newcomer, sender=zz_admin)
+    with reverts(registry.ParticipantNotFound, code=ZZ):
+        registry.addAuthority(ZZ, newcomer, sender=zz_admin)
 
 
 def test_add_authority_reverts_when_account_zero(admitted: Any, bw_admin: Any) -> None:
@@ -570,10 +512,10 @@ def test_revoke_authority_reverts_when_sender_not_participant_admin(
 
 
 def test_revoke_authority_reverts_when_participant_not_found(
-    bare_registry: Any, zz_admin: Any, newcomer: Any
+    registry: Any, zz_admin: Any, newcomer: Any
 ) -> None:
-    with reverts(bare_registry.ParticipantNotFound, code=ZZ):
-        bare_registry.revokeAuthority(ZZ, newcomer, sender=zz_admin)
+    with reverts(registry.ParticipantNotFound, code=ZZ):
+        registry.revokeAuthority(ZZ, newcomer, sender=zz_admin)
 
 
 def test_revoke_authority_reverts_when_account_not_authority(
@@ -607,23 +549,23 @@ def test_revoke_authority_reverts_when_revoked_already(
 
 
 def test_participant_codes_lists_codes_in_admission_order(
-    bare_registry: Any, governor: Any, zz_admin: Any, set_status: Any
+    registry: Any, governor: Any, zz_admin: Any, set_status: Any
 ) -> None:
     for code in (ZZ, BW, AE, CF):
-        bare_registry.admitParticipant(code, zz_admin, sender=governor)
+        registry.admitParticipant(code, zz_admin, sender=governor)
     set_status(BW, ParticipantStatus.WITHDRAWN)
 
     # Withdrawn participants stay listed: the list is of every code ever admitted.
-    assert bare_registry.participantCodes() == [ZZ, BW, AE, CF]
+    assert registry.participantCodes() == [ZZ, BW, AE, CF]
 
 
-def test_participant_codes_empty_when_none_admitted(bare_registry: Any) -> None:
-    assert bare_registry.participantCodes() == []
+def test_participant_codes_empty_when_none_admitted(registry: Any) -> None:
+    assert registry.participantCodes() == []
 
 
-def test_participant_reads_zero_record_when_never_admitted(bare_registry: Any) -> None:
-    assert bare_registry.participant(ZZ) == (ParticipantStatus.NONE, False, ZERO_ADDRESS, 0)
-    assert bare_registry.participantStatus(ZZ) == ParticipantStatus.NONE
+def test_participant_reads_zero_record_when_never_admitted(registry: Any) -> None:
+    assert registry.participant(ZZ) == (ParticipantStatus.NONE, False, ZERO_ADDRESS, 0)
+    assert registry.participantStatus(ZZ) == ParticipantStatus.NONE
 
 
 def test_authorities_of_lists_every_current_authority(
@@ -687,5 +629,5 @@ def test_is_origin_zone_false_when_zone_allowed_for_another_origin(
     assert not admitted.isOriginZone(BW, BERBERATI)
 
 
-def test_version_reads_semantic_version(bare_registry: Any) -> None:
-    assert bare_registry.version() == "1.0.0"
+def test_version_reads_semantic_version(registry: Any) -> None:
+    assert registry.version() == "1.0.0"

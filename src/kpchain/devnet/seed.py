@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import IntEnum
 from functools import cache
 from typing import Any, Literal
 
@@ -33,6 +32,7 @@ from web3.contract import Contract
 from kpchain.artifacts import load_artifact
 from kpchain.certificates.typed_data import participant_code, zone_id
 from kpchain.chain.transactions import TransactionSender
+from kpchain.contracts.enums import ParticipantStatus
 from kpchain.deploy import DEPLOYED_CONTRACT
 from kpchain.signing.keystore import DEV_MNEMONIC
 from kpchain.signing.local import LocalSigner
@@ -50,20 +50,6 @@ PARTICIPANT_PATH = "m/44'/60'/2021'/{participant}/{role}"
 
 Role = Literal["admin", "authority"]
 _ROLE_INDEX: dict[Role, int] = {"admin": 0, "authority": 1}
-
-
-class ParticipantStatus(IntEnum):
-    """IParticipantRegistry.ParticipantStatus, in the contract's order."""
-
-    NONE = 0
-    ACTIVE = 1
-    SUSPENDED = 2
-    WITHDRAWN = 3
-
-    @property
-    def label(self) -> str:
-        """The lower-case name used in devnet.json and the API ("active", "suspended" …)."""
-        return self.name.lower()
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,64 @@
+"""Assertion helpers for the contract tests: strict reverts and complete event logs.
+
+Imported as `support`: pytest's default (prepend) import mode puts this folder on sys.path for
+the test modules in it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import ape
+
+from kpchain.certificates.typed_data import Certificate
+
+
+@contextmanager
+def reverts(error: Any, **inputs: Any) -> Iterator[None]:
+    """`ape.reverts`, made strict: the revert must decode to `error` with exactly `inputs`.
+
+    `ape.reverts(error, **inputs)` alone lets an undecoded revert through and skips any input
+    name it does not know, so a misspelt argument would pass unchecked.
+    """
+    with ape.reverts(error) as info:
+        yield
+    assert isinstance(info.value, error), f"reverted with {info.value!r}, not {error.__name__}"
+    assert dict(info.value.inputs) == inputs
+
+
+def emitted(receipt: Any) -> list[tuple[str, str, dict[str, Any]]]:
+    """Every log of `receipt` as (contract address, event name, all its arguments)."""
+    return [
+        (log.contract_address, log.event_name, dict(log.event_arguments)) for log in receipt.events
+    ]
+
+
+def event(contract_event: Any, **arguments: Any) -> tuple[str, str, dict[str, Any]]:
+    """The expected log of `contract_event`, naming every one of its arguments."""
+    return (contract_event.contract.address, contract_event.name, arguments)
+
+
+def issued_event(
+    registry: Any, cert: Certificate, doc_hash: bytes, signer: Any
+) -> tuple[str, str, dict[str, Any]]:
+    """The expected CertificateIssued of `cert`: every document field, flattened."""
+    return event(
+        registry.CertificateIssued,
+        certNo=cert.certNo,
+        exportingParticipant=cert.exportingParticipant,
+        importingParticipant=cert.importingParticipant,
+        docHash=doc_hash,
+        signer=signer.address,
+        origin=cert.origin,
+        provenance=cert.provenance,
+        originZone=cert.originZone,
+        exporterHash=cert.exporterHash,
+        importerHash=cert.importerHash,
+        lines=[(ln.hsCode, ln.carats, ln.valueUsdCents, ln.parcels) for ln in cert.lines],
+        issuedAt=cert.issuedAt,
+        expiresAt=cert.expiresAt,
+        issuingAuthority=cert.issuingAuthority,
+        replaces=cert.replaces,
+    )
