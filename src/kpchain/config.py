@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -21,6 +21,21 @@ class Settings(BaseSettings):
         keystore_passphrase: the keystore's passphrase (`KPCHAIN_KEYSTORE_PASSPHRASE`).
         keystore_passphrase_file: a file holding the passphrase, as mounted secrets are.
         development: allows the well-known development keys; never set it on a real network.
+        registry_address: the CertificateRegistry's address; default: from the deployments file.
+        deployment_file: the deployments file to read the address and start block from; default
+            ``<deployments_dir>/<network>.json``.
+        database_url: the service's SQL store (index, API keys, operations): a SQLite file by
+            default, PostgreSQL by URL (``postgresql://user:pass@host/db``).
+        signers_file: the participants this service hosts and how each one's key is opened (a
+            JSON or YAML file; see `kpchain.signing.specs`).
+        api_host: the address the service listens on.
+        api_port: the port the service listens on.
+        confirmations: blocks the indexer stays behind the head; 0 on instant-finality chains
+            (QBFT), a few on chains that can reorg (Clique, anvil's reorg tests).
+        index_poll_interval: seconds between the indexer's polls of the node.
+        receipt_timeout: seconds a write waits for its transaction to be mined before it answers
+            503 and leaves the operation to finish in the background.
+        reconcile_interval: seconds between the service's passes over unfinished operations.
     """
 
     model_config = SettingsConfigDict(env_prefix="KPCHAIN_", extra="ignore")
@@ -33,6 +48,21 @@ class Settings(BaseSettings):
     keystore_passphrase: SecretStr | None = None
     keystore_passphrase_file: Path | None = None
     development: bool = False
+    registry_address: str | None = None
+    deployment_file: Path | None = None
+    database_url: str = "sqlite:///.kpchain/kpchain.db"
+    signers_file: Path | None = None
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    confirmations: int = Field(default=0, ge=0)
+    index_poll_interval: float = Field(default=0.5, gt=0)
+    receipt_timeout: float = Field(default=60.0, gt=0)
+    reconcile_interval: float = Field(default=5.0, gt=0)
+
+    @property
+    def deployment_path(self) -> Path:
+        """The deployments file this service reads its contract from."""
+        return self.deployment_file or self.deployments_dir / f"{self.network}.json"
 
 
 @cache

@@ -94,6 +94,18 @@ class ContractRevertError(ChainError):
         self.code = _snake_case(error_name)
 
 
+class NonceTooLowError(TransactionFailedError):
+    """The node has already seen a transaction of this account with this nonce."""
+
+    code = "nonce_too_low"
+
+
+class TransactionPendingError(ChainError):
+    """A transaction was sent but is not mined yet; it may still be, so the write stays open."""
+
+    code = "transaction_pending"
+
+
 # --- deployment and signing --------------------------------------------------------------------
 
 
@@ -107,6 +119,56 @@ class SigningError(KpchainError):
     """A signer could not be opened or refused to sign. Never carries key material."""
 
     code = "signing_error"
+
+
+# --- the authority service --------------------------------------------------------------------
+
+
+class ServiceError(KpchainError):
+    """A request to the authority service cannot be served as asked.
+
+    Subclasses say which kind of refusal it is (the API maps each kind to one HTTP status);
+    `code` names the exact case (`certificate_not_found`, `idempotency_key_reused` …).
+    """
+
+    code = "service_error"
+
+    def __init__(
+        self, message: str, *, code: str | None = None, detail: Mapping[str, Any] | None = None
+    ) -> None:
+        super().__init__(message, detail=detail)
+        if code is not None:
+            self.code = code
+
+
+class AuthenticationError(ServiceError):
+    """No API key, or one the service does not know (or has revoked)."""
+
+    code = "unauthenticated"
+
+
+class PermissionDeniedError(ServiceError):
+    """The API key is valid but its participant or role may not do this."""
+
+    code = "forbidden"
+
+
+class NotFoundError(ServiceError):
+    """The certificate, participant or operation does not exist (here or on chain)."""
+
+    code = "not_found"
+
+
+class ConflictError(ServiceError):
+    """The request clashes with the current state: a duplicate, a wrong status, a reused key."""
+
+    code = "conflict"
+
+
+class InvalidRequestError(ServiceError):
+    """The request is well-formed JSON but breaks a rule of the certificate domain."""
+
+    code = "invalid_request"
 
 
 def _snake_case(name: str) -> str:

@@ -3,11 +3,15 @@ zero-gas-price chains, receipts, and revert decoding of failed transactions."""
 
 from __future__ import annotations
 
+import heapq
 import logging
 import threading
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, cast
 
 from eth_typing import ChecksumAddress
+from eth_utils.crypto import keccak
 from hexbytes import HexBytes
 from requests.exceptions import RequestException
 from web3 import Web3
@@ -17,12 +21,19 @@ from web3.exceptions import (
     ContractLogicError,
     ContractPanicError,
     TimeExhausted,
+    TransactionNotFound,
     Web3RPCError,
 )
-from web3.types import TxParams, TxReceipt
+from web3.types import TxParams, TxReceipt, Wei
 
 from kpchain.chain.reverts import decode_revert
-from kpchain.errors import ChainError, ChainUnavailableError, TransactionFailedError
+from kpchain.errors import (
+    ChainError,
+    ChainUnavailableError,
+    NonceTooLowError,
+    TransactionFailedError,
+    TransactionPendingError,
+)
 from kpchain.signing.base import Signer
 
 logger = logging.getLogger(__name__)
@@ -40,11 +51,12 @@ TX_GAS_CAP = 2**24
 
 
 class NonceManager:
-    """Hands out consecutive nonces for one account, safe under concurrent callers.
+    """Hands out nonces for one account, safe under concurrent callers.
 
     The first nonce comes from the node (`pending`); after that nonces are counted locally, so
-    concurrent sends never collide. `resync` re-reads the node after "nonce too low" or a
-    dropped transaction.
+    concurrent sends never collide. A nonce the node refused is `release`d and handed out again
+    first: later nonces may already be in the node's pool, and a gap would hold them back
+    forever. `resync` re-reads the node after "nonce too low" (another client used the key).
     """
 
     def __init__(self, w3: Web3, address: ChecksumAddress) -> None:
@@ -52,22 +64,59 @@ class NonceManager:
         self._address = address
         self._lock = threading.Lock()
         self._next: int | None = None
+        self._released: list[int] = []
 
     def take(self) -> int:
         with self._lock:
+            if self._released:
+                return heapq.heappop(self._released)
             if self._next is None:
                 self._next = self._w3.eth.get_transaction_count(self._address, "pending")
             nonce = self._next
             self._next += 1
             return nonce
 
+    def release(self, nonce: int) -> None:
+        """Gives back a nonce that no transaction in the node's pool carries."""
+        with self._lock:
+            if self._next is not None and nonce < self._next:
+                heapq.heappush(self._released, nonce)
+
     def resync(self) -> None:
+        """Forgets the local count; the next `take` asks the node."""
         with self._lock:
             self._next = None
+            self._released.clear()
+
+    def at_least(self, nonce: int) -> None:
+        """Makes sure `nonce` and below are never handed out again (nonces restored from a store
+        of signed transactions at restart)."""
+        with self._lock:
+            if self._next is None:
+                self._next = self._w3.eth.get_transaction_count(self._address, "pending")
+            self._next = max(self._next, nonce + 1)
+            self._released = [n for n in self._released if n > nonce]
+            heapq.heapify(self._released)
+
+
+@dataclass(frozen=True)
+class SignedTransaction:
+    """A signed transaction, as the write path keeps it before sending: enough to send it again
+    after a crash (`raw`) and to replay its call when it fails (`call`)."""
+
+    sender: str
+    nonce: int
+    tx_hash: str  # 0x-hex
+    raw: bytes
+    call: dict[str, Any]  # from, to, data, value: what `eth_call` replays to decode a revert
 
 
 class TransactionSender:
     """Signs with `signer` and sends to the node behind `w3`.
+
+    `transact` does everything in one call. The service's crash-safe write path uses its steps
+    (`prepare`, `sign`, `broadcast`, `wait`) so that it can store the signed transaction before
+    it leaves the process.
 
     Args:
         w3: a connected Web3 (see `kpchain.chain.connection.connect`).
@@ -83,7 +132,8 @@ class TransactionSender:
         self.signer = signer
         self.chain_id = chain_id
         self.receipt_timeout = receipt_timeout
-        self.nonces = NonceManager(w3, Web3.to_checksum_address(signer.address))
+        self.address = Web3.to_checksum_address(signer.address)
+        self.nonces = NonceManager(w3, self.address)
 
     def transact(
         self, call: ContractFunction | ContractConstructor, *, gas: int | None = None
@@ -96,67 +146,130 @@ class TransactionSender:
             TransactionFailedError: the transaction failed otherwise, or was not mined in time.
             ChainUnavailableError: the node cannot be reached.
         """
-        sender = Web3.to_checksum_address(self.signer.address)
-        params: TxParams = {"from": sender, "chainId": self.chain_id}
+        tx = self.prepare(call, gas=gas)
+        for attempt in range(3):
+            signed = self.sign(tx)
+            try:
+                self.broadcast(signed)
+            except NonceTooLowError:
+                if attempt == 2:
+                    raise
+                continue
+            return self.wait(signed.tx_hash, signed.call)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def prepare(
+        self, call: ContractFunction | ContractConstructor, *, gas: int | None = None
+    ) -> dict[str, Any]:
+        """The unsigned transaction for `call`, without a nonce; the gas estimate runs the call
+        on the node first, so a revert surfaces here, before anything is signed or spent.
+
+        Raises:
+            ContractRevertError: the call would revert with a custom error.
+            ChainUnavailableError: the node cannot be reached.
+        """
+        params: TxParams = {
+            "from": self.address,
+            "chainId": self.chain_id,
+            "gas": 1,  # estimated below, once the data is known
+            "gasPrice": Wei(0),  # read below; stops web3 asking the node for EIP-1559 fees
+        }
         data = call._encode_transaction_data() if isinstance(call, ContractFunction) else None
-        tx: dict[str, Any] = dict(
-            self._call_node(lambda: call.build_transaction({**params, "gas": 1}))
-        )
+        tx: dict[str, Any] = dict(self._call_node(lambda: call.build_transaction(params)))
         if data is not None:
             tx["data"] = data
-        tx.pop("maxFeePerGas", None)
-        tx.pop("maxPriorityFeePerGas", None)
         # Legacy pricing at the node's gas price: zero on a consortium chain, and accepted by
         # Besu, anvil and geth alike.
         tx["gasPrice"] = self._call_node(lambda: self.w3.eth.gas_price)
         tx["gas"] = gas or self._estimate(tx)
-        return self._send_with_nonce(tx)
+        return tx
 
-    def _estimate(self, tx: dict[str, Any]) -> int:
-        probe = {key: tx[key] for key in ("from", "to", "data", "value") if key in tx}
-        estimate = self._call_node(lambda: self.w3.eth.estimate_gas(probe))  # type: ignore[arg-type]
-        return max(int(estimate), min(int(estimate * GAS_MARGIN) + GAS_HEADROOM, TX_GAS_CAP))
+    def sign(self, tx: dict[str, Any], *, nonce: int | None = None) -> SignedTransaction:
+        """Signs `tx` with the next nonce (or `nonce`, when re-signing a stored transaction)."""
+        tx = {**tx, "nonce": nonce if nonce is not None else self._call_node(self.nonces.take)}
+        try:
+            raw = self.signer.sign_transaction(tx)
+        except Exception:
+            if nonce is None:
+                self.nonces.release(tx["nonce"])
+            raise
+        call: dict[str, Any] = {k: tx[k] for k in ("from", "to", "data", "value") if k in tx}
+        return SignedTransaction(
+            sender=self.address,
+            nonce=int(tx["nonce"]),
+            tx_hash=Web3.to_hex(keccak(raw)),
+            raw=raw,
+            call=call,
+        )
 
-    def _send_with_nonce(self, tx: dict[str, Any]) -> TxReceipt:
-        for attempt in range(3):
-            tx["nonce"] = self._call_node(self.nonces.take)
-            try:
-                raw = self.signer.sign_transaction(tx)
-                tx_hash = self._call_node(lambda raw=raw: self.w3.eth.send_raw_transaction(raw))
-            except Exception as exc:
-                # The nonce was taken but not used (or we cannot tell): re-read it from the node,
-                # or every later transaction would wait forever behind the gap.
+    def broadcast(self, signed: SignedTransaction) -> None:
+        """Sends `signed`; sending it again (a retry, a restart) is harmless.
+
+        Raises:
+            NonceTooLowError: its nonce was used by another transaction; the nonce manager has
+                re-read the node, so signing the call again picks a fresh nonce.
+            TransactionFailedError: the node refused it for another reason; its nonce is
+                released for the next transaction.
+            ChainUnavailableError: the node cannot be reached: whether it got the transaction
+                is unknown, so the caller keeps it and sends it again later.
+        """
+        try:
+            self._call_node(lambda: self.w3.eth.send_raw_transaction(signed.raw))
+        except ChainUnavailableError:
+            raise
+        except ChainError as exc:
+            message = exc.message.lower()
+            if "already known" in message or "already imported" in message:
+                return  # the node has it: a resend after a crash or a timeout
+            if "nonce too low" in message:
+                if self.known(signed.tx_hash):
+                    return  # mined already: the nonce is too low because it is ours
+                logger.warning("nonce %s too low for %s, resyncing", signed.nonce, self.address)
                 self.nonces.resync()
-                too_low = isinstance(exc, ChainError) and "nonce too low" in exc.message.lower()
-                if too_low and attempt < 2:
-                    logger.warning("nonce %s too low for %s, resyncing", tx["nonce"], tx["from"])
-                    continue
-                raise
-            return self.wait(HexBytes(tx_hash), tx)
-        raise TransactionFailedError("could not find a usable nonce after three attempts")
+                raise NonceTooLowError(exc.message, detail=exc.detail) from exc
+            self.nonces.release(signed.nonce)
+            raise
 
-    def wait(self, tx_hash: HexBytes, tx: dict[str, Any] | None = None) -> TxReceipt:
-        """Waits for `tx_hash`; on failure replays the call to decode why it reverted."""
+    def known(self, tx_hash: str) -> bool:
+        """Whether the node knows `tx_hash`, mined or pending."""
+        found = self._call_node(lambda: _get_transaction(self.w3, tx_hash))
+        return found is not None
+
+    def receipt(self, tx_hash: str) -> TxReceipt | None:
+        """The receipt of `tx_hash`, or None while it is not mined."""
+        return cast(TxReceipt | None, self._call_node(lambda: _get_receipt(self.w3, tx_hash)))
+
+    def wait(
+        self, tx_hash: str, call: dict[str, Any] | None = None, *, timeout: float | None = None
+    ) -> TxReceipt:
+        """Waits for `tx_hash`; on failure replays `call` to decode why it reverted.
+
+        Raises:
+            ContractRevertError: it was mined and reverted with a custom error.
+            TransactionFailedError: it failed otherwise, or was not mined within the timeout.
+            ChainUnavailableError: the node went away while waiting.
+        """
+        limit = self.receipt_timeout if timeout is None else timeout
         try:
             receipt = self.w3.eth.wait_for_transaction_receipt(
-                tx_hash, timeout=self.receipt_timeout
+                HexBytes(tx_hash), timeout=limit, poll_latency=0.05
             )
         except TimeExhausted as exc:
-            raise TransactionFailedError(
-                f"transaction {tx_hash.to_0x_hex()} not mined within {self.receipt_timeout:.0f}s",
-                detail={"tx_hash": tx_hash.to_0x_hex()},
+            raise TransactionPendingError(
+                f"transaction {tx_hash} not mined within {limit:.0f}s",
+                detail={"tx_hash": tx_hash},
             ) from exc
         except (RequestException, OSError) as exc:
             raise ChainUnavailableError(f"lost the node while waiting: {exc}") from exc
         if receipt["status"] != 1:
-            raise self._failure(receipt, tx)
+            raise self.failure(receipt, call)
         return receipt
 
-    def _failure(self, receipt: TxReceipt, tx: dict[str, Any] | None) -> ChainError:
-        if tx is not None:
-            replay = {key: tx[key] for key in ("from", "to", "data", "value") if key in tx}
+    def failure(self, receipt: TxReceipt, call: dict[str, Any] | None) -> ChainError:
+        """Why the mined transaction of `receipt` failed: its call replayed on the block before."""
+        if call is not None:
             try:
-                self.w3.eth.call(replay, receipt["blockNumber"] - 1)  # type: ignore[arg-type]
+                self.w3.eth.call(call, receipt["blockNumber"] - 1)  # type: ignore[arg-type]
             except ChainError as exc:
                 return exc
             except Exception as exc:  # any web3 error the decoder does not know falls through
@@ -168,16 +281,40 @@ class TransactionSender:
             detail={"tx_hash": receipt["transactionHash"].to_0x_hex()},
         )
 
+    def _estimate(self, tx: dict[str, Any]) -> int:
+        probe = {key: tx[key] for key in ("from", "to", "data", "value") if key in tx}
+        estimate = self._call_node(lambda: self.w3.eth.estimate_gas(probe))  # type: ignore[arg-type]
+        return max(int(estimate), min(int(estimate * GAS_MARGIN) + GAS_HEADROOM, TX_GAS_CAP))
+
     def _call_node(self, request: Any) -> Any:
-        try:
-            return request()
-        except (RequestException, OSError) as exc:
-            raise ChainUnavailableError(f"the node does not answer: {type(exc).__name__}") from exc
-        except Exception as exc:
-            decoded = _from_web3_error(exc)
-            if decoded is None:
-                raise
-            raise decoded from exc
+        return call_node(request)
+
+
+def call_node(request: Callable[[], Any]) -> Any:
+    """Runs one request to the node, turning web3/RPC failures into kpchain chain errors."""
+    try:
+        return request()
+    except (RequestException, OSError) as exc:
+        raise ChainUnavailableError(f"the node does not answer: {type(exc).__name__}") from exc
+    except Exception as exc:
+        decoded = _from_web3_error(exc)
+        if decoded is None:
+            raise
+        raise decoded from exc
+
+
+def _get_transaction(w3: Web3, tx_hash: str) -> Any:
+    try:
+        return w3.eth.get_transaction(HexBytes(tx_hash))
+    except TransactionNotFound:
+        return None
+
+
+def _get_receipt(w3: Web3, tx_hash: str) -> Any:
+    try:
+        return w3.eth.get_transaction_receipt(HexBytes(tx_hash))
+    except TransactionNotFound:
+        return None
 
 
 def _from_web3_error(exc: Exception) -> ChainError | None:
