@@ -21,10 +21,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
-from typing import Any, Literal
+from typing import Any
 
-from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
@@ -34,22 +32,20 @@ from kpchain.certificates.typed_data import participant_code, zone_id
 from kpchain.chain.transactions import TransactionSender
 from kpchain.contracts.enums import ParticipantStatus
 from kpchain.deploy import DEPLOYED_CONTRACT
-from kpchain.signing.keystore import DEV_MNEMONIC
+from kpchain.signing import devkeys
+from kpchain.signing.devkeys import DEV_MNEMONIC, DevRole
+from kpchain.signing.devkeys import GOVERNOR_PATH as GOVERNOR_PATH  # re-exported
+from kpchain.signing.devkeys import PARTICIPANT_PATH as PARTICIPANT_PATH  # re-exported
 from kpchain.signing.local import LocalSigner
 
 logger = logging.getLogger(__name__)
 
+# The derivation lives in kpchain.signing.devkeys, so that signers recognise these keys (and
+# refuse them outside development mode) without importing the devnet.
 DEVNET_MNEMONIC = DEV_MNEMONIC
 """anvil's (and Hardhat's) default mnemonic: public, for development only."""
 
-GOVERNOR_PATH = "m/44'/60'/0'/0/0"
-"""Derivation path of the devnet governor (anvil's first account)."""
-
-PARTICIPANT_PATH = "m/44'/60'/2021'/{participant}/{role}"
-"""Derivation path of a participant's devnet keys; see the module docstring."""
-
-Role = Literal["admin", "authority"]
-_ROLE_INDEX: dict[Role, int] = {"admin": 0, "authority": 1}
+Role = DevRole
 
 
 @dataclass(frozen=True)
@@ -104,7 +100,7 @@ class SeededParticipant:
 
 def governor_account() -> LocalAccount:
     """The devnet governor and deployer (development key: anvil's first account)."""
-    return _derive(GOVERNOR_PATH)
+    return devkeys.governor_account()
 
 
 def participant_account(code: str, role: Role) -> LocalAccount:
@@ -113,11 +109,7 @@ def participant_account(code: str, role: Role) -> LocalAccount:
     Raises:
         ValueError: `code` is not two upper-case ASCII letters.
     """
-    raw = participant_code(code)
-    if not all(ord("A") <= char <= ord("Z") for char in raw):
-        raise ValueError(f"participant code must be two upper-case letters, got {code!r}")
-    index = 26 * (raw[0] - ord("A")) + (raw[1] - ord("A"))
-    return _derive(PARTICIPANT_PATH.format(participant=index, role=_ROLE_INDEX[role]))
+    return devkeys.participant_account(code, role)
 
 
 def registry(w3: Web3, address: str) -> Contract:
@@ -201,10 +193,3 @@ def describe(
             )
         )
     return described
-
-
-@cache
-def _derive(path: str) -> LocalAccount:
-    Account.enable_unaudited_hdwallet_features()
-    account: LocalAccount = Account.from_mnemonic(DEVNET_MNEMONIC, account_path=path)
-    return account

@@ -10,44 +10,32 @@ from __future__ import annotations
 import json
 import logging
 import os
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from eth_account import Account
-from eth_account.hdaccount import key_from_seed, seed_from_mnemonic
 from eth_account.signers.local import LocalAccount
 from pydantic import SecretStr
 
 from kpchain.errors import SigningError
+from kpchain.signing.devkeys import (
+    DEV_MNEMONIC,
+    development_addresses,
+    is_development_address,
+    refuse_development_key,
+)
 from kpchain.signing.local import LocalSigner
 
+__all__ = [
+    "DEV_MNEMONIC",
+    "KeystoreSigner",
+    "create_keystore",
+    "development_addresses",
+    "is_development_address",
+    "resolve_passphrase",
+]
+
 logger = logging.getLogger(__name__)
-
-DEV_MNEMONIC = "test test test test test test test test test test test junk"
-"""The mnemonic anvil, hardhat and ape's test chains fund by default."""
-
-DEV_ACCOUNT_COUNT = 20
-
-
-@cache
-def development_addresses() -> tuple[str, ...]:
-    """Checksummed addresses of accounts 0..19 of `DEV_MNEMONIC` (m/44'/60'/0'/0/i), in order."""
-    seed = seed_from_mnemonic(DEV_MNEMONIC, "")
-    return tuple(
-        str(Account.from_key(key_from_seed(seed, f"m/44'/60'/0'/0/{index}")).address)
-        for index in range(DEV_ACCOUNT_COUNT)
-    )
-
-
-@cache
-def _development_addresses_lower() -> frozenset[str]:
-    return frozenset(address.lower() for address in development_addresses())
-
-
-def is_development_address(address: str) -> bool:
-    """Whether `address` is one of the well-known development accounts."""
-    return address.lower() in _development_addresses_lower()
 
 
 class KeystoreSigner(LocalSigner):
@@ -97,13 +85,12 @@ class KeystoreSigner(LocalSigner):
                 detail={"keystore": str(keystore)},
             ) from None
         signer = cls(Account.from_key(key), keystore=keystore)
-        if not development and is_development_address(signer.address):
-            raise SigningError(
-                f"keystore {keystore} holds {signer.address}, a well-known development account "
-                "whose private key is public; use your own key, or set KPCHAIN_DEVELOPMENT=true "
-                "on a throwaway devnet",
-                detail={"keystore": str(keystore), "address": signer.address},
-            )
+        refuse_development_key(
+            signer.address,
+            holder=f"keystore {keystore}",
+            development=development,
+            detail={"keystore": str(keystore)},
+        )
         logger.info("opened keystore %s for %s", keystore, signer.address)
         return signer
 

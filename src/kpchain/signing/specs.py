@@ -1,0 +1,373 @@
+"""How the service opens the signers it hosts: the signers file (`KPCHAIN_SIGNERS_FILE`).
+
+YAML or JSON:
+
+```yaml
+governor: {keystore: /path/gov.json, passphrase_file: /run/secrets/gov}     # optional
+participants:
+  BW: {keystore: keys/bw.json, passphrase_env: KPCHAIN_BW_PASSPHRASE}
+  AE: {remote: "https://signer.ae.example:9000", address: "0x…", headers: {Authorization: …}}
+  EU: {dev: EU}   # the devnet authority key of EU; development mode only
+```
+
+Each entry is exactly one of: an encrypted keystore with its passphrase from an environment
+variable or a file (relative paths are relative to the signers file), a remote Web3Signer-style
+signer holding the key, or a devnet key (``dev: <participant code>`` for that participant's
+authority, ``dev: governor`` for the devnet governor). The file names no secret itself: header
+values are kept as secrets in memory and never shown.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PositiveFloat,
+    SecretStr,
+    Tag,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from kpchain.errors import ConfigError, KpchainError, SigningError
+from kpchain.signing.base import Signer
+from kpchain.signing.devkeys import governor_account, participant_account, participant_index
+from kpchain.signing.keystore import KeystoreSigner
+from kpchain.signing.local import LocalSigner
+from kpchain.signing.remote import RemoteSigner
+
+logger = logging.getLogger(__name__)
+
+GOVERNOR = "governor"
+"""The `dev` value naming the devnet governor's key."""
+
+_BASE_DIR = "base_dir"  # validation context: the signers file's folder
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class KeystoreSignerSpec(_Spec):
+    """An encrypted JSON keystore and where its passphrase comes from (exactly one source).
+
+    Attributes:
+        keystore: the keystore file; relative to the signers file's folder.
+        passphrase_env: the environment variable holding the passphrase.
+        passphrase_file: a file holding the passphrase (a mounted secret); relative to the
+            signers file's folder.
+    """
+
+    keystore: Path
+    passphrase_env: str | None = None
+    passphrase_file: Path | None = None
+
+    @field_validator("keystore", "passphrase_file")
+    @classmethod
+    def _relative_to_file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is None:
+            return None
+        base = (info.context or {}).get(_BASE_DIR)
+        value = value.expanduser()
+        return value if base is None else Path(base) / value  # an absolute value stays as it is
+
+    @model_validator(mode="after")
+    def _one_passphrase_source(self) -> KeystoreSignerSpec:
+        if (self.passphrase_env is None) == (self.passphrase_file is None):
+            raise ValueError("give exactly one of passphrase_env and passphrase_file")
+        if self.passphrase_env is not None and not self.passphrase_env:
+            raise ValueError("passphrase_env is empty")
+        return self
+
+
+class RemoteSignerSpec(_Spec):
+    """A remote signer speaking Web3Signer's eth1 JSON-RPC, and the account it signs as.
+
+    Attributes:
+        remote: the signer's http(s) URL.
+        address: the account it must hold.
+        headers: HTTP headers for every request (e.g. an Authorization token); kept secret.
+        timeout: seconds to wait for each answer.
+    """
+
+    remote: str = Field(repr=False)  # may carry user:password
+    address: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
+    headers: dict[str, SecretStr] = Field(default_factory=dict)
+    timeout: PositiveFloat = 10.0
+
+    @field_validator("remote")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("remote must be an http:// or https:// URL")
+        return value
+
+
+class DevSignerSpec(_Spec):
+    """A devnet key: a participant's authority (`dev: EU`) or the governor (`dev: governor`).
+
+    Development mode only: these keys are public.
+    """
+
+    dev: str
+
+    @field_validator("dev")
+    @classmethod
+    def _participant_or_governor(cls, value: str) -> str:
+        if value != GOVERNOR:
+            participant_index(value)  # raises ValueError for anything but two capitals
+        return value
+
+
+_KINDS: dict[str, type[_Spec]] = {
+    "keystore": KeystoreSignerSpec,
+    "remote": RemoteSignerSpec,
+    "dev": DevSignerSpec,
+}
+
+
+def _spec_kind(value: Any) -> str | None:
+    """Which spec a raw entry is, by the one key that tells: keystore, remote or dev."""
+    for kind, spec in _KINDS.items():
+        if isinstance(value, spec):
+            return kind
+    if not isinstance(value, Mapping):
+        return None
+    kinds = [kind for kind in _KINDS if kind in value]
+    return kinds[0] if len(kinds) == 1 else None
+
+
+SignerSpec = Annotated[
+    Annotated[KeystoreSignerSpec, Tag("keystore")]
+    | Annotated[RemoteSignerSpec, Tag("remote")]
+    | Annotated[DevSignerSpec, Tag("dev")],
+    Discriminator(
+        _spec_kind,
+        custom_error_type="signer_kind",
+        custom_error_message="a signer needs exactly one of 'keystore', 'remote' or 'dev'",
+    ),
+]
+"""One signer entry of a signers file."""
+
+
+@dataclass
+class HostedSigners:
+    """The signers a service acts as: the governor's (if hosted) and each participant's.
+
+    `close` releases the remote signers' connections.
+    """
+
+    governor: Signer | None
+    participants: dict[str, Signer] = field(default_factory=dict)
+
+    def close(self) -> None:
+        """Closes every signer that holds a connection."""
+        for signer in [self.governor, *self.participants.values()]:
+            if isinstance(signer, RemoteSigner):
+                signer.close()
+
+
+class SignersConfig(_Spec):
+    """A signers file: whom the service signs as, and how each key is opened.
+
+    Attributes:
+        governor: the governor's signer, when this service governs.
+        participants: each hosted participant's signer, by participant code ("BW").
+    """
+
+    governor: SignerSpec | None = None
+    participants: dict[str, SignerSpec] = Field(default_factory=dict)
+
+    @field_validator("participants")
+    @classmethod
+    def _participant_codes(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for code in value:
+            participant_index(code)  # raises ValueError for anything but two capitals
+        return value
+
+    @classmethod
+    def load(cls, path: Path) -> SignersConfig:
+        """Reads and checks a signers file; `.json` is JSON, anything else YAML.
+
+        Relative keystore and passphrase paths are taken relative to the file's folder.
+
+        Raises:
+            ConfigError: the file cannot be read or parsed, or an entry is malformed.
+        """
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(
+                f"cannot read signers file {path}: {type(exc).__name__}; check "
+                "KPCHAIN_SIGNERS_FILE and the file's permissions",
+                detail={"signers_file": str(path)},
+            ) from None
+        data = _parse(text, path)
+        if data is None:
+            data = {}
+        try:
+            config = cls.model_validate(data, context={_BASE_DIR: path.parent})
+        except ValidationError as exc:
+            # Without the input values: they may hold header tokens.
+            problems = "; ".join(
+                f"{_location(error['loc'])}: {error['msg']}"
+                for error in exc.errors(include_url=False, include_input=False)
+            )
+            raise ConfigError(
+                f"signers file {path} is malformed: {problems}",
+                detail={"signers_file": str(path)},
+            ) from None
+        logger.info(
+            "signers file %s: governor %s, participants %s",
+            path,
+            "hosted" if config.governor is not None else "not hosted",
+            ", ".join(sorted(config.participants)) or "none",
+        )
+        return config
+
+    def open_all(self, *, development: bool) -> HostedSigners:
+        """Opens every signer of the file.
+
+        Args:
+            development: allow development keys (`dev` entries, and well-known keys in
+                keystores or remote signers).
+
+        Raises:
+            SigningError: a signer cannot be opened; the message names its entry. Signers
+                opened before it are closed.
+        """
+        hosted = HostedSigners(governor=None)
+        try:
+            if self.governor is not None:
+                hosted.governor = _open_entry(GOVERNOR, self.governor, development=development)
+            for code, spec in self.participants.items():
+                hosted.participants[code] = _open_entry(
+                    f"participants.{code}", spec, development=development
+                )
+        except BaseException:
+            hosted.close()
+            raise
+        return hosted
+
+
+def open_signer(
+    spec: KeystoreSignerSpec | RemoteSignerSpec | DevSignerSpec, *, development: bool
+) -> Signer:
+    """Opens the signer `spec` describes.
+
+    Args:
+        spec: a keystore, remote or dev entry.
+        development: allow development keys; a `dev` entry needs it.
+
+    Raises:
+        SigningError: the passphrase variable is unset, the keystore or remote signer cannot be
+            opened (see `KeystoreSigner.open` and `RemoteSigner`), or a development key is used
+            outside development mode.
+    """
+    if isinstance(spec, KeystoreSignerSpec):
+        passphrase = None
+        if spec.passphrase_env is not None:
+            passphrase = os.environ.get(spec.passphrase_env)
+            if passphrase is None:
+                raise SigningError(
+                    f"environment variable {spec.passphrase_env} (the passphrase of keystore "
+                    f"{spec.keystore}) is not set",
+                    detail={"keystore": str(spec.keystore), "variable": spec.passphrase_env},
+                )
+        return KeystoreSigner.open(
+            spec.keystore,
+            passphrase=passphrase,
+            passphrase_file=spec.passphrase_file,
+            development=development,
+        )
+    if isinstance(spec, RemoteSignerSpec):
+        return RemoteSigner(
+            spec.remote,
+            spec.address,
+            timeout=spec.timeout,
+            headers={name: value.get_secret_value() for name, value in spec.headers.items()},
+            development=development,
+        )
+    if not development:
+        raise SigningError(
+            f"signer 'dev: {spec.dev}' is a devnet key whose private key is public; it is "
+            "allowed only with KPCHAIN_DEVELOPMENT=true on a throwaway devnet",
+            detail={"dev": spec.dev},
+        )
+    account = (
+        governor_account() if spec.dev == GOVERNOR else participant_account(spec.dev, "authority")
+    )
+    return LocalSigner(account)
+
+
+class _SignersLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with YAML 1.2 booleans: YAML 1.1 reads no/yes/on/off/y/n as
+    booleans, which would turn Norway's participant code NO into False."""
+
+
+_SignersLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_SignersLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    """A validation error's location as the file has it: "participants.BW.address", without
+    the union tag pydantic inserts ("participants.BW.remote.address")."""
+    parts = [str(part) for i, part in enumerate(loc) if not (part in _KINDS and i + 1 < len(loc))]
+    return ".".join(parts) or "(top)"
+
+
+def _parse(text: str, path: Path) -> Any:
+    """The JSON (`.json`) or YAML content of the signers file `path`.
+
+    Raises:
+        ConfigError: it does not parse; the message gives the line, not the parser's text,
+            which quotes the offending line (possibly a header's token).
+    """
+    is_json = path.suffix.lower() == ".json"
+    try:
+        return json.loads(text) if is_json else yaml.load(text, Loader=_SignersLoader)
+    except json.JSONDecodeError as exc:
+        line: int | None = exc.lineno
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+    except yaml.YAMLError:
+        line = None
+    near = f" near line {line}" if line is not None else ""
+    raise ConfigError(
+        f"signers file {path} is not valid {'JSON' if is_json else 'YAML'}{near}",
+        detail={"signers_file": str(path)},
+    )
+
+
+def _open_entry(
+    name: str, spec: KeystoreSignerSpec | RemoteSignerSpec | DevSignerSpec, *, development: bool
+) -> Signer:
+    try:
+        signer = open_signer(spec, development=development)
+    except KpchainError as exc:
+        raise SigningError(
+            f"cannot open the signer of {name}: {exc.message}",
+            detail={**exc.detail, "signer": name},
+        ) from None
+    logger.info("signer of %s: %r", name, signer)
+    return signer
