@@ -1,0 +1,316 @@
+"""What the authority API returns: certificate, document and participant views.
+
+Views describe what the chain (through the index) holds, so they check shapes (hex lengths,
+addresses, labels) but not the document's input rules: the contract accepts certificates that
+`CertificateDocument` would refuse (a zero US$ value, an empty issuing authority), and a view
+must still show them. Amounts are written as two-decimal strings and times as UTC ISO 8601.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal, cast
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+from kpchain.certificates.models import (
+    MIXED,
+    Address,
+    Amount,
+    CertificateDocument,
+    Hex32,
+    HexData,
+    HsCode,
+    NonNegativeAmount,
+    Parcels,
+    ParticipantCode,
+    ParticipantStatusLabel,
+    RejectionReasonLabel,
+    TotalAmount,
+    cents_to_usd,
+    cert_no_text,
+    code_text,
+    date_from_seconds,
+    hs_code_text,
+    hundredths_to_carats,
+    rejection_reason_label,
+)
+from kpchain.certificates.typed_data import MIXED_ORIGIN, ZERO32, Certificate, Line
+from kpchain.contracts.enums import CertificateStatus, RejectionReason
+from kpchain.errors import DocumentInvalidError
+
+CertificateStatusLabel = Literal[
+    "issued", "shipped", "received", "rejected", "cancelled", "expired"
+]
+"""A certificate's status as the API names it (CertificateStatus's member name, lower-case)."""
+
+StepName = Literal["issued", "shipped", "received", "rejected", "cancelled"]
+"""A lifecycle step that a transaction records (each but `expired`, which time brings)."""
+
+_VIEW_CONFIG = ConfigDict(extra="forbid", frozen=True)
+
+
+def certificate_status_label(status: CertificateStatus | int) -> CertificateStatusLabel:
+    """The API label of a contract status (CertificateStatus.SHIPPED -> "shipped").
+
+    Raises:
+        DocumentInvalidError: `status` is NONE (no certificate) or not a CertificateStatus.
+    """
+    try:
+        member = CertificateStatus(status)
+    except ValueError:
+        member = CertificateStatus.NONE
+    if member is CertificateStatus.NONE:
+        raise DocumentInvalidError(
+            f"status {status!r} is not a certificate's status", detail={"status": int(status)}
+        )
+    return cast(CertificateStatusLabel, member.name.lower())
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+class LineView(BaseModel):
+    """One HS-code line, as `CertificateLine`, but with a value of zero allowed (the contract
+    allows it)."""
+
+    model_config = _VIEW_CONFIG
+
+    hs_code: HsCode
+    carats: Amount
+    value_usd: NonNegativeAmount
+    parcels: Parcels
+
+    @classmethod
+    def from_contract(cls, line: Line) -> LineView:
+        """The view of a contract line (hundredths and cents to decimals)."""
+        return cls(
+            hs_code=hs_code_text(line.hsCode),
+            carats=hundredths_to_carats(line.carats),
+            value_usd=cents_to_usd(line.valueUsdCents),
+            parcels=line.parcels,
+        )
+
+
+class StepView(BaseModel):
+    """When and by whom a lifecycle step happened on chain.
+
+    Attributes:
+        at: the block's time, in UTC.
+        block_number: the block that holds the transaction.
+        tx_hash: the transaction's hash.
+        authority: the authority account that sent it, if known.
+    """
+
+    model_config = _VIEW_CONFIG
+
+    at: Annotated[AwareDatetime, AfterValidator(_to_utc)]
+    block_number: int = Field(ge=0)
+    tx_hash: Hex32
+    authority: Address | None = None
+
+    @classmethod
+    def from_block(
+        cls,
+        *,
+        timestamp: int,
+        block_number: int,
+        tx_hash: bytes | str,
+        authority: str | None = None,
+    ) -> StepView:
+        """The step of a transaction mined in the block of Unix time `timestamp`."""
+        return cls.model_validate(
+            {
+                "at": datetime.fromtimestamp(timestamp, UTC),
+                "block_number": block_number,
+                "tx_hash": tx_hash,
+                "authority": authority,
+            }
+        )
+
+
+class ConfirmationView(BaseModel):
+    """The importing authority's confirmation of receipt, as the chain recorded it."""
+
+    model_config = _VIEW_CONFIG
+
+    parcels: Parcels
+    carats: Amount
+    received_at: date
+    confirmation_hash: Hex32
+
+    @classmethod
+    def from_contract(
+        cls, *, parcels: int, carats: int, received_at: int, confirmation_hash: bytes | str
+    ) -> ConfirmationView:
+        """The view of the contract's `Confirmation` (carats in hundredths, Unix seconds)."""
+        return cls.model_validate(
+            {
+                "parcels": parcels,
+                "carats": hundredths_to_carats(carats),
+                "received_at": date_from_seconds(received_at),
+                "confirmation_hash": confirmation_hash,
+            }
+        )
+
+
+class CertificateView(BaseModel):
+    """A certificate as GET /v1/certificates/{cert_no} returns it: the document's fields as the
+    chain has them (identities as their hashes), its status, totals and lifecycle steps.
+
+    Attributes:
+        origin: an ISO code, or "MIXED".
+        origin_zone: the zone's name when known, else the 0x-hex zone id; None without a zone.
+        exporter_hash: the exporter's salted identity hash.
+        importer_hash: the importer's salted identity hash.
+        status: the status, "expired" once an issued or shipped certificate is past its expiry.
+        doc_hash: the document's EIP-712 hash.
+        signer: the account whose signature validated the document.
+        carats: total carats over the lines.
+        value_usd: total US$ value over the lines.
+        parcels: total parcels over the lines.
+        seal_ref_hash: the seal reference hash recorded on shipping; None when none was given.
+        confirmation: the confirmation of receipt, once received.
+        rejection_reason: why the importing authority rejected it, once rejected.
+        steps: the transaction of each step so far, by step name.
+    """
+
+    model_config = _VIEW_CONFIG
+
+    cert_no: str
+    exporting_participant: str
+    importing_participant: str
+    origin: str
+    provenance: str | None
+    origin_zone: str | None
+    exporter_hash: Hex32
+    importer_hash: Hex32
+    lines: list[LineView]
+    issued_at: date
+    expires_at: date
+    issuing_authority: str
+    replaces: str | None
+    status: CertificateStatusLabel
+    doc_hash: Hex32
+    signer: Address
+    carats: TotalAmount
+    value_usd: TotalAmount
+    parcels: int = Field(ge=0)
+    seal_ref_hash: Hex32 | None = None
+    confirmation: ConfirmationView | None = None
+    rejection_reason: RejectionReasonLabel | None = None
+    steps: dict[StepName, StepView] = Field(default_factory=dict)
+
+    @classmethod
+    def from_certificate(
+        cls,
+        cert: Certificate,
+        *,
+        status: CertificateStatus | CertificateStatusLabel,
+        doc_hash: bytes | str,
+        signer: str,
+        zone_names: Mapping[bytes, str] | None = None,
+        seal_ref_hash: bytes | None = None,
+        confirmation: ConfirmationView | None = None,
+        rejection_reason: RejectionReason | None = None,
+        steps: Mapping[StepName, StepView] | None = None,
+    ) -> CertificateView:
+        """The view of an on-chain certificate and what happened to it since.
+
+        Args:
+            cert: the certificate as issued (e.g. rebuilt from its CertificateIssued event).
+            status: its status now, "expired" included (the caller knows the time).
+            doc_hash: its document hash.
+            signer: the account that signed the document.
+            zone_names: names of known zone ids, to show `origin_zone` by name.
+            seal_ref_hash: the `sealRef` of its shipping; zero bytes count as none.
+            confirmation: its confirmation of receipt, if received.
+            rejection_reason: the reason it was rejected, if it was.
+            steps: the transaction of each step so far.
+
+        Raises:
+            DocumentInvalidError: `cert` holds a number that is not left-aligned ASCII, or
+                `status` is NONE.
+        """
+        lines = [LineView.from_contract(line) for line in cert.lines]
+        zone: str | None = None
+        if cert.originZone != ZERO32:
+            zone = (zone_names or {}).get(cert.originZone, "0x" + cert.originZone.hex())
+        label = status if isinstance(status, str) else certificate_status_label(status)
+        return cls.model_validate(
+            {
+                "cert_no": cert_no_text(cert.certNo),
+                "exporting_participant": code_text(cert.exportingParticipant),
+                "importing_participant": code_text(cert.importingParticipant),
+                "origin": MIXED if cert.origin == MIXED_ORIGIN else code_text(cert.origin),
+                "provenance": (
+                    None if cert.provenance == MIXED_ORIGIN else code_text(cert.provenance)
+                ),
+                "origin_zone": zone,
+                "exporter_hash": cert.exporterHash,
+                "importer_hash": cert.importerHash,
+                "lines": lines,
+                "issued_at": date_from_seconds(cert.issuedAt),
+                "expires_at": date_from_seconds(cert.expiresAt),
+                "issuing_authority": cert.issuingAuthority,
+                "replaces": None if cert.replaces == ZERO32 else cert_no_text(cert.replaces),
+                "status": label,
+                "doc_hash": doc_hash,
+                "signer": signer,
+                "carats": sum((line.carats for line in lines), Decimal("0.00")),
+                "value_usd": sum((line.value_usd for line in lines), Decimal("0.00")),
+                "parcels": sum(line.parcels for line in lines),
+                "seal_ref_hash": None if seal_ref_hash in (None, ZERO32) else seal_ref_hash,
+                "confirmation": confirmation,
+                "rejection_reason": (
+                    None if rejection_reason is None else rejection_reason_label(rejection_reason)
+                ),
+                "steps": dict(steps or {}),
+            }
+        )
+
+
+class CertificateDocumentView(BaseModel):
+    """GET /v1/certificates/{cert_no}/document: the canonical document, its hash and
+    signature, and the identity salts, so that whoever holds it can recompute every hash
+    (`to_contract(document, exporter_salt=…, importer_salt=…)` and `document_hash`)."""
+
+    model_config = _VIEW_CONFIG
+
+    document: CertificateDocument
+    doc_hash: Hex32
+    signature: HexData
+    signer: Address
+    exporter_salt: Hex32
+    importer_salt: Hex32
+
+
+class AuthorityView(BaseModel):
+    """An authority account of a participant and when it held that role."""
+
+    model_config = _VIEW_CONFIG
+
+    address: Address
+    added_block: int = Field(ge=0)
+    revoked_block: int | None = Field(default=None, ge=0)
+
+
+class ParticipantView(BaseModel):
+    """A participant as GET /v1/participants/{code} returns it.
+
+    Attributes:
+        zones: allowed origin zone ids (0x-hex), when the origin is restricted.
+        authorities: its authority accounts, current and revoked.
+    """
+
+    model_config = _VIEW_CONFIG
+
+    code: ParticipantCode
+    status: ParticipantStatusLabel
+    admin: Address
+    origin_restricted: bool
+    zones: list[Hex32] = Field(default_factory=list)
+    authorities: list[AuthorityView] = Field(default_factory=list)
