@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
@@ -13,6 +14,7 @@ from web3 import Web3
 from kpchain.chain.connection import connect
 from kpchain.config import get_settings
 from kpchain.devnet.anvil import DEVNET_CHAIN_ID, AnvilNode
+from support_db import PostgresCluster, postgres_bindir
 
 # In CI (CI=true) property tests run from a fixed seed, so a red build reproduces exactly; on a
 # developer's machine they keep exploring new examples on every run.
@@ -43,3 +45,33 @@ def clean_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """A PostgreSQL cluster of the test session's own (see support_db). Without PostgreSQL's
+    server binaries the PostgreSQL tests are skipped, except in CI, where they fail."""
+    bindir = postgres_bindir()
+    if bindir is None:
+        message = "PostgreSQL server binaries (initdb, pg_ctl) not found: install postgresql"
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(message)
+        pytest.skip(message)
+    cluster = PostgresCluster(bindir).start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database, once SQLite (a file in tmp_path) and once PostgreSQL (a fresh
+    database in `postgres_cluster`)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'kpchain.db'}"
+        return
+    cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
+    url = cluster.create_database()
+    yield url
+    cluster.drop_database(url)

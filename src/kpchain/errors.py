@@ -106,6 +106,21 @@ class TransactionPendingError(ChainError):
     code = "transaction_pending"
 
 
+# --- index -------------------------------------------------------------------------------------
+
+
+class IndexerError(KpchainError):
+    """The index cannot follow the chain or answer a query."""
+
+    code = "indexer_error"
+
+
+class CursorInvalidError(IndexerError):
+    """A pagination cursor was not one this index handed out."""
+
+    code = "cursor_invalid"
+
+
 # --- deployment and signing --------------------------------------------------------------------
 
 
@@ -119,6 +134,19 @@ class SigningError(KpchainError):
     """A signer could not be opened or refused to sign. Never carries key material."""
 
     code = "signing_error"
+
+
+# --- certificates ------------------------------------------------------------------------------
+
+
+class DocumentInvalidError(KpchainError, ValueError):
+    """A certificate value does not fit the document's rules or units (a carat weight with three
+    decimals, a date before 1970, an on-chain certificate no document can express, …).
+
+    Also a ValueError, so code that converts values may treat it like any other bad value.
+    """
+
+    code = "document_invalid"
 
 
 # --- the authority service --------------------------------------------------------------------
@@ -169,6 +197,38 @@ class InvalidRequestError(ServiceError):
     """The request is well-formed JSON but breaks a rule of the certificate domain."""
 
     code = "invalid_request"
+
+
+# --- stored errors -----------------------------------------------------------------------------
+
+
+def error_record(error: KpchainError) -> dict[str, Any]:
+    """A JSON form of `error` from which `restore_error` rebuilds an equal one: a failed write
+    keeps it, and a retry with the same Idempotency-Key raises it again."""
+    record: dict[str, Any] = {
+        "class": type(error).__name__,
+        "code": error.code,
+        "message": error.message,
+        "detail": error.detail,
+    }
+    if isinstance(error, ContractRevertError):
+        record["error_name"] = error.error_name
+    return record
+
+
+def restore_error(record: Mapping[str, Any]) -> KpchainError:
+    """The error `error_record` stored."""
+    detail = dict(record.get("detail") or {})
+    if record.get("class") == ContractRevertError.__name__:
+        detail.pop("error", None)
+        return ContractRevertError(str(record["error_name"]), detail)
+    cls = globals().get(str(record.get("class")))
+    if not (isinstance(cls, type) and issubclass(cls, KpchainError)):
+        cls = KpchainError
+    error = cls.__new__(cls)
+    KpchainError.__init__(error, str(record["message"]), detail=detail)
+    error.code = str(record["code"])
+    return error
 
 
 def _snake_case(name: str) -> str:

@@ -1,0 +1,16 @@
+"""The SQL store: one SQLAlchemy metadata for the index and the service, migrated by alembic.
+
+SQLite by default, PostgreSQL (psycopg 3) by URL. `create_engine` tunes each for many threads
+of one service: SQLite in WAL mode so readers never wait for the writer, PostgreSQL with a
+checked pool.
+"""
+
+from kpchain.store.database import (
+    WRITE,
+    Base,
+    create_engine,
+    migrate,
+    session_factory,
+)
+
+__all__ = ["WRITE", "Base", "create_engine", "migrate", "session_factory"]

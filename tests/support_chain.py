@@ -1,0 +1,211 @@
+"""A deployed and seeded registry on anvil, and the operations the index tests perform on it,
+each signed and sent as the devnet participant it belongs to (as the service will)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth_utils.crypto import keccak
+from web3 import Web3
+from web3.contract import Contract
+from web3.types import TxReceipt
+
+from kpchain.certificates.typed_data import (
+    MIXED_ORIGIN,
+    ZERO32,
+    Certificate,
+    Line,
+    cert_number,
+    participant_code,
+    typed_data,
+    zone_id,
+)
+from kpchain.chain.transactions import TransactionSender
+from kpchain.contracts.enums import ParticipantStatus, RejectionReason
+from kpchain.deploy import deploy
+from kpchain.devnet.anvil import DEVNET_CHAIN_ID
+from kpchain.devnet.seed import governor_account, participant_account, registry, seed
+from kpchain.signing import LocalSigner
+
+DAY = 86_400
+LINE = Line(hsCode=710231, carats=123_456, valueUsdCents=45_678_900, parcels=3)
+
+
+@dataclass
+class Devnet:
+    """The registry on a seeded anvil, with one sender per account."""
+
+    w3: Web3
+    address: str
+    deploy_block: int
+    contract: Contract
+    _senders: dict[str, TransactionSender] = field(default_factory=dict)
+
+    @classmethod
+    def deploy_and_seed(cls, w3: Web3) -> Devnet:
+        governor = TransactionSender(w3, LocalSigner(governor_account()), chain_id=DEVNET_CHAIN_ID)
+        deployment = deploy(
+            governor,
+            governor=governor.signer.address,
+            network="test",
+            expected_chain_id=DEVNET_CHAIN_ID,
+        )
+        seed(governor, deployment.address)
+        devnet = cls(w3, deployment.address, deployment.block, registry(w3, deployment.address))
+        devnet._senders["governor"] = governor
+        return devnet
+
+    # --- chain control ---------------------------------------------------------------------------
+
+    def rpc(self, method: str, *params: Any) -> Any:
+        response = self.w3.provider.make_request(method, list(params))  # type: ignore[arg-type]
+        assert "error" not in response, response
+        return response["result"]
+
+    def snapshot(self) -> str:
+        return str(self.rpc("evm_snapshot"))
+
+    def revert(self, snapshot: str) -> None:
+        assert self.rpc("evm_revert", snapshot) is True
+        # The chain forgot the transactions since the snapshot: so must the nonce counters.
+        for sender in self._senders.values():
+            sender.nonces.resync()
+
+    def mine(self, blocks: int = 1) -> None:
+        self.rpc("anvil_mine", hex(blocks))
+
+    @property
+    def head(self) -> int:
+        return int(self.w3.eth.block_number)
+
+    def block(self, number: int) -> Any:
+        return self.w3.eth.get_block(number)
+
+    def now(self) -> int:
+        return int(self.block(self.head)["timestamp"])
+
+    # --- senders ---------------------------------------------------------------------------------
+
+    def sender(self, code: str, role: str = "authority") -> TransactionSender:
+        key = f"{code}:{role}"
+        if key not in self._senders:
+            account = participant_account(code, role)  # type: ignore[arg-type]
+            self._senders[key] = TransactionSender(
+                self.w3, LocalSigner(account), chain_id=DEVNET_CHAIN_ID
+            )
+        return self._senders[key]
+
+    @property
+    def governor(self) -> TransactionSender:
+        return self._senders["governor"]
+
+    # --- certificates ----------------------------------------------------------------------------
+
+    def certificate(
+        self,
+        number: str,
+        *,
+        exporting: str = "BW",
+        importing: str = "AE",
+        origin: str | None = None,
+        provenance: str | None = None,
+        zone: str | None = None,
+        lines: tuple[Line, ...] = (LINE,),
+        expires_in: int = 60 * DAY,
+        replaces: str | None = None,
+    ) -> Certificate:
+        """A certificate document; `origin` defaults to the exporter, "MIXED" means mixed."""
+        now = self.now()
+        origin = origin or exporting
+        return Certificate(
+            certNo=cert_number(number),
+            exportingParticipant=participant_code(exporting),
+            importingParticipant=participant_code(importing),
+            origin=MIXED_ORIGIN if origin == "MIXED" else participant_code(origin),
+            provenance=participant_code(provenance) if provenance else MIXED_ORIGIN,
+            originZone=zone_id(zone) if zone else ZERO32,
+            exporterHash=keccak(text=f"exporter of {number}"),
+            importerHash=keccak(text=f"importer of {number}"),
+            lines=lines,
+            issuedAt=now - now % DAY,
+            expiresAt=now + expires_in,
+            issuingAuthority=f"Authority of {exporting}",
+            replaces=cert_number(replaces) if replaces else ZERO32,
+        )
+
+    def sign(self, cert: Certificate, code: str) -> bytes:
+        signer = LocalSigner(participant_account(code, "authority"))
+        data = typed_data(cert, chain_id=DEVNET_CHAIN_ID, verifying_contract=self.address)
+        return signer.sign_typed_data(data)
+
+    def issue(self, cert: Certificate) -> TxReceipt:
+        """Issues `cert`, signed and sent by its exporting participant's authority."""
+        code = cert.exportingParticipant.decode()
+        sender = self.sender(code)
+        call = self.contract.functions.issue(
+            cert.to_abi(), sender.signer.address, self.sign(cert, code)
+        )
+        return sender.transact(call)
+
+    def issue_batch(self, certs: list[Certificate]) -> TxReceipt:
+        """Issues `certs` (of one exporting participant) in one transaction."""
+        code = certs[0].exportingParticipant.decode()
+        sender = self.sender(code)
+        call = self.contract.functions.issueBatch(
+            [cert.to_abi() for cert in certs],
+            sender.signer.address,
+            [self.sign(cert, code) for cert in certs],
+        )
+        return sender.transact(call)
+
+    def ship(self, number: str, *, exporting: str = "BW", seal: str | None = None) -> TxReceipt:
+        seal_ref = keccak(text=seal) if seal else ZERO32
+        call = self.contract.functions.ship(cert_number(number), seal_ref)
+        return self.sender(exporting).transact(call)
+
+    def receive(
+        self,
+        number: str,
+        *,
+        importing: str = "AE",
+        parcels: int = 3,
+        carats: int = 123_450,
+        received_at: int | None = None,
+        confirmation: str = "confirmation",
+    ) -> TxReceipt:
+        received = received_at if received_at is not None else self.now() - self.now() % DAY
+        call = self.contract.functions.confirmReceipt(
+            cert_number(number), (parcels, carats, received, keccak(text=confirmation))
+        )
+        return self.sender(importing).transact(call)
+
+    def reject(self, number: str, *, importing: str = "AE", reason: RejectionReason) -> TxReceipt:
+        call = self.contract.functions.reject(cert_number(number), int(reason))
+        return self.sender(importing).transact(call)
+
+    def cancel(self, number: str, *, exporting: str = "BW") -> TxReceipt:
+        call = self.contract.functions.cancel(cert_number(number))
+        return self.sender(exporting).transact(call)
+
+    # --- participants ----------------------------------------------------------------------------
+
+    def add_authority(self, code: str, account: str) -> TxReceipt:
+        call = self.contract.functions.addAuthority(participant_code(code), account)
+        return self.sender(code, "admin").transact(call)
+
+    def revoke_authority(self, code: str, account: str) -> TxReceipt:
+        call = self.contract.functions.revokeAuthority(participant_code(code), account)
+        return self.sender(code, "admin").transact(call)
+
+    def set_status(self, code: str, status: ParticipantStatus) -> TxReceipt:
+        call = self.contract.functions.setParticipantStatus(participant_code(code), int(status))
+        return self.governor.transact(call)
+
+    def set_zone(self, code: str, zone: str, *, allowed: bool) -> TxReceipt:
+        call = self.contract.functions.setOriginZone(participant_code(code), zone_id(zone), allowed)
+        return self.governor.transact(call)
+
+    def set_admin(self, code: str, admin: str) -> TxReceipt:
+        call = self.contract.functions.setParticipantAdmin(participant_code(code), admin)
+        return self.governor.transact(call)
