@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -134,6 +136,240 @@ def new_keystore(out: Path, passphrase_file: Path | None) -> None:
     click.echo(create_keystore(out, passphrase=passphrase))
 
 
+@keys.command("create")
+@click.option("--participant", help="Participant code the key acts for (not for governors).")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["clerk", "officer", "auditor", "governor"]),
+    help="clerk/auditor read; officer signs and submits; governor runs the registry.",
+)
+@click.option("--label", help="A note to recognise the key by (who holds it).")
+def keys_create(participant: str | None, role: str, label: str | None) -> None:
+    """Create an API key; it is printed once and stored only as a hash."""
+    from kpchain.config import get_settings
+    from kpchain.service.keys import create_key
+    from kpchain.store import create_engine, migrate, session_factory
+
+    engine = create_engine(get_settings().database_url)
+    migrate(engine)
+    with session_factory(engine)() as session:
+        issued = create_key(session, participant=participant, role=role, label=label)
+        session.commit()
+    engine.dispose()
+    click.echo(issued.token)
+    scope = issued.principal.participant or "the registry"
+    click.echo(f"{role} key {issued.principal.key_id} for {scope}; store it now", err=True)
+
+
+@keys.command("list")
+def keys_list() -> None:
+    """List API keys (ids and scopes; secrets are never stored)."""
+    from kpchain.config import get_settings
+    from kpchain.service.keys import list_keys
+    from kpchain.store import create_engine, migrate, session_factory
+
+    engine = create_engine(get_settings().database_url)
+    migrate(engine)
+    with session_factory(engine)() as session:
+        for key in list_keys(session):
+            state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
+            who = key.participant or "--"
+            click.echo(f"{key.id}  {who}  {key.role:<8}  {state}  {key.label or ''}".rstrip())
+    engine.dispose()
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+def keys_revoke(key_id: str) -> None:
+    """Revoke an API key by its id (the part after `kp_`)."""
+    from kpchain.config import get_settings
+    from kpchain.service.keys import revoke_key
+    from kpchain.store import create_engine, migrate, session_factory
+
+    engine = create_engine(get_settings().database_url)
+    migrate(engine)
+    with session_factory(engine)() as session:
+        revoked = revoke_key(session, key_id)
+        session.commit()
+    engine.dispose()
+    if not revoked:
+        raise click.ClickException(f"no active key {key_id}")
+    click.echo(f"revoked {key_id}")
+
+
+@main.command("serve")
+@click.option("--host", help="Listen address; default KPCHAIN_API_HOST (127.0.0.1).")
+@click.option("--port", type=int, help="Listen port; default KPCHAIN_API_PORT (8000).")
+def serve(host: str | None, port: int | None) -> None:
+    """Run the authority service (API, index, reconciler) with uvicorn."""
+    import uvicorn
+
+    from kpchain.api import create_app
+    from kpchain.config import get_settings
+
+    settings = get_settings()
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        log_level="info",
+        access_log=False,
+    )
+
+
+@main.group()
+def index() -> None:
+    """Follow the chain into the SQL index, or rebuild the index from the chain."""
+
+
+@index.command("run")
+def index_run() -> None:
+    """Follow the registry's events into the index until interrupted (Ctrl-C)."""
+    import threading
+
+    from kpchain.service.runtime import index_runtime
+
+    runtime = index_runtime()
+    stop = threading.Event()
+    click.echo(f"indexing {runtime.registry} into {runtime.database}; Ctrl-C stops")
+    try:
+        runtime.indexer.run(stop, poll_interval=runtime.poll_interval)
+    except KeyboardInterrupt:
+        stop.set()
+    click.echo(f"stopped at block {runtime.indexer.head}")
+
+
+@index.command("rebuild")
+def index_rebuild() -> None:
+    """Drop the index and rebuild it from the chain (service tables are kept)."""
+    from kpchain.service.runtime import index_runtime
+
+    runtime = index_runtime()
+    bar: Any
+    with click.progressbar(length=1, label="rebuilding the index", show_pos=True) as bar:
+
+        def progress(done: int, target: int) -> None:
+            bar.length = max(target - runtime.start_block, 1)
+            bar.update(done - runtime.start_block - bar.pos)
+
+        runtime.indexer.rebuild(progress=progress)
+    click.echo(f"index rebuilt to block {runtime.indexer.head}")
+
+
+@main.group()
+@click.option("--api-url", envvar="KPCHAIN_API_URL", help="Default KPCHAIN_API_URL or devnet.json.")
+@click.option("--api-key", envvar="KPCHAIN_API_KEY", help="Default KPCHAIN_API_KEY.")
+@click.pass_context
+def cert(ctx: click.Context, api_url: str | None, api_key: str | None) -> None:
+    """Certificate operations through the authority service's API."""
+    from kpchain.client import KpchainClient
+
+    url = api_url or _devnet_api_url() or "http://127.0.0.1:8000"
+    if not api_key:
+        raise click.UsageError("give --api-key or set KPCHAIN_API_KEY (see devnet.json)")
+    ctx.obj = ctx.with_resource(KpchainClient(url, api_key))
+
+
+_idempotency = click.option(
+    "--idempotency-key", help="Reuse to retry safely; default: a fresh key per command."
+)
+
+
+@cert.command("issue")
+@click.argument("document", type=click.File("r"))
+@_idempotency
+@click.pass_obj
+def cert_issue(client: Any, document: Any, idempotency_key: str | None) -> None:
+    """Sign and issue the certificate document in DOCUMENT (JSON; `-` for stdin)."""
+    _print(client.issue(json.load(document), idempotency_key=idempotency_key))
+
+
+@cert.command("ship")
+@click.argument("cert_no")
+@click.option("--seal-ref", help="Seal or container reference (hashed on chain).")
+@_idempotency
+@click.pass_obj
+def cert_ship(client: Any, cert_no: str, seal_ref: str | None, idempotency_key: str | None) -> None:
+    """Mark CERT_NO shipped: the advance notice to the importer."""
+    _print(client.ship(cert_no, seal_ref, idempotency_key=idempotency_key))
+
+
+@cert.command("receive")
+@click.argument("cert_no")
+@click.option("--parcels", type=int, required=True)
+@click.option("--carats", required=True, help="Carats received, e.g. 1234.56.")
+@click.option("--received-at", required=True, help="Date of receipt, YYYY-MM-DD.")
+@_idempotency
+@click.pass_obj
+def cert_receive(
+    client: Any,
+    cert_no: str,
+    parcels: int,
+    carats: str,
+    received_at: str,
+    idempotency_key: str | None,
+) -> None:
+    """Confirm receipt of CERT_NO (the KP import confirmation)."""
+    _print(
+        client.receive(
+            cert_no,
+            parcels=parcels,
+            carats=carats,
+            received_at=received_at,
+            idempotency_key=idempotency_key,
+        )
+    )
+
+
+@cert.command("reject")
+@click.argument("cert_no")
+@click.option(
+    "--reason",
+    required=True,
+    type=click.Choice(["discrepancy", "seal_broken", "expired", "suspected_forgery", "other"]),
+)
+@click.option("--note")
+@_idempotency
+@click.pass_obj
+def cert_reject(
+    client: Any, cert_no: str, reason: str, note: str | None, idempotency_key: str | None
+) -> None:
+    """Reject the shipment of CERT_NO."""
+    _print(client.reject(cert_no, reason=reason, note=note, idempotency_key=idempotency_key))
+
+
+@cert.command("cancel")
+@click.argument("cert_no")
+@click.option("--reason")
+@_idempotency
+@click.pass_obj
+def cert_cancel(client: Any, cert_no: str, reason: str | None, idempotency_key: str | None) -> None:
+    """Cancel CERT_NO (not yet shipped)."""
+    _print(client.cancel(cert_no, reason=reason, idempotency_key=idempotency_key))
+
+
+@cert.command("show")
+@click.argument("cert_no")
+@click.option("--document", "with_document", is_flag=True, help="Show the signed document.")
+@click.pass_obj
+def cert_show(client: Any, cert_no: str, with_document: bool) -> None:
+    """Show the certificate view of CERT_NO (or its signed document)."""
+    _print(client.document(cert_no) if with_document else client.certificate(cert_no))
+
+
+def _print(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2))
+
+
+def _devnet_api_url() -> str | None:
+    path = Path(".kpchain/devnet.json")
+    try:
+        return str(json.loads(path.read_text())["api_url"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
 @main.group()
 def devnet() -> None:
     """Run a local devnet: anvil with the consortium profile, deployed and seeded."""
@@ -151,11 +387,14 @@ _project_option = click.option(
 @devnet.command("up")
 @_project_option
 @click.option("--port", type=int, default=8545, show_default=True, help="JSON-RPC port.")
-def devnet_up(project: Path, port: int) -> None:
-    """Start anvil, deploy, seed the demo participants and write .kpchain/devnet.json."""
+@click.option("--api-port", type=int, default=8000, show_default=True, help="Service port.")
+@click.option("--no-service", is_flag=True, help="Only the chain: no service, no API keys.")
+@click.option("--no-demo", is_flag=True, help="Do not issue the demo certificates.")
+def devnet_up(project: Path, port: int, api_port: int, no_service: bool, no_demo: bool) -> None:
+    """Start anvil, deploy, seed, start the service, issue demo certificates, write devnet.json."""
     from kpchain.devnet.devnet import DevnetPaths, up
 
-    net = up(project, port=port)
+    net = up(project, port=port, api_port=api_port, with_service=not no_service, demo=not no_demo)
     paths = DevnetPaths.of(project)
     state = "started" if net.started else "already running, reused"
     click.echo(f"devnet {state}: {net.rpc_url} (chain id {net.chain_id}, anvil pid {net.pid})")
@@ -164,15 +403,32 @@ def devnet_up(project: Path, port: int) -> None:
     click.echo(f"governor   {net.governor}")
     click.echo("participants (development keys, see kpchain.devnet.seed):")
     for p in net.participants:
-        click.echo(f"  {p.code}  {p.status.label:<9}  admin {p.admin}  authority {p.authority}")
-    click.echo(f"wrote {paths.config_file}")
+        click.echo(f"  {p.code}  {p.status.label:<9}  authority {p.authority}")
+    click.echo(f"wrote {paths.config_file} (API keys of every participant and the governor)")
+    if net.service_pid is not None:
+        bw = net.api_keys.get("BW", {}).get("officer", "<BW officer key from devnet.json>")
+        ae = net.api_keys.get("AE", {}).get("officer", "<AE officer key from devnet.json>")
+        click.echo("")
+        click.echo(
+            f"service    {net.api_url} (pid {net.service_pid}), log {paths.directory}/service.log"
+        )
+        click.echo(f"API docs   {net.api_url}/docs")
+        click.echo(f"health     {net.api_url}/readyz   metrics {net.api_url}/metrics")
+        click.echo(f"demo       {net.demo_certificates} certificates issued through the API")
+        click.echo("")
+        click.echo("try it (BW exports to AE; AE is told and confirms):")
+        click.echo(f'  curl -s -H "Authorization: Bearer {bw}" {net.api_url}/v1/certificates')
+        click.echo(
+            f'  curl -sN -H "Authorization: Bearer {ae}" "{net.api_url}/v1/events?follow=false"'
+        )
+        click.echo(f"  KPCHAIN_API_KEY={bw} kpchain cert show BW-<year>-000001")
     click.echo("stop it with: kpchain devnet down" + _project_flag(project))
 
 
 @devnet.command("down")
 @_project_option
 def devnet_down(project: Path) -> None:
-    """Stop the anvil that `kpchain devnet up` started (its state is kept)."""
+    """Stop the service and anvil that `kpchain devnet up` started (state and data are kept)."""
     from kpchain.devnet.devnet import down
 
     click.echo("devnet stopped" if down(project) else "devnet is not running")

@@ -6,13 +6,16 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from click.testing import CliRunner
 from web3 import Web3
@@ -57,7 +60,7 @@ def start() -> Iterator[Start]:
     def run(project: Path) -> tuple[Devnet, int]:
         projects.append(project)
         port = free_port()
-        return up(project, port=port), port
+        return up(project, port=port, api_port=free_port()), port
 
     try:
         yield run
@@ -71,7 +74,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, De
     """One devnet for the tests that only read it."""
     project = tmp_path_factory.mktemp("project")
     try:
-        yield project, up(project, port=free_port())
+        yield project, up(project, port=free_port(), api_port=free_port())
     finally:
         _kill_leftover(project)
 
@@ -104,20 +107,20 @@ def test_up_writes_devnet_json_in_contract_shape_when_started(
         "governor",
         "participants",
     ]
-    assert data["api_url"] == "http://127.0.0.1:8000"
+    assert data["api_url"] == devnet.api_url
     assert data["rpc_url"] == devnet.rpc_url
     assert data["chain_id"] == DEVNET_CHAIN_ID == 2021
     assert data["contracts"] == {
         "ParticipantRegistry": devnet.contract,
         "CertificateRegistry": devnet.contract,
     }
-    assert data["governor"] == {"address": governor_account().address}
+    assert list(data["governor"]) == ["api_key"]
     assert list(data["participants"]) == CODES
     for code, entry in data["participants"].items():
-        assert list(entry) == ["status", "authority", "admin"]
+        assert list(entry) == ["status", "authority", "api_keys"]
         assert entry["authority"] == participant_account(code, "authority").address
-        assert entry["admin"] == participant_account(code, "admin").address
         assert Web3.is_checksum_address(entry["authority"])
+        assert list(entry["api_keys"]) == ["officer", "clerk", "auditor"]
     statuses = {code: entry["status"] for code, entry in data["participants"].items()}
     assert statuses == {**dict.fromkeys(CODES, "active"), "VE": "suspended"}
 
@@ -138,9 +141,9 @@ def test_up_leaves_chain_agreeing_with_devnet_json_when_seeded(
         assert contract.participantStatus(raw).call() == status
         assert contract.authorityStatus(entry["authority"]).call() == [raw, status]
         assert contract.authoritiesOf(raw).call() == [entry["authority"]]
-        assert contract.participant(raw).call()[2] == entry["admin"]
+        assert contract.participant(raw).call()[2] == participant_account(code, "admin").address
     governor_role = contract.GOVERNOR_ROLE().call()
-    assert contract.hasRole(governor_role, data["governor"]["address"]).call()
+    assert contract.hasRole(governor_role, governor_account().address).call()
 
 
 def test_up_restricts_cf_origin_to_its_compliant_zones_when_seeded(
@@ -208,12 +211,14 @@ def test_cli_devnet_commands_print_addresses_and_how_to_stop_when_running(
     assert "already running" in shown.output
     assert devnet.contract in shown.output
     assert governor_account().address in shown.output
-    lines = {ln.split()[0]: ln for ln in shown.output.splitlines() if ln.startswith("  ")}
+    participant_line = re.compile(r"^  [A-Z]{2}  ")
+    lines = {ln.split()[0]: ln for ln in shown.output.splitlines() if participant_line.match(ln)}
     assert list(lines) == CODES
     for participant in devnet.participants:
         assert participant.status.label in lines[participant.code]
-        assert participant.admin in lines[participant.code]
         assert participant.authority in lines[participant.code]
+    assert f"API docs   {devnet.api_url}/docs" in shown.output
+    assert f"Bearer {devnet.api_keys['BW']['officer']}" in shown.output
     assert f"kpchain devnet down --project {project}" in shown.output
     assert described.exit_code == 0, described.output
     assert f"devnet running: {devnet.rpc_url}" in described.output
@@ -231,7 +236,7 @@ def test_down_then_up_reuses_persisted_state_when_restarted(start: Start, tmp_pa
     assert not paths.pid_file.exists()
     assert not _pid_alive(first.pid)
     assert status(tmp_path).running is False
-    second = up(tmp_path, port=port)
+    second = up(tmp_path, port=port, api_port=int(first.api_url.rsplit(":", 1)[1]))
 
     assert (second.started, second.deployed) == (True, False)
     assert second.pid != first.pid
@@ -275,3 +280,31 @@ def test_up_raises_config_error_when_port_taken(tmp_path: Path) -> None:
 
     assert not DevnetPaths.of(tmp_path).pid_file.exists()
     assert not DevnetPaths.of(tmp_path).config_file.exists()
+
+
+def test_up_serves_demo_certificates_to_devnet_json_keys_when_started(
+    running: tuple[Path, Devnet],
+) -> None:
+    project, devnet = running
+    data = _devnet_json(project)
+    year = datetime.now(UTC).year
+
+    def get(path: str, key: str) -> Any:
+        response = httpx.get(
+            f"{data['api_url']}{path}", headers={"Authorization": f"Bearer {key}"}, timeout=10
+        )
+        assert response.status_code == 200, response.text
+        json_body = response.headers["content-type"].startswith("application/json")
+        return response.json() if json_body else response.text
+
+    bw = get("/v1/certificates?direction=outbound", data["participants"]["BW"]["api_keys"]["clerk"])
+    ae = get("/v1/events?follow=false", data["participants"]["AE"]["api_keys"]["auditor"])
+    registry_view = get("/v1/participants", data["governor"]["api_key"])
+
+    assert {c["cert_no"]: c["status"] for c in bw["items"]} == {
+        f"BW-{year}-000001": "shipped",
+        f"BW-{year}-000002": "received",
+    }
+    assert devnet.demo_certificates == 8
+    assert 'event: certificate.shipped\ndata: {"id"' in ae
+    assert [p["code"] for p in registry_view] == CODES

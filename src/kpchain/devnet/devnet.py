@@ -12,8 +12,10 @@ writes `devnet.json`. Everything lives under ``<project>/.kpchain/``:
   repository's ``deployments/`` so that folder only holds real networks;
 - ``devnet.json``: what clients need to use the devnet (DESIGN.md section 6, a contract):
   ``api_url``, ``rpc_url``, ``chain_id``, ``contracts``, ``governor`` and ``participants``.
-  ``api_url`` is where the authority service will listen once `up` starts it; API keys are left
-  out until that service exists and can check them.
+  with the API keys of the governor and of every participant (officer, clerk, auditor);
+- the authority service's files (``signers.yaml``, ``kpchain.db``, ``service.pid``,
+  ``service.log``): see `kpchain.devnet.service`. `up` starts the service after seeding and
+  issues the demo certificates through its API; `down` stops it before anvil.
 
 When ``devnet.json`` names a contract that has code on the running chain (the state survived a
 restart), `up` deploys nothing. Seeding runs on every `up` but only admits participants the chain
@@ -28,8 +30,7 @@ import logging
 import os
 import signal
 import socket
-import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,9 @@ from web3 import Web3
 from kpchain.chain.connection import connect
 from kpchain.chain.transactions import TransactionSender
 from kpchain.deploy import DEPLOYED_CONTRACT, INTERFACES, deploy
+from kpchain.devnet import service
 from kpchain.devnet.anvil import DEVNET_CHAIN_ID, AnvilNode
+from kpchain.devnet.processes import cmdline, is_alive, wait_exit
 from kpchain.devnet.seed import SeededParticipant, governor_account, registry, seed
 from kpchain.errors import ChainError, ConfigError, DeploymentError
 from kpchain.signing.local import LocalSigner
@@ -49,7 +52,7 @@ DEVNET_NETWORK = "kp-devnet"
 DEFAULT_PORT = 8545
 HOST = "127.0.0.1"
 API_URL = "http://127.0.0.1:8000"
-"""Where the authority service listens on the devnet, once `up` starts it (a later issue)."""
+"""Where the authority service listens on the devnet by default."""
 
 
 @dataclass(frozen=True)
@@ -106,17 +109,26 @@ class Devnet:
     pid: int
     started: bool  # True: this `up` started anvil; False: it was running already
     deployed: bool  # True: this `up` deployed the contract; False: it survived in the state
+    api_url: str = API_URL
+    governor_api_key: str | None = None
+    api_keys: dict[str, dict[str, str]] = field(default_factory=dict)  # code -> role -> key
+    service_pid: int | None = None
+    demo_certificates: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """The content of ``devnet.json``, in the shape DESIGN.md section 6 fixes."""
         return {
-            "api_url": API_URL,
+            "api_url": self.api_url,
             "rpc_url": self.rpc_url,
             "chain_id": self.chain_id,
             "contracts": {name: self.contract for name in INTERFACES},
-            "governor": {"address": self.governor},
+            "governor": {"api_key": self.governor_api_key},
             "participants": {
-                p.code: {"status": p.status.label, "authority": p.authority, "admin": p.admin}
+                p.code: {
+                    "status": p.status.label,
+                    "authority": p.authority,
+                    "api_keys": self.api_keys.get(p.code, {}),
+                }
                 for p in self.participants
             },
         }
@@ -134,12 +146,23 @@ class DevnetStatus:
     participant_count: int | None = None
 
 
-def up(project: Path, *, port: int = DEFAULT_PORT, timeout: float = 30.0) -> Devnet:
+def up(
+    project: Path,
+    *,
+    port: int = DEFAULT_PORT,
+    api_port: int = service.SERVICE_PORT,
+    with_service: bool = True,
+    demo: bool = True,
+    timeout: float = 30.0,
+) -> Devnet:
     """Starts (or reuses) the devnet of `project`, deploys and seeds it, writes ``devnet.json``.
 
     Args:
         project: the project root; the devnet's files go to ``project/.kpchain``.
         port: the JSON-RPC port for a new anvil (a running devnet keeps its own port).
+        api_port: the port of the authority service.
+        with_service: also start the authority service with API keys for every participant.
+        demo: issue the demo certificates through the service (once; later `up`s find them).
         timeout: seconds to wait for anvil to answer.
 
     Raises:
@@ -159,7 +182,10 @@ def up(project: Path, *, port: int = DEFAULT_PORT, timeout: float = 30.0) -> Dev
         rpc_url = _rpc_url(_node_port(pid) or port)
         logger.info("devnet already running (pid %s) at %s; reusing it", pid, rpc_url)
     try:
+        previous = _read_config(paths)
         devnet = _deploy_and_seed(paths, rpc_url=rpc_url, pid=pid, started=started)
+        if with_service:
+            devnet = _start_service(paths, devnet, previous=previous, api_port=api_port, demo=demo)
     except BaseException:
         if started:
             down(project)
@@ -178,15 +204,16 @@ def down(project: Path, *, timeout: float = 15.0) -> bool:
         ChainError: anvil did not exit, even after SIGKILL.
     """
     paths = DevnetPaths.of(project)
+    service_stopped = service.stop(service.ServiceFiles(paths.directory))
     pid = _running_pid(paths)
     if pid is None:
-        return False
+        return service_stopped
     # SIGTERM, not SIGKILL: anvil dumps its state to --state on a graceful exit.
     os.kill(pid, signal.SIGTERM)
-    if not _wait_exit(pid, timeout=timeout):
+    if not wait_exit(pid, timeout=timeout):
         logger.warning("anvil (pid %s) ignored SIGTERM for %.0fs; killing it", pid, timeout)
         os.kill(pid, signal.SIGKILL)
-        if not _wait_exit(pid, timeout=5.0):
+        if not wait_exit(pid, timeout=5.0):
             raise ChainError(f"anvil (pid {pid}) does not exit; stop it by hand")
     paths.pid_file.unlink(missing_ok=True)
     logger.info("stopped anvil (pid %s)", pid)
@@ -273,6 +300,39 @@ def _deploy_and_seed(paths: DevnetPaths, *, rpc_url: str, pid: int, started: boo
     )
 
 
+def _start_service(
+    paths: DevnetPaths,
+    devnet: Devnet,
+    *,
+    previous: dict[str, Any] | None,
+    api_port: int,
+    demo: bool,
+) -> Devnet:
+    files = service.ServiceFiles(paths.directory)
+    codes = [p.code for p in devnet.participants]
+    if devnet.deployed:
+        service.stop(files)  # it served the previous deployment
+        service.reset_database(files)
+        previous = None
+    service.write_signers(files, codes)
+    governor_key, keys = service.api_keys(files, codes, previous)
+    devnet = replace(devnet, governor_api_key=governor_key, api_keys=keys)
+    service_pid, url = service.start(
+        files, rpc_url=devnet.rpc_url, deployment=paths.deployment_file, port=api_port
+    )
+    devnet = replace(devnet, api_url=url, service_pid=service_pid)
+    count = service.issue_demo_certificates(url, keys) if demo else 0
+    return replace(devnet, demo_certificates=count)
+
+
+def _read_config(paths: DevnetPaths) -> dict[str, Any] | None:
+    try:
+        content = json.loads(paths.config_file.read_text())
+    except (OSError, ValueError):
+        return None
+    return content if isinstance(content, dict) else None
+
+
 def _persisted_contract(paths: DevnetPaths, w3: Web3) -> str | None:
     """The registry address devnet.json names, if it has code on the chain behind `w3`."""
     if not paths.config_file.exists():
@@ -314,7 +374,7 @@ def _running_pid(paths: DevnetPaths) -> int | None:
         return None
     except ValueError:
         pid = None
-    if pid is not None and _is_alive(pid) and "anvil" in " ".join(_cmdline(pid)):
+    if pid is not None and is_alive(pid) and "anvil" in " ".join(cmdline(pid)):
         return pid
     # The pid is gone, or was reused by another program: the devnet is not running.
     logger.info("removing stale pid file %s", paths.pid_file)
@@ -324,45 +384,8 @@ def _running_pid(paths: DevnetPaths) -> int | None:
 
 def _node_port(pid: int) -> int | None:
     """The --port anvil `pid` was started with."""
-    args = _cmdline(pid)
+    args = cmdline(pid)
     for flag, value in itertools.pairwise(args):
         if flag == "--port" and value.isdigit():
             return int(value)
     return None
-
-
-def _cmdline(pid: int) -> list[str]:
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return []
-    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
-
-
-def _is_alive(pid: int) -> bool:
-    try:
-        # Reap it if it is our own child (an `up` called in this process), else it stays a zombie.
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:
-            return False
-    except ChildProcessError:
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True
-    return state != "Z"
-
-
-def _wait_exit(pid: int, *, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while _is_alive(pid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True

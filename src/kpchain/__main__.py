@@ -1,0 +1,5 @@
+"""`python -m kpchain`: the `kpchain` command."""
+
+from kpchain.cli import main
+
+main()

@@ -1,0 +1,60 @@
+"""`create_app(settings)`: the FastAPI application, wired to a service runtime."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from kpchain import __version__
+from kpchain.api import errors
+from kpchain.api.metrics import Metrics, MetricsMiddleware
+from kpchain.api.routes import certificates, events, health, participants
+from kpchain.config import Settings, get_settings
+from kpchain.service.runtime import Runtime, build_runtime
+
+logger = logging.getLogger(__name__)
+
+DESCRIPTION = """
+The authority service of kpchain: each national authority signs and submits its Kimberley
+Process certificate operations here, hears about inbound shipments, and reads its certificates
+from an index of the consortium chain.
+
+Authenticate with `Authorization: Bearer <api key>` (`kpchain keys create`). Writes accept an
+`Idempotency-Key` header: a retry with the same key returns the first result. Errors always have
+the shape `{"error": {"code", "message", "detail"}}`.
+"""
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
+    """The application. Without `runtime`, one is built from `settings` when the app starts
+    (connecting to the node, migrating the database, opening the hosted signers) and stopped
+    when it stops.
+    """
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        current = runtime or build_runtime(settings)
+        app.state.runtime = current
+        current.start()
+        logger.info("kpchain service ready: registry %s", current.registry.address)
+        try:
+            yield
+        finally:
+            current.stop()
+
+    app = FastAPI(
+        title="kpchain authority service",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.metrics = Metrics()
+    errors.install(app)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    for router in (certificates.router, participants.router, events.router, health.router):
+        app.include_router(router)
+    return app

@@ -1,0 +1,75 @@
+"""FastAPI dependencies, as `Annotated` aliases: the service core, and who is calling."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from kpchain.errors import AuthenticationError, PermissionDeniedError
+from kpchain.service.authority import AuthorityService
+from kpchain.service.keys import Principal, Role, authenticate
+from kpchain.service.runtime import Runtime
+
+_bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer kp_…`")
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_authority(runtime: RuntimeDep) -> AuthorityService:
+    return runtime.authority
+
+
+AuthorityDep = Annotated[AuthorityService, Depends(get_authority)]
+
+
+def get_principal(
+    runtime: RuntimeDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise AuthenticationError(
+            "send an API key as `Authorization: Bearer <key>`", code="api_key_missing"
+        )
+    with runtime.sessions() as session:
+        return authenticate(session, credentials.credentials)
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require(*roles: Role) -> Callable[[Principal], Principal]:
+    """A dependency that admits only keys with one of `roles`."""
+
+    def check(principal: PrincipalDep) -> Principal:
+        if principal.role not in roles:
+            raise PermissionDeniedError(
+                f"a {principal.role} key cannot do this; it needs a {' or '.join(roles)} key",
+                code="role_insufficient",
+                detail={"role": principal.role, "required": list(roles)},
+            )
+        return principal
+
+    return check
+
+
+OfficerDep = Annotated[Principal, Depends(require("officer"))]
+GovernorDep = Annotated[Principal, Depends(require("governor"))]
+ReaderDep = Annotated[Principal, Depends(require("clerk", "officer", "auditor", "governor"))]
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="Makes a retry return the first result instead of acting twice.",
+    ),
+]

@@ -1,0 +1,150 @@
+"""The one place that turns kpchain errors into HTTP responses.
+
+Every error leaves the API as ``{"error": {"code", "message", "detail"}}`` with the status that
+fits: 400 malformed JSON, 401/403 auth, 404 unknown, 409 wrong state or duplicate, 422 invalid
+document, 502 the chain misbehaved, 503 the chain (or signer) is unreachable or the write is not
+mined yet. A contract revert keeps its custom error's name as the code
+(``CertificateStatusInvalid`` -> ``certificate_status_invalid``). Routes catch nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from kpchain.errors import (
+    AuthenticationError,
+    ChainError,
+    ChainUnavailableError,
+    ConflictError,
+    ContractRevertError,
+    CursorInvalidError,
+    InvalidRequestError,
+    KpchainError,
+    NotFoundError,
+    PermissionDeniedError,
+    SigningError,
+    TransactionPendingError,
+)
+
+logger = logging.getLogger(__name__)
+
+# Custom errors of the registry by what they mean for the caller. Anything not listed is a
+# state conflict (409): the contract refused an operation the request was well-formed for.
+_REVERT_STATUS: dict[str, int] = {
+    "CertificateNotFound": 404,
+    "ParticipantNotFound": 404,
+    "UnauthorizedAuthority": 403,
+    "ParticipantAdminUnauthorized": 403,
+    "AccessControlUnauthorizedAccount": 403,
+    "CertificateNumberInvalid": 422,
+    "CertificateDatesInvalid": 422,
+    "CertificateLinesEmpty": 422,
+    "CertificateLineInvalid": 422,
+    "CertificateOriginInvalid": 422,
+    "OriginZoneNotAllowed": 422,
+    "ParticipantsIdentical": 422,
+    "DocumentSignatureInvalid": 422,
+    "ConfirmationInvalid": 422,
+    "BatchInvalid": 422,
+    "ParticipantCodeInvalid": 422,
+    "AccountZero": 422,
+    "OriginZoneZero": 422,
+}
+
+_KIND_STATUS: list[tuple[type[KpchainError], int]] = [
+    (AuthenticationError, 401),
+    (PermissionDeniedError, 403),
+    (NotFoundError, 404),
+    (ConflictError, 409),
+    (InvalidRequestError, 422),
+    (CursorInvalidError, 422),
+    (TransactionPendingError, 503),
+    (ChainUnavailableError, 503),
+    (SigningError, 502),
+    (ChainError, 502),
+]
+
+
+def status_of(error: KpchainError) -> int:
+    """The HTTP status for `error`."""
+    if isinstance(error, ContractRevertError):
+        return _REVERT_STATUS.get(error.error_name, 409)
+    for kind, status in _KIND_STATUS:
+        if isinstance(error, kind):
+            return status
+    return 500  # configuration or programming errors: the operator's to fix, not the caller's
+
+
+def error_body(code: str, message: str, detail: Any = None) -> dict[str, Any]:
+    """The one error shape."""
+    return {"error": {"code": code, "message": message, "detail": jsonable_encoder(detail or {})}}
+
+
+def install(app: FastAPI) -> None:
+    """Registers the handlers on `app`."""
+    app.add_exception_handler(KpchainError, _kpchain_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _unexpected_error)
+
+
+async def _kpchain_error(request: Request, error: KpchainError) -> JSONResponse:
+    status = status_of(error)
+    if status >= 500:
+        path = request.url.path
+        logger.warning("%s %s: %s (%s)", request.method, path, error.code, error.message)
+    headers: dict[str, str] = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if status == 503:
+        headers["Retry-After"] = "2"
+    return JSONResponse(
+        error_body(error.code, error.message, error.detail), status_code=status, headers=headers
+    )
+
+
+async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+    problems = [
+        {
+            "field": ".".join(str(part) for part in item.get("loc", ()) if part != "body"),
+            "message": item.get("msg", ""),
+            "type": item.get("type", ""),
+        }
+        for item in error.errors()
+    ]
+    if any(problem["type"] == "json_invalid" for problem in problems):
+        return JSONResponse(
+            error_body("malformed_json", "the body is not valid JSON", {"errors": problems}),
+            status_code=400,
+        )
+    where = request.url.path
+    code = "invalid_document" if where.startswith("/v1/certificates") else "invalid_request"
+    summary = "; ".join(f"{p['field'] or 'body'}: {p['message']}" for p in problems[:5])
+    return JSONResponse(
+        error_body(code, summary or "the request is invalid", {"errors": problems}),
+        status_code=422,
+    )
+
+
+async def _http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+    codes = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
+    return JSONResponse(
+        error_body(codes.get(error.status_code, "http_error"), str(error.detail)),
+        status_code=error.status_code,
+        headers=getattr(error, "headers", None),
+    )
+
+
+async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
+    logger.exception("unexpected error on %s %s", request.method, request.url.path)
+    return JSONResponse(
+        error_body("internal_error", "an unexpected error occurred; the operator has the log"),
+        status_code=500,
+    )

@@ -1,0 +1,132 @@
+"""Certificates: issue, the lifecycle operations, and reads (DESIGN.md section 4)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Path, Query, status
+
+from kpchain.api.deps import AuthorityDep, IdempotencyKey, OfficerDep, ReaderDep
+from kpchain.certificates.models import (
+    CancelRequest,
+    CertificateDocument,
+    ReceiveRequest,
+    RejectRequest,
+    ShipRequest,
+)
+from kpchain.certificates.views import CertificateDocumentView, CertificateView
+from kpchain.service.authority import MAX_BATCH, MAX_PAGE
+
+router = APIRouter(prefix="/v1/certificates", tags=["certificates"])
+
+CertNo = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=32,
+        pattern="^[!-~]+$",  # printable ASCII without spaces, as every certificate number
+        description="e.g. BW-2026-000123",
+    ),
+]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=CertificateView)
+def issue(
+    document: CertificateDocument,
+    principal: OfficerDep,
+    authority: AuthorityDep,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
+    """Sign the document with the exporting participant's key and issue it; answers once mined."""
+    return authority.issue(principal, document, idempotency_key=idempotency_key)
+
+
+@router.post("/batch", status_code=status.HTTP_201_CREATED, response_model=list[CertificateView])
+def issue_batch(
+    documents: Annotated[list[CertificateDocument], Body(min_length=1, max_length=MAX_BATCH)],
+    principal: OfficerDep,
+    authority: AuthorityDep,
+    idempotency_key: IdempotencyKey = None,
+) -> list[dict[str, Any]]:
+    """Issue many certificates in one transaction: all of them, or none."""
+    return authority.issue_batch(principal, documents, idempotency_key=idempotency_key)
+
+
+@router.get("", response_model=dict[str, Any])
+def list_certificates(
+    principal: ReaderDep,
+    authority: AuthorityDep,
+    direction: Literal["inbound", "outbound"] | None = None,
+    status: Literal["issued", "shipped", "received", "rejected", "cancelled", "expired"]
+    | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> dict[str, Any]:
+    """The participant's certificates, newest first: `{"items": [...], "next_cursor"}`."""
+    return authority.certificates(
+        principal, direction=direction, status=status, limit=limit, cursor=cursor
+    )
+
+
+@router.get("/{cert_no}", response_model=CertificateView)
+def get_certificate(
+    cert_no: CertNo, principal: ReaderDep, authority: AuthorityDep
+) -> dict[str, Any]:
+    """The certificate view, for either party."""
+    return authority.certificate(principal, cert_no)
+
+
+@router.get("/{cert_no}/document", response_model=CertificateDocumentView)
+def get_document(cert_no: CertNo, principal: ReaderDep, authority: AuthorityDep) -> dict[str, Any]:
+    """The signed document with its hash, signature, signer and identity salts."""
+    return authority.document(principal, cert_no)
+
+
+@router.post("/{cert_no}/ship", response_model=CertificateView)
+def ship(
+    cert_no: CertNo,
+    principal: OfficerDep,
+    authority: AuthorityDep,
+    idempotency_key: IdempotencyKey = None,
+    request: Annotated[ShipRequest | None, Body()] = None,
+) -> dict[str, Any]:
+    """Record the sealed dispatch: the advance notice to the importing authority."""
+    body = request or ShipRequest()
+    return authority.ship(principal, cert_no, body, idempotency_key=idempotency_key)
+
+
+@router.post("/{cert_no}/receive", response_model=CertificateView)
+def receive(
+    cert_no: CertNo,
+    request: ReceiveRequest,
+    principal: OfficerDep,
+    authority: AuthorityDep,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
+    """Confirm receipt: the KP import confirmation."""
+    return authority.receive(principal, cert_no, request, idempotency_key=idempotency_key)
+
+
+@router.post("/{cert_no}/reject", response_model=CertificateView)
+def reject(
+    cert_no: CertNo,
+    request: RejectRequest,
+    principal: OfficerDep,
+    authority: AuthorityDep,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
+    """Reject a shipment, with a reason."""
+    return authority.reject(principal, cert_no, request, idempotency_key=idempotency_key)
+
+
+@router.post("/{cert_no}/cancel", response_model=CertificateView)
+def cancel(
+    cert_no: CertNo,
+    principal: OfficerDep,
+    authority: AuthorityDep,
+    idempotency_key: IdempotencyKey = None,
+    request: Annotated[CancelRequest | None, Body()] = None,
+) -> dict[str, Any]:
+    """Cancel a certificate that has not been shipped."""
+    body = request or CancelRequest()
+    return authority.cancel(principal, cert_no, body, idempotency_key=idempotency_key)

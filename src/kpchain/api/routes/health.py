@@ -1,0 +1,60 @@
+"""Liveness, readiness and Prometheus metrics: public, no key."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from kpchain.api.deps import RuntimeDep
+from kpchain.chain.transactions import call_node
+from kpchain.errors import ChainError
+
+router = APIRouter(tags=["health"])
+
+MAX_INDEX_LAG = 5
+"""Blocks the index may trail the node (past the confirmation depth) and still be ready."""
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", response_model=None)
+def readyz(runtime: RuntimeDep) -> JSONResponse:
+    """Ready when the node answers on the configured chain and the index has caught up."""
+    checks: dict[str, Any] = {"chain_id": runtime.settings.chain_id}
+    ready = True
+    try:
+        head = int(call_node(lambda: runtime.w3.eth.block_number))
+        checks["chain"] = {"ok": True, "block": head}
+    except ChainError as exc:
+        head = None
+        ready = False
+        checks["chain"] = {"ok": False, "error": exc.code, "message": exc.message}
+    indexed = runtime.indexer.head
+    lag = (
+        None if head is None or indexed is None else head - runtime.settings.confirmations - indexed
+    )
+    index_ok = lag is not None and lag <= MAX_INDEX_LAG
+    checks["index"] = {"ok": index_ok, "block": indexed, "lag": lag}
+    ready = ready and index_ok
+    body = {"status": "ready" if ready else "not_ready", "checks": checks}
+    return JSONResponse(body, status_code=200 if ready else 503)
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics(request: Request, runtime: RuntimeDep) -> Response:
+    """Prometheus exposition."""
+    collected = request.app.state.metrics
+    if runtime.indexer.head is not None:
+        collected.index_head.set(runtime.indexer.head)
+    # On a chain error the gauge keeps its last value; /readyz reports the outage.
+    with contextlib.suppress(ChainError):
+        collected.chain_head.set(int(call_node(lambda: runtime.w3.eth.block_number)))
+    response: Response = collected.render()
+    return response

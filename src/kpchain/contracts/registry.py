@@ -1,0 +1,115 @@
+"""Typed bindings of the deployed registry (CertificateRegistry, which is a ParticipantRegistry).
+
+Each write method returns the web3 call, unsent: the caller's `TransactionSender` estimates,
+signs and sends it. Arguments are in the contract's units (see
+`kpchain.certificates.typed_data`); the domain layer converts documents to them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from web3 import Web3
+from web3.contract import Contract
+from web3.contract.contract import ContractFunction
+
+from kpchain.artifacts import load_artifact
+from kpchain.certificates.typed_data import Certificate, cert_number, participant_code
+from kpchain.chain.transactions import call_node
+from kpchain.contracts.enums import CertificateStatus, ParticipantStatus, RejectionReason
+
+REGISTRY_ARTIFACT = "CertificateRegistry"
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """The importing authority's confirmation of receipt, in the contract's units."""
+
+    parcels: int
+    carats: int  # hundredths of a carat
+    received_at: int  # Unix seconds
+    confirmation_hash: bytes  # 32 bytes
+
+
+class Registry:
+    """The registry at `address`, as seen through `w3`."""
+
+    def __init__(self, w3: Web3, address: str) -> None:
+        self.w3 = w3
+        self.address = Web3.to_checksum_address(address)
+        self.contract: Contract = w3.eth.contract(
+            address=self.address, abi=load_artifact(REGISTRY_ARTIFACT).abi
+        )
+
+    # --- certificates ----------------------------------------------------------------------
+
+    def issue(self, certificate: Certificate, signer: str, signature: bytes) -> ContractFunction:
+        return self.contract.functions.issue(certificate.to_abi(), signer, signature)
+
+    def issue_batch(
+        self, certificates: Sequence[Certificate], signer: str, signatures: Sequence[bytes]
+    ) -> ContractFunction:
+        return self.contract.functions.issueBatch(
+            [certificate.to_abi() for certificate in certificates], signer, list(signatures)
+        )
+
+    def ship(self, cert_no: str, seal_ref: bytes) -> ContractFunction:
+        return self.contract.functions.ship(cert_number(cert_no), seal_ref)
+
+    def confirm_receipt(self, cert_no: str, confirmation: Confirmation) -> ContractFunction:
+        return self.contract.functions.confirmReceipt(
+            cert_number(cert_no),
+            (
+                confirmation.parcels,
+                confirmation.carats,
+                confirmation.received_at,
+                confirmation.confirmation_hash,
+            ),
+        )
+
+    def reject(self, cert_no: str, reason: RejectionReason) -> ContractFunction:
+        return self.contract.functions.reject(cert_number(cert_no), int(reason))
+
+    def cancel(self, cert_no: str) -> ContractFunction:
+        return self.contract.functions.cancel(cert_number(cert_no))
+
+    def certificate_status(self, cert_no: str) -> CertificateStatus:
+        """The status the chain reports now (Expired derived by the contract)."""
+        status = call_node(
+            lambda: self.contract.functions.certificateStatus(cert_number(cert_no)).call()
+        )
+        return CertificateStatus(status)
+
+    # --- participants ----------------------------------------------------------------------
+
+    def admit_participant(self, code: str, admin: str) -> ContractFunction:
+        return self.contract.functions.admitParticipant(participant_code(code), admin)
+
+    def set_participant_status(self, code: str, status: ParticipantStatus) -> ContractFunction:
+        return self.contract.functions.setParticipantStatus(participant_code(code), int(status))
+
+    def set_origin_restriction(self, code: str, restricted: bool) -> ContractFunction:
+        return self.contract.functions.setOriginRestriction(participant_code(code), restricted)
+
+    def set_origin_zone(self, code: str, zone: bytes, allowed: bool) -> ContractFunction:
+        return self.contract.functions.setOriginZone(participant_code(code), zone, allowed)
+
+    def add_authority(self, code: str, account: str) -> ContractFunction:
+        return self.contract.functions.addAuthority(participant_code(code), account)
+
+    def revoke_authority(self, code: str, account: str) -> ContractFunction:
+        return self.contract.functions.revokeAuthority(participant_code(code), account)
+
+    def participant_status(self, code: str) -> ParticipantStatus:
+        status = call_node(
+            lambda: self.contract.functions.participantStatus(participant_code(code)).call()
+        )
+        return ParticipantStatus(status)
+
+    def is_authority(self, code: str, account: str) -> bool:
+        return bool(
+            call_node(
+                lambda: self.contract.functions.isAuthority(participant_code(code), account).call()
+            )
+        )

@@ -1,0 +1,590 @@
+"""What an authority can do through the service, checked against the index before any gas is
+spent (the contract checks again), and turned into crash-safe operations.
+
+Reads come from the index; writes go to the chain through `Writer` and answer with the index's
+view of the mined result.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from sqlalchemy.orm import Session, sessionmaker
+from web3.contract.contract import ContractFunction
+
+from kpchain.certificates import models
+from kpchain.certificates.typed_data import document_hash, typed_data
+from kpchain.chain.transactions import call_node
+from kpchain.contracts.enums import ParticipantStatus
+from kpchain.contracts.registry import Confirmation, Registry
+from kpchain.errors import (
+    ChainError,
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from kpchain.indexer import queries
+from kpchain.indexer.indexer import Indexer
+from kpchain.service import views
+from kpchain.service.keys import Principal
+from kpchain.service.operations import GOVERNOR, CallBuilder, Hosting, Intent, Writer
+from kpchain.service.tables import Document, Operation
+
+Direction = Literal["inbound", "outbound"]
+MAX_PAGE = 500
+MAX_BATCH = 100
+
+
+class AuthorityService:
+    """The service's operations for authenticated principals.
+
+    Args:
+        sessions: the service database (index and service tables).
+        registry: the deployed registry.
+        indexer: the index reads come from and writes wait for.
+        hosting: the accounts this service signs with.
+        chain_id: the chain's id (EIP-712 domain of document signatures).
+    """
+
+    def __init__(
+        self,
+        *,
+        sessions: sessionmaker[Session],
+        registry: Registry,
+        indexer: Indexer,
+        hosting: Hosting,
+        chain_id: int,
+    ) -> None:
+        self._sessions = sessions
+        self._registry = registry
+        self._indexer = indexer
+        self._hosting = hosting
+        self._chain_id = chain_id
+        self._writer: Writer | None = None
+        self._clock: tuple[int | None, int] = (None, 0)  # (indexed block, its time)
+
+    def writer(self, *, receipt_timeout: float) -> Writer:
+        """The writer of this service (created once)."""
+        if self._writer is None:
+            self._writer = Writer(
+                sessions=self._sessions,
+                registry=self._registry,
+                hosting=self._hosting,
+                indexer=self._indexer,
+                calls=_CALLS,
+                render=self._render,
+                receipt_timeout=receipt_timeout,
+            )
+        return self._writer
+
+    @property
+    def _write(self) -> Writer:
+        if self._writer is None:  # pragma: no cover - build_runtime always creates it
+            raise RuntimeError("AuthorityService.writer() was never called")
+        return self._writer
+
+    # --- certificate writes ----------------------------------------------------------------
+
+    def issue(
+        self,
+        principal: Principal,
+        document: models.CertificateDocument,
+        *,
+        idempotency_key: str | None,
+    ) -> dict[str, Any]:
+        """Signs `document` with the exporting participant's authority key and issues it."""
+        return self.issue_batch(principal, [document], idempotency_key=idempotency_key)[0]
+
+    def issue_batch(
+        self,
+        principal: Principal,
+        documents: Sequence[models.CertificateDocument],
+        *,
+        idempotency_key: str | None,
+    ) -> list[dict[str, Any]]:
+        """Issues `documents` in one transaction; all or none."""
+        if not documents:
+            raise InvalidRequestError("a batch needs at least one certificate", code="batch_empty")
+        if len(documents) > MAX_BATCH:
+            raise InvalidRequestError(
+                f"a batch holds at most {MAX_BATCH} certificates", code="batch_too_large"
+            )
+        numbers = [document.cert_no for document in documents]
+        if len(set(numbers)) != len(numbers):
+            raise InvalidRequestError(
+                "a batch names the same certificate number twice", code="batch_duplicate"
+            )
+        actor = _acting_participant(principal)
+        for document in documents:
+            _require_party(actor, document.exporting_participant, "exporting", document.cert_no)
+        body = [document.model_dump(mode="json") for document in documents]
+        with self._sessions() as session:
+            existing = [n for n in numbers if queries.certificate(session, n) is not None]
+        retry = self._write.recorded(actor, idempotency_key)
+        if existing and not retry:
+            raise ConflictError(
+                f"certificate {existing[0]} already exists",
+                code="certificate_already_exists",
+                detail={"cert_no": existing[0]},
+            )
+        sender = self._hosting.sender(actor)
+        signed = [self._sign_document(sender.signer, document) for document in documents]
+        intent = Intent(
+            actor=actor,
+            kind="issue" if len(documents) == 1 else "issue_batch",
+            subject=numbers[0],
+            request={"signer": sender.address, "certificates": signed},
+            body=body,
+            idempotency_key=idempotency_key,
+        )
+
+        def record_documents(session: Session, operation: Operation) -> None:
+            for item in signed:
+                session.merge(
+                    Document(
+                        cert_no=item["document"]["cert_no"],
+                        document=item["document"],
+                        exporter_salt=item["exporter_salt"],
+                        importer_salt=item["importer_salt"],
+                        doc_hash=item["doc_hash"],
+                        signature=item["signature"],
+                        signer=sender.address,
+                        operation_id=operation.id,
+                    )
+                )
+
+        response = self._write.submit(intent, on_record=record_documents)
+        return list(response["certificates"])
+
+    def ship(
+        self,
+        principal: Principal,
+        cert_no: str,
+        request: models.ShipRequest,
+        *,
+        idempotency_key: str | None,
+    ) -> dict[str, Any]:
+        """Marks the certificate shipped (the advance notice to the importer)."""
+        return self._lifecycle(principal, cert_no, "ship", "exporting", request, idempotency_key)
+
+    def receive(
+        self,
+        principal: Principal,
+        cert_no: str,
+        request: models.ReceiveRequest,
+        *,
+        idempotency_key: str | None,
+    ) -> dict[str, Any]:
+        """Confirms receipt (the KP import confirmation)."""
+        return self._lifecycle(principal, cert_no, "receive", "importing", request, idempotency_key)
+
+    def reject(
+        self,
+        principal: Principal,
+        cert_no: str,
+        request: models.RejectRequest,
+        *,
+        idempotency_key: str | None,
+    ) -> dict[str, Any]:
+        """Rejects a shipment with a reason."""
+        return self._lifecycle(principal, cert_no, "reject", "importing", request, idempotency_key)
+
+    def cancel(
+        self,
+        principal: Principal,
+        cert_no: str,
+        request: models.CancelRequest,
+        *,
+        idempotency_key: str | None,
+    ) -> dict[str, Any]:
+        """Cancels a certificate not yet shipped."""
+        return self._lifecycle(principal, cert_no, "cancel", "exporting", request, idempotency_key)
+
+    # --- participant writes (governance) ---------------------------------------------------
+
+    def admit(
+        self,
+        principal: Principal,
+        request: models.ParticipantCreate,
+        *,
+        idempotency_key: str | None,
+    ) -> dict[str, Any]:
+        """Admits a participant (and sets its status when it is not to start Active)."""
+        _require_governor(principal)
+        body = request.model_dump(mode="json")
+        with self._sessions() as session:
+            admitted = queries.participant(session, request.code) is not None
+            if admitted and not self._write.recorded(GOVERNOR, idempotency_key):
+                raise ConflictError(
+                    f"participant {request.code} is already admitted",
+                    code="participant_already_admitted",
+                    detail={"code": request.code},
+                )
+        response = self._write.submit(
+            Intent(GOVERNOR, "admit", request.code, body, body, idempotency_key)
+        )
+        status = request.status_code()
+        if status != ParticipantStatus.ACTIVE:
+            change = {"code": request.code, "status": int(status)}
+            response = self._write.submit(
+                Intent(
+                    GOVERNOR,
+                    "set_status",
+                    request.code,
+                    change,
+                    change,
+                    _then(idempotency_key, "status"),
+                )
+            )
+        return response
+
+    def update_participant(
+        self,
+        principal: Principal,
+        code: str,
+        request: models.ParticipantUpdate,
+        *,
+        idempotency_key: str | None,
+    ) -> dict[str, Any]:
+        """Changes a participant's status, origin restriction and zones: one transaction per
+        change, each an operation of its own (so a retry redoes only what is missing)."""
+        _require_governor(principal)
+        # The changes are worked out against the index: bring it up to the chain first, so that
+        # a change made a moment ago (or before this process caught up) is not taken for one
+        # still to make, nor the other way round.
+        self._indexer.sync()
+        with self._sessions() as session:
+            current = self._participant_row(session, code)
+        changes: list[tuple[str, dict[str, Any]]] = []
+        status = request.status_code()
+        if status is not None and views.participant_status(current) != status:
+            changes.append(("set_status", {"code": code, "status": int(status)}))
+        if (
+            request.origin_restricted is not None
+            and request.origin_restricted != current.origin_restricted
+        ):
+            changes.append(
+                ("set_restriction", {"code": code, "restricted": request.origin_restricted})
+            )
+        for name, zone in zip(request.add_zones, request.add_zone_ids(), strict=True):
+            changes.append(
+                (
+                    "set_zone",
+                    {"code": code, "zone": "0x" + zone.hex(), "allowed": True, "name": name},
+                )
+            )
+        for name, zone in zip(request.remove_zones, request.remove_zone_ids(), strict=True):
+            changes.append(
+                (
+                    "set_zone",
+                    {"code": code, "zone": "0x" + zone.hex(), "allowed": False, "name": name},
+                )
+            )
+        if not changes:
+            return self.participant(code)
+        response: dict[str, Any] = {}
+        for step, (kind, change) in enumerate(changes):
+            response = self._write.submit(
+                Intent(GOVERNOR, kind, code, change, change, _then(idempotency_key, str(step)))
+            )
+        return response
+
+    # --- reads -----------------------------------------------------------------------------
+
+    def certificate(self, principal: Principal, cert_no: str) -> dict[str, Any]:
+        """The view of a certificate the principal's participant is a party to."""
+        with self._sessions() as session:
+            row = self._certificate_row(session, cert_no)
+            _require_reader(principal, row.exporting, row.importing, cert_no)
+            return views.certificate_view(session, row, now=self._now())
+
+    def certificates(
+        self,
+        principal: Principal,
+        *,
+        direction: Direction | None,
+        status: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> dict[str, Any]:
+        """A page of the participant's certificates, newest first."""
+        participant = _acting_participant(principal)
+        now = self._now()
+        with self._sessions() as session:
+            rows, next_cursor = queries.certificates(
+                session,
+                participant=participant,
+                direction=direction,
+                status=status,
+                now=now,
+                limit=min(max(limit, 1), MAX_PAGE),
+                cursor=cursor,
+            )
+            items = [views.certificate_view(session, row, now=now) for row in rows]
+        return {"items": items, "next_cursor": next_cursor}
+
+    def document(self, principal: Principal, cert_no: str) -> dict[str, Any]:
+        """The signed certificate document, when this service issued it."""
+        with self._sessions() as session:
+            row = self._certificate_row(session, cert_no)
+            _require_reader(principal, row.exporting, row.importing, cert_no)
+            stored = session.get(Document, cert_no)
+            if stored is None or stored.doc_hash != row.doc_hash:
+                raise NotFoundError(
+                    f"the document of {cert_no} is held by the exporting authority's service, "
+                    "not this one; the chain holds its hash",
+                    code="document_not_held",
+                    detail={"cert_no": cert_no, "doc_hash": row.doc_hash},
+                )
+            return views.document_view(stored)
+
+    def participants(self) -> list[dict[str, Any]]:
+        with self._sessions() as session:
+            return [views.participant_view(session, row) for row in queries.participants(session)]
+
+    def participant(self, code: str) -> dict[str, Any]:
+        with self._sessions() as session:
+            return views.participant_view(session, self._participant_row(session, code))
+
+    def events_after(
+        self, principal: Principal, *, after_id: int, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """Index events that concern the principal's participant, after feed id `after_id`."""
+        participant = _acting_participant(principal)
+        with self._sessions() as session:
+            rows = queries.events_after(
+                session, participant=participant, after_id=after_id, limit=limit
+            )
+            return [views.event_view(row) for row in rows]
+
+    # --- internals -------------------------------------------------------------------------
+
+    def _lifecycle(
+        self,
+        principal: Principal,
+        cert_no: str,
+        kind: str,
+        party: Literal["exporting", "importing"],
+        request: Any,
+        idempotency_key: str | None,
+    ) -> dict[str, Any]:
+        actor = _acting_participant(principal)
+        with self._sessions() as session:
+            row = self._certificate_row(session, cert_no)
+            _require_party(
+                actor, row.exporting if party == "exporting" else row.importing, party, cert_no
+            )
+        body = request.model_dump(mode="json")
+        return self._write.submit(
+            Intent(actor, kind, cert_no, {"cert_no": cert_no, **body}, body, idempotency_key)
+        )
+
+    def _certificate_row(self, session: Session, cert_no: str) -> Any:
+        row = queries.certificate(session, cert_no)
+        if row is None:
+            # It may be on chain already and the index a block behind (another service issued
+            # it a moment ago): catch up once before saying it does not exist.
+            self._indexer.sync()
+            session.expire_all()
+            row = queries.certificate(session, cert_no)
+        if row is None:
+            raise NotFoundError(
+                f"no certificate {cert_no}",
+                code="certificate_not_found",
+                detail={"cert_no": cert_no},
+            )
+        return row
+
+    def _participant_row(self, session: Session, code: str) -> Any:
+        row = queries.participant(session, code)
+        if row is None:
+            # As for certificates: the index may trail the chain (just after a start, or when
+            # another service admitted it a moment ago); catch up once before saying no.
+            self._indexer.sync()
+            session.expire_all()
+            row = queries.participant(session, code)
+        if row is None:
+            raise NotFoundError(
+                f"participant {code} is not admitted",
+                code="participant_not_found",
+                detail={"code": code},
+            )
+        return row
+
+    def _now(self) -> int:
+        """The Unix time statuses are read at: this host's clock, or the time of the block the
+        index has reached when the chain's clock is ahead of it.
+
+        Expiry is the registry's rule, judged by block time: a certificate whose receipt the
+        registry refuses as expired must not read as shipped because this host's clock is
+        behind the chain's. Costs one call to the node per newly indexed block; while the node
+        is unreachable, the last block time known stands.
+        """
+        block, block_time = self._clock
+        head = self._indexer.head
+        if head is not None and head != block:
+            try:
+                header = call_node(lambda: self._registry.w3.eth.get_block(head))
+                block_time = int(header["timestamp"])
+            except ChainError:
+                pass  # asked again once the index moves on
+            self._clock = (head, block_time)
+        return max(int(time.time()), block_time)
+
+    def _sign_document(self, signer: Any, document: models.CertificateDocument) -> dict[str, Any]:
+        exporter_salt, importer_salt = models.new_salt(), models.new_salt()
+        certificate = models.to_contract(
+            document, exporter_salt=exporter_salt, importer_salt=importer_salt
+        )
+        data = typed_data(
+            certificate, chain_id=self._chain_id, verifying_contract=self._registry.address
+        )
+        signature = signer.sign_typed_data(data)
+        doc_hash = document_hash(
+            certificate, chain_id=self._chain_id, verifying_contract=self._registry.address
+        )
+        return {
+            "document": document.model_dump(mode="json"),
+            "exporter_salt": "0x" + exporter_salt.hex(),
+            "importer_salt": "0x" + importer_salt.hex(),
+            "signature": "0x" + bytes(signature).hex(),
+            "doc_hash": "0x" + doc_hash.hex(),
+        }
+
+    def _render(self, session: Session, operation: Operation) -> dict[str, Any]:
+        now = self._now()
+        if operation.kind in ("issue", "issue_batch"):
+            numbers = [item["document"]["cert_no"] for item in operation.request["certificates"]]
+            return {
+                "certificates": [
+                    views.certificate_view(session, self._certificate_row(session, number), now=now)
+                    for number in numbers
+                ]
+            }
+        if operation.actor == GOVERNOR:
+            row = queries.participant(session, operation.subject)
+            assert row is not None
+            return views.participant_view(session, row)
+        return views.certificate_view(
+            session, self._certificate_row(session, operation.subject), now=now
+        )
+
+
+# --- the calls each operation kind makes --------------------------------------------------------
+
+
+def _issue(registry: Registry, request: dict[str, Any]) -> ContractFunction:
+    items = request["certificates"]
+    certificates = [
+        models.to_contract(
+            models.CertificateDocument.model_validate(item["document"]),
+            exporter_salt=bytes.fromhex(item["exporter_salt"][2:]),
+            importer_salt=bytes.fromhex(item["importer_salt"][2:]),
+        )
+        for item in items
+    ]
+    signatures = [bytes.fromhex(item["signature"][2:]) for item in items]
+    if len(certificates) == 1:
+        return registry.issue(certificates[0], request["signer"], signatures[0])
+    return registry.issue_batch(certificates, request["signer"], signatures)
+
+
+def _ship(registry: Registry, request: dict[str, Any]) -> ContractFunction:
+    return registry.ship(request["cert_no"], models.seal_ref_hash(request.get("seal_ref")))
+
+
+def _receive(registry: Registry, request: dict[str, Any]) -> ContractFunction:
+    cert_no = request["cert_no"]
+    body = models.ReceiveRequest.model_validate(
+        {k: v for k, v in request.items() if k != "cert_no"}
+    )
+    parcels, carats, received_at, digest = models.confirmation_to_contract(cert_no, body)
+    return registry.confirm_receipt(cert_no, Confirmation(parcels, carats, received_at, digest))
+
+
+def _reject(registry: Registry, request: dict[str, Any]) -> ContractFunction:
+    return registry.reject(request["cert_no"], models.rejection_reason_code(request["reason"]))
+
+
+def _cancel(registry: Registry, request: dict[str, Any]) -> ContractFunction:
+    return registry.cancel(request["cert_no"])
+
+
+def _admit(registry: Registry, request: dict[str, Any]) -> ContractFunction:
+    return registry.admit_participant(request["code"], request["admin"])
+
+
+def _set_status(registry: Registry, request: dict[str, Any]) -> ContractFunction:
+    return registry.set_participant_status(request["code"], ParticipantStatus(request["status"]))
+
+
+def _set_restriction(registry: Registry, request: dict[str, Any]) -> ContractFunction:
+    return registry.set_origin_restriction(request["code"], bool(request["restricted"]))
+
+
+def _set_zone(registry: Registry, request: dict[str, Any]) -> ContractFunction:
+    zone = bytes.fromhex(request["zone"][2:])
+    return registry.set_origin_zone(request["code"], zone, bool(request["allowed"]))
+
+
+_CALLS: dict[str, CallBuilder] = {
+    "issue": _issue,
+    "issue_batch": _issue,
+    "ship": _ship,
+    "receive": _receive,
+    "reject": _reject,
+    "cancel": _cancel,
+    "admit": _admit,
+    "set_status": _set_status,
+    "set_restriction": _set_restriction,
+    "set_zone": _set_zone,
+}
+
+
+# --- authorization -------------------------------------------------------------------------------
+
+
+def _acting_participant(principal: Principal) -> str:
+    if principal.participant is None:
+        raise PermissionDeniedError(
+            "a governor key acts for no participant; use a participant's key",
+            code="participant_key_required",
+        )
+    return principal.participant
+
+
+def _require_party(actor: str, party: str, role: str, cert_no: str) -> None:
+    if actor != party:
+        raise PermissionDeniedError(
+            f"only the {role} participant ({party}) can do this to {cert_no}; "
+            f"this key is {actor}'s",
+            code="participant_mismatch",
+            detail={"cert_no": cert_no, "participant": actor, "required": party},
+        )
+
+
+def _require_reader(principal: Principal, exporting: str, importing: str, cert_no: str) -> None:
+    if principal.role == "governor":
+        return
+    if principal.participant not in (exporting, importing):
+        raise PermissionDeniedError(
+            f"{cert_no} is between {exporting} and {importing}; "
+            f"this key is {principal.participant}'s",
+            code="participant_mismatch",
+            detail={"cert_no": cert_no, "participant": principal.participant},
+        )
+
+
+def _require_governor(principal: Principal) -> None:
+    if principal.role != "governor":
+        raise PermissionDeniedError(
+            "only a governor key can change the registry", code="governor_required"
+        )
+
+
+def _then(key: str | None, step: str) -> str | None:
+    """The Idempotency-Key of the step-th transaction of one request."""
+    return None if key is None else f"{key}#{step}"

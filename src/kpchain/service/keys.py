@@ -1,0 +1,120 @@
+"""API keys: ``kp_<id>_<secret>``, stored as the id and the SHA-256 of the secret.
+
+Each key belongs to one participant and one role. Roles (DESIGN.md section 4): ``clerk`` and
+``auditor`` read; ``officer`` signs and submits the participant's operations; ``governor`` runs
+the registry's governance (admit, suspend, zones) and belongs to no participant.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal, cast, get_args
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kpchain.errors import AuthenticationError, InvalidRequestError
+from kpchain.service.tables import ApiKey
+
+Role = Literal["clerk", "officer", "auditor", "governor"]
+ROLES: tuple[Role, ...] = get_args(Role)
+_PREFIX = "kp"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request acts as: the key's id, its participant (None for governors) and role."""
+
+    key_id: str
+    participant: str | None
+    role: Role
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A key just created: `token` is shown once and never stored."""
+
+    token: str
+    principal: Principal
+
+
+def create_key(
+    session: Session, *, participant: str | None, role: str, label: str | None = None
+) -> IssuedKey:
+    """Creates and stores a new API key; the caller commits.
+
+    Raises:
+        InvalidRequestError: unknown role, or a participant given for a governor (or missing
+            for any other role).
+    """
+    if role not in ROLES:
+        raise InvalidRequestError(
+            f"unknown role {role!r}; choose one of {', '.join(ROLES)}", code="role_invalid"
+        )
+    if role == "governor" and participant is not None:
+        raise InvalidRequestError(
+            "a governor key belongs to no participant; leave --participant out",
+            code="participant_not_allowed",
+        )
+    if role != "governor" and (participant is None or not _is_code(participant)):
+        raise InvalidRequestError(
+            f"a {role} key needs a participant code of two capital letters (e.g. BW)",
+            code="participant_required",
+        )
+    key_id = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    session.add(
+        ApiKey(
+            id=key_id,
+            secret_hash=_digest(secret),
+            participant=participant,
+            role=role,
+            label=label,
+            created_at=datetime.now(UTC),
+        )
+    )
+    principal = Principal(key_id=key_id, participant=participant, role=role)
+    return IssuedKey(token=f"{_PREFIX}_{key_id}_{secret}", principal=principal)
+
+
+def authenticate(session: Session, token: str) -> Principal:
+    """The principal of `token`.
+
+    Raises:
+        AuthenticationError: malformed, unknown or revoked key (one message for all: a caller
+            guessing keys learns nothing).
+    """
+    prefix, _, rest = token.partition("_")
+    key_id, _, secret = rest.partition("_")
+    row = session.get(ApiKey, key_id) if prefix == _PREFIX and key_id and secret else None
+    if row is None or row.revoked_at is not None:
+        raise AuthenticationError("the API key is not valid", code="api_key_invalid")
+    if not hmac.compare_digest(row.secret_hash, _digest(secret)):
+        raise AuthenticationError("the API key is not valid", code="api_key_invalid")
+    return Principal(key_id=row.id, participant=row.participant, role=cast(Role, row.role))
+
+
+def revoke_key(session: Session, key_id: str) -> bool:
+    """Revokes a key by id; False when there is no such live key. The caller commits."""
+    row = session.get(ApiKey, key_id)
+    if row is None or row.revoked_at is not None:
+        return False
+    row.revoked_at = datetime.now(UTC)
+    return True
+
+
+def list_keys(session: Session) -> list[ApiKey]:
+    """Every key, newest first (ids and scopes only: secrets are not stored)."""
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.created_at.desc())))
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _is_code(code: str) -> bool:
+    return len(code) == 2 and code.isascii() and code.isalpha() and code.isupper()

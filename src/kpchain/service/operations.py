@@ -1,0 +1,478 @@
+"""The crash-safe write path: every operation is recorded before anything is signed, its signed
+transaction is stored before it is sent, and it is finished (mined and indexed) by the request,
+by a retry with the same Idempotency-Key, or by the reconciler after a restart.
+
+Why each step is safe to repeat:
+
+- ``pending``: nothing left the process. Resuming estimates, signs and stores the transaction.
+- ``signed``: the transaction may or may not have reached the node. Resuming asks the node for
+  its receipt; when the node has never seen it and its nonce is still unused, the same bytes are
+  sent again (a transaction cannot be mined twice); when its nonce went to another transaction,
+  it was never mined, so the call is signed again with a fresh nonce.
+- ``done`` / ``failed``: the first result (or error) is returned again, never recomputed.
+
+One service process owns a database: two processes writing for the same participant would each
+count nonces on their own. Within the process, an operation is driven by one thread at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+from web3.contract.contract import ContractFunction
+from web3.types import TxReceipt
+
+from kpchain.chain.transactions import SignedTransaction, TransactionSender, call_node
+from kpchain.contracts.registry import Registry
+from kpchain.errors import (
+    ChainUnavailableError,
+    ConflictError,
+    KpchainError,
+    NonceTooLowError,
+    PermissionDeniedError,
+    TransactionPendingError,
+    error_record,
+    restore_error,
+)
+from kpchain.indexer.indexer import Indexer
+from kpchain.service.tables import Operation
+from kpchain.store import WRITE
+
+logger = logging.getLogger(__name__)
+
+GOVERNOR = "governor"
+"""The actor name of governance operations (admit, suspend, zones)."""
+
+UNFINISHED = ("pending", "signed")
+
+CallBuilder = Callable[[Registry, dict[str, Any]], ContractFunction]
+Renderer = Callable[[Session, Operation], dict[str, Any]]
+RowHook = Callable[[Session, Operation], None]
+
+
+@dataclass(frozen=True)
+class Intent:
+    """What an operation will do, complete enough to be finished after a crash.
+
+    Args:
+        actor: the participant code the operation acts for, or `GOVERNOR`.
+        kind: the operation's name; `calls` must know it.
+        subject: the certificate number or participant code it is about.
+        request: everything needed to build the contract call again (JSON-friendly).
+        body: the client's request as received; a retry with the same Idempotency-Key must send
+            the same body.
+        idempotency_key: the client's Idempotency-Key header, if any.
+    """
+
+    actor: str
+    kind: str
+    subject: str
+    request: dict[str, Any]
+    body: Any
+    idempotency_key: str | None = None
+
+    @property
+    def request_hash(self) -> str:
+        canonical = json.dumps(self.body, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class Hosting:
+    """The senders of the accounts this service signs for: one per hosted participant, and
+    the governor's when the service hosts governance."""
+
+    def __init__(
+        self, participants: dict[str, TransactionSender], governor: TransactionSender | None
+    ) -> None:
+        self.participants = participants
+        self.governor = governor
+
+    def sender(self, actor: str) -> TransactionSender:
+        """The sender acting for `actor`.
+
+        Raises:
+            PermissionDeniedError: this service holds no key for `actor`.
+        """
+        sender = self.governor if actor == GOVERNOR else self.participants.get(actor)
+        if sender is None:
+            who = "governance" if actor == GOVERNOR else f"participant {actor}"
+            raise PermissionDeniedError(
+                f"this service holds no signing key for {who}; its own service must submit",
+                code="participant_not_hosted",
+                detail={"actor": actor},
+            )
+        return sender
+
+    def all(self) -> list[TransactionSender]:
+        senders = list(self.participants.values())
+        return [*senders, self.governor] if self.governor is not None else senders
+
+
+class Writer:
+    """Runs operations through their states; see the module docstring.
+
+    Args:
+        sessions: the service database.
+        registry: the registry the calls go to.
+        hosting: who signs for which actor.
+        indexer: the index a write waits for, so its response shows the mined state.
+        calls: how each operation kind becomes a contract call.
+        render: the response of a finished operation, read from the index.
+        receipt_timeout: seconds a request waits for its transaction to be mined.
+    """
+
+    def __init__(
+        self,
+        *,
+        sessions: sessionmaker[Session],
+        registry: Registry,
+        hosting: Hosting,
+        indexer: Indexer,
+        calls: dict[str, CallBuilder],
+        render: Renderer,
+        receipt_timeout: float = 60.0,
+    ) -> None:
+        self._sessions = sessions
+        self._registry = registry
+        self._hosting = hosting
+        self._indexer = indexer
+        self._calls = calls
+        self._render = render
+        self._receipt_timeout = receipt_timeout
+        self._locks: dict[int, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+        self._primed: set[str] = set()
+        self._primed_guard = threading.Lock()
+
+    # --- entry points ----------------------------------------------------------------------
+
+    def submit(self, intent: Intent, *, on_record: RowHook | None = None) -> dict[str, Any]:
+        """Records `intent` (or finds the operation of its Idempotency-Key) and finishes it.
+
+        Args:
+            intent: the operation.
+            on_record: writes rows that must exist exactly when the operation does (the
+                certificate document), in the same database transaction.
+
+        Returns:
+            The response of the finished operation (the first one, for a retry).
+
+        Raises:
+            ConflictError: the Idempotency-Key was used for a different request.
+            KpchainError: the operation failed (the same error on every retry), or could not be
+                finished now (chain unavailable, not mined yet): it stays recorded and a retry
+                or the reconciler finishes it.
+        """
+        self._hosting.sender(intent.actor)  # refuse unhosted actors before recording anything
+        operation_id = self._record(intent, on_record)
+        return self.drive(operation_id)
+
+    def recorded(self, actor: str, idempotency_key: str | None) -> bool:
+        """Whether an operation of `actor` was recorded under `idempotency_key` (a retry)."""
+        if idempotency_key is None:
+            return False
+        with self._sessions() as session:
+            found = session.scalar(
+                select(Operation.id).where(
+                    Operation.actor == actor, Operation.idempotency_key == idempotency_key
+                )
+            )
+        return found is not None
+
+    def drive(self, operation_id: int, *, wait: bool = True) -> dict[str, Any]:
+        """Moves one operation as far as it can go and returns its response.
+
+        With `wait` false, returns at once (raising ConflictError) when another thread is
+        driving it: the reconciler skips busy operations instead of queueing behind them.
+        """
+        lock = self._lock(operation_id)
+        if not lock.acquire(blocking=wait):
+            raise ConflictError("operation in progress", code="operation_in_progress")
+        try:
+            return self._advance(operation_id)
+        finally:
+            lock.release()
+
+    def reconcile(self) -> int:
+        """Drives every unfinished operation once (after a restart, and periodically); returns
+        how many finished. Failures are logged and left for the next pass."""
+        with self._sessions() as session:
+            ids = list(
+                session.scalars(
+                    select(Operation.id)
+                    .where(Operation.status.in_(UNFINISHED))
+                    .order_by(Operation.nonce.is_(None), Operation.nonce, Operation.id)
+                )
+            )
+        finished = 0
+        for operation_id in ids:
+            try:
+                self.drive(operation_id, wait=False)
+                finished += 1
+            except ConflictError as exc:
+                if exc.code != "operation_in_progress":
+                    finished += 1
+            except (ChainUnavailableError, TransactionPendingError) as exc:
+                logger.info("operation %s not finished yet: %s", operation_id, exc.message)
+            except KpchainError as exc:
+                finished += 1  # it failed for good, and its error is stored
+                logger.info("operation %s failed: %s", operation_id, exc.message)
+        return finished
+
+    def run_reconciler(self, stop: threading.Event, *, interval: float) -> None:
+        """Calls `reconcile` every `interval` seconds until `stop` is set."""
+        while not stop.is_set():
+            try:
+                self.reconcile()
+            except Exception:  # the loop must outlive any single failure
+                logger.exception("reconciliation pass failed")
+            stop.wait(interval)
+
+    # --- the state machine -----------------------------------------------------------------
+
+    def _advance(self, operation_id: int) -> dict[str, Any]:
+        with self._sessions() as session:
+            operation = session.get_one(Operation, operation_id)
+            if operation.status == "done":
+                assert operation.response is not None
+                return operation.response
+            if operation.status == "failed":
+                assert operation.error is not None
+                raise restore_error(operation.error)
+            session.commit()  # no transaction stays open across calls to the node
+            sender = self._hosting.sender(operation.actor)
+            self._prime(sender)
+            try:
+                if operation.status == "pending":
+                    receipt = self._send_new(session, operation, sender)
+                else:
+                    receipt = self._resume_signed(session, operation, sender)
+            except (ChainUnavailableError, TransactionPendingError):
+                raise  # not finished: the operation stays as it is
+            except KpchainError as exc:
+                self._fail(session, operation, exc)
+                raise
+            return self._finish(session, operation, receipt)
+
+    def _send_new(
+        self, session: Session, operation: Operation, sender: TransactionSender
+    ) -> TxReceipt:
+        call = self._calls[operation.kind](self._registry, operation.request)
+        # The estimate runs the call first: a revert (wrong status, not an authority …)
+        # surfaces here, before anything is signed or gas spent.
+        unsigned = sender.prepare(call)
+        return self._sign_store_send(session, operation, sender, unsigned)
+
+    def _sign_store_send(
+        self,
+        session: Session,
+        operation: Operation,
+        sender: TransactionSender,
+        unsigned: dict[str, Any],
+    ) -> TxReceipt:
+        for _ in range(3):
+            signed = sender.sign(unsigned)
+            try:
+                self._store_signed(session, operation, signed, unsigned)
+            except Exception:
+                sender.nonces.release(signed.nonce)  # it never left the process
+                raise
+            try:
+                sender.broadcast(signed)
+            except NonceTooLowError:
+                continue  # another client used the nonce: sign again with a fresh one
+            return sender.wait(signed.tx_hash, signed.call, timeout=self._receipt_timeout)
+        raise NonceTooLowError(f"no usable nonce for {sender.address} after three attempts")
+
+    def _resume_signed(
+        self, session: Session, operation: Operation, sender: TransactionSender
+    ) -> TxReceipt:
+        assert operation.tx_hash is not None
+        assert operation.raw_tx is not None
+        call = self._replay_call(operation)
+        if sender.receipt(operation.tx_hash) is None and not sender.known(operation.tx_hash):
+            # Counting the pool too: a nonce another transaction holds there is as taken as a
+            # mined one (sending ours again would be refused as an underpriced replacement).
+            used_nonce = call_node(
+                lambda: sender.w3.eth.get_transaction_count(sender.address, "pending")
+            )
+            assert operation.nonce is not None
+            if operation.nonce >= used_nonce:
+                logger.info("operation %s: sending its transaction again", operation.id)
+                stored = SignedTransaction(
+                    sender=sender.address,
+                    nonce=operation.nonce,
+                    tx_hash=operation.tx_hash,
+                    raw=bytes.fromhex(operation.raw_tx.removeprefix("0x")),
+                    call=call,
+                )
+                try:
+                    sender.broadcast(stored)
+                except NonceTooLowError:
+                    return self._resign(session, operation, sender)
+            else:
+                return self._resign(session, operation, sender)
+        return sender.wait(operation.tx_hash, call, timeout=self._receipt_timeout)
+
+    def _resign(
+        self, session: Session, operation: Operation, sender: TransactionSender
+    ) -> TxReceipt:
+        # Its nonce went to another transaction, so this one was never mined: build the call
+        # again (state may have moved, so estimate again) and sign with a fresh nonce.
+        logger.warning(
+            "operation %s: nonce %s was taken, signing again", operation.id, operation.nonce
+        )
+        return self._send_new(session, operation, sender)
+
+    def _finish(self, session: Session, operation: Operation, receipt: TxReceipt) -> dict[str, Any]:
+        block = int(receipt["blockNumber"])
+        _begin_write(session)
+        operation.block_number = block
+        operation.updated_at = datetime.now(UTC)
+        session.commit()
+        if not self._indexer.ensure_indexed(block, timeout=self._receipt_timeout):
+            raise TransactionPendingError(
+                f"mined in block {block}, not yet indexed; retry with the same Idempotency-Key",
+                detail={"tx_hash": operation.tx_hash, "block_number": block},
+            )
+        response = self._render(session, operation)
+        _begin_write(session)
+        operation.response = response
+        operation.status = "done"
+        operation.updated_at = datetime.now(UTC)
+        session.commit()
+        return operation.response
+
+    # --- persistence -----------------------------------------------------------------------
+
+    def _record(self, intent: Intent, on_record: RowHook | None) -> int:
+        with self._sessions() as session:
+            session.connection(execution_options=WRITE)
+            existing = self._existing(session, intent)
+            if existing is not None:
+                return existing
+            now = datetime.now(UTC)
+            operation = Operation(
+                actor=intent.actor,
+                idempotency_key=intent.idempotency_key,
+                kind=intent.kind,
+                subject=intent.subject,
+                request=intent.request,
+                request_hash=intent.request_hash,
+                status="pending",
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(operation)
+            try:
+                session.flush()
+                if on_record is not None:
+                    on_record(session, operation)
+                session.commit()
+            except IntegrityError:
+                # A concurrent request with the same Idempotency-Key recorded it first.
+                session.rollback()
+                session.connection(execution_options=WRITE)
+                existing = self._existing(session, intent)
+                if existing is None:
+                    raise
+                return existing
+            return operation.id
+
+    def _existing(self, session: Session, intent: Intent) -> int | None:
+        if intent.idempotency_key is None:
+            return None
+        operation = session.scalar(
+            select(Operation).where(
+                Operation.actor == intent.actor,
+                Operation.idempotency_key == intent.idempotency_key,
+            )
+        )
+        if operation is None:
+            return None
+        if operation.request_hash != intent.request_hash or operation.kind != intent.kind:
+            raise ConflictError(
+                "this Idempotency-Key was used for a different request; use a new key",
+                code="idempotency_key_reused",
+                detail={"idempotency_key": intent.idempotency_key},
+            )
+        return operation.id
+
+    def _store_signed(
+        self,
+        session: Session,
+        operation: Operation,
+        signed: SignedTransaction,
+        unsigned: dict[str, Any],
+    ) -> None:
+        _begin_write(session)
+        operation.unsigned_tx = _jsonable(unsigned)
+        operation.status = "signed"
+        operation.sender = signed.sender
+        operation.nonce = signed.nonce
+        operation.tx_hash = signed.tx_hash
+        operation.raw_tx = "0x" + signed.raw.hex()
+        operation.updated_at = datetime.now(UTC)
+        # Committed before the transaction leaves the process: after a crash from here on,
+        # the reconciler finds it and finishes it instead of sending the call a second time.
+        session.commit()
+
+    def _fail(self, session: Session, operation: Operation, error: KpchainError) -> None:
+        session.rollback()
+        _begin_write(session)
+        operation.status = "failed"
+        operation.error = error_record(error)
+        operation.updated_at = datetime.now(UTC)
+        session.commit()
+
+    def _replay_call(self, operation: Operation) -> dict[str, Any]:
+        unsigned = operation.unsigned_tx or {}
+        return {key: unsigned[key] for key in ("from", "to", "data", "value") if key in unsigned}
+
+    def _prime(self, sender: TransactionSender) -> None:
+        """Before a sender's first nonce in this process: nonces of stored, unfinished
+        transactions are taken, whether or not the node has seen them."""
+        with self._primed_guard:
+            if sender.address in self._primed:
+                return
+            with self._sessions() as session:
+                highest = session.scalar(
+                    select(func.max(Operation.nonce)).where(
+                        Operation.sender == sender.address, Operation.status == "signed"
+                    )
+                )
+            if highest is not None:
+                call_node(lambda: sender.nonces.at_least(int(highest)))
+            self._primed.add(sender.address)
+
+    def _lock(self, operation_id: int) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(operation_id, threading.Lock())
+
+
+def _begin_write(session: Session) -> None:
+    """Ends the session's read transaction, if any, and begins a write transaction.
+
+    On SQLite a write must start as one (BEGIN IMMEDIATE): a read transaction that later
+    writes fails at once when another writer committed in between.
+    """
+    session.commit()
+    session.connection(execution_options=WRITE)
+
+
+def _jsonable(tx: dict[str, Any]) -> dict[str, Any]:
+    """The unsigned transaction as JSON (bytes and HexBytes as 0x-hex)."""
+    out: dict[str, Any] = {}
+    for key, value in tx.items():
+        out[key] = "0x" + bytes(value).hex() if isinstance(value, bytes | bytearray) else value
+    return out

@@ -1,0 +1,191 @@
+"""Wiring: settings in, a running service core out (node, registry, database, index, hosted
+signers, writer), with the background threads that follow the chain and finish operations."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+from web3 import Web3
+
+from kpchain.chain.connection import connect
+from kpchain.chain.transactions import TransactionSender
+from kpchain.config import Settings, get_settings
+from kpchain.contracts.registry import Registry
+from kpchain.deploy import Deployment
+from kpchain.errors import ConfigError
+from kpchain.indexer.indexer import Indexer
+from kpchain.service.authority import AuthorityService
+from kpchain.service.operations import Hosting, Writer
+from kpchain.signing.base import Signer
+from kpchain.signing.specs import SignersConfig
+from kpchain.store import create_engine, migrate, session_factory
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """Everything a running service holds; `start` launches its threads, `stop` ends them."""
+
+    settings: Settings
+    w3: Web3
+    registry: Registry
+    engine: Engine
+    sessions: sessionmaker[Session]
+    indexer: Indexer
+    hosting: Hosting
+    writer: Writer
+    authority: AuthorityService
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    def start(self) -> None:
+        """Starts the indexer and the reconciler. The reconciler's first pass finishes what a
+        previous process left unfinished (after a crash or a kill)."""
+        self._stop.clear()
+        self._threads = [
+            threading.Thread(
+                target=self.indexer.run,
+                args=(self._stop,),
+                kwargs={"poll_interval": self.settings.index_poll_interval},
+                name="kpchain-indexer",
+                daemon=True,
+            ),
+            threading.Thread(
+                target=self.writer.run_reconciler,
+                args=(self._stop,),
+                kwargs={"interval": self.settings.reconcile_interval},
+                name="kpchain-reconciler",
+                daemon=True,
+            ),
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self, *, timeout: float = 10.0) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout)
+        self.engine.dispose()
+
+
+@dataclass(frozen=True)
+class IndexRuntime:
+    """What `kpchain index run|rebuild` needs: the indexer and where it reads and writes."""
+
+    indexer: Indexer
+    registry: str
+    database: str  # the URL without its password, for messages
+    start_block: int
+    poll_interval: float
+
+
+def index_runtime(settings: Settings | None = None) -> IndexRuntime:
+    """The standalone indexer of `settings` (default: the environment's)."""
+    settings = settings or get_settings()
+    w3, registry, _, sessions, start_block = _core(settings)
+    return IndexRuntime(
+        indexer=_indexer(settings, w3, registry, sessions, start_block),
+        registry=registry.address,
+        database=make_url(settings.database_url).render_as_string(hide_password=True),
+        start_block=start_block,
+        poll_interval=settings.index_poll_interval,
+    )
+
+
+def _core(
+    settings: Settings,
+) -> tuple[Web3, Registry, Engine, sessionmaker[Session], int]:
+    address, start_block = _registry_location(settings)
+    w3 = connect(settings.rpc_url, expected_chain_id=settings.chain_id)
+    registry = Registry(w3, address)
+    engine = create_engine(settings.database_url)
+    migrate(engine)
+    return w3, registry, engine, session_factory(engine), start_block
+
+
+def _indexer(
+    settings: Settings,
+    w3: Web3,
+    registry: Registry,
+    sessions: sessionmaker[Session],
+    start_block: int,
+) -> Indexer:
+    return Indexer(
+        w3,
+        sessions,
+        registry=registry.address,
+        start_block=start_block,
+        confirmations=settings.confirmations,
+    )
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    """Connects to the node, opens the database (migrating it) and the hosted signers.
+
+    Raises:
+        ConfigError: no registry address, or a bad signers file.
+        ChainUnavailableError / ChainIdMismatchError: the node is unreachable or wrong.
+    """
+    w3, registry, engine, sessions, start_block = _core(settings)
+    indexer = _indexer(settings, w3, registry, sessions, start_block)
+    hosting = _hosting(settings, w3)
+    authority = AuthorityService(
+        sessions=sessions,
+        registry=registry,
+        indexer=indexer,
+        hosting=hosting,
+        chain_id=settings.chain_id,
+    )
+    writer = authority.writer(receipt_timeout=settings.receipt_timeout)
+    return Runtime(
+        settings=settings,
+        w3=w3,
+        registry=registry,
+        engine=engine,
+        sessions=sessions,
+        indexer=indexer,
+        hosting=hosting,
+        writer=writer,
+        authority=authority,
+    )
+
+
+def _registry_location(settings: Settings) -> tuple[str, int]:
+    """The registry's address and the block to index from."""
+    deployment_path: Path = settings.deployment_path
+    if settings.registry_address is not None:
+        start = Deployment.read(deployment_path).block if deployment_path.exists() else 0
+        return settings.registry_address, start
+    if not deployment_path.exists():
+        raise ConfigError(
+            f"no registry address: set KPCHAIN_REGISTRY_ADDRESS, or KPCHAIN_DEPLOYMENT_FILE to a "
+            f"deployments file (looked for {deployment_path})"
+        )
+    deployment = Deployment.read(deployment_path)
+    if deployment.chain_id != settings.chain_id:
+        raise ConfigError(
+            f"{deployment_path} is for chain {deployment.chain_id}, but chain "
+            f"{settings.chain_id} is configured"
+        )
+    return deployment.address, deployment.block
+
+
+def _hosting(settings: Settings, w3: Web3) -> Hosting:
+    if settings.signers_file is None:
+        logger.warning("no KPCHAIN_SIGNERS_FILE: the service is read-only")
+        return Hosting({}, None)
+    hosted = SignersConfig.load(settings.signers_file).open_all(development=settings.development)
+
+    def sender(signer: Signer) -> TransactionSender:
+        return TransactionSender(
+            w3, signer, chain_id=settings.chain_id, receipt_timeout=settings.receipt_timeout
+        )
+
+    governor = sender(hosted.governor) if hosted.governor is not None else None
+    return Hosting({code: sender(s) for code, s in hosted.participants.items()}, governor)

@@ -1,0 +1,81 @@
+"""The service's own tables (migration 0002_service); the index's tables are in
+`kpchain.indexer.tables`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kpchain.store import Base
+
+
+class ApiKey(Base):
+    """An API key: a public id and the SHA-256 of its secret, scoped to a participant and role.
+
+    The secret has 256 bits of entropy, so a plain hash is as strong as a slow one and keeps each
+    request cheap; the secret itself is shown once, by `kpchain keys create`, and never stored.
+    """
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    participant: Mapped[str | None] = mapped_column(String(2), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Operation(Base):
+    """One write, from the intent to its mined and indexed result.
+
+    Status: ``pending`` (intent recorded, nothing signed), ``signed`` (the signed transaction is
+    stored and may have been sent), ``done`` (mined and indexed; `response` is the first result),
+    ``failed`` (refused or reverted; `error` says why, and a retry returns it again).
+    """
+
+    __tablename__ = "operations"
+    __table_args__ = (UniqueConstraint("actor", "idempotency_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    actor: Mapped[str] = mapped_column(String(16))  # participant code, or "governor"
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(64), index=True)  # cert_no or participant code
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    sender: Mapped[str | None] = mapped_column(String(42))
+    nonce: Mapped[int | None] = mapped_column(BigInteger)
+    tx_hash: Mapped[str | None] = mapped_column(String(66))
+    raw_tx: Mapped[str | None] = mapped_column(Text)
+    unsigned_tx: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    block_number: Mapped[int | None] = mapped_column(BigInteger)
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Document(Base):
+    """The full certificate document an authority of this service signed and issued.
+
+    The chain holds only the document's hash and its salted identity hashes; the names and
+    licences of exporter and importer stay here, with the salts that let a holder of the
+    document recompute those hashes.
+    """
+
+    __tablename__ = "documents"
+
+    cert_no: Mapped[str] = mapped_column(String(32), primary_key=True)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    exporter_salt: Mapped[str] = mapped_column(String(66))
+    importer_salt: Mapped[str] = mapped_column(String(66))
+    doc_hash: Mapped[str] = mapped_column(String(66))
+    signature: Mapped[str] = mapped_column(Text)
+    signer: Mapped[str] = mapped_column(String(42))
+    operation_id: Mapped[int] = mapped_column(Integer)

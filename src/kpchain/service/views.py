@@ -1,0 +1,141 @@
+"""Index rows to the API's views (DESIGN.md section 4), through the domain's view models so
+that every response has exactly their shape."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from kpchain.certificates import models
+from kpchain.certificates import views as certificate_views
+from kpchain.contracts.enums import ParticipantStatus
+from kpchain.indexer import queries
+from kpchain.indexer import tables as index
+from kpchain.service.tables import Document
+
+_STEPS = ("issued", "shipped", "received", "rejected", "cancelled")
+
+
+def certificate_view(session: Session, row: index.Certificate, *, now: int) -> dict[str, Any]:
+    """The certificate view of `row` at time `now` (expiry is derived from it)."""
+    stored = session.get(Document, row.cert_no)
+    document = stored.document if stored is not None and stored.doc_hash == row.doc_hash else None
+    view = {
+        "cert_no": row.cert_no,
+        "exporting_participant": row.exporting,
+        "importing_participant": row.importing,
+        "origin": row.origin,
+        "provenance": row.provenance,
+        "origin_zone": (document or {}).get("origin_zone") or row.origin_zone,
+        "exporter_hash": row.exporter_hash,
+        "importer_hash": row.importer_hash,
+        "lines": [
+            {
+                "hs_code": models.hs_code_text(line.hs_code),
+                "carats": models.hundredths_to_carats(line.carats_hundredths),
+                "value_usd": models.cents_to_usd(line.value_cents),
+                "parcels": line.parcels,
+            }
+            for line in row.lines
+        ],
+        "issued_at": models.date_from_seconds(row.issued_at),
+        "expires_at": models.date_from_seconds(row.expires_at),
+        "issuing_authority": row.issuing_authority,
+        "replaces": row.replaces,
+        "status": queries.derived_status(row, now),
+        "doc_hash": row.doc_hash,
+        "signer": row.signer,
+        "carats": models.hundredths_to_carats(row.carats_hundredths),
+        "value_usd": models.cents_to_usd(row.value_cents),
+        "parcels": row.parcels,
+        "seal_ref_hash": row.seal_ref_hash,
+        "confirmation": _confirmation(row),
+        "rejection_reason": row.rejection_reason,
+        "steps": _steps(row),
+    }
+    return certificate_views.CertificateView.model_validate(view).model_dump(mode="json")
+
+
+def document_view(stored: Document) -> dict[str, Any]:
+    """The signed document as its issuing service keeps it."""
+    view = {
+        "document": stored.document,
+        "doc_hash": stored.doc_hash,
+        "signature": stored.signature,
+        "signer": stored.signer,
+        "exporter_salt": stored.exporter_salt,
+        "importer_salt": stored.importer_salt,
+    }
+    return certificate_views.CertificateDocumentView.model_validate(view).model_dump(mode="json")
+
+
+def participant_view(session: Session, row: index.Participant) -> dict[str, Any]:
+    """A participant of the registry with its zones and authority key history."""
+    view = {
+        "code": row.code,
+        "status": row.status,
+        "admin": row.admin,
+        "origin_restricted": row.origin_restricted,
+        "zones": [zone.zone_id for zone in row.zones],
+        "authorities": [
+            {
+                "address": authority.address,
+                "added_block": authority.added_block,
+                "revoked_block": authority.revoked_block,
+            }
+            for authority in row.authorities
+        ],
+    }
+    return certificate_views.ParticipantView.model_validate(view).model_dump(mode="json")
+
+
+def participant_status(row: index.Participant) -> ParticipantStatus:
+    return ParticipantStatus[row.status.upper()]
+
+
+def event_view(row: index.Event) -> dict[str, Any]:
+    """One entry of the event feed (`GET /v1/events`)."""
+    return {
+        "id": row.id,
+        "event": row.name,
+        "cert_no": row.cert_no,
+        "exporting_participant": row.exporting,
+        "importing_participant": row.importing,
+        "block_number": row.block_number,
+        "tx_hash": row.tx_hash,
+        "at": _time(row.block_time),
+        "args": row.args,
+    }
+
+
+def _confirmation(row: index.Certificate) -> dict[str, Any] | None:
+    if row.received_at is None:
+        return None
+    assert row.received_carats_hundredths is not None
+    return {
+        "parcels": row.received_parcels,
+        "carats": models.hundredths_to_carats(row.received_carats_hundredths),
+        "received_at": models.date_from_seconds(row.received_at),
+        "confirmation_hash": row.confirmation_hash,
+    }
+
+
+def _steps(row: index.Certificate) -> dict[str, Any]:
+    steps: dict[str, Any] = {}
+    for step in _STEPS:
+        block = getattr(row, f"{step}_block")
+        if block is None:
+            continue
+        steps[step] = {
+            "at": _time(getattr(row, f"{step}_time")),
+            "block_number": block,
+            "tx_hash": getattr(row, f"{step}_tx"),
+            "authority": row.signer if step == "issued" else getattr(row, f"{step}_authority"),
+        }
+    return steps
+
+
+def _time(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,77 @@
+"""Certificate documents in DESIGN.md section 4's JSON shape, and the handle of a service under
+test (see tests/api/conftest.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from kpchain.config import Settings
+from support_chain import Devnet
+
+
+def document(
+    cert_no: str,
+    exporting: str = "BW",
+    importing: str = "AE",
+    *,
+    days: int = 60,
+    **fields: Any,
+) -> dict[str, Any]:
+    """A valid certificate document issued today and valid for `days`; `fields` override."""
+    today = datetime.now(UTC).date()
+    body: dict[str, Any] = {
+        "cert_no": cert_no,
+        "exporting_participant": exporting,
+        "importing_participant": importing,
+        "origin": exporting,
+        "provenance": None,
+        "origin_zone": None,
+        "exporter": {"name": "Okavango Diamond Company", "address": "Gaborone", "licence": "E-1"},
+        "importer": {"name": "Dubai Rough Traders", "address": "DMCC, Dubai", "licence": "I-9"},
+        "lines": [
+            {"hs_code": "7102.31", "carats": "1234.56", "value_usd": "456789.00", "parcels": 3}
+        ],
+        "issued_at": today.isoformat(),
+        "expires_at": (today + timedelta(days=days)).isoformat(),
+        "issuing_authority": "Government Diamond Office",
+    }
+    body.update(fields)
+    return body
+
+
+@dataclass
+class Service:
+    """A running service under test, with an API key per participant and role."""
+
+    client: TestClient
+    chain: Devnet
+    settings: Settings
+    keys: dict[str, dict[str, str]] = field(default_factory=dict)
+    governor_key: str = ""
+
+    def headers(
+        self, code: str, role: str = "officer", *, idempotency_key: str | None = None
+    ) -> dict[str, str]:
+        token = self.governor_key if role == "governor" else self.keys[code][role]
+        headers = {"Authorization": f"Bearer {token}"}
+        if idempotency_key is not None:
+            headers["Idempotency-Key"] = idempotency_key
+        return headers
+
+    def issue(
+        self, cert_no: str, exporting: str = "BW", importing: str = "AE", **fields: Any
+    ) -> Any:
+        response = self.client.post(
+            "/v1/certificates",
+            json=document(cert_no, exporting, importing, **fields),
+            headers=self.headers(exporting),
+        )
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def post(self, path: str, code: str, body: Any = None, **headers: Any) -> Any:
+        return self.client.post(path, json=body, headers=self.headers(code, **headers))
