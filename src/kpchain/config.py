@@ -36,6 +36,8 @@ class Settings(BaseSettings):
         receipt_timeout: seconds a write waits for its transaction to be mined before it answers
             503 and leaves the operation to finish in the background.
         reconcile_interval: seconds between the service's passes over unfinished operations.
+        webhooks_file: participants whose events are also POSTed to a URL of theirs (a JSON or
+            YAML file; see `kpchain.service.webhooks`).
     """
 
     model_config = SettingsConfigDict(env_prefix="KPCHAIN_", extra="ignore")
@@ -58,6 +60,7 @@ class Settings(BaseSettings):
     index_poll_interval: float = Field(default=0.5, gt=0)
     receipt_timeout: float = Field(default=60.0, gt=0)
     reconcile_interval: float = Field(default=5.0, gt=0)
+    webhooks_file: Path | None = None
 
     @property
     def deployment_path(self) -> Path:

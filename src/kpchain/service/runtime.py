@@ -21,6 +21,7 @@ from kpchain.errors import ConfigError
 from kpchain.indexer.indexer import Indexer
 from kpchain.service.authority import AuthorityService
 from kpchain.service.operations import Hosting, Writer
+from kpchain.service.webhooks import WebhookDispatcher, WebhooksConfig
 from kpchain.signing.base import Signer
 from kpchain.signing.specs import SignersConfig
 from kpchain.store import create_engine, migrate, session_factory
@@ -41,6 +42,7 @@ class Runtime:
     hosting: Hosting
     writer: Writer
     authority: AuthorityService
+    webhooks: WebhookDispatcher | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
 
@@ -64,6 +66,16 @@ class Runtime:
                 daemon=True,
             ),
         ]
+        if self.webhooks is not None:
+            self._threads.append(
+                threading.Thread(
+                    target=self.webhooks.run,
+                    args=(self._stop,),
+                    kwargs={"interval": self.settings.index_poll_interval},
+                    name="kpchain-webhooks",
+                    daemon=True,
+                )
+            )
         for thread in self._threads:
             thread.start()
 
@@ -143,6 +155,9 @@ def build_runtime(settings: Settings) -> Runtime:
         chain_id=settings.chain_id,
     )
     writer = authority.writer(receipt_timeout=settings.receipt_timeout)
+    webhooks = None
+    if settings.webhooks_file is not None:
+        webhooks = WebhookDispatcher(sessions, WebhooksConfig.load(settings.webhooks_file))
     return Runtime(
         settings=settings,
         w3=w3,
@@ -153,6 +168,7 @@ def build_runtime(settings: Settings) -> Runtime:
         hosting=hosting,
         writer=writer,
         authority=authority,
+        webhooks=webhooks,
     )
 
 

@@ -79,3 +79,13 @@ class Document(Base):
     signature: Mapped[str] = mapped_column(Text)
     signer: Mapped[str] = mapped_column(String(42))
     operation_id: Mapped[int] = mapped_column(Integer)
+
+
+class WebhookCursor(Base):
+    """How far a participant's webhook has been delivered: the last feed id it accepted."""
+
+    __tablename__ = "webhook_cursors"
+
+    participant: Mapped[str] = mapped_column(String(2), primary_key=True)
+    last_event_id: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -17,6 +17,15 @@ from kpchain.service.tables import Document
 
 _STEPS = ("issued", "shipped", "received", "rejected", "cancelled")
 
+# The names the event stream and webhooks give the registry's certificate events.
+_EVENT_NAMES = {
+    "CertificateIssued": "certificate.issued",
+    "CertificateShipped": "certificate.shipped",
+    "CertificateReceived": "certificate.received",
+    "CertificateRejected": "certificate.rejected",
+    "CertificateCancelled": "certificate.cancelled",
+}
+
 
 def certificate_view(session: Session, row: index.Certificate, *, now: int) -> dict[str, Any]:
     """The certificate view of `row` at time `now` (expiry is derived from it)."""
@@ -93,6 +102,12 @@ def participant_view(session: Session, row: index.Participant) -> dict[str, Any]
 
 def participant_status(row: index.Participant) -> ParticipantStatus:
     return ParticipantStatus[row.status.upper()]
+
+
+def event_name(contract_event: str) -> str | None:
+    """The feed's name of a registry event (`certificate.shipped`), None for events the feed
+    does not carry."""
+    return _EVENT_NAMES.get(contract_event)
 
 
 def event_view(row: index.Event) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from kpchain.api.deps import AuthorityDep, ReaderDep
+from kpchain.service import views
 from kpchain.service.authority import AuthorityService
 from kpchain.service.keys import Principal
 
@@ -27,14 +28,6 @@ POLL_SECONDS = 0.5
 MAX_EVENT_ID = 2**63 - 1
 """Feed ids are BIGINTs: a larger resume point is refused before it reaches the database."""
 HEARTBEAT_SECONDS = 15.0
-
-_EVENT_NAMES = {
-    "CertificateIssued": "certificate.issued",
-    "CertificateShipped": "certificate.shipped",
-    "CertificateReceived": "certificate.received",
-    "CertificateRejected": "certificate.rejected",
-    "CertificateCancelled": "certificate.cancelled",
-}
 
 
 @router.get(
@@ -76,7 +69,7 @@ async def _stream(
         )
         for event in batch:
             after = int(event["id"])
-            name = _EVENT_NAMES.get(str(event["event"]))
+            name = views.event_name(str(event["event"]))
             if name is None:
                 continue
             data = json.dumps(event, separators=(",", ":"))
