@@ -11,6 +11,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, Literal
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from web3.contract.contract import ContractFunction
 
@@ -125,11 +126,7 @@ class AuthorityService:
             existing = [n for n in numbers if queries.certificate(session, n) is not None]
         retry = self._write.recorded(actor, idempotency_key)
         if existing and not retry:
-            raise ConflictError(
-                f"certificate {existing[0]} already exists",
-                code="certificate_already_exists",
-                detail={"cert_no": existing[0]},
-            )
+            raise _already_exists(existing[0])
         sender = self._hosting.sender(actor)
         signed = [self._sign_document(sender.signer, document) for document in documents]
         intent = Intent(
@@ -142,10 +139,18 @@ class AuthorityService:
         )
 
         def record_documents(session: Session, operation: Operation) -> None:
-            for item in signed:
-                session.merge(
-                    Document(
-                        cert_no=item["document"]["cert_no"],
+            # One issue of a number at a time: the document of another issue stays (its salts
+            # are the only way back to the identities behind its hashes) unless that issue
+            # failed. A new number is an INSERT, which a concurrent issue of it makes fail; a
+            # failed issue's document is replaced under a row lock.
+            try:
+                for item in signed:
+                    cert_no = item["document"]["cert_no"]
+                    held = session.get(Document, cert_no, with_for_update=True)
+                    if held is not None and _issue_live(session, held):
+                        raise _already_exists(cert_no)
+                    document = Document(
+                        cert_no=cert_no,
                         document=item["document"],
                         exporter_salt=item["exporter_salt"],
                         importer_salt=item["importer_salt"],
@@ -154,7 +159,14 @@ class AuthorityService:
                         signer=sender.address,
                         operation_id=operation.id,
                     )
-                )
+                    if held is None:
+                        session.add(document)
+                    else:
+                        session.merge(document)
+                session.flush()
+            except IntegrityError:
+                # A concurrent issue of one of these numbers recorded its document first.
+                raise _already_exists(numbers[0]) from None
 
         response = self._write.submit(intent, on_record=record_documents)
         return list(response["certificates"])
@@ -576,6 +588,20 @@ def _require_reader(principal: Principal, exporting: str, importing: str, cert_n
             code="participant_mismatch",
             detail={"cert_no": cert_no, "participant": principal.participant},
         )
+
+
+def _already_exists(cert_no: str) -> ConflictError:
+    return ConflictError(
+        f"certificate {cert_no} already exists",
+        code="certificate_already_exists",
+        detail={"cert_no": cert_no},
+    )
+
+
+def _issue_live(session: Session, document: Document) -> bool:
+    """Whether the issue that recorded `document` is done or may still be (not failed)."""
+    operation = session.get(Operation, document.operation_id)
+    return operation is not None and operation.status != "failed"
 
 
 def _require_governor(principal: Principal) -> None:
