@@ -6,6 +6,7 @@ from __future__ import annotations
 import heapq
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
@@ -48,6 +49,9 @@ GAS_HEADROOM = 2 * 22_100
 # EIP-7825 caps one transaction's gas at 2**24 on the newest hardforks: headroom never lifts a
 # limit past it (an estimate above it fails on its own).
 TX_GAS_CAP = 2**24
+# The node's gas price is read at most once a second per sender: a busy writer would otherwise
+# ask for it before every transaction (zero, and never changing, on a consortium chain).
+GAS_PRICE_TTL = 1.0
 
 
 class NonceManager:
@@ -56,7 +60,8 @@ class NonceManager:
     The first nonce comes from the node (`pending`); after that nonces are counted locally, so
     concurrent sends never collide. A nonce the node refused is `release`d and handed out again
     first: later nonces may already be in the node's pool, and a gap would hold them back
-    forever. `resync` re-reads the node after "nonce too low" (another client used the key).
+    forever (the sender fills such a gap at once: see `reclaim`). `resync` re-reads the node
+    after "nonce too low" (another client used the key).
     """
 
     def __init__(self, w3: Web3, address: ChecksumAddress) -> None:
@@ -87,6 +92,19 @@ class NonceManager:
         with self._lock:
             self._next = None
             self._released.clear()
+
+    def reclaim(self, nonce: int) -> bool:
+        """Takes back the released `nonce` when later nonces are out: their transactions wait
+        in the node's pool behind it, and no later `take` may come to fill it. False when it
+        was handed out again meanwhile, or nothing waits behind it."""
+        with self._lock:
+            if self._next is None or nonce not in self._released:
+                return False
+            if set(range(nonce + 1, self._next)) <= set(self._released):
+                return False
+            self._released.remove(nonce)
+            heapq.heapify(self._released)
+            return True
 
     def at_least(self, nonce: int) -> None:
         """Makes sure `nonce` and below are never handed out again (nonces restored from a store
@@ -134,6 +152,7 @@ class TransactionSender:
         self.receipt_timeout = receipt_timeout
         self.address = Web3.to_checksum_address(signer.address)
         self.nonces = NonceManager(w3, self.address)
+        self._gas_price: tuple[int, float] | None = None  # (price, time.monotonic() it was read)
 
     def transact(
         self, call: ContractFunction | ContractConstructor, *, gas: int | None = None
@@ -174,13 +193,17 @@ class TransactionSender:
             "gas": 1,  # estimated below, once the data is known
             "gasPrice": Wei(0),  # read below; stops web3 asking the node for EIP-1559 fees
         }
-        data = call._encode_transaction_data() if isinstance(call, ContractFunction) else None
-        tx: dict[str, Any] = dict(self._call_node(lambda: call.build_transaction(params)))
-        if data is not None:
-            tx["data"] = data
+        tx: dict[str, Any]
+        if isinstance(call, ContractFunction):
+            # What build_transaction would return, without encoding the call a second time
+            # and running web3's transaction validation on the service's hot path.
+            data = call._encode_transaction_data()
+            tx = {**params, "value": 0, "to": call.address, "data": data}
+        else:
+            tx = dict(self._call_node(lambda: call.build_transaction(params)))
         # Legacy pricing at the node's gas price: zero on a consortium chain, and accepted by
         # Besu, anvil and geth alike.
-        tx["gasPrice"] = self._call_node(lambda: self.w3.eth.gas_price)
+        tx["gasPrice"] = self._node_gas_price()
         tx["gas"] = gas or self._estimate(tx)
         return tx
 
@@ -206,8 +229,9 @@ class TransactionSender:
         """Sends `signed`; sending it again (a retry, a restart) is harmless.
 
         Raises:
-            NonceTooLowError: its nonce was used by another transaction; the nonce manager has
-                re-read the node, so signing the call again picks a fresh nonce.
+            NonceTooLowError: its nonce was used by another transaction (mined, or waiting in
+                the node's pool); the nonce manager has re-read the node, so signing the call
+                again picks a fresh nonce.
             TransactionFailedError: the node refused it for another reason; its nonce is
                 released for the next transaction.
             ChainUnavailableError: the node cannot be reached: whether it got the transaction
@@ -219,15 +243,21 @@ class TransactionSender:
             raise
         except ChainError as exc:
             message = exc.message.lower()
-            if "already known" in message or "already imported" in message:
+            # geth and anvil say "already known", Besu "Known transaction".
+            if any(
+                seen in message
+                for seen in ("already known", "already imported", "known transaction")
+            ):
                 return  # the node has it: a resend after a crash or a timeout
-            if "nonce too low" in message:
+            # Another transaction has the nonce: mined ("nonce too low"), or waiting in the
+            # pool, where ours at the same gas price cannot replace it.
+            if "nonce too low" in message or "replacement transaction underpriced" in message:
                 if self.known(signed.tx_hash):
                     return  # mined already: the nonce is too low because it is ours
-                logger.warning("nonce %s too low for %s, resyncing", signed.nonce, self.address)
+                logger.warning("nonce %s of %s is taken, resyncing", signed.nonce, self.address)
                 self.nonces.resync()
                 raise NonceTooLowError(exc.message, detail=exc.detail) from exc
-            self.nonces.release(signed.nonce)
+            self._give_back(signed.nonce)
             raise
 
     def known(self, tx_hash: str) -> bool:
@@ -266,20 +296,60 @@ class TransactionSender:
         return receipt
 
     def failure(self, receipt: TxReceipt, call: dict[str, Any] | None) -> ChainError:
-        """Why the mined transaction of `receipt` failed: its call replayed on the block before."""
+        """Why the mined transaction of `receipt` failed: its call replayed.
+
+        It ran on the block before plus the transactions ahead of it in its own block, a state
+        no node call reproduces. The block before comes first; when the call passes there, a
+        transaction ahead of it in the block changed what it saw (two authorities shipping the
+        same certificate at once), and the block's own state shows why.
+        """
         if call is not None:
-            try:
-                self.w3.eth.call(call, receipt["blockNumber"] - 1)  # type: ignore[arg-type]
-            except ChainError as exc:
-                return exc
-            except Exception as exc:  # any web3 error the decoder does not know falls through
-                decoded = _from_web3_error(exc)
-                if decoded is not None:
-                    return decoded
+            block = receipt["blockNumber"]
+            for state in (block - 1, block):
+                try:
+                    self.w3.eth.call(call, state)  # type: ignore[arg-type]
+                except ChainError as exc:
+                    return exc
+                except Exception as exc:  # any web3 error the decoder does not know falls through
+                    decoded = _from_web3_error(exc)
+                    if decoded is not None:
+                        return decoded
         return TransactionFailedError(
             f"transaction {receipt['transactionHash'].to_0x_hex()} failed",
             detail={"tx_hash": receipt["transactionHash"].to_0x_hex()},
         )
+
+    def _give_back(self, nonce: int) -> None:
+        """Releases `nonce`, which the node refused. When later nonces are out already, their
+        transactions wait in the pool behind it until it is used: unless another transaction
+        took it meanwhile, a no-op (a zero transfer to this account) uses it at once, so they
+        are mined without waiting for this account's next transaction."""
+        self.nonces.release(nonce)
+        if not self.nonces.reclaim(nonce):
+            return
+        try:
+            gas_price = self._call_node(lambda: self.w3.eth.gas_price)
+            noop = {"from": self.address, "to": self.address, "value": 0, "gas": 21_000}
+            filler = self.sign(
+                {**noop, "gasPrice": gas_price, "chainId": self.chain_id}, nonce=nonce
+            )
+            self._call_node(lambda: self.w3.eth.send_raw_transaction(filler.raw))
+        except Exception as exc:  # the refusal the caller is about to see matters more
+            logger.warning("could not fill refused nonce %s of %s: %s", nonce, self.address, exc)
+            self.nonces.release(nonce)
+            return
+        logger.warning(
+            "nonce %s of %s was refused; a no-op transaction took it", nonce, self.address
+        )
+
+    def _node_gas_price(self) -> int:
+        cached = self._gas_price
+        now = time.monotonic()
+        if cached is not None and now - cached[1] < GAS_PRICE_TTL:
+            return cached[0]
+        price = int(self._call_node(lambda: self.w3.eth.gas_price))
+        self._gas_price = (price, now)
+        return price
 
     def _estimate(self, tx: dict[str, Any]) -> int:
         probe = {key: tx[key] for key in ("from", "to", "data", "value") if key in tx}

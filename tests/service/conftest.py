@@ -1,0 +1,50 @@
+"""The write path against real parts: anvil deployed and seeded as the devnet is, a real database,
+and the service either in-process (`runtime`, no background threads: the test drives the writer
+itself) or as a real ``python -m kpchain serve`` process it can kill (see support_service)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+from support_service import service_settings
+from web3 import Web3
+
+from kpchain.service.runtime import Runtime, build_runtime
+from kpchain.store import create_engine, migrate, session_factory
+from support_chain import Devnet
+
+
+@pytest.fixture
+def chain(w3: Web3) -> Devnet:
+    """The registry deployed and seeded with the demo participants, on a fresh anvil."""
+    return Devnet.deploy_and_seed(w3)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'kpchain.db'}"
+
+
+@pytest.fixture
+def runtime(tmp_path: Path, anvil: Any, chain: Devnet, sqlite_url: str) -> Iterator[Runtime]:
+    """The service core on SQLite, without its indexer and reconciler threads."""
+    built = build_runtime(service_settings(tmp_path, anvil.rpc_url, chain, sqlite_url))
+    try:
+        yield built
+    finally:
+        built.stop()
+
+
+@pytest.fixture
+def store(sqlite_url: str) -> Iterator[sessionmaker[Session]]:
+    """Sessions on the SQLite store, for looking at the service's tables from the test."""
+    engine = create_engine(sqlite_url)
+    migrate(engine)
+    try:
+        yield session_factory(engine)
+    finally:
+        engine.dispose()

@@ -1,0 +1,292 @@
+"""A real ``python -m kpchain serve`` process a test can SIGKILL and start again, and a TCP
+forwarder in front of the node that a test can cut (the node "goes away" without losing its
+state or its transaction pool); and what the tests look at in the chain and the store."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from web3 import Web3
+
+from kpchain.certificates.typed_data import cert_number
+from kpchain.config import Settings
+from kpchain.devnet import service as devnet_service
+from kpchain.devnet.anvil import free_port
+from kpchain.devnet.seed import DEMO_PARTICIPANTS
+from kpchain.service.keys import create_key
+from kpchain.service.tables import Operation
+from kpchain.store import create_engine, migrate, session_factory
+from support_chain import Devnet
+
+T = TypeVar("T")
+ROLES = ("officer", "clerk", "auditor")
+
+
+def service_settings(
+    tmp_path: Path, rpc_url: str, chain: Devnet, database_url: str, **overrides: Any
+) -> Settings:
+    """Settings of a service hosting every demo participant and governance with devnet keys
+    (as tests/api/conftest.py builds them)."""
+    files = devnet_service.ServiceFiles(tmp_path)
+    devnet_service.write_signers(files, [p.code for p in DEMO_PARTICIPANTS])
+    values: dict[str, Any] = {
+        "rpc_url": rpc_url,
+        "chain_id": 2021,
+        "registry_address": chain.address,
+        "deployment_file": tmp_path / "no-deployment.json",
+        "database_url": database_url,
+        "signers_file": files.signers,
+        "development": True,
+        "receipt_timeout": 20,
+        "reconcile_interval": 0.5,
+        "index_poll_interval": 0.2,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+def create_keys(database_url: str) -> tuple[str, dict[str, dict[str, str]]]:
+    """An API key for every demo participant and role, and a governor key."""
+    engine = create_engine(database_url)
+    migrate(engine)
+    with session_factory(engine)() as session:
+        keys = {
+            p.code: {
+                role: create_key(session, participant=p.code, role=role).token for role in ROLES
+            }
+            for p in DEMO_PARTICIPANTS
+        }
+        governor = create_key(session, participant=None, role="governor").token
+        session.commit()
+    engine.dispose()
+    return governor, keys
+
+
+def wait_until(check: Callable[[], T | None], *, timeout: float, what: str) -> T:
+    """Polls `check` until it returns something other than None or False; fails after
+    `timeout` seconds, saying `what` never happened."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result is not None and result is not False:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(0.05)
+
+
+def environment(settings: Settings) -> dict[str, str]:
+    """The KPCHAIN_* variables that make ``kpchain serve`` read `settings`."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("KPCHAIN_")}
+    for name, value in settings.model_dump().items():
+        if value is not None:
+            env[f"KPCHAIN_{name.upper()}"] = str(value)
+    return env
+
+
+class ServiceProcess:
+    """``python -m kpchain serve`` with `settings`, on a fresh free port at every `start`.
+
+    Its output goes to ``service-<n>.log`` in `log_dir` (the n-th start), which a failed start
+    quotes.
+    """
+
+    def __init__(self, settings: Settings, log_dir: Path) -> None:
+        self.settings = settings
+        self.log_dir = log_dir
+        self.process: subprocess.Popen[bytes] | None = None
+        self.port = 0
+        self.starts = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_file(self) -> Path:
+        return self.log_dir / f"service-{self.starts}.log"
+
+    def start(self, *, timeout: float = 30.0) -> ServiceProcess:
+        """Starts the service and returns once its /readyz answers 200."""
+        assert self.process is None, "already running"
+        self.starts += 1
+        self.port = free_port()
+        env = environment(self.settings)
+        env.update({"KPCHAIN_API_HOST": "127.0.0.1", "KPCHAIN_API_PORT": str(self.port)})
+        with self.log_file.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "kpchain", "serve"],
+                env=env,
+                cwd=self.log_dir,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        process = self.process
+
+        def ready() -> bool:
+            if process.poll() is not None:
+                raise AssertionError(f"the service exited with {process.returncode}")
+            try:
+                return httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        try:
+            wait_until(ready, timeout=timeout, what="the service to be ready")
+        except AssertionError as exc:
+            self.kill()
+            raise AssertionError(f"{exc}\n{self.log_tail()}") from None
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, as in a crash or an OOM kill."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+        self.process = None
+
+    def stop(self, *, timeout: float = 15.0) -> None:
+        """SIGTERM (uvicorn's graceful shutdown), SIGKILL after `timeout`."""
+        if self.process is None:
+            return
+        self.process.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=timeout)
+        self.kill()
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def client(self, token: str, **kwargs: Any) -> httpx.Client:
+        """An HTTP client of the service authenticating with `token`."""
+        kwargs.setdefault("timeout", 60)
+        return httpx.Client(
+            base_url=self.url, headers={"Authorization": f"Bearer {token}"}, **kwargs
+        )
+
+
+class NodeProxy:
+    """Forwards TCP connections from its own port to the node's. `cut` closes every open
+    connection and refuses new ones (the node is unreachable, its state intact); `restore`
+    forwards again."""
+
+    def __init__(self, target_port: int) -> None:
+        self._target = ("127.0.0.1", target_port)
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self._listener.getsockname()[1])
+        self._cut = threading.Event()
+        self._closed = threading.Event()
+        self._lock = threading.Lock()
+        self._open: set[socket.socket] = set()
+        self._acceptor = threading.Thread(target=self._accept, name="node-proxy", daemon=True)
+        self._acceptor.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def cut(self) -> None:
+        self._cut.set()
+        with self._lock:
+            for sock in self._open:
+                _close(sock)
+            self._open.clear()
+
+    def restore(self) -> None:
+        self._cut.clear()
+
+    def close(self) -> None:
+        self._closed.set()
+        self.cut()
+        _close(self._listener)
+        self._acceptor.join(5)
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return  # the listener was closed
+            if self._cut.is_set():
+                _close(client)
+                continue
+            try:
+                upstream = socket.create_connection(self._target, timeout=5)
+            except OSError:
+                _close(client)
+                continue
+            upstream.settimeout(None)
+            with self._lock:
+                self._open.update((client, upstream))
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while chunk := source.recv(65536):
+                sink.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                _close(sock)
+            with self._lock:
+                self._open.discard(source)
+                self._open.discard(sink)
+
+
+def _close(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    sock.close()
+
+
+# --- looking at the chain and the store ----------------------------------------------------------
+
+
+def operation(sessions: sessionmaker[Session], idempotency_key: str) -> Operation | None:
+    """The operation recorded under `idempotency_key` (any actor), as stored right now."""
+    with sessions() as session:
+        return session.scalar(select(Operation).where(Operation.idempotency_key == idempotency_key))
+
+
+def in_pool(chain: Devnet, tx_hash: str) -> bool:
+    """Whether `tx_hash` waits in the node's transaction pool."""
+    pool = chain.rpc("txpool_content")
+    hashes = {
+        str(tx["hash"]).lower()
+        for section in ("pending", "queued")
+        for by_nonce in pool[section].values()
+        for tx in by_nonce.values()
+    }
+    return tx_hash.lower() in hashes
+
+
+def sent_count(chain: Devnet, account: str) -> int:
+    """How many transactions of `account` were mined (its nonce on the latest block)."""
+    return int(chain.w3.eth.get_transaction_count(Web3.to_checksum_address(account), "latest"))
+
+
+def issued_events(chain: Devnet, cert_no: str) -> int:
+    """How many CertificateIssued events the registry emitted for `cert_no`, on chain."""
+    logs = chain.contract.events.CertificateIssued().get_logs(from_block=0)
+    return sum(1 for log in logs if log["args"]["certNo"] == cert_number(cert_no))

@@ -1,0 +1,159 @@
+"""The Writer's states against anvil and SQLite, driven in-process (no background threads): what
+fails fails once and for good, and a retry gets the first answer, never a second transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from eth_typing import HexStr
+from sqlalchemy.orm import Session, sessionmaker
+from support_service import in_pool, operation, sent_count, wait_until
+
+from kpchain.api.errors import status_of
+from kpchain.certificates.models import CertificateDocument, ShipRequest
+from kpchain.devnet.seed import participant_account
+from kpchain.errors import ConflictError, ContractRevertError, KpchainError, error_record
+from kpchain.service.keys import Principal
+from kpchain.service.runtime import Runtime
+from support_api import document
+from support_chain import Devnet
+
+pytestmark = pytest.mark.anvil
+
+BW_OFFICER = Principal(key_id="test", participant="BW", role="officer")
+BW_AUTHORITY = participant_account("BW", "authority").address
+CERT = "BW-2026-000301"
+
+
+def _issue(runtime: Runtime, cert_no: str = CERT, key: str = "issue", **fields: Any) -> Any:
+    body = CertificateDocument.model_validate(document(cert_no, **fields))
+    return runtime.authority.issue(BW_OFFICER, body, idempotency_key=key)
+
+
+def _ship(runtime: Runtime, key: str, seal: str, cert_no: str = CERT) -> Any:
+    return runtime.authority.ship(
+        BW_OFFICER, cert_no, ShipRequest(seal_ref=seal), idempotency_key=key
+    )
+
+
+def _raised(action: Callable[[], Any]) -> KpchainError:
+    with pytest.raises(KpchainError) as caught:
+        action()
+    return caught.value
+
+
+def test_write_fails_without_sending_when_its_estimate_reverts(
+    runtime: Runtime, chain: Devnet, store: sessionmaker[Session]
+) -> None:
+    _issue(runtime)
+    _ship(runtime, "ship-1", "SEAL-1")
+    before = sent_count(chain, BW_AUTHORITY)
+
+    first = _raised(lambda: _ship(runtime, "ship-2", "SEAL-2"))
+
+    assert isinstance(first, ContractRevertError)
+    assert first.code == "certificate_status_invalid"
+    assert status_of(first) == 409
+    failed = operation(store, "ship-2")
+    assert failed is not None
+    assert failed.status == "failed"
+    assert (failed.nonce, failed.tx_hash, failed.raw_tx) == (None, None, None)
+    assert failed.error == error_record(first)
+    assert sent_count(chain, BW_AUTHORITY) == before
+
+    again = _raised(lambda: _ship(runtime, "ship-2", "SEAL-2"))
+
+    assert type(again) is type(first)
+    assert error_record(again) == error_record(first)
+    assert sent_count(chain, BW_AUTHORITY) == before
+    # The refused write took no nonce: the next one uses the nonce it would have used.
+    _issue(runtime, "BW-2026-000302", key="issue-2")
+    issued = operation(store, "issue-2")
+    assert issued is not None
+    assert issued.nonce == before
+
+
+def test_write_fails_with_the_contract_error_when_its_transaction_is_mined_and_reverts(
+    runtime: Runtime, chain: Devnet, store: sessionmaker[Session]
+) -> None:
+    _issue(runtime)
+    before = sent_count(chain, BW_AUTHORITY)
+    chain.rpc("evm_setAutomine", False)
+    keys = ("ship-a", "ship-b")
+
+    def ship(key: str) -> Any:
+        try:
+            return _ship(runtime, key, f"SEAL-{key}")
+        except KpchainError as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [pool.submit(ship, key) for key in keys]
+
+        def both_sent() -> bool:
+            found = [operation(store, key) for key in keys]
+            return all(
+                op is not None and op.tx_hash is not None and in_pool(chain, op.tx_hash)
+                for op in found
+            )
+
+        # Both estimates ran before either transaction was mined: both were sent.
+        wait_until(both_sent, timeout=10, what="both ship transactions in the pool")
+        chain.rpc("evm_mine")
+        outcomes = [future.result(timeout=30) for future in futures]
+
+    wins = [o for o in outcomes if not isinstance(o, KpchainError)]
+    losses = [o for o in outcomes if isinstance(o, KpchainError)]
+    assert len(wins) == 1
+    assert len(losses) == 1
+    assert wins[0]["status"] == "shipped"
+    lost = losses[0]
+    assert isinstance(lost, ContractRevertError)
+    assert lost.code == "certificate_status_invalid"
+    assert status_of(lost) == 409
+    assert sent_count(chain, BW_AUTHORITY) == before + 2  # both mined, one reverted
+    loser = keys[outcomes.index(lost)]
+    failed = operation(store, loser)
+    assert failed is not None
+    assert failed.status == "failed"
+    assert failed.tx_hash is not None
+    assert chain.w3.eth.get_transaction_receipt(HexStr(failed.tx_hash))["status"] == 0
+
+    again = _raised(lambda: _ship(runtime, loser, f"SEAL-{loser}"))
+
+    assert error_record(again) == error_record(lost)
+    assert sent_count(chain, BW_AUTHORITY) == before + 2
+
+
+def test_retry_returns_the_first_response_when_the_certificate_moved_on_since(
+    runtime: Runtime, chain: Devnet
+) -> None:
+    first = _issue(runtime)
+    _ship(runtime, "ship", "SEAL")
+    before = sent_count(chain, BW_AUTHORITY)
+
+    again = _issue(runtime)
+
+    assert again == first
+    assert again["status"] == "issued"  # the answer of the first request, not today's view
+    assert sent_count(chain, BW_AUTHORITY) == before
+
+
+def test_write_is_refused_without_sending_when_its_key_was_used_for_another_request(
+    runtime: Runtime, chain: Devnet, store: sessionmaker[Session]
+) -> None:
+    _issue(runtime)
+    _ship(runtime, "ship", "SEAL-1")
+    before = sent_count(chain, BW_AUTHORITY)
+
+    error = _raised(lambda: _ship(runtime, "ship", "SEAL-2"))
+
+    assert isinstance(error, ConflictError)
+    assert error.code == "idempotency_key_reused"
+    assert sent_count(chain, BW_AUTHORITY) == before
+    stored = operation(store, "ship")
+    assert stored is not None
+    assert stored.status == "done"
