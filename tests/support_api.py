@@ -5,11 +5,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
 
 from kpchain.config import Settings
+from kpchain.devnet import service as devnet_service
+from kpchain.devnet.seed import DEMO_PARTICIPANTS
+from kpchain.service.keys import create_key
+from kpchain.store import create_engine, migrate, session_factory
 from support_chain import Devnet
 
 
@@ -75,3 +80,46 @@ class Service:
 
     def post(self, path: str, code: str, body: Any = None, **headers: Any) -> Any:
         return self.client.post(path, json=body, headers=self.headers(code, **headers))
+
+
+ROLES = ("officer", "clerk", "auditor")
+
+
+def service_settings(
+    tmp_path: Path, rpc_url: str, chain: Devnet, database_url: str, **overrides: Any
+) -> Settings:
+    """Settings of a service hosting every demo participant and governance with devnet keys
+    (as tests/api/conftest.py builds them)."""
+    files = devnet_service.ServiceFiles(tmp_path)
+    devnet_service.write_signers(files, [p.code for p in DEMO_PARTICIPANTS])
+    values: dict[str, Any] = {
+        "rpc_url": rpc_url,
+        "chain_id": 2021,
+        "registry_address": chain.address,
+        "deployment_file": tmp_path / "no-deployment.json",
+        "database_url": database_url,
+        "signers_file": files.signers,
+        "development": True,
+        "receipt_timeout": 20,
+        "reconcile_interval": 0.5,
+        "index_poll_interval": 0.2,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+def create_keys(database_url: str) -> tuple[str, dict[str, dict[str, str]]]:
+    """An API key for every demo participant and role, and a governor key."""
+    engine = create_engine(database_url)
+    migrate(engine)
+    with session_factory(engine)() as session:
+        keys = {
+            p.code: {
+                role: create_key(session, participant=p.code, role=role).token for role in ROLES
+            }
+            for p in DEMO_PARTICIPANTS
+        }
+        governor = create_key(session, participant=None, role="governor").token
+        session.commit()
+    engine.dispose()
+    return governor, keys

@@ -13,56 +13,14 @@ from fastapi.testclient import TestClient
 from web3 import Web3
 
 from kpchain.api import create_app
-from kpchain.config import Settings
-from kpchain.devnet import service as devnet_service
-from kpchain.devnet.seed import DEMO_PARTICIPANTS
-from kpchain.service.keys import create_key
-from kpchain.store import create_engine, migrate, session_factory
-from support_api import Service
+from support_api import Service, create_keys, service_settings
 from support_chain import Devnet
-
-ROLES = ("officer", "clerk", "auditor")
 
 
 @pytest.fixture
 def chain(w3: Web3) -> Devnet:
     """The registry deployed and seeded with the demo participants, on a fresh anvil."""
     return Devnet.deploy_and_seed(w3)
-
-
-def service_settings(tmp_path: Path, rpc_url: str, chain: Devnet, database_url: str) -> Settings:
-    """Settings of a service hosting every demo participant and governance with devnet keys."""
-    files = devnet_service.ServiceFiles(tmp_path)
-    devnet_service.write_signers(files, [p.code for p in DEMO_PARTICIPANTS])
-    return Settings(
-        rpc_url=rpc_url,
-        chain_id=2021,
-        registry_address=chain.address,
-        deployment_file=tmp_path / "no-deployment.json",
-        database_url=database_url,
-        signers_file=files.signers,
-        development=True,
-        receipt_timeout=20,
-        reconcile_interval=0.5,
-        index_poll_interval=0.2,
-    )
-
-
-def create_keys(database_url: str) -> tuple[str, dict[str, dict[str, str]]]:
-    """An API key for every demo participant and role, and a governor key."""
-    engine = create_engine(database_url)
-    migrate(engine)
-    with session_factory(engine)() as session:
-        keys = {
-            p.code: {
-                role: create_key(session, participant=p.code, role=role).token for role in ROLES
-            }
-            for p in DEMO_PARTICIPANTS
-        }
-        governor = create_key(session, participant=None, role="governor").token
-        session.commit()
-    engine.dispose()
-    return governor, keys
 
 
 @pytest.fixture

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
-from support_service import service_settings
 from web3 import Web3
 
 from kpchain.service.runtime import Runtime, build_runtime
 from kpchain.store import create_engine, migrate, session_factory
+from support_api import service_settings
 from support_chain import Devnet
 
 

@@ -15,17 +15,6 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
-from support_service import (
-    NodeProxy,
-    ServiceProcess,
-    create_keys,
-    in_pool,
-    issued_events,
-    operation,
-    sent_count,
-    service_settings,
-    wait_until,
-)
 from web3 import Web3
 
 from kpchain.devnet.anvil import AnvilNode
@@ -33,8 +22,17 @@ from kpchain.devnet.seed import participant_account
 from kpchain.service.tables import Operation
 from kpchain.signing import LocalSigner
 from kpchain.store import create_engine, session_factory
-from support_api import document
+from support_api import create_keys, document, service_settings
 from support_chain import Devnet
+from support_service import (
+    NodeProxy,
+    ServiceProcess,
+    in_pool,
+    issued_events,
+    operation,
+    sent_count,
+    wait_until,
+)
 
 pytestmark = pytest.mark.anvil
 

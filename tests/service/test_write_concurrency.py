@@ -15,14 +15,6 @@ import pytest
 from eth_account import Account
 from eth_typing import HexStr
 from sqlalchemy import select
-from support_service import (
-    ServiceProcess,
-    create_keys,
-    issued_events,
-    sent_count,
-    service_settings,
-    wait_until,
-)
 from web3 import Web3
 from web3.contract import Contract
 
@@ -34,8 +26,14 @@ from kpchain.errors import TransactionFailedError
 from kpchain.service.tables import Operation
 from kpchain.signing import LocalSigner
 from kpchain.store import create_engine, session_factory
-from support_api import document
+from support_api import create_keys, document, service_settings
 from support_chain import Devnet
+from support_service import (
+    ServiceProcess,
+    issued_events,
+    sent_count,
+    wait_until,
+)
 
 pytestmark = pytest.mark.anvil
 
