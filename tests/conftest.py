@@ -14,6 +14,7 @@ from web3 import Web3
 from kpchain.chain.connection import connect
 from kpchain.config import get_settings
 from kpchain.devnet.anvil import DEVNET_CHAIN_ID, AnvilNode
+from support_chain import Devnet
 from support_db import PostgresCluster, postgres_bindir
 
 # In CI (CI=true) property tests run from a fixed seed, so a red build reproduces exactly; on a
@@ -75,3 +76,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     url = cluster.create_database()
     yield url
     cluster.drop_database(url)
+
+
+@pytest.fixture
+def chain(w3: Web3) -> Devnet:
+    """The registry deployed and seeded with the demo participants, on a fresh anvil."""
+    return Devnet.deploy_and_seed(w3)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A SQLite database file of the test's own."""
+    return f"sqlite:///{tmp_path / 'kpchain.db'}"

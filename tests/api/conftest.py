@@ -10,22 +10,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from web3 import Web3
 
 from kpchain.api import create_app
 from support_api import Service, create_keys, service_settings
 from support_chain import Devnet
-
-
-@pytest.fixture
-def chain(w3: Web3) -> Devnet:
-    """The registry deployed and seeded with the demo participants, on a fresh anvil."""
-    return Devnet.deploy_and_seed(w3)
-
-
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'kpchain.db'}"
 
 
 @pytest.fixture

@@ -10,23 +10,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
-from web3 import Web3
 
 from kpchain.service.runtime import Runtime, build_runtime
 from kpchain.store import create_engine, migrate, session_factory
 from support_api import service_settings
 from support_chain import Devnet
-
-
-@pytest.fixture
-def chain(w3: Web3) -> Devnet:
-    """The registry deployed and seeded with the demo participants, on a fresh anvil."""
-    return Devnet.deploy_and_seed(w3)
-
-
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'kpchain.db'}"
 
 
 @pytest.fixture

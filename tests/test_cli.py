@@ -1,0 +1,173 @@
+"""The `kpchain` command's service-side groups (keys, index, cert) against real parts: SQLite,
+anvil, and a real uvicorn service for `cert`."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from kpchain.cli import main
+from kpchain.indexer.tables import Certificate
+from kpchain.service.keys import authenticate
+from kpchain.store import create_engine, migrate, session_factory
+from support_api import create_keys, document, service_settings
+from support_chain import Devnet
+from support_service import ServiceProcess, environment, wait_until
+
+
+def _invoke(*args: str, env: dict[str, str] | None = None) -> Any:
+    return CliRunner(mix_stderr=False).invoke(main, list(args), env=env, catch_exceptions=False)
+
+
+def _certificates(database_url: str) -> int:
+    engine = create_engine(database_url)
+    migrate(engine)
+    with session_factory(engine)() as session:
+        count = session.scalar(select(func.count()).select_from(Certificate)) or 0
+    engine.dispose()
+    return count
+
+
+@pytest.mark.usefixtures("clean_settings")
+def test_keys_create_prints_a_key_that_authenticates_when_scoped_to_a_participant(
+    sqlite_url: str,
+) -> None:
+    env = {"KPCHAIN_DATABASE_URL": sqlite_url}
+
+    created = _invoke("keys", "create", "--participant", "BW", "--role", "officer", env=env)
+    governor = _invoke("keys", "create", "--role", "governor", "--label", "KP Chair", env=env)
+    listed = _invoke("keys", "list", env=env)
+
+    assert created.exit_code == 0, created.output
+    token = created.stdout.strip()
+    engine = create_engine(sqlite_url)
+    with session_factory(engine)() as session:
+        principal = authenticate(session, token)
+    engine.dispose()
+    assert (principal.participant, principal.role) == ("BW", "officer")
+    assert governor.exit_code == 0
+    assert principal.key_id in listed.output
+    assert "KP Chair" in listed.output
+    assert token.rsplit("_", 1)[1] not in listed.output  # secrets are never shown again
+
+
+@pytest.mark.usefixtures("clean_settings")
+def test_keys_revoke_refuses_the_key_afterwards_when_revoked(sqlite_url: str) -> None:
+    env = {"KPCHAIN_DATABASE_URL": sqlite_url}
+    token = _invoke("keys", "create", "--participant", "AE", "--role", "clerk", env=env).stdout
+    key_id = token.strip().split("_")[1]
+
+    revoked = _invoke("keys", "revoke", key_id, env=env)
+    again = _invoke("keys", "revoke", key_id, env=env)
+
+    assert revoked.exit_code == 0
+    assert again.exit_code == 1
+    assert f"no active key {key_id}" in again.stderr
+    assert "revoked" in _invoke("keys", "list", env=env).output
+
+
+@pytest.mark.usefixtures("clean_settings")
+def test_keys_create_fails_clearly_when_officer_has_no_participant(sqlite_url: str) -> None:
+    result = _invoke(
+        "keys", "create", "--role", "officer", env={"KPCHAIN_DATABASE_URL": sqlite_url}
+    )
+
+    assert result.exit_code == 1
+    assert "participant_required" in result.stderr
+
+
+@pytest.mark.usefixtures("clean_settings")
+def test_index_rebuild_indexes_the_chain_when_run(
+    tmp_path: Path, anvil: Any, chain: Devnet, sqlite_url: str
+) -> None:
+    chain.issue(chain.certificate("BW-2026-000001"))
+    chain.issue(chain.certificate("BW-2026-000002"))
+    settings = service_settings(tmp_path, anvil.rpc_url, chain, sqlite_url)
+
+    result = _invoke("index", "rebuild", env=environment(settings))
+
+    assert result.exit_code == 0, result.output
+    assert f"index rebuilt to block {chain.head}" in result.output
+    assert _certificates(sqlite_url) == 2
+
+
+@pytest.mark.usefixtures("clean_settings")
+def test_index_run_follows_the_chain_until_interrupted(
+    tmp_path: Path, anvil: Any, chain: Devnet, sqlite_url: str
+) -> None:
+    settings = service_settings(tmp_path, anvil.rpc_url, chain, sqlite_url)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kpchain", "index", "run"],
+        env=environment(settings),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        chain.issue(chain.certificate("BW-2026-000003"))
+        wait_until(lambda: _certificates(sqlite_url) == 1, timeout=30, what="the indexer")
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=30)
+    finally:
+        process.kill()
+
+    assert process.returncode == 0, output
+    assert "stopped at block" in output
+
+
+@pytest.fixture
+def served(tmp_path: Path, anvil: Any, chain: Devnet, sqlite_url: str) -> Iterator[Any]:
+    settings = service_settings(tmp_path, anvil.rpc_url, chain, sqlite_url)
+    _, keys = create_keys(sqlite_url)
+    process = ServiceProcess(settings, tmp_path).start()
+    try:
+        yield process, keys
+    finally:
+        process.stop()
+
+
+@pytest.mark.usefixtures("clean_settings")
+def test_cert_commands_run_a_lifecycle_through_the_api_when_keys_given(
+    served: Any, tmp_path: Path
+) -> None:
+    process, keys = served
+    path = tmp_path / "doc.json"
+    path.write_text(json.dumps(document("BW-2026-000009")))
+
+    def cert(code: str, *args: str) -> Any:
+        options = ["--api-url", process.url, "--api-key", keys[code]["officer"]]
+        return _invoke("cert", *options, *args)
+
+    issued = cert("BW", "issue", str(path), "--idempotency-key", "cli-1")
+    retried = cert("BW", "issue", str(path), "--idempotency-key", "cli-1")
+    shipped = cert("BW", "ship", "BW-2026-000009", "--seal-ref", "SEAL-9")
+    received = cert(
+        "AE",
+        "receive",
+        "BW-2026-000009",
+        "--parcels",
+        "3",
+        "--carats",
+        "1234.56",
+        "--received-at",
+        document("x")["issued_at"],
+    )
+    shown = cert("AE", "show", "BW-2026-000009")
+    refused = cert("BW", "cancel", "BW-2026-000009")
+
+    assert issued.exit_code == 0, issued.output
+    assert json.loads(issued.output) == json.loads(retried.output)
+    assert json.loads(shipped.output)["status"] == "shipped"
+    assert json.loads(received.output)["status"] == "received"
+    assert json.loads(shown.output)["confirmation"]["carats"] == "1234.56"
+    assert refused.exit_code == 1
+    assert "certificate_status_invalid" in refused.stderr
