@@ -10,7 +10,7 @@ ANVIL_DIR := $(CURDIR)/node_modules/@foundry-rs/anvil-linux-amd64/bin
 export SOLCX_BINARY_PATH := $(CURDIR)/.solcx
 export PATH := $(CURDIR)/$(BIN):$(ANVIL_DIR):$(PATH)
 
-.PHONY: install run test lint typecheck test-contracts-anvil compile gas down status clean
+.PHONY: install run test lint typecheck test-contracts-anvil compile gas bench down status clean
 
 install: $(VENV)/.installed node_modules/.installed .solcx/.installed
 
@@ -38,8 +38,10 @@ down: install
 status: install
 	$(BIN)/kpchain devnet status
 
-## test: lint, type-check, every test on ape's local chain, the contract tests again on anvil
+## test: lint, type-check, every test on ape's local chain (service tests on anvil, SQLite and
+## PostgreSQL), the contract tests again on anvil
 test: install lint typecheck
+	scripts/ensure-postgres.sh
 	$(BIN)/ape test tests -q
 	$(BIN)/ape test tests/contracts -q --network ethereum:local:foundry
 
@@ -57,6 +59,10 @@ compile: install
 ## gas: the gas benchmark; prints a table and writes benchmarks/gas.json
 gas: install
 	$(BIN)/python scripts/gas.py
+
+## bench: API throughput against the node's raw rate; prints a table, writes benchmarks/throughput.json
+bench: install
+	$(BIN)/python scripts/bench.py
 
 clean:
 	rm -rf $(VENV) node_modules .solcx .build .cache .pytest_cache .mypy_cache .ruff_cache .hypothesis
