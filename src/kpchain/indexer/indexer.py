@@ -139,6 +139,7 @@ class Indexer:
         # store's lock, so a stale one (another process indexed meanwhile) costs one retry.
         self._known: BlockRef | None = None
         self._known_loaded = False
+        self._head_time: int | None = None  # block time of the last block indexed, once seen
 
     # --- public ----------------------------------------------------------------------------------
 
@@ -147,6 +148,12 @@ class Indexer:
         """The last block indexed, or None before the first."""
         checkpoint = self._checkpoint()
         return checkpoint.number if checkpoint else None
+
+    @property
+    def head_time(self) -> int | None:
+        """The block time (Unix seconds) of the last block this indexer indexed or checked,
+        None before it has seen one: the chain's clock, which judges expiry."""
+        return self._head_time
 
     def sync(self) -> int | None:
         """Indexes up to the node's head minus `confirmations`, repairing reorgs on the way.
@@ -284,6 +291,8 @@ class Indexer:
             ):
                 self._repair(checkpoint)
                 raise _RestartError(f"reorg below block {checkpoint.number} repaired")
+            if probe.checkpoint is not None:
+                self._head_time = probe.checkpoint.timestamp
             return self.head
         first, first_logs = probe.next, probe.next_logs
         while start <= target:
@@ -359,6 +368,7 @@ class Indexer:
         blocks.update((number, (block_hash, True)) for number, block_hash in log_blocks.items())
         new = BlockRef(end, last.hash)
         self._commit(checkpoint, new, events, blocks, start)
+        self._head_time = last.timestamp
         if logs:
             logger.debug("indexed %s events of blocks %s..%s", len(events), start, end)
         return new

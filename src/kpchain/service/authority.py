@@ -17,11 +17,9 @@ from web3.contract.contract import ContractFunction
 
 from kpchain.certificates import models
 from kpchain.certificates.typed_data import document_hash, typed_data
-from kpchain.chain.transactions import call_node
 from kpchain.contracts.enums import ParticipantStatus
 from kpchain.contracts.registry import Confirmation, Registry
 from kpchain.errors import (
-    ChainError,
     ConflictError,
     InvalidRequestError,
     NotFoundError,
@@ -65,7 +63,6 @@ class AuthorityService:
         self._hosting = hosting
         self._chain_id = chain_id
         self._writer: Writer | None = None
-        self._clock: tuple[int | None, int] = (None, 0)  # (indexed block, its time)
 
     def writer(self, *, receipt_timeout: float) -> Writer:
         """The writer of this service (created once)."""
@@ -432,19 +429,9 @@ class AuthorityService:
 
         Expiry is the registry's rule, judged by block time: a certificate whose receipt the
         registry refuses as expired must not read as shipped because this host's clock is
-        behind the chain's. Costs one call to the node per newly indexed block; while the node
-        is unreachable, the last block time known stands.
+        behind the chain's. The indexer already reads every block's time, so this costs nothing.
         """
-        block, block_time = self._clock
-        head = self._indexer.head
-        if head is not None and head != block:
-            try:
-                header = call_node(lambda: self._registry.w3.eth.get_block(head))
-                block_time = int(header["timestamp"])
-            except ChainError:
-                pass  # asked again once the index moves on
-            self._clock = (head, block_time)
-        return max(int(time.time()), block_time)
+        return max(int(time.time()), self._indexer.head_time or 0)
 
     def _sign_document(self, signer: Any, document: models.CertificateDocument) -> dict[str, Any]:
         exporter_salt, importer_salt = models.new_salt(), models.new_salt()

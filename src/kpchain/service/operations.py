@@ -335,11 +335,9 @@ class Writer:
         return self._send_new(session, operation, sender)
 
     def _finish(self, session: Session, operation: Operation, receipt: TxReceipt) -> dict[str, Any]:
+        # Nothing is stored between the receipt and the result: a crash here leaves the
+        # operation `signed`, and resuming finds the receipt again.
         block = int(receipt["blockNumber"])
-        _begin_write(session)
-        operation.block_number = block
-        operation.updated_at = datetime.now(UTC)
-        session.commit()
         if not self._indexer.ensure_indexed(block, timeout=self._receipt_timeout):
             raise TransactionPendingError(
                 f"mined in block {block}, not yet indexed; retry with the same Idempotency-Key",
@@ -347,6 +345,7 @@ class Writer:
             )
         response = self._render(session, operation)
         _begin_write(session)
+        operation.block_number = block
         operation.response = response
         operation.status = "done"
         operation.updated_at = datetime.now(UTC)
