@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 from requests.exceptions import RequestException
 from web3 import Web3
 from web3.middleware import ExtraDataToPOAMiddleware
 
+from kpchain.chain.transport import KeepAliveHTTPProvider
 from kpchain.errors import ChainIdMismatchError, ChainUnavailableError
 
 logger = logging.getLogger(__name__)
@@ -23,7 +25,7 @@ def connect(rpc_url: str, *, expected_chain_id: int | None = None, timeout: floa
         ChainUnavailableError: the node does not answer.
         ChainIdMismatchError: the node serves another chain.
     """
-    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+    w3 = Web3(KeepAliveHTTPProvider(rpc_url, timeout=timeout))
     w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
     # web3's ValidationMiddleware asks the node for eth_chainId twice on every eth_call and
     # eth_estimateGas, to check a `chainId` field kpchain's calls never carry (transactions are
@@ -31,7 +33,9 @@ def connect(rpc_url: str, *, expected_chain_id: int | None = None, timeout: floa
     w3.middleware_onion.remove("validation")
     chain_id = node_chain_id(w3)
     if expected_chain_id is not None and chain_id != expected_chain_id:
-        raise ChainIdMismatchError(expected=expected_chain_id, actual=chain_id, rpc_url=rpc_url)
+        raise ChainIdMismatchError(
+            expected=expected_chain_id, actual=chain_id, rpc_url=redact_url(rpc_url)
+        )
     logger.debug("connected to chain %s at %s", chain_id, rpc_url)
     return w3
 
@@ -54,5 +58,16 @@ def node_chain_id(w3: Web3) -> int:
 
 
 def endpoint(w3: Web3) -> str:
-    """The URL of the node behind `w3`, for messages."""
-    return str(getattr(w3.provider, "endpoint_uri", None) or "the node")
+    """The URL of the node behind `w3`, for messages: without credentials or query."""
+    url = getattr(w3.provider, "endpoint_uri", None)
+    return redact_url(str(url)) if url else "the node"
+
+
+def redact_url(url: str) -> str:
+    """`url` without credentials or query, fit for messages and logs."""
+    try:
+        parts = urlsplit(url)
+        port = f":{parts.port}" if parts.port is not None else ""
+        return f"{parts.scheme}://{parts.hostname or ''}{port}{parts.path}"
+    except ValueError:  # an unparsable URL is shown as nothing rather than leak what it holds
+        return "<unparsable URL>"

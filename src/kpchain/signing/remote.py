@@ -42,6 +42,7 @@ from eth_utils.address import (
 )
 from hexbytes import HexBytes
 
+from kpchain.chain.connection import redact_url
 from kpchain.errors import SigningError
 from kpchain.signing.devkeys import refuse_development_key
 
@@ -411,16 +412,6 @@ class RemoteSigner:
                 f"signed the transaction as {sender}, not as {self._address}; it signs with "
                 "another key"
             )
-
-
-def redact_url(url: str) -> str:
-    """`url` without credentials or query, fit for messages and logs."""
-    try:
-        parsed = httpx.URL(url)
-        port = f":{parsed.port}" if parsed.port is not None else ""
-        return f"{parsed.scheme}://{parsed.host}{port}{parsed.path}"
-    except Exception:  # an unparsable URL is shown as nothing rather than leak what it holds
-        return "<unparsable URL>"
 
 
 def _decode_transaction(raw: bytes) -> dict[str, Any]:
