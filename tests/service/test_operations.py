@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from eth_typing import HexStr
 from sqlalchemy.orm import Session, sessionmaker
-from support_service import in_pool, operation, sent_count, wait_until
 
 from kpchain.api.errors import status_of
 from kpchain.certificates.models import CertificateDocument, ShipRequest
@@ -20,6 +19,7 @@ from kpchain.service.keys import Principal
 from kpchain.service.runtime import Runtime
 from support_api import document
 from support_chain import Devnet
+from support_service import in_pool, operation, sent_count, wait_until
 
 pytestmark = pytest.mark.anvil
 

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support_service import wait_until
 
 from kpchain.certificates.models import CertificateDocument, ShipRequest
 from kpchain.errors import ConfigError
@@ -22,6 +21,7 @@ from kpchain.service.keys import Principal
 from kpchain.service.runtime import Runtime
 from kpchain.service.webhooks import WebhookDispatcher, WebhooksConfig
 from support_api import document
+from support_service import wait_until
 
 SECRET = "webhook-test-secret"
 BW = Principal(key_id="test", participant="BW", role="officer")
