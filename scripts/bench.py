@@ -44,7 +44,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -221,33 +221,7 @@ class CpuMeter:
 # --- documents ---------------------------------------------------------------------------------
 
 
-def document(cert_no: str, exporting: str, importing: str) -> dict[str, Any]:
-    """A valid certificate document issued today (DESIGN.md section 4's shape)."""
-    today = datetime.now(UTC).date()
-    return {
-        "cert_no": cert_no,
-        "exporting_participant": exporting,
-        "importing_participant": importing,
-        "origin": exporting,
-        "provenance": None,
-        "origin_zone": None,
-        "exporter": {
-            "name": f"{exporting} Diamond Trading Company",
-            "address": f"1 Diamond Road, {exporting}",
-            "licence": f"{exporting}-EXP-0001",
-        },
-        "importer": {
-            "name": f"{importing} Rough Imports Ltd",
-            "address": f"2 Bourse Street, {importing}",
-            "licence": f"{importing}-IMP-0042",
-        },
-        "lines": [
-            {"hs_code": "7102.31", "carats": "1234.56", "value_usd": "456789.00", "parcels": 3}
-        ],
-        "issued_at": today.isoformat(),
-        "expires_at": (today + timedelta(days=60)).isoformat(),
-        "issuing_authority": f"{exporting} Government Diamond Office",
-    }
+document = devnet_service.demo_document
 
 
 def receive_body() -> dict[str, Any]:

@@ -4,7 +4,6 @@ test (see tests/api/conftest.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,25 +26,7 @@ def document(
     **fields: Any,
 ) -> dict[str, Any]:
     """A valid certificate document issued today and valid for `days`; `fields` override."""
-    today = datetime.now(UTC).date()
-    body: dict[str, Any] = {
-        "cert_no": cert_no,
-        "exporting_participant": exporting,
-        "importing_participant": importing,
-        "origin": exporting,
-        "provenance": None,
-        "origin_zone": None,
-        "exporter": {"name": "Okavango Diamond Company", "address": "Gaborone", "licence": "E-1"},
-        "importer": {"name": "Dubai Rough Traders", "address": "DMCC, Dubai", "licence": "I-9"},
-        "lines": [
-            {"hs_code": "7102.31", "carats": "1234.56", "value_usd": "456789.00", "parcels": 3}
-        ],
-        "issued_at": today.isoformat(),
-        "expires_at": (today + timedelta(days=days)).isoformat(),
-        "issuing_authority": "Government Diamond Office",
-    }
-    body.update(fields)
-    return body
+    return {**devnet_service.demo_document(cert_no, exporting, importing, days=days), **fields}
 
 
 @dataclass

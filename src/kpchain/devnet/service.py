@@ -211,6 +211,46 @@ def api_url(port: int) -> str:
     return f"http://127.0.0.1:{port}"
 
 
+def demo_document(
+    cert_no: str,
+    exporting: str,
+    importing: str,
+    *,
+    origin: str | None = None,
+    provenance: str | None = None,
+    origin_zone: str | None = None,
+    lines: list[dict[str, Any]] | None = None,
+    days: int = 60,
+) -> dict[str, Any]:
+    """A valid certificate document (DESIGN.md section 4's JSON) issued today, valid for
+    `days`, with made-up exporter and importer: the devnet's demo data, and the documents of
+    the benchmark and the tests."""
+    today = datetime.now(UTC).date()
+    return {
+        "cert_no": cert_no,
+        "exporting_participant": exporting,
+        "importing_participant": importing,
+        "origin": origin or exporting,
+        "provenance": provenance,
+        "origin_zone": origin_zone,
+        "exporter": {
+            "name": f"{exporting} Diamond Trading Company",
+            "address": f"1 Diamond Road, {exporting}",
+            "licence": f"{exporting}-EXP-0001",
+        },
+        "importer": {
+            "name": f"{importing} Rough Imports Ltd",
+            "address": f"2 Bourse Street, {importing}",
+            "licence": f"{importing}-IMP-0042",
+        },
+        "lines": lines
+        or [{"hs_code": "7102.31", "carats": "1234.56", "value_usd": "456789.00", "parcels": 3}],
+        "issued_at": today.isoformat(),
+        "expires_at": (today + timedelta(days=days)).isoformat(),
+        "issuing_authority": f"{exporting} Government Diamond Office",
+    }
+
+
 def issue_demo_certificates(url: str, keys: dict[str, dict[str, str]]) -> int:
     """Puts a few certificates in each state through the API, as the authorities would.
 
@@ -219,40 +259,7 @@ def issue_demo_certificates(url: str, keys: dict[str, dict[str, str]]) -> int:
     """
     today = datetime.now(UTC).date()
     year = today.year
-
-    def document(cert_no: str, exporting: str, importing: str, **extra: Any) -> dict[str, Any]:
-        return {
-            "cert_no": cert_no,
-            "exporting_participant": exporting,
-            "importing_participant": importing,
-            "origin": extra.get("origin", exporting),
-            "provenance": extra.get("provenance"),
-            "origin_zone": extra.get("origin_zone"),
-            "exporter": {
-                "name": f"{exporting} Diamond Trading Company",
-                "address": f"1 Diamond Road, {exporting}",
-                "licence": f"{exporting}-EXP-0001",
-            },
-            "importer": {
-                "name": f"{importing} Rough Imports Ltd",
-                "address": f"2 Bourse Street, {importing}",
-                "licence": f"{importing}-IMP-0042",
-            },
-            "lines": extra.get(
-                "lines",
-                [
-                    {
-                        "hs_code": "7102.31",
-                        "carats": "1234.56",
-                        "value_usd": "456789.00",
-                        "parcels": 3,
-                    }
-                ],
-            ),
-            "issued_at": today.isoformat(),
-            "expires_at": (today + timedelta(days=60)).isoformat(),
-            "issuing_authority": extra.get("authority", f"{exporting} Government Diamond Office"),
-        }
+    document = demo_document
 
     mixed_lines = [
         {"hs_code": "7102.10", "carats": "5000.00", "value_usd": "250000.00", "parcels": 5},
