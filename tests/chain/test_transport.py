@@ -22,12 +22,14 @@ from kpchain.errors import ChainUnavailableError
 
 
 class FakeNode:
-    """Answers eth_chainId with 2021; `close_after_response` drops the connection after each
-    answer without saying so (as a node's idle timeout does); `status` forces an HTTP error."""
+    """Answers eth_chainId with 2021, and other methods from `results`; `close_after_response`
+    drops the connection after each answer without saying so (as a node's idle timeout does);
+    `status` forces an HTTP error."""
 
     def __init__(self) -> None:
         self.close_after_response = False
         self.status = 200
+        self.results: dict[str, Any] = {"eth_chainId": "0x7e5"}
         self.connections: set[tuple[str, int]] = set()
         self.authorization: list[str | None] = []
         node = self
@@ -42,8 +44,9 @@ class FakeNode:
                 if node.status != 200:
                     body = b"upstream unavailable"
                 else:
+                    result = node.results[request["method"]]
                     body = json.dumps(
-                        {"jsonrpc": "2.0", "id": request["id"], "result": "0x7e5"}
+                        {"jsonrpc": "2.0", "id": request["id"], "result": result}
                     ).encode()
                 self.send_response(node.status)
                 self.send_header("Content-Length", str(len(body)))
@@ -139,3 +142,26 @@ def test_connect_keeps_credentials_out_of_errors_when_node_unreachable() -> None
     assert "s3cret-token" not in shown
     assert "hidden" not in shown
     assert "127.0.0.1" in shown
+
+
+def test_connect_reads_poa_blocks_when_extra_data_exceeds_32_bytes(fake_node: FakeNode) -> None:
+    # A QBFT/Clique header: 32 bytes of vanity, then validators and seals (here 97 bytes in all),
+    # which web3 refuses as a block unless the POA middleware strips it.
+    extra = "0x" + "ab" * 97
+    fake_node.results["eth_getBlockByNumber"] = {
+        "number": "0x5",
+        "hash": "0x" + "11" * 32,
+        "parentHash": "0x" + "22" * 32,
+        "timestamp": "0x6560a2c0",
+        "extraData": extra,
+        "miner": "0x" + "00" * 20,
+        "gasLimit": "0x1c9c380",
+        "gasUsed": "0x0",
+        "transactions": [],
+    }
+    w3 = connect(f"http://127.0.0.1:{fake_node.port}", expected_chain_id=2021)
+
+    block = w3.eth.get_block("latest")
+
+    assert block["number"] == 5
+    assert bytes(block["proofOfAuthorityData"]).hex() == "ab" * 97
