@@ -79,8 +79,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
-def chain(w3: Web3) -> Devnet:
-    """The registry deployed and seeded with the demo participants, on a fresh anvil."""
+def seeded(w3: Web3) -> Devnet:
+    """The registry deployed and seeded with the demo participants, on a fresh anvil.
+
+    Not named `chain`: ape's pytest plugin has a `chain` fixture of its own, which the contract
+    tests use.
+    """
     return Devnet.deploy_and_seed(w3)
 
 

@@ -87,24 +87,24 @@ def test_keys_create_fails_clearly_when_officer_has_no_participant(sqlite_url: s
 
 @pytest.mark.usefixtures("clean_settings")
 def test_index_rebuild_indexes_the_chain_when_run(
-    tmp_path: Path, anvil: Any, chain: Devnet, sqlite_url: str
+    tmp_path: Path, anvil: Any, seeded: Devnet, sqlite_url: str
 ) -> None:
-    chain.issue(chain.certificate("BW-2026-000001"))
-    chain.issue(chain.certificate("BW-2026-000002"))
-    settings = service_settings(tmp_path, anvil.rpc_url, chain, sqlite_url)
+    seeded.issue(seeded.certificate("BW-2026-000001"))
+    seeded.issue(seeded.certificate("BW-2026-000002"))
+    settings = service_settings(tmp_path, anvil.rpc_url, seeded, sqlite_url)
 
     result = _invoke("index", "rebuild", env=environment(settings))
 
     assert result.exit_code == 0, result.output
-    assert f"index rebuilt to block {chain.head}" in result.output
+    assert f"index rebuilt to block {seeded.head}" in result.output
     assert _certificates(sqlite_url) == 2
 
 
 @pytest.mark.usefixtures("clean_settings")
 def test_index_run_follows_the_chain_until_interrupted(
-    tmp_path: Path, anvil: Any, chain: Devnet, sqlite_url: str
+    tmp_path: Path, anvil: Any, seeded: Devnet, sqlite_url: str
 ) -> None:
-    settings = service_settings(tmp_path, anvil.rpc_url, chain, sqlite_url)
+    settings = service_settings(tmp_path, anvil.rpc_url, seeded, sqlite_url)
     process = subprocess.Popen(
         [sys.executable, "-m", "kpchain", "index", "run"],
         env=environment(settings),
@@ -113,7 +113,7 @@ def test_index_run_follows_the_chain_until_interrupted(
         text=True,
     )
     try:
-        chain.issue(chain.certificate("BW-2026-000003"))
+        seeded.issue(seeded.certificate("BW-2026-000003"))
         wait_until(lambda: _certificates(sqlite_url) == 1, timeout=30, what="the indexer")
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=30)
@@ -125,8 +125,8 @@ def test_index_run_follows_the_chain_until_interrupted(
 
 
 @pytest.fixture
-def served(tmp_path: Path, anvil: Any, chain: Devnet, sqlite_url: str) -> Iterator[Any]:
-    settings = service_settings(tmp_path, anvil.rpc_url, chain, sqlite_url)
+def served(tmp_path: Path, anvil: Any, seeded: Devnet, sqlite_url: str) -> Iterator[Any]:
+    settings = service_settings(tmp_path, anvil.rpc_url, seeded, sqlite_url)
     _, keys = create_keys(sqlite_url)
     process = ServiceProcess(settings, tmp_path).start()
     try:

@@ -17,6 +17,12 @@ from support_chain import Devnet
 
 
 @pytest.fixture
+def chain(seeded: Devnet) -> Devnet:
+    """`seeded` under the name these tests use (ape's own `chain` is not used here)."""
+    return seeded
+
+
+@pytest.fixture
 def service(tmp_path: Path, anvil: Any, chain: Devnet, sqlite_url: str) -> Iterator[Service]:
     """The service on SQLite (the default store)."""
     yield from _running(tmp_path, anvil.rpc_url, chain, sqlite_url)

@@ -18,6 +18,12 @@ from support_chain import Devnet
 
 
 @pytest.fixture
+def chain(seeded: Devnet) -> Devnet:
+    """`seeded` under the name these tests use (ape's own `chain` is not used here)."""
+    return seeded
+
+
+@pytest.fixture
 def runtime(tmp_path: Path, anvil: Any, chain: Devnet, sqlite_url: str) -> Iterator[Runtime]:
     """The service core on SQLite, without its indexer and reconciler threads."""
     built = build_runtime(service_settings(tmp_path, anvil.rpc_url, chain, sqlite_url))
