@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -421,7 +422,8 @@ def devnet_up(project: Path, port: int, api_port: int, no_service: bool, no_demo
         click.echo(
             f'  curl -sN -H "Authorization: Bearer {ae}" "{net.api_url}/v1/events?follow=false"'
         )
-        click.echo(f"  KPCHAIN_API_KEY={bw} kpchain cert show BW-<year>-000001")
+        year = datetime.now(UTC).year
+        click.echo(f"  KPCHAIN_API_KEY={bw} kpchain cert show BW-{year}-000001")
     click.echo("stop it with: kpchain devnet down" + _project_flag(project))
 
 
@@ -450,6 +452,7 @@ def devnet_status(project: Path) -> None:
     click.echo(f"contract   {found.contract or 'none deployed'}")
     if found.participant_count is not None:
         click.echo(f"participants {found.participant_count}")
+    click.echo(f"service    {found.service_url or 'not running'}")
 
 
 def _project_flag(project: Path) -> str:

@@ -224,6 +224,7 @@ def test_cli_devnet_commands_print_addresses_and_how_to_stop_when_running(
     assert f"devnet running: {devnet.rpc_url}" in described.output
     assert devnet.contract in described.output
     assert "participants 12" in described.output
+    assert f"service    {devnet.api_url}" in described.output
 
 
 def test_down_then_up_reuses_persisted_state_when_restarted(start: Start, tmp_path: Path) -> None:

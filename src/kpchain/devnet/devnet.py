@@ -144,6 +144,7 @@ class DevnetStatus:
     block_number: int | None = None
     contract: str | None = None  # set only when the contract has code on the running chain
     participant_count: int | None = None
+    service_url: str | None = None  # set while the devnet's service runs
 
 
 def up(
@@ -243,6 +244,7 @@ def status(project: Path) -> DevnetStatus:
         block_number=w3.eth.block_number,
         contract=contract,
         participant_count=count,
+        service_url=service.running_url(service.ServiceFiles(paths.directory)),
     )
 
 

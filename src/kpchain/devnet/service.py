@@ -207,6 +207,13 @@ def running_pid(files: ServiceFiles) -> int | None:
     return None
 
 
+def running_url(files: ServiceFiles) -> str | None:
+    """The URL of the devnet's running service, or None."""
+    if running_pid(files) is None or not files.url_file.exists():
+        return None
+    return files.url_file.read_text().strip()
+
+
 def api_url(port: int) -> str:
     return f"http://127.0.0.1:{port}"
 
