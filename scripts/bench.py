@@ -102,6 +102,13 @@ def main(argv: list[str] | None = None) -> int:
         "the API run made operations, so both phases grow their chains alike)",
     )
     parser.add_argument(
+        "--service-threads",
+        type=int,
+        default=8,
+        help="the service's worker threads (KPCHAIN_API_THREADS; default 8: on automine every "
+        "write is answered at once, and more threads only contend for the GIL)",
+    )
+    parser.add_argument(
         "--no-write", action="store_true", help="do not write benchmarks/throughput.json"
     )
     args = parser.parse_args(argv)
@@ -120,9 +127,11 @@ def main(argv: list[str] | None = None) -> int:
                 directory / "api",
                 deployment_file,
                 threads=args.threads,
+                service_threads=args.service_threads,
                 duration=None if args.certificates else args.duration,
                 certificates=args.certificates,
             )
+            api["service_threads"] = args.service_threads
         raw_certificates = args.raw_certificates or max(
             MIN_RAW_CERTIFICATES, api["operations"] // 3
         )
@@ -457,7 +466,7 @@ class Tally:
 
 
 def start_service(
-    files: devnet_service.ServiceFiles, rpc_url: str, deployment_file: Path
+    files: devnet_service.ServiceFiles, rpc_url: str, deployment_file: Path, *, threads: int
 ) -> tuple[subprocess.Popen[bytes], str]:
     """Starts `python -m kpchain serve` as `kpchain devnet up` does (KPCHAIN_* environment,
     SQLite, the devnet signers file, development mode); returns it and its URL once ready."""
@@ -474,6 +483,7 @@ def start_service(
         "KPCHAIN_DEVELOPMENT": "true",
         "KPCHAIN_API_HOST": "127.0.0.1",
         "KPCHAIN_API_PORT": str(port),
+        "KPCHAIN_API_THREADS": str(threads),
     }
     env.pop("KPCHAIN_REGISTRY_ADDRESS", None)
     url = f"http://127.0.0.1:{port}"
@@ -533,6 +543,7 @@ def measure_api(
     deployment_file: Path,
     *,
     threads: int,
+    service_threads: int,
     duration: float | None,
     certificates: int | None,
 ) -> dict[str, Any]:
@@ -541,7 +552,7 @@ def measure_api(
     files = devnet_service.ServiceFiles(directory / "service")
     files.directory.mkdir(parents=True, exist_ok=True)
     keys = officer_keys(files.database_url)  # migrates first; the service finds it migrated
-    process, url = start_service(files, rpc_url, deployment_file)
+    process, url = start_service(files, rpc_url, deployment_file, threads=service_threads)
     numbers = Numbers("A")
     try:
         # Warm-up, not counted: one lifecycle per route (first nonces, connections, imports).
@@ -722,7 +733,7 @@ def print_table(report: dict[str, Any], *, markdown: bool = False) -> None:
             "API operations/s",
             f"{api['operations_per_second']:,.1f}",
             f"{api['operations']:,} ops in {api['seconds']:.1f}s, 3 authorities x {threads} "
-            "threads",
+            f"threads, service {api['service_threads']} threads",
         )
     )
     for op in (*OPERATIONS, "all"):

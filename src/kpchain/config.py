@@ -36,6 +36,10 @@ class Settings(BaseSettings):
         receipt_timeout: seconds a write waits for its transaction to be mined before it answers
             503 and leaves the operation to finish in the background.
         reconcile_interval: seconds between the service's passes over unfinished operations.
+        api_threads: worker threads serving blocking requests at once. A write holds one while
+            it waits for its block, so chains with a block period want many; where blocks come
+            at once (anvil's automine) fewer are faster, since the service is CPU-bound and
+            threads only contend for Python's GIL (see `make bench`).
         webhooks_file: participants whose events are also POSTed to a URL of theirs (a JSON or
             YAML file; see `kpchain.service.webhooks`).
     """
@@ -61,6 +65,7 @@ class Settings(BaseSettings):
     receipt_timeout: float = Field(default=60.0, gt=0)
     reconcile_interval: float = Field(default=5.0, gt=0)
     webhooks_file: Path | None = None
+    api_threads: int = Field(default=40, ge=1, le=1000)
 
     @property
     def deployment_path(self) -> Path:

@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import FastAPI
 
 from kpchain import __version__
@@ -37,6 +38,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Blocking routes (every write waits for its block) run in anyio's worker threads.
+        to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
         current = runtime or build_runtime(settings)
         app.state.runtime = current
         current.start()
