@@ -111,27 +111,16 @@ def _issued(session: Session, event: Event) -> None:
 
 
 def _shipped(session: Session, event: Event) -> None:
-    cert = _certificate(session, event)
-    if cert is None:
-        return
-    cert.status = "shipped"
-    cert.shipped_block = event.block_number
-    cert.shipped_tx = event.tx_hash
-    cert.shipped_time = event.block_time
-    cert.shipped_authority = event.args["authority"]
-    cert.seal_ref_hash = _nonzero(event.args["sealRef"])
+    cert = _step(session, event, "shipped")
+    if cert is not None:
+        cert.seal_ref_hash = _nonzero(event.args["sealRef"])
 
 
 def _received(session: Session, event: Event) -> None:
-    cert = _certificate(session, event)
+    cert = _step(session, event, "received")
     if cert is None:
         return
     confirmation = event.args["confirmation"]
-    cert.status = "received"
-    cert.received_block = event.block_number
-    cert.received_tx = event.tx_hash
-    cert.received_time = event.block_time
-    cert.received_authority = event.args["authority"]
     cert.received_parcels = int(confirmation["parcels"])
     cert.received_carats_hundredths = _int64(confirmation["carats"], cert.cert_no)
     cert.received_at = int(confirmation["receivedAt"])
@@ -139,26 +128,27 @@ def _received(session: Session, event: Event) -> None:
 
 
 def _rejected(session: Session, event: Event) -> None:
-    cert = _certificate(session, event)
-    if cert is None:
-        return
-    cert.status = "rejected"
-    cert.rejected_block = event.block_number
-    cert.rejected_tx = event.tx_hash
-    cert.rejected_time = event.block_time
-    cert.rejected_authority = event.args["authority"]
-    cert.rejection_reason = _label(RejectionReason, event.args["reason"])
+    cert = _step(session, event, "rejected")
+    if cert is not None:
+        cert.rejection_reason = _label(RejectionReason, event.args["reason"])
 
 
 def _cancelled(session: Session, event: Event) -> None:
+    _step(session, event, "cancelled")
+
+
+def _step(session: Session, event: Event, step: str) -> Certificate | None:
+    """Moves the event's certificate to status `step` and records the step's block,
+    transaction, time and acting authority (the `<step>_*` columns)."""
     cert = _certificate(session, event)
     if cert is None:
-        return
-    cert.status = "cancelled"
-    cert.cancelled_block = event.block_number
-    cert.cancelled_tx = event.tx_hash
-    cert.cancelled_time = event.block_time
-    cert.cancelled_authority = event.args["authority"]
+        return None
+    cert.status = step
+    setattr(cert, f"{step}_block", event.block_number)
+    setattr(cert, f"{step}_tx", event.tx_hash)
+    setattr(cert, f"{step}_time", event.block_time)
+    setattr(cert, f"{step}_authority", event.args["authority"])
+    return cert
 
 
 def _certificate(session: Session, event: Event) -> Certificate | None:

@@ -332,7 +332,7 @@ class AuthorityService:
                 limit=min(max(limit, 1), MAX_PAGE),
                 cursor=cursor,
             )
-            items = [views.certificate_view(session, row, now=now) for row in rows]
+            items = views.certificate_views(session, rows, now=now)
         return {"items": items, "next_cursor": next_cursor}
 
     def document(self, principal: Principal, cert_no: str) -> dict[str, Any]:
@@ -457,12 +457,8 @@ class AuthorityService:
         now = self._now()
         if operation.kind in ("issue", "issue_batch"):
             numbers = [item["document"]["cert_no"] for item in operation.request["certificates"]]
-            return {
-                "certificates": [
-                    views.certificate_view(session, self._certificate_row(session, number), now=now)
-                    for number in numbers
-                ]
-            }
+            rows = [self._certificate_row(session, number) for number in numbers]
+            return {"certificates": views.certificate_views(session, rows, now=now)}
         if operation.actor == GOVERNOR:
             row = queries.participant(session, operation.subject)
             assert row is not None
