@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from kpchain.consortium.commands import consortium
 from kpchain.errors import KpchainError
 
 
@@ -473,3 +474,6 @@ def install_solc(project: Path) -> None:
     root = project.resolve()
     target = install_solc_adapter(root, CompilerConfig.from_ape_config(root).version)
     click.echo(f"solc ready at {target}")
+
+
+main.add_command(consortium)

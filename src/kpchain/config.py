@@ -42,6 +42,12 @@ class Settings(BaseSettings):
             threads only contend for Python's GIL (see `make bench`).
         webhooks_file: participants whose events are also POSTed to a URL of theirs (a JSON or
             YAML file; see `kpchain.service.webhooks`).
+        public_url: the address people reach this service at (the printable certificate's QR
+            code opens ``<public_url>/verify/<cert_no>``); default ``http://<api_host>:<api_port>``.
+        overdue_days: days after shipping without a confirmation of receipt before monitoring
+            reports a certificate as overdue.
+        outlier_factor: monitoring flags a certificate whose value per carat is above this
+            multiple of the median for its origin, or below the median divided by it.
     """
 
     model_config = SettingsConfigDict(env_prefix="KPCHAIN_", extra="ignore")
@@ -66,6 +72,14 @@ class Settings(BaseSettings):
     reconcile_interval: float = Field(default=5.0, gt=0)
     webhooks_file: Path | None = None
     api_threads: int = Field(default=40, ge=1, le=1000)
+    public_url: str | None = None
+    overdue_days: int = Field(default=30, ge=1)
+    outlier_factor: float = Field(default=3.0, gt=1)
+
+    @property
+    def base_url(self) -> str:
+        """Where people reach this service, without a trailing slash."""
+        return (self.public_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
 
     @property
     def deployment_path(self) -> Path:

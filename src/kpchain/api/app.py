@@ -12,9 +12,18 @@ from fastapi import FastAPI
 from kpchain import __version__
 from kpchain.api import errors
 from kpchain.api.metrics import Metrics, MetricsMiddleware
-from kpchain.api.routes import certificates, events, health, participants
+from kpchain.api.routes import (
+    certificates,
+    events,
+    health,
+    participants,
+    printing,
+    statistics,
+    verify,
+)
 from kpchain.config import Settings, get_settings
 from kpchain.service.runtime import Runtime, build_runtime
+from kpchain.web import routes as pages
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +67,15 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.state.metrics = Metrics()
     errors.install(app)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
-    for router in (certificates.router, participants.router, events.router, health.router):
+    for router in (
+        certificates.router,
+        printing.router,
+        participants.router,
+        verify.router,
+        statistics.router,
+        events.router,
+        health.router,
+        pages.router,
+    ):
         app.include_router(router)
     return app

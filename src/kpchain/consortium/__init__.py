@@ -1,0 +1,1 @@
+"""Consortium network configuration for operators: Besu QBFT genesis, nodes, permissions."""

@@ -1,0 +1,1 @@
+"""The printable KP certificate."""

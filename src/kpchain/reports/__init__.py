@@ -1,0 +1,1 @@
+"""KP statistics (the Annual Global Summary) and monitoring, read from the index."""

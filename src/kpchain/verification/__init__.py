@@ -1,0 +1,1 @@
+"""Certificate verification: is a presented certificate the one its authority issued?"""
