@@ -1,0 +1,190 @@
+"""The nodes of a QBFT network: their keys, enode URLs and Besu configuration files.
+
+A QBFT validator is identified by its node key: the validator address in the genesis is the
+address of the node's public key, and the enode URL (how peers and the nodes allowlist name it)
+carries the public key itself. Each node's folder holds what Besu reads, with paths relative to
+the folder, so that it can be handed to the participant that runs the node and started there
+with ``besu --config-file=config.toml``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eth_keys.datatypes import PrivateKey
+
+from kpchain.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+# The order of secp256k1's group: a private key is a number from 1 to N - 1.
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+KEY_FILE = "key"
+PUBLIC_KEY_FILE = "key.pub"
+CONFIG_FILE = "config.toml"
+PERMISSIONS_FILE = "permissions_config.toml"
+STATIC_NODES_FILE = "static-nodes.json"
+GENESIS_FILE = "genesis.json"
+DATA_DIR = "data"
+
+# The JSON-RPC APIs a kpchain node serves: ETH/NET/WEB3 for the service and deploy, TXPOOL to
+# see pending writes, QBFT to vote validators in and out, PERM to update the allowlists.
+RPC_APIS = ("ETH", "NET", "WEB3", "TXPOOL", "QBFT", "PERM")
+
+
+@dataclass(frozen=True)
+class NodeKey:
+    """A node's secp256k1 key. The private key never appears in its repr."""
+
+    private_key: bytes = field(repr=False)
+
+    def __post_init__(self) -> None:
+        if len(self.private_key) != 32 or not 0 < int.from_bytes(self.private_key) < SECP256K1_N:
+            raise ConfigError("a node key must be a secp256k1 private key of 32 bytes")
+
+    @classmethod
+    def generate(cls) -> NodeKey:
+        """A fresh key from the operating system's random source."""
+        while True:  # a 32-byte draw falls outside 1..N-1 about once in 2**128
+            candidate = secrets.token_bytes(32)
+            if 0 < int.from_bytes(candidate) < SECP256K1_N:
+                return cls(candidate)
+
+    @classmethod
+    def read(cls, path: Path) -> NodeKey:
+        """The key in a Besu `key` file (hex, with or without 0x, on one line).
+
+        Raises:
+            ConfigError: unreadable, or not a private key.
+        """
+        try:
+            text = path.read_text(encoding="ascii").strip()
+            return cls(bytes.fromhex(text.removeprefix("0x")))
+        except (OSError, ValueError, ConfigError) as exc:
+            # Never the file's content in the message: it is a private key.
+            raise ConfigError(
+                f"cannot read the node key in {path}: {type(exc).__name__}; it must hold one "
+                "secp256k1 private key in hex",
+                detail={"key_file": str(path)},
+            ) from None
+
+    def write(self, path: Path) -> None:
+        """Writes the key as Besu's `key` file: hex without 0x, readable by the owner only.
+
+        Raises:
+            FileExistsError: `path` exists; a node key is never overwritten.
+        """
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="ascii") as file:
+            file.write(self.private_key.hex() + "\n")
+
+    @property
+    def public_key(self) -> str:
+        """The uncompressed public key without its 0x04 prefix: 128 hex digits (the node id)."""
+        return PrivateKey(self.private_key).public_key.to_bytes().hex()
+
+    @property
+    def address(self) -> str:
+        """The checksummed address of the public key: the validator address."""
+        return str(PrivateKey(self.private_key).public_key.to_checksum_address())
+
+
+@dataclass(frozen=True)
+class Node:
+    """One validator node, run by participant `code`.
+
+    Attributes:
+        code: the participant running it (its folder is named after it).
+        key: its node key.
+        host: the address its peers reach it at (Besu's `p2p-host`).
+        p2p_port: its P2P (TCP and discovery UDP) port.
+        rpc_port: its JSON-RPC HTTP port.
+    """
+
+    code: str
+    key: NodeKey
+    host: str
+    p2p_port: int
+    rpc_port: int
+
+    @property
+    def enode(self) -> str:
+        """Its enode URL: ``enode://<public key>@<host>:<port>``."""
+        return f"enode://{self.key.public_key}@{self.host}:{self.p2p_port}"
+
+    @property
+    def validator(self) -> str:
+        """Its validator address."""
+        return self.key.address
+
+
+def existing_or_new_key(folder: Path) -> tuple[NodeKey, bool]:
+    """The node key in `folder`, or a fresh one (not written yet) when there is none.
+
+    A node's key is its identity on the network: generating the network again keeps it.
+
+    Returns:
+        The key, and whether it is new.
+
+    Raises:
+        ConfigError: `folder` has a key file that does not hold a key.
+    """
+    path = folder / KEY_FILE
+    if path.exists():
+        return NodeKey.read(path), False
+    return NodeKey.generate(), True
+
+
+def write_key_files(folder: Path, key: NodeKey) -> None:
+    """Writes `key` (unless `folder` holds it already) and its public key `key.pub`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / KEY_FILE
+    if not path.exists():
+        key.write(path)
+    (folder / PUBLIC_KEY_FILE).write_text(key.public_key + "\n", encoding="ascii")
+
+
+def besu_config(node: Node, *, rpc_host: str, bootnodes: Sequence[str]) -> dict[str, Any]:
+    """The node's Besu configuration file (`config.toml`), as TOML keys and values.
+
+    Paths are relative to the node's folder, where Besu is started. Gas is free
+    (`min-gas-price` 0 on every node, with the genesis' `zeroBaseFee`), and both allowlists of
+    the permissions file are enforced.
+
+    Args:
+        node: the node.
+        rpc_host: the interface JSON-RPC listens on; 127.0.0.1 keeps it on the machine.
+        bootnodes: enode URLs to discover peers from (the first node, for the others); none
+            for the first node.
+    """
+    config: dict[str, Any] = {
+        "data-path": DATA_DIR,
+        "genesis-file": GENESIS_FILE,
+        "node-private-key-file": KEY_FILE,
+        "sync-mode": "FULL",
+        "p2p-host": node.host,
+        "p2p-port": node.p2p_port,
+        "static-nodes-file": STATIC_NODES_FILE,
+        "rpc-http-enabled": True,
+        "rpc-http-host": rpc_host,
+        "rpc-http-port": node.rpc_port,
+        "rpc-http-api": list(RPC_APIS),
+        "host-allowlist": sorted({"localhost", "127.0.0.1", rpc_host}),
+        "min-gas-price": 0,
+        # Receipts of failed transactions carry the revert data kpchain decodes.
+        "revert-reason-enabled": True,
+        "permissions-accounts-config-file-enabled": True,
+        "permissions-accounts-config-file": PERMISSIONS_FILE,
+        "permissions-nodes-config-file-enabled": True,
+        "permissions-nodes-config-file": PERMISSIONS_FILE,
+    }
+    if bootnodes:
+        config["bootnodes"] = list(bootnodes)
+    return config

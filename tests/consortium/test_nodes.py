@@ -1,0 +1,152 @@
+"""Node keys (Besu's `key` file, public key, validator address, enode) and the Besu configuration
+file, parsed back with tomllib."""
+
+from __future__ import annotations
+
+import re
+import stat
+import tomllib
+from pathlib import Path
+
+import pytest
+import tomli_w
+from coincurve import PublicKey
+from eth_account import Account
+
+from kpchain.consortium.nodes import (
+    KEY_FILE,
+    PUBLIC_KEY_FILE,
+    Node,
+    NodeKey,
+    besu_config,
+    existing_or_new_key,
+    write_key_files,
+)
+from kpchain.errors import ConfigError
+
+# anvil's (and Hardhat's) first development account: a key whose address everyone knows.
+ANVIL_KEY = bytes.fromhex("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80")
+ANVIL_ADDRESS = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+ENODE = re.compile(r"enode://(?P<id>[0-9a-f]{128})@(?P<host>[^:]+):(?P<port>\d+)")
+
+
+def _node(key: NodeKey, *, host: str = "127.0.0.1", port: int = 30303) -> Node:
+    return Node(code="BW", key=key, host=host, p2p_port=port, rpc_port=8545)
+
+
+def test_node_key_address_is_the_keys_ethereum_address() -> None:
+    assert NodeKey(ANVIL_KEY).address == ANVIL_ADDRESS
+
+
+def test_generated_node_key_public_key_and_address_agree_with_other_libraries() -> None:
+    key = NodeKey.generate()
+
+    uncompressed = PublicKey.from_secret(key.private_key).format(compressed=False)
+    assert uncompressed[0] == 0x04
+    assert key.public_key == uncompressed[1:].hex()
+    assert key.address == Account.from_key(key.private_key).address
+
+
+def test_node_keys_are_fresh_each_time() -> None:
+    assert NodeKey.generate().private_key != NodeKey.generate().private_key
+
+
+def test_node_key_repr_hides_the_private_key() -> None:
+    assert ANVIL_KEY.hex() not in repr(NodeKey(ANVIL_KEY))
+
+
+def test_enode_is_public_key_at_host_and_p2p_port() -> None:
+    key = NodeKey(ANVIL_KEY)
+
+    match = ENODE.fullmatch(_node(key, host="10.0.0.7", port=30311).enode)
+
+    assert match is not None
+    assert match["id"] == key.public_key
+    assert (match["host"], match["port"]) == ("10.0.0.7", "30311")
+
+
+def test_key_file_is_owner_only_hex_without_prefix_on_one_line(tmp_path: Path) -> None:
+    path = tmp_path / KEY_FILE
+
+    NodeKey(ANVIL_KEY).write(path)
+
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert path.read_text() == ANVIL_KEY.hex() + "\n"
+    assert NodeKey.read(path) == NodeKey(ANVIL_KEY)
+
+
+def test_key_file_is_never_overwritten(tmp_path: Path) -> None:
+    path = tmp_path / KEY_FILE
+    NodeKey(ANVIL_KEY).write(path)
+
+    with pytest.raises(FileExistsError):
+        NodeKey.generate().write(path)
+
+    assert NodeKey.read(path) == NodeKey(ANVIL_KEY)
+
+
+def test_key_file_read_accepts_a_0x_prefix_as_besu_writes_it(tmp_path: Path) -> None:
+    path = tmp_path / KEY_FILE
+    path.write_text("0x" + ANVIL_KEY.hex())
+
+    assert NodeKey.read(path).address == ANVIL_ADDRESS
+
+
+@pytest.mark.parametrize("content", ["not hex", "00" * 32, "ff" * 32, "ab" * 31])
+def test_key_file_read_rejects_non_keys_without_quoting_them(tmp_path: Path, content: str) -> None:
+    path = tmp_path / KEY_FILE
+    path.write_text(content)
+
+    with pytest.raises(ConfigError, match="cannot read the node key") as caught:
+        NodeKey.read(path)
+
+    assert content not in caught.value.message
+
+
+def test_a_folders_key_is_kept_and_a_new_one_made_only_where_there_is_none(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "nodes" / "BW"
+
+    new, created = existing_or_new_key(folder)
+    assert not folder.exists()  # nothing is written until the network is
+    write_key_files(folder, new)
+    kept, created_again = existing_or_new_key(folder)
+    write_key_files(folder, kept)
+
+    assert (created, created_again) == (True, False)
+    assert kept == new
+    assert (folder / PUBLIC_KEY_FILE).read_text() == new.public_key + "\n"
+
+
+def test_besu_config_parses_as_toml_with_zero_gas_permissions_and_local_rpc() -> None:
+    node = _node(NodeKey(ANVIL_KEY))
+
+    config = tomllib.loads(tomli_w.dumps(besu_config(node, rpc_host="127.0.0.1", bootnodes=[])))
+
+    assert config["min-gas-price"] == 0
+    assert config["rpc-http-enabled"] is True
+    assert config["rpc-http-host"] == "127.0.0.1"
+    assert config["rpc-http-port"] == 8545
+    assert {"ETH", "NET", "QBFT", "PERM", "WEB3", "TXPOOL"} <= set(config["rpc-http-api"])
+    assert config["host-allowlist"] == ["127.0.0.1", "localhost"]
+    assert config["p2p-host"] == "127.0.0.1"
+    assert config["p2p-port"] == 30303
+    assert config["node-private-key-file"] == KEY_FILE
+    assert config["genesis-file"] == "genesis.json"
+    assert config["static-nodes-file"] == "static-nodes.json"
+    assert config["permissions-accounts-config-file-enabled"] is True
+    assert config["permissions-nodes-config-file-enabled"] is True
+    assert config["permissions-accounts-config-file"] == "permissions_config.toml"
+    assert config["permissions-nodes-config-file"] == "permissions_config.toml"
+    assert "bootnodes" not in config  # the first node is the others' bootnode
+
+
+def test_besu_config_names_bootnodes_and_allows_the_rpc_host() -> None:
+    bootnode = _node(NodeKey.generate()).enode
+    node = _node(NodeKey(ANVIL_KEY), port=30304)
+
+    config = besu_config(node, rpc_host="10.1.2.3", bootnodes=[bootnode])
+
+    assert config["bootnodes"] == [bootnode]
+    assert "10.1.2.3" in config["host-allowlist"]
