@@ -6,12 +6,15 @@ import json
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from kpchain.consortium.commands import consortium
 from kpchain.errors import KpchainError
+
+if TYPE_CHECKING:
+    from kpchain.verification.checks import Verification
 
 
 class _Group(click.Group):
@@ -370,6 +373,90 @@ def _devnet_api_url() -> str | None:
         return str(json.loads(path.read_text())["api_url"])
     except (OSError, ValueError, KeyError):
         return None
+
+
+@main.command("verify")
+@click.argument("file", type=click.File("r"))
+@click.option("--rpc-url", help="JSON-RPC endpoint of a node; default KPCHAIN_RPC_URL.")
+@click.option(
+    "--chain-id", type=int, help="Chain id the node must serve; default KPCHAIN_CHAIN_ID."
+)
+@click.option(
+    "--registry",
+    "registry_address",
+    help="CertificateRegistry address; default KPCHAIN_REGISTRY_ADDRESS or the deployments file.",
+)
+@click.option(
+    "--from-block",
+    type=click.IntRange(min=0),
+    help="First block to read events from; default the deployment's block (or 0).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def verify_command(
+    file: Any,
+    rpc_url: str | None,
+    chain_id: int | None,
+    registry_address: str | None,
+    from_block: int | None,
+    as_json: bool,
+) -> None:
+    """Verify the signed certificate document in FILE against the chain, without the service.
+
+    FILE is the JSON of GET /v1/certificates/{cert_no}/document (`-` for stdin). Its hash is
+    recomputed, its signature recovered, the signer's authority at the issue block and the
+    certificate's status read from the node. Exits 1 when the certificate is not genuine.
+    """
+    from kpchain.chain.connection import connect
+    from kpchain.config import get_settings
+    from kpchain.contracts.registry import Registry
+    from kpchain.service.runtime import registry_location
+    from kpchain.verification.chain import verify_on_chain
+
+    try:
+        signed = json.load(file)
+    except ValueError as exc:
+        raise click.ClickException(f"{file.name} is not JSON: {exc}") from exc
+    if not isinstance(signed, dict):
+        raise click.ClickException(f"{file.name} is not a signed certificate document")
+    settings = get_settings()
+    if chain_id is not None:
+        settings = settings.model_copy(update={"chain_id": chain_id})
+    if registry_address is not None:
+        settings = settings.model_copy(update={"registry_address": registry_address})
+    address, deployment_block = registry_location(settings)
+    w3 = connect(rpc_url or settings.rpc_url, expected_chain_id=settings.chain_id)
+    report = verify_on_chain(
+        Registry(w3, address),
+        signed,
+        chain_id=settings.chain_id,
+        from_block=deployment_block if from_block is None else from_block,
+    )
+    if as_json:
+        _print(report.as_dict())
+    else:
+        for line in _verification_lines(report):
+            click.echo(line)
+    if not report.genuine:
+        raise click.exceptions.Exit(1)
+
+
+def _verification_lines(report: Verification) -> list[str]:
+    verdict = "GENUINE" if report.genuine else "NOT GENUINE"
+    lines = [f"{report.cert_no}: {verdict}"]
+    lines += [f"  {'✓' if c.passed else '✗'} {c.name}: {c.message}" for c in report.checks]
+    if report.found:
+        lines.append(
+            f"status {report.status}; {report.exporting_participant} -> "
+            f"{report.importing_participant}; origin {report.origin}; issued {report.issued_at}; "
+            f"expires {report.expires_at}"
+        )
+    if report.problem:
+        lines.append(f"failed: {report.problem}")
+    if report.advice:
+        lines.append(f"advice: {report.advice}")
+    if report.note:
+        lines.append(f"note: {report.note}")
+    return lines
 
 
 @main.group()

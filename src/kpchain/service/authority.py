@@ -423,6 +423,11 @@ class AuthorityService:
             )
         return row
 
+    def now(self) -> int:
+        """The Unix time statuses are read at (expiry included): see `_now`. Verification,
+        monitoring and the pages read the same clock as the certificate views."""
+        return self._now()
+
     def _now(self) -> int:
         """The Unix time statuses are read at: this host's clock, or the time of the block the
         index has reached when the chain's clock is ahead of it.

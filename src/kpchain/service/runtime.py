@@ -113,7 +113,7 @@ def index_runtime(settings: Settings | None = None) -> IndexRuntime:
 def _core(
     settings: Settings,
 ) -> tuple[Web3, Registry, Engine, sessionmaker[Session], int]:
-    address, start_block = _registry_location(settings)
+    address, start_block = registry_location(settings)
     w3 = connect(settings.rpc_url, expected_chain_id=settings.chain_id)
     registry = Registry(w3, address)
     engine = create_engine(settings.database_url)
@@ -172,7 +172,7 @@ def build_runtime(settings: Settings) -> Runtime:
     )
 
 
-def _registry_location(settings: Settings) -> tuple[str, int]:
+def registry_location(settings: Settings) -> tuple[str, int]:
     """The registry's address and the block to index from."""
     deployment_path: Path = settings.deployment_path
     if settings.registry_address is not None:

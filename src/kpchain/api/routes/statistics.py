@@ -1,7 +1,84 @@
-"""Placeholder: filled in by the issue-4 work."""
+"""KP statistics (JSON and CSV) and monitoring, for any authenticated key: the Working Groups on
+Statistics and on Monitoring read them, and so may every authority."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any, Literal
 
-router = APIRouter()
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from kpchain.api.deps import ReaderDep, RuntimeDep
+from kpchain.reports.monitoring import monitoring
+from kpchain.reports.statistics import MAX_YEAR, MIN_YEAR, statistics, statistics_csv
+
+router = APIRouter(prefix="/v1", tags=["statistics"])
+
+Year = Annotated[int, Query(ge=MIN_YEAR, le=MAX_YEAR, description="Calendar year, e.g. 2026.")]
+Period = Annotated[
+    Literal["Q1", "Q2", "Q3", "Q4"] | None, Query(description="A quarter; default the year.")
+]
+ParticipantCode = Annotated[
+    str | None, Query(pattern="^[A-Z]{2}$", description="Only this participant (e.g. BW).")
+]
+
+
+@router.get("/statistics")
+def get_statistics(
+    _: ReaderDep,
+    runtime: RuntimeDep,
+    year: Year,
+    participant: ParticipantCode = None,
+    period: Period = None,
+) -> dict[str, Any]:
+    """Exports (issued, not cancelled, by issue date) and imports (received, by receipt date)
+    per participant, in carats, US$ and certificates, by HS code, with totals."""
+    with runtime.sessions() as session:
+        return statistics(session, year=year, participant=participant, period=period)
+
+
+@router.get("/statistics.csv", response_class=Response)
+def get_statistics_csv(
+    _: ReaderDep,
+    runtime: RuntimeDep,
+    year: Year,
+    participant: ParticipantCode = None,
+    period: Period = None,
+) -> Response:
+    """The statistics as CSV: one row per participant, flow and HS code, then the totals."""
+    with runtime.sessions() as session:
+        content = statistics_csv(session, year=year, participant=participant, period=period)
+    name = "-".join(str(part) for part in ("kp-statistics", year, period, participant) if part)
+    return Response(
+        content,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+@router.get("/monitoring")
+def get_monitoring(
+    _: ReaderDep,
+    runtime: RuntimeDep,
+    participant: ParticipantCode = None,
+    overdue_days: Annotated[
+        int | None,
+        Query(ge=1, le=36500, description="Default KPCHAIN_OVERDUE_DAYS."),
+    ] = None,
+    outlier_factor: Annotated[
+        float | None,
+        Query(gt=1, le=1e6, description="Default KPCHAIN_OUTLIER_FACTOR."),
+    ] = None,
+) -> dict[str, Any]:
+    """Shipments overdue for confirmation, certificates expired in transit, rejections by
+    reason, and value-per-carat outliers by origin."""
+    settings = runtime.settings
+    now = runtime.authority.now()
+    with runtime.sessions() as session:
+        return monitoring(
+            session,
+            now=now,
+            overdue_days=overdue_days or settings.overdue_days,
+            outlier_factor=outlier_factor or settings.outlier_factor,
+            participant=participant,
+        )

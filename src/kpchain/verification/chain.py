@@ -1,0 +1,185 @@
+"""Verification straight from the chain, without the service or its index: what `kpchain verify
+FILE` does with a signed document file.
+
+It reads the registry's `certificateStatus` view and its events (the
+certificate's own, by number; the signer's authority terms, by account) from the node, fills
+the same `CertificateFacts` the index fills, and runs the same checks
+(`kpchain.verification.checks`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from web3.types import RPCEndpoint
+
+from kpchain.artifacts import load_artifact
+from kpchain.certificates.models import rejection_reason_label
+from kpchain.certificates.typed_data import cert_number
+from kpchain.chain.transactions import call_node
+from kpchain.contracts.enums import CertificateStatus
+from kpchain.contracts.registry import Registry
+from kpchain.deploy import DEPLOYED_CONTRACT
+from kpchain.errors import ChainError, ConfigError, InvalidRequestError
+from kpchain.indexer.decoding import MIXED_ORIGIN, EventDecoder, code_of
+from kpchain.indexer.tables import Event
+from kpchain.verification.checks import (
+    AuthorityTerm,
+    CertificateFacts,
+    DocumentDomain,
+    Verification,
+    evaluate,
+    present,
+)
+
+_CERTIFICATE_EVENTS = (
+    "CertificateIssued",
+    "CertificateShipped",
+    "CertificateReceived",
+    "CertificateRejected",
+    "CertificateCancelled",
+)
+_AUTHORITY_EVENTS = ("AuthorityAdded", "AuthorityRevoked")
+
+
+def verify_on_chain(
+    registry: Registry, signed: Mapping[str, Any], *, chain_id: int, from_block: int = 0
+) -> Verification:
+    """Verifies a signed certificate document against the chain.
+
+    Args:
+        registry: the deployed registry, on a node of the chain.
+        signed: the document file's JSON, as GET /v1/certificates/{cert_no}/document returns
+            it: `document`, `exporter_salt`, `importer_salt`, `signature` (and `doc_hash`,
+            `signer`, which are recomputed and read from the chain rather than trusted).
+        chain_id: the chain's id (the EIP-712 domain the document is hashed in).
+        from_block: the first block to read events from (the registry's deployment block).
+
+    Raises:
+        InvalidRequestError: `signed` names no certificate number, or its signature is
+            malformed.
+        ChainUnavailableError: the node does not answer.
+        ConfigError: the certificate's issue is not in the blocks read (`from_block` too high).
+    """
+    cert_no = _cert_no_of(signed)
+    presented = present(cert_no, document=signed, domain=DocumentDomain(chain_id, registry.address))
+    reader = _ChainReader(registry, from_block)
+    return evaluate(cert_no, reader.facts(cert_no), presented, terms_of=reader.authority_terms)
+
+
+def _cert_no_of(signed: Mapping[str, Any]) -> str:
+    document = signed.get("document")
+    cert_no = document.get("cert_no") if isinstance(document, Mapping) else None
+    if not isinstance(cert_no, str) or not cert_no:
+        raise InvalidRequestError(
+            'not a signed certificate document: it needs {"document": {"cert_no": …, …}, '
+            '"exporter_salt", "importer_salt", "signature"}, as GET '
+            "/v1/certificates/{cert_no}/document returns it",
+            code="document_file_invalid",
+        )
+    try:
+        cert_number(cert_no)
+    except ValueError as error:
+        raise InvalidRequestError(str(error), code="cert_no_invalid") from None
+    return cert_no
+
+
+class _ChainReader:
+    """Reads what the checks need from the node, one certificate at a time."""
+
+    def __init__(self, registry: Registry, from_block: int) -> None:
+        self._registry = registry
+        self._from_block = from_block
+        self._decoder = EventDecoder(load_artifact(DEPLOYED_CONTRACT).abi)
+        self._topics = {
+            name: str(getattr(registry.contract.events, name).topic)
+            for name in (*_CERTIFICATE_EVENTS, *_AUTHORITY_EVENTS)
+        }
+
+    def facts(self, cert_no: str) -> CertificateFacts | None:
+        # The registry's own reading of the status, Expired included, at the chain's time.
+        status = self._registry.certificate_status(cert_no)
+        if status is CertificateStatus.NONE:
+            return None
+        number = cert_number(cert_no)
+        events = {
+            event.name: event for event in self._events(_CERTIFICATE_EVENTS, ["0x" + number.hex()])
+        }
+        issued = events.get("CertificateIssued")
+        if issued is None:
+            raise ConfigError(
+                f"the chain has {cert_no}, but its CertificateIssued event is not in the blocks "
+                f"read (from block {self._from_block}): give the registry's deployment block"
+            )
+        args = issued.args
+        received = events.get("CertificateReceived")
+        rejected = events.get("CertificateRejected")
+        return CertificateFacts(
+            cert_no=cert_no,
+            exporting=issued.exporting or "",
+            importing=issued.importing or "",
+            origin=code_of(args["origin"]) or MIXED_ORIGIN,
+            status=status.name.lower(),
+            issued_at=int(args["issuedAt"]),
+            expires_at=int(args["expiresAt"]),
+            received_at=(
+                int(received.args["confirmation"]["receivedAt"]) if received is not None else None
+            ),
+            doc_hash=str(args["docHash"]),
+            signer=str(args["signer"]),
+            issued_block=issued.block_number,
+            rejection_reason=(
+                rejection_reason_label(int(rejected.args["reason"]))
+                if rejected is not None
+                else None
+            ),
+        )
+
+    def authority_terms(self, address: str) -> list[AuthorityTerm]:
+        """Every term of `address` as an authority, rebuilt from the registry's events."""
+        account_topic = "0x" + bytes(12).hex() + address[2:].lower()
+        open_terms: dict[str, int] = {}  # participant -> index of its open term
+        terms: list[AuthorityTerm] = []
+        for event in self._events(_AUTHORITY_EVENTS, [None, account_topic]):
+            participant = event.participant or ""
+            if event.name == "AuthorityAdded":
+                open_terms[participant] = len(terms)
+                terms.append(AuthorityTerm(participant, added_block=event.block_number))
+            elif participant in open_terms:
+                index = open_terms.pop(participant)
+                terms[index] = AuthorityTerm(
+                    participant,
+                    added_block=terms[index].added_block,
+                    revoked_block=event.block_number,
+                    revoked_time=self._block_time(event.block_number),
+                )
+        return terms
+
+    def _events(self, names: Sequence[str], topics: list[str | None]) -> list[Event]:
+        """The registry's events named `names` whose topics after the first are `topics`
+        (None: any), in chain order."""
+        query = {
+            "address": self._registry.address,
+            "fromBlock": hex(self._from_block),
+            "toBlock": "latest",
+            "topics": [[self._topics[name] for name in names], *topics],
+        }
+        logs = self._request("eth_getLogs", [query])
+        # Block times are read only where a message needs one (a revocation's date).
+        decoded = (self._decoder.decode(log, block_time=0) for log in logs)
+        events = [event for event in decoded if event is not None]
+        return sorted(events, key=lambda event: (event.block_number, event.log_index))
+
+    def _block_time(self, number: int) -> int:
+        block = self._request("eth_getBlockByNumber", [hex(number), False])
+        return int(block["timestamp"], 16)
+
+    def _request(self, method: str, params: list[Any]) -> Any:
+        provider = self._registry.w3.provider
+        response = call_node(lambda: provider.make_request(RPCEndpoint(method), params))
+        if response.get("error"):
+            raise ChainError(
+                f"the node refused {method}: {response['error']}", detail={"method": method}
+            )
+        return response["result"]

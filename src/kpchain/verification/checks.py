@@ -1,0 +1,537 @@
+"""The checks that decide whether a presented certificate is genuine, over a small record of
+what the chain says about it (`CertificateFacts`), whoever read that record: the service from
+its index (`kpchain.verification.verify`) or `kpchain verify` from the node itself
+(`kpchain.verification.chain`). One set of checks and messages for both.
+
+Each check is independent and named:
+
+- `exists`: the chain has a certificate with that number;
+- `document_hash`: the presented document's hash (given, or computed from the document) is the
+  one the chain recorded; absent when nothing was presented;
+- `signature`: the presented signature recovers, over that hash, to the key the chain recorded
+  as the certificate's signer; absent when no signature was presented;
+- `authority`: the signer (the recovered one when a signature was presented, else the chain's)
+  was an authority of the exporting participant at the block the certificate was issued in;
+- `status`: the certificate is not cancelled, rejected or expired.
+
+A certificate is genuine when every check that ran passed. Commercial identities (exporter,
+importer) are never part of a verification.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
+
+from eth_account import Account
+from eth_keys.exceptions import BadSignature
+from eth_utils.exceptions import ValidationError as EthKeysValidationError
+from pydantic import ValidationError
+
+from kpchain.certificates import models
+from kpchain.certificates.typed_data import document_hash
+from kpchain.errors import DocumentInvalidError, InvalidRequestError
+
+CheckName = Literal["exists", "document_hash", "signature", "authority", "status"]
+
+_ACCEPTED_STATUSES = ("issued", "shipped", "received")
+_HEX32 = re.compile(r"0x[0-9a-fA-F]{64}")
+_HEX = re.compile(r"0x(?:[0-9a-fA-F]{2})+")
+_MAX_SIGNATURE_HEX = 2 + 2 * 1024  # an ERC-1271 signature may be longer than a key's 65 bytes
+
+
+@dataclass(frozen=True)
+class AuthorityTerm:
+    """One term of an account as an authority of a participant: added at a block, perhaps
+    revoked at a later one (the index's `authorities` rows, or the registry's events)."""
+
+    participant: str
+    added_block: int
+    revoked_block: int | None = None
+    revoked_time: int | None = None  # Unix seconds of the revocation block
+
+    def covers(self, block: int) -> bool:
+        """Whether the account held this term at `block`."""
+        return self.added_block <= block and (
+            self.revoked_block is None or block < self.revoked_block
+        )
+
+
+@dataclass(frozen=True)
+class CertificateFacts:
+    """What the chain says about a certificate.
+
+    Attributes:
+        status: the status a reader sees now: issued, shipped, received, rejected, cancelled,
+            or expired (issued or shipped past its expiry).
+        issued_at: date of issue, Unix seconds.
+        expires_at: expiry, Unix seconds.
+        received_at: date of receipt, Unix seconds, once received.
+        doc_hash: the document's EIP-712 hash recorded at issue, 0x-hex.
+        signer: the account whose signature validated the document, checksummed.
+        issued_block: the block the certificate was issued in.
+        rejection_reason: why the importing authority rejected it ("seal_broken"), if it did.
+        replaced_by: the number of the certificate that replaces it, when known.
+    """
+
+    cert_no: str
+    exporting: str
+    importing: str
+    origin: str
+    status: str
+    issued_at: int
+    expires_at: int
+    received_at: int | None
+    doc_hash: str
+    signer: str
+    issued_block: int
+    rejection_reason: str | None = None
+    replaced_by: str | None = None
+
+
+@dataclass(frozen=True)
+class Presented:
+    """What the holder of a certificate presents.
+
+    Attributes:
+        doc_hash: the document hash to compare with the chain's (0x-hex, lower-case): the one
+            given, or the one computed from the document; None when nothing was presented.
+        from_document: True when `doc_hash` was computed from a presented document.
+        document_problem: why a presented document could not be hashed (then `doc_hash` is
+            None and the document_hash check fails with this).
+        signature: the presented signature's bytes, None when none was presented.
+    """
+
+    doc_hash: str | None = None
+    from_document: bool = False
+    document_problem: str | None = None
+    signature: bytes | None = None
+
+    @property
+    def has_document(self) -> bool:
+        return self.doc_hash is not None or self.document_problem is not None
+
+
+@dataclass(frozen=True)
+class Check:
+    """The outcome of one named check, with a sentence that says what was found."""
+
+    name: CheckName
+    passed: bool
+    message: str
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The report of one verification: `as_dict()` is its public JSON.
+
+    Attributes:
+        found: whether the chain has a certificate with that number.
+        genuine: whether every check that ran passed.
+        status: the certificate's status now (None when not found).
+        doc_hash_checked: whether a presented document (or its hash) was compared.
+        signer: the account that validated the certificate on chain.
+        checks: every check that ran, in order.
+        problem: one sentence saying what failed (the first failed check), None when genuine.
+        advice: what a customs officer should do when it is not genuine.
+        note: what the verification did not cover although it passed (the document itself
+            was not compared, for instance).
+        replaced_by: for a cancelled certificate, the number of the one that replaces it, when
+            known.
+    """
+
+    cert_no: str
+    found: bool
+    genuine: bool
+    status: str | None
+    exporting_participant: str | None
+    importing_participant: str | None
+    origin: str | None
+    issued_at: date | None
+    expires_at: date | None
+    received_at: date | None
+    doc_hash_checked: bool
+    signer: str | None
+    checks: tuple[Check, ...]
+    problem: str | None
+    advice: str | None
+    note: str | None
+    replaced_by: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The public JSON of the report: dates as ISO dates, never an identity."""
+        return {
+            "cert_no": self.cert_no,
+            "found": self.found,
+            "genuine": self.genuine,
+            "status": self.status,
+            "exporting_participant": self.exporting_participant,
+            "importing_participant": self.importing_participant,
+            "origin": self.origin,
+            "issued_at": _iso(self.issued_at),
+            "expires_at": _iso(self.expires_at),
+            "received_at": _iso(self.received_at),
+            "doc_hash_checked": self.doc_hash_checked,
+            "signer": self.signer,
+            "replaced_by": self.replaced_by,
+            "checks": [
+                {"name": check.name, "passed": check.passed, "message": check.message}
+                for check in self.checks
+            ],
+            "problem": self.problem,
+            "advice": self.advice,
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True)
+class DocumentDomain:
+    """The EIP-712 domain documents are hashed in: the chain and the registry's address."""
+
+    chain_id: int
+    verifying_contract: str
+
+
+def present(
+    cert_no: str,
+    *,
+    doc_hash: str | None = None,
+    signature: str | None = None,
+    document: Mapping[str, Any] | None = None,
+    domain: DocumentDomain | None = None,
+) -> Presented:
+    """What a holder presents for `cert_no`, ready for the checks.
+
+    Args:
+        cert_no: the number being verified.
+        doc_hash: a document hash (0x and 64 hex digits).
+        signature: a signature (0x-hex); default: the document's own, if it carries one.
+        document: a signed document as GET /v1/certificates/{cert_no}/document returns it
+            (`document`, `exporter_salt`, `importer_salt`, and usually `signature`); its hash
+            is computed here. A document that cannot be hashed fails the document_hash check.
+        domain: the EIP-712 domain to hash `document` in; required with `document`.
+
+    Raises:
+        InvalidRequestError: `doc_hash` or `signature` is malformed, or both `doc_hash` and
+            `document` were given.
+        ValueError: `document` was given without `domain` (a programming error).
+    """
+    if doc_hash is not None and document is not None:
+        raise InvalidRequestError(
+            "present a document hash or a document, not both", code="presented_twice"
+        )
+    if signature is None and document is not None and isinstance(document.get("signature"), str):
+        signature = document["signature"]
+    signature_bytes = None if signature is None else _signature_bytes(signature)
+    if doc_hash is not None:
+        if not _HEX32.fullmatch(doc_hash):
+            raise InvalidRequestError(
+                "doc_hash must be 0x and 64 hexadecimal digits",
+                code="doc_hash_invalid",
+                detail={"doc_hash": doc_hash[:100]},
+            )
+        return Presented(doc_hash=doc_hash.lower(), signature=signature_bytes)
+    if document is None:
+        return Presented(signature=signature_bytes)
+    if domain is None:
+        raise ValueError("a presented document needs the EIP-712 domain to be hashed in")
+    try:
+        computed = _hash_signed_document(cert_no, document, domain)
+    except (DocumentInvalidError, ValidationError, ValueError, TypeError, KeyError) as error:
+        problem = f"The document cannot be hashed: {_reason(error)}."
+        return Presented(document_problem=problem, signature=signature_bytes)
+    return Presented(doc_hash=computed, from_document=True, signature=signature_bytes)
+
+
+TermsOf = Callable[[str], Sequence[AuthorityTerm]]
+"""Every authority term of an account (any participant), oldest first."""
+
+
+def evaluate(
+    cert_no: str,
+    facts: CertificateFacts | None,
+    presented: Presented,
+    *,
+    terms_of: TermsOf,
+) -> Verification:
+    """Runs the checks on `facts` (None: the chain has no such certificate).
+
+    Args:
+        cert_no: the number asked about.
+        facts: what the chain says about it, or None when it has no such certificate.
+        presented: the document hash and signature presented, if any.
+        terms_of: reads the authority terms of an account (only called for the signer).
+    """
+    if facts is None:
+        exists = Check("exists", False, f"No certificate numbered {cert_no} exists on the chain.")
+        return _report(cert_no, None, (exists,), presented)
+    checks = [
+        Check(
+            "exists",
+            True,
+            f"{cert_no} was issued by {facts.exporting} for {facts.importing} on "
+            f"{_day(facts.issued_at)} (block {facts.issued_block}).",
+        )
+    ]
+    if presented.has_document:
+        checks.append(_document_hash(facts, presented))
+    signer, recovered = facts.signer, False
+    if presented.signature is not None:
+        check, recovered_signer = _signature(facts, presented)
+        checks.append(check)
+        if recovered_signer is not None:
+            signer, recovered = recovered_signer, True
+    checks.append(_authority(facts, signer, terms_of(signer), recovered=recovered))
+    checks.append(_status(facts))
+    return _report(cert_no, facts, tuple(checks), presented)
+
+
+def recover_signer(digest: bytes, signature: bytes) -> str:
+    """The account whose ECDSA `signature` is over `digest` (an EIP-712 hash), as the contract
+    recovers it.
+
+    Raises:
+        ValueError: `signature` is not a valid 65-byte ECDSA signature.
+    """
+    if len(signature) != 65:
+        raise ValueError(f"a key's signature is 65 bytes, this one is {len(signature)}")
+    try:
+        return str(Account._recover_hash(digest, signature=signature))
+    except (BadSignature, EthKeysValidationError) as error:
+        raise ValueError(str(error) or type(error).__name__) from None
+
+
+# --- the checks ----------------------------------------------------------------------------------
+
+
+def _document_hash(facts: CertificateFacts, presented: Presented) -> Check:
+    if presented.doc_hash is None:
+        return Check("document_hash", False, presented.document_problem or "No document hash.")
+    what = "The document's hash" if presented.from_document else "The presented document hash"
+    if presented.doc_hash == facts.doc_hash.lower():
+        return Check(
+            "document_hash",
+            True,
+            f"{what} {presented.doc_hash} is the one recorded on the chain at issue.",
+        )
+    return Check(
+        "document_hash",
+        False,
+        f"{what} {presented.doc_hash} differs from the one recorded on the chain "
+        f"({facts.doc_hash}): the document is not the one its authority issued.",
+    )
+
+
+def _signature(facts: CertificateFacts, presented: Presented) -> tuple[Check, str | None]:
+    assert presented.signature is not None
+    # Over the presented document when there is one (does this signature validate *this*
+    # document?), else over the chain's hash (is it the validation recorded on chain?).
+    digest = presented.doc_hash or facts.doc_hash
+    try:
+        recovered = recover_signer(bytes.fromhex(digest[2:]), presented.signature)
+    except ValueError as error:
+        return Check(
+            "signature", False, f"The signature is not a valid signature of a key: {error}."
+        ), None
+    if recovered == facts.signer:
+        message = (
+            f"The signature recovers to {recovered}, the key recorded on the chain as having "
+            "validated the certificate."
+        )
+        return Check("signature", True, message), recovered
+    message = (
+        f"The signature recovers to {recovered}, not to {facts.signer}, the key recorded on the "
+        "chain as having validated the certificate."
+    )
+    return Check("signature", False, message), recovered
+
+
+def _authority(
+    facts: CertificateFacts, signer: str, terms: Sequence[AuthorityTerm], *, recovered: bool
+) -> Check:
+    who = f"The signing key {signer}" if recovered else f"The key recorded on chain, {signer},"
+    block = facts.issued_block
+    exporting = facts.exporting
+    own = [term for term in terms if term.participant == exporting]
+    if any(term.covers(block) for term in own):
+        return Check(
+            "authority",
+            True,
+            f"{who} was an authority of {exporting} when the certificate was issued "
+            f"(block {block}).",
+        )
+    revoked = [t for t in own if t.revoked_block is not None and t.revoked_block <= block]
+    if revoked:
+        last = max(revoked, key=lambda term: term.revoked_block or 0)
+        when = f" ({_day(last.revoked_time)})" if last.revoked_time is not None else ""
+        return Check(
+            "authority",
+            False,
+            f"{who} was revoked as an authority of {exporting} at block {last.revoked_block}"
+            f"{when}, before the certificate was issued at block {block}.",
+        )
+    if own:
+        first = min(term.added_block for term in own)
+        return Check(
+            "authority",
+            False,
+            f"{who} only became an authority of {exporting} at block {first}, after the "
+            f"certificate was issued at block {block}.",
+        )
+    others = sorted({term.participant for term in terms})
+    if others:
+        return Check(
+            "authority",
+            False,
+            f"{who} has been an authority of {', '.join(others)}, never of {exporting}, the "
+            "exporting participant.",
+        )
+    return Check("authority", False, f"{who} has never been an authority of any participant.")
+
+
+def _status(facts: CertificateFacts) -> Check:
+    status = facts.status
+    if status == "received":
+        on = f" on {_day(facts.received_at)}" if facts.received_at is not None else ""
+        return Check("status", True, f"Received by {facts.importing}{on}.")
+    if status in _ACCEPTED_STATUSES:
+        return Check(
+            "status", True, f"{status.capitalize()}, valid until {_day(facts.expires_at)}."
+        )
+    if status == "expired":
+        return Check("status", False, f"The certificate expired on {_day(facts.expires_at)}.")
+    if status == "cancelled":
+        replaced = f", and replaced by {facts.replaced_by}" if facts.replaced_by else ""
+        return Check(
+            "status",
+            False,
+            f"The certificate was cancelled by its exporting authority{replaced}.",
+        )
+    if status == "rejected":
+        reason = (facts.rejection_reason or "no reason").replace("_", " ")
+        return Check(
+            "status",
+            False,
+            f"The certificate was rejected by the importing authority ({reason}).",
+        )
+    return Check("status", False, f"The certificate's status is {status}.")
+
+
+# --- the report ----------------------------------------------------------------------------------
+
+
+def _advice(cert_no: str, check: Check, facts: CertificateFacts | None) -> str:
+    exporting = facts.exporting if facts else cert_no[:2]
+    report = (
+        f"hold the shipment, ask the exporting authority ({exporting}) to confirm the "
+        "certificate, and report a suspected forgery to your KP authority."
+    )
+    if check.name == "exists":
+        return f"Check that the number was read correctly; if it was, {report}"
+    if check.name == "document_hash":
+        return f"The document is not the one that was issued: {report}"
+    if check.name in ("signature", "authority"):
+        return f"The document was not validated by a key of its exporting authority: {report}"
+    assert facts is not None
+    if facts.status == "expired":
+        return (
+            "Do not accept the shipment on this certificate: it can no longer be received, only "
+            "rejected. Ask the exporting authority for a new certificate."
+        )
+    if facts.status == "cancelled":
+        replacement = f" ({facts.replaced_by})" if facts.replaced_by else ""
+        return (
+            "Do not accept the shipment on this certificate; ask for the certificate that "
+            f"replaces it{replacement}."
+        )
+    return (
+        "Do not accept the shipment on this certificate: its importing authority has already "
+        f"closed it. Contact the importing authority ({facts.importing})."
+    )
+
+
+def _report(
+    cert_no: str,
+    facts: CertificateFacts | None,
+    checks: tuple[Check, ...],
+    presented: Presented,
+) -> Verification:
+    failed = [check for check in checks if not check.passed]
+    first = failed[0] if failed else None
+    note = None
+    if facts is not None and not presented.has_document:
+        note = (
+            "The document itself was not compared with the chain: present its doc_hash (or the "
+            "document) to check that it is the one issued."
+        )
+    return Verification(
+        cert_no=cert_no,
+        found=facts is not None,
+        genuine=not failed,
+        status=facts.status if facts else None,
+        exporting_participant=facts.exporting if facts else None,
+        importing_participant=facts.importing if facts else None,
+        origin=facts.origin if facts else None,
+        issued_at=models.date_from_seconds(facts.issued_at) if facts else None,
+        expires_at=models.date_from_seconds(facts.expires_at) if facts else None,
+        received_at=(
+            models.date_from_seconds(facts.received_at)
+            if facts is not None and facts.received_at is not None
+            else None
+        ),
+        doc_hash_checked=presented.doc_hash is not None,
+        signer=facts.signer if facts else None,
+        checks=checks,
+        problem=first.message if first else None,
+        advice=_advice(cert_no, first, facts) if first else None,
+        note=note,
+        replaced_by=facts.replaced_by if facts else None,
+    )
+
+
+def _hash_signed_document(cert_no: str, signed: Mapping[str, Any], domain: DocumentDomain) -> str:
+    document = models.CertificateDocument.model_validate(signed["document"])
+    if document.cert_no != cert_no:
+        raise ValueError(f"it is numbered {document.cert_no}, not {cert_no}")
+    salts = []
+    for name in ("exporter_salt", "importer_salt"):
+        salt = signed.get(name)
+        if not isinstance(salt, str) or not _HEX32.fullmatch(salt):
+            raise ValueError(f"{name} must be 0x and 64 hexadecimal digits")
+        salts.append(bytes.fromhex(salt[2:]))
+    certificate = models.to_contract(document, exporter_salt=salts[0], importer_salt=salts[1])
+    digest = document_hash(
+        certificate, chain_id=domain.chain_id, verifying_contract=domain.verifying_contract
+    )
+    return "0x" + digest.hex()
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        return f"{where}: {first['msg']}" if where else str(first["msg"])
+    if isinstance(error, KeyError):
+        return f"{error.args[0]} is missing"
+    return str(error).rstrip(".")
+
+
+def _signature_bytes(signature: str) -> bytes:
+    if not _HEX.fullmatch(signature) or len(signature) > _MAX_SIGNATURE_HEX:
+        raise InvalidRequestError(
+            "signature must be 0x and an even number of hexadecimal digits (65 bytes from a key)",
+            code="signature_invalid",
+            detail={"signature": signature[:100]},
+        )
+    return bytes.fromhex(signature[2:])
+
+
+def _day(seconds: int) -> str:
+    return models.date_from_seconds(seconds).isoformat()
+
+
+def _iso(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()

@@ -1,0 +1,104 @@
+"""Verification from the index: what GET /v1/verify/{cert_no} and the public verification page
+answer. The checks themselves are in `kpchain.verification.checks`, shared with `kpchain verify`,
+which reads the chain instead."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from kpchain.errors import InvalidRequestError
+from kpchain.indexer import queries
+from kpchain.indexer.tables import Certificate
+from kpchain.verification.checks import (
+    AuthorityTerm,
+    CertificateFacts,
+    DocumentDomain,
+    Verification,
+    evaluate,
+    present,
+)
+
+CERT_NO_PATTERN = r"[A-Z]{2}[!-~]{0,30}"
+"""What a certificate number on chain looks like: the exporting participant's code, then
+printable ASCII without spaces, 32 characters at most (the contract's rule)."""
+
+_CERT_NO = re.compile(CERT_NO_PATTERN)
+
+
+def verify(
+    session: Session,
+    cert_no: str,
+    *,
+    now: int,
+    doc_hash: str | None = None,
+    signature: str | None = None,
+    document: Mapping[str, Any] | None = None,
+    domain: DocumentDomain | None = None,
+) -> Verification:
+    """Verifies certificate `cert_no` against the index.
+
+    Args:
+        session: a session on the service's store.
+        cert_no: the certificate number.
+        now: the Unix time statuses are read at (see AuthorityService.now).
+        doc_hash: the presented document's hash (0x-hex), to compare with the chain's.
+        signature: a presented signature (0x-hex), to recover against the chain's signer.
+        document: a presented signed document (the JSON of GET
+            /v1/certificates/{cert_no}/document), hashed here instead of `doc_hash`.
+        domain: the EIP-712 domain to hash `document` in (the chain id and the registry's
+            address); required with `document`.
+
+    Returns:
+        The report; an unknown number is a report with `found` False, not an error.
+
+    Raises:
+        InvalidRequestError: `cert_no`, `doc_hash` or `signature` is malformed.
+    """
+    if not _CERT_NO.fullmatch(cert_no):
+        raise InvalidRequestError(
+            "a certificate number is a participant code then printable ASCII without spaces, "
+            'at most 32 characters, such as "BW-2026-000123"',
+            code="cert_no_invalid",
+            detail={"cert_no": cert_no[:100]},
+        )
+    presented = present(
+        cert_no, doc_hash=doc_hash, signature=signature, document=document, domain=domain
+    )
+    row = queries.certificate(session, cert_no)
+    facts = None if row is None else _facts(session, row, now)
+    return evaluate(cert_no, facts, presented, terms_of=lambda address: _terms(session, address))
+
+
+def _facts(session: Session, row: Certificate, now: int) -> CertificateFacts:
+    status = queries.derived_status(row, now)
+    return CertificateFacts(
+        cert_no=row.cert_no,
+        exporting=row.exporting,
+        importing=row.importing,
+        origin=row.origin,
+        status=status,
+        issued_at=row.issued_at,
+        expires_at=row.expires_at,
+        received_at=row.received_at,
+        doc_hash=row.doc_hash,
+        signer=row.signer,
+        issued_block=row.issued_block,
+        rejection_reason=row.rejection_reason,
+        replaced_by=queries.replaced_by(session, row.cert_no) if status == "cancelled" else None,
+    )
+
+
+def _terms(session: Session, address: str) -> list[AuthorityTerm]:
+    return [
+        AuthorityTerm(
+            participant=term.participant,
+            added_block=term.added_block,
+            revoked_block=term.revoked_block,
+            revoked_time=term.revoked_time,
+        )
+        for term in queries.authority_history(session, address)
+    ]
