@@ -4,21 +4,9 @@
 # missing. Where it cannot (no apt, no root or sudo), the PostgreSQL tests are skipped with a
 # message, except under CI=true, where this fails.
 set -euo pipefail
+source "$(dirname "$0")/apt-ensure.sh"
 
 if command -v initdb >/dev/null 2>&1 || compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
   exit 0
 fi
-
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then
-  if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo -n"; else sudo="none"; fi
-fi
-if [ "$sudo" != "none" ] && command -v apt-get >/dev/null 2>&1; then
-  echo "installing Debian's postgresql for the tests"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends postgresql >/dev/null
-  exit 0
-fi
-
-echo "PostgreSQL's server is not installed and cannot be installed here: its tests will be skipped" >&2
-case "${CI:-}" in 1|true|yes) exit 1 ;; esac
+apt_ensure postgresql "the PostgreSQL tests"

@@ -5,6 +5,9 @@ fits: 400 malformed JSON, 401/403 auth, 404 unknown, 409 wrong state or duplicat
 document, 502 the chain misbehaved, 503 the chain (or signer) is unreachable or the write is not
 mined yet. A contract revert keeps its custom error's name as the code
 (``CertificateStatusInvalid`` -> ``certificate_status_invalid``). Routes catch nothing.
+
+The server-rendered pages (`kpchain.web`: /verify, /dashboard) get the same statuses, as HTML
+pages (`kpchain.web.error_pages`); every other path keeps the JSON shape.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kpchain.errors import (
@@ -32,6 +35,7 @@ from kpchain.errors import (
     SigningError,
     TransactionPendingError,
 )
+from kpchain.web import error_pages
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +99,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unexpected_error)
 
 
-async def _kpchain_error(request: Request, error: KpchainError) -> JSONResponse:
+async def _kpchain_error(request: Request, error: KpchainError) -> Response:
     status = status_of(error)
     if status >= 500:
         path = request.url.path
@@ -105,12 +109,21 @@ async def _kpchain_error(request: Request, error: KpchainError) -> JSONResponse:
         headers["WWW-Authenticate"] = "Bearer"
     if status == 503:
         headers["Retry-After"] = "2"
+    if error_pages.is_page(request):
+        return error_pages.error_page(
+            request,
+            status=status,
+            message=error.message,
+            code=error.code,
+            detail=error.detail,
+            headers=headers,
+        )
     return JSONResponse(
         error_body(error.code, error.message, error.detail), status_code=status, headers=headers
     )
 
 
-async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+async def _validation_error(request: Request, error: RequestValidationError) -> Response:
     problems = [
         {
             "field": ".".join(str(part) for part in item.get("loc", ()) if part != "body"),
@@ -119,6 +132,10 @@ async def _validation_error(request: Request, error: RequestValidationError) -> 
         }
         for item in error.errors()
     ]
+    if error_pages.is_page(request):
+        return error_pages.error_page(
+            request, status=422, message="what was entered is not valid", problems=problems
+        )
     if any(problem["type"] == "json_invalid" for problem in problems):
         return JSONResponse(
             error_body("malformed_json", "the body is not valid JSON", {"errors": problems}),
@@ -133,7 +150,14 @@ async def _validation_error(request: Request, error: RequestValidationError) -> 
     )
 
 
-async def _http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+async def _http_error(request: Request, error: StarletteHTTPException) -> Response:
+    if error_pages.is_page(request):
+        return error_pages.error_page(
+            request,
+            status=error.status_code,
+            message=str(error.detail),
+            headers=getattr(error, "headers", None),
+        )
     codes = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
     return JSONResponse(
         error_body(codes.get(error.status_code, "http_error"), str(error.detail)),
@@ -142,8 +166,10 @@ async def _http_error(request: Request, error: StarletteHTTPException) -> JSONRe
     )
 
 
-async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
+async def _unexpected_error(request: Request, error: Exception) -> Response:
     logger.exception("unexpected error on %s %s", request.method, request.url.path)
+    if error_pages.is_page(request):
+        return error_pages.error_page(request, status=500, message="")
     return JSONResponse(
         error_body("internal_error", "an unexpected error occurred; the operator has the log"),
         status_code=500,

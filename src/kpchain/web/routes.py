@@ -1,7 +1,34 @@
-"""Placeholder: filled in by the issue-4 work."""
+"""The pages' routes: the public verify page, the authority dashboard, and their stylesheet.
+
+`router` is what the application includes (kpchain.api.app); the pages answer HTML, and their
+errors are HTML pages too (kpchain.api.errors hands them to kpchain.web.error_pages).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from functools import cache
+from importlib.resources import files
+
+from fastapi import APIRouter, Response
+
+from kpchain.web import dashboard, verify
 
 router = APIRouter(include_in_schema=False)
+router.include_router(verify.router)
+router.include_router(dashboard.router)
+
+
+@router.get("/static/kpchain.css")
+def stylesheet() -> Response:
+    """The pages' one stylesheet. Pages link it with the version in the query, so it may be
+    cached for long: a new release changes its address."""
+    return Response(
+        _stylesheet(),
+        media_type="text/css; charset=utf-8",
+        headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+@cache
+def _stylesheet() -> bytes:
+    return files("kpchain.web").joinpath("static/kpchain.css").read_bytes()

@@ -1,0 +1,126 @@
+"""Errors on the pages, as pages: the same status the API would answer, explained for a person.
+
+`kpchain.api.errors` stays the one place that maps errors to statuses; for a page's path it
+hands the answer to `error_page` instead of writing the JSON error shape. A dashboard request
+whose session is missing or no longer valid is sent to the log-in page instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+
+from kpchain.contracts.enums import CertificateStatus
+from kpchain.web import session
+from kpchain.web.rendering import PAGE_HEADERS, render
+
+DASHBOARD = "/dashboard"
+VERIFY = "/verify"
+_PAGE_ROOTS = (DASHBOARD, VERIFY)
+
+_TITLES: dict[int, str] = {
+    400: "The request could not be read",
+    401: "Please log in",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Not possible here",
+    409: "Not possible in the certificate's current state",
+    422: "Please check what you entered",
+    502: "The chain answered unexpectedly",
+    503: "The chain cannot be reached right now",
+}
+
+
+# Headers of an error that still apply to its page (WWW-Authenticate: Bearer, for one, does not).
+_KEPT_HEADERS = ("retry-after", "allow")
+
+
+def is_page(request: Request) -> bool:
+    """Whether `request` is for a page (whose errors are pages too)."""
+    path = request.url.path
+    return any(path == root or path.startswith(root + "/") for root in _PAGE_ROOTS)
+
+
+def error_page(
+    request: Request,
+    *,
+    status: int,
+    message: str,
+    code: str = "",
+    detail: Mapping[str, Any] | None = None,
+    problems: Sequence[Mapping[str, str]] = (),
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """The page answering an error of status `status`.
+
+    Args:
+        request: the request that failed.
+        status: the HTTP status the error maps to.
+        message: what went wrong (the API's message).
+        code: the error's code; the chain's refusals of a dashboard action are explained in
+            words instead of the contract's error (`CertificateStatusInvalid(certNo=0x…)`).
+        detail: the error's detail (the contract error's arguments).
+        problems: for invalid input, each field's problem (`{"field", "message"}`).
+        headers: headers the error's status calls for (Retry-After), kept on the page.
+    """
+    in_dashboard = request.url.path.startswith(DASHBOARD)
+    if status == 401 and in_dashboard:
+        response = RedirectResponse(f"{DASHBOARD}/login", status_code=303)
+        response.headers.update(PAGE_HEADERS)
+        session.end(response)
+        return response
+    default = "Something went wrong on our side; please try again later"
+    return render(
+        request,
+        "error.html",
+        {
+            "status": status,
+            "title": _TITLES.get(status, "Something went wrong" if status >= 500 else "Refused"),
+            "message": _plain(code, detail or {})
+            or (message if status < 500 or status in _TITLES else default),
+            "problems": [
+                {"field": p.get("field", "").rpartition(".")[2], "message": p["message"]}
+                for p in problems
+                if p.get("message")
+            ],
+            "back": (DASHBOARD, "Back to the dashboard")
+            if in_dashboard
+            else (VERIFY, "Verify a certificate"),
+        },
+        status_code=status,
+        private=in_dashboard,
+        headers={k: v for k, v in (headers or {}).items() if k.lower() in _KEPT_HEADERS},
+    )
+
+
+def _plain(code: str, detail: Mapping[str, Any]) -> str | None:
+    """The chain's refusal `code` in words, for the refusals a dashboard action can meet."""
+    if code == "certificate_status_invalid":
+        try:
+            now = CertificateStatus(int(detail["status"])).name.lower()
+            needed = CertificateStatus(int(detail["required"])).name.lower()
+        except (KeyError, TypeError, ValueError):
+            now, needed = "in another state", "another"
+        return (
+            f"The certificate is {now}, and this needs it {needed}: it may have been confirmed, "
+            "rejected or cancelled meanwhile. Open the dashboard again to see where it stands."
+        )
+    return _PLAIN.get(code)
+
+
+_PLAIN: dict[str, str] = {
+    "certificate_expired": (
+        "The certificate has expired: the chain no longer accepts its receipt. Reject the "
+        "shipment instead (reason: certificate expired)."
+    ),
+    "participant_not_active": (
+        "A participant of this certificate is not active in the Kimberley Process (suspended or "
+        "withdrawn), so the chain refuses the operation."
+    ),
+    "confirmation_invalid": (
+        "The chain refused the confirmation: check the parcels, carats and date of receipt."
+    ),
+}

@@ -1,0 +1,180 @@
+"""The pages in a real headless Chromium (Debian's, driven by Playwright) against a real
+``python -m kpchain serve`` on a seeded anvil: a person verifies a genuine, a forged and an
+unknown certificate, and an importing authority's officer logs in to the dashboard and confirms
+an inbound shipment. Each page is also checked for accessibility basics at a phone's width."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from kpchain.devnet.anvil import AnvilNode
+from support_api import create_keys, document, service_settings
+from support_chain import Devnet
+from support_service import ServiceProcess
+
+pytestmark = [pytest.mark.browser, pytest.mark.anvil]
+
+PHONE = {"width": 360, "height": 740}
+
+
+@dataclass
+class Live:
+    """The service process and API keys of every demo participant."""
+
+    service: ServiceProcess
+    keys: dict[str, dict[str, str]]
+
+    def shipped(self, cert_no: str) -> dict[str, Any]:
+        """Issues `cert_no` from BW to AE and ships it, through the REST API."""
+        with self.service.client(self.keys["BW"]["officer"]) as client:
+            issued = client.post("/v1/certificates", json=document(cert_no, "BW", "AE"))
+            assert issued.status_code == 201, issued.text
+            response = client.post(f"/v1/certificates/{cert_no}/ship", json={})
+        assert response.status_code == 200, response.text
+        view: dict[str, Any] = response.json()
+        return view
+
+    def status(self, cert_no: str) -> str:
+        with self.service.client(self.keys["AE"]["auditor"]) as client:
+            response = client.get(f"/v1/certificates/{cert_no}")
+        assert response.status_code == 200, response.text
+        return str(response.json()["status"])
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path: Path) -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(chromium_path), headless=True)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh browser context (no cookies) the size of a small phone."""
+    context = browser.new_context(viewport=PHONE)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def live(
+    tmp_path_factory: pytest.TempPathFactory, node: AnvilNode, devnet: Devnet
+) -> Iterator[Live]:
+    tmp_path = tmp_path_factory.mktemp("browser")
+    database_url = f"sqlite:///{tmp_path / 'kpchain.db'}"
+    settings = service_settings(tmp_path, node.rpc_url, devnet, database_url)
+    _, keys = create_keys(database_url)
+    service = ServiceProcess(settings, tmp_path).start()
+    try:
+        yield Live(service, keys)
+    finally:
+        service.stop()
+
+
+def assert_accessible_basics(page: Page) -> None:
+    """The page declares its language, has one main landmark, labels every field, and fits a
+    360 px screen without scrolling sideways."""
+    assert page.evaluate("document.documentElement.lang") == "en"
+    assert page.locator("main").count() == 1
+    unlabelled = page.evaluate(
+        """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+            .filter(field => field.labels.length === 0
+                && !field.getAttribute('aria-label') && !field.getAttribute('aria-labelledby'))
+            .map(field => field.name || field.id || field.outerHTML)"""
+    )
+    assert unlabelled == []
+    width = page.evaluate("window.innerWidth")
+    assert width == PHONE["width"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+def test_verify_page_tells_genuine_forged_and_unknown_apart(page: Page, live: Live) -> None:
+    cert_no = "BW-2026-BROWSER-VFY"
+    view = live.shipped(cert_no)
+
+    response = page.goto(f"{live.service.url}/verify/{cert_no}?doc_hash={view['doc_hash']}")
+    assert response is not None
+    assert response.status == 200
+    expect(page.get_by_role("heading", name="GENUINE", exact=True)).to_be_visible()
+    expect(page.locator(".verdict")).to_contain_text("Status: shipped")
+    expect(page.get_by_role("heading", name="What to do")).to_have_count(0)
+    assert_accessible_basics(page)
+
+    # Keyboard users see where they are: the first Tab lands on the skip link, outlined.
+    page.keyboard.press("Tab")
+    focused = page.evaluate(
+        "(() => { const e = document.activeElement;"
+        " return [e.className, getComputedStyle(e).outlineStyle]; })()"
+    )
+    assert focused == ["skip", "solid"]
+
+    wrong = "0x" + "ab" * 32
+    response = page.goto(f"{live.service.url}/verify/{cert_no}?doc_hash={wrong}")
+    assert response is not None
+    assert response.status == 200
+    expect(page.get_by_role("heading", name="NOT GENUINE", exact=True)).to_be_visible()
+    advice = page.locator("section.advice")
+    expect(advice.get_by_role("heading", name="What to do")).to_be_visible()
+    expect(advice).to_contain_text(["contact", "the", "exporting", "authority"][0].capitalize())
+    expect(advice).to_contain_text("Working Group on Monitoring")
+    assert_accessible_basics(page)
+
+    # The form on the page opens another certificate's page.
+    page.get_by_label("Certificate number").fill("BW-2026-BROWSER-NONE")
+    page.get_by_label("Document hash (optional)").fill("")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Verify").click()
+    assert page.url == f"{live.service.url}/verify/BW-2026-BROWSER-NONE"
+    expect(page.get_by_role("heading", name="NOT FOUND", exact=True)).to_be_visible()
+    assert_accessible_basics(page)
+
+
+def test_officer_confirms_an_inbound_shipment_on_the_dashboard(page: Page, live: Live) -> None:
+    cert_no = "BW-2026-BROWSER-IN"
+    live.shipped(cert_no)
+
+    page.goto(f"{live.service.url}/dashboard")
+    assert page.url == f"{live.service.url}/dashboard/login"  # not logged in: sent to log in
+    assert_accessible_basics(page)
+    page.get_by_label("API key").fill(live.keys["AE"]["officer"])
+    page.get_by_role("button", name="Log in").click()
+    expect(
+        page.get_by_role("heading", name="Authority dashboard: United Arab Emirates (AE)")
+    ).to_be_visible()
+    assert_accessible_basics(page)
+
+    shipment = page.locator(f'[data-cert-no="{cert_no}"]')
+    expect(shipment).to_be_visible()
+    expect(shipment.get_by_role("heading", level=3)).to_have_text(f"{cert_no} shipped")
+    shipment.get_by_label("Parcels received").fill("3")
+    shipment.get_by_label("Carats received").fill("1234.56")
+    expect(shipment.get_by_label("Date of receipt")).not_to_have_value("")
+    shipment.get_by_role("button", name="Confirm receipt").click()
+
+    notice = page.locator("#updated")
+    expect(notice).to_contain_text(f"Certificate {cert_no} is now received")
+    expect(page.locator(f'[data-cert-no="{cert_no}"]')).to_have_count(0)
+    assert live.status(cert_no) == "received"
+
+    # The year's statistics now count the import, drawn as an SVG chart with a text alternative.
+    chart = page.locator("figure.chart svg[role=img]")
+    expect(chart).to_be_visible()
+    expect(chart.locator("title").first).to_contain_text("Carats exported and imported by AE")
+    expect(page.locator("#stats-caption")).to_be_visible()
+    assert_accessible_basics(page)
+
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_text("You are logged out.")).to_be_visible()
+    page.goto(f"{live.service.url}/dashboard")
+    assert page.url == f"{live.service.url}/dashboard/login"
