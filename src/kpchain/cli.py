@@ -501,7 +501,11 @@ def devnet_up(project: Path, port: int, api_port: int, no_service: bool, no_demo
         click.echo(
             f"service    {net.api_url} (pid {net.service_pid}), log {paths.directory}/service.log"
         )
+        year = datetime.now(UTC).year
+        demo_no = f"BW-{year}-000001"
         click.echo(f"API docs   {net.api_url}/docs")
+        click.echo(f"dashboard  {net.api_url}/dashboard (log in with AE's officer key: {ae})")
+        click.echo(f"verify     {net.api_url}/verify/{demo_no} (public)")
         click.echo(f"health     {net.api_url}/readyz   metrics {net.api_url}/metrics")
         click.echo(f"demo       {net.demo_certificates} certificates issued through the API")
         click.echo("")
@@ -510,8 +514,14 @@ def devnet_up(project: Path, port: int, api_port: int, no_service: bool, no_demo
         click.echo(
             f'  curl -sN -H "Authorization: Bearer {ae}" "{net.api_url}/v1/events?follow=false"'
         )
-        year = datetime.now(UTC).year
-        click.echo(f"  KPCHAIN_API_KEY={bw} kpchain cert show BW-{year}-000001")
+        click.echo(
+            f'  curl -s -o {demo_no}.pdf -H "Authorization: Bearer {bw}" '
+            f"{net.api_url}/v1/certificates/{demo_no}/pdf"
+        )
+        click.echo(
+            f'  curl -s -H "Authorization: Bearer {ae}" "{net.api_url}/v1/statistics?year={year}"'
+        )
+        click.echo(f"  KPCHAIN_API_KEY={bw} kpchain cert show {demo_no}")
     click.echo("stop it with: kpchain devnet down" + _project_flag(project))
 
 
