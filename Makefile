@@ -39,10 +39,13 @@ status: install
 	$(BIN)/kpchain devnet status
 
 ## test: lint, type-check, every test on ape's local chain (service tests on anvil, SQLite and
-## PostgreSQL), the contract tests again on anvil
+## PostgreSQL, pages in Debian's chromium), the three-node network tests, the contract tests
+## again on anvil
 test: install lint typecheck
 	scripts/ensure-postgres.sh
-	$(BIN)/ape test tests -q
+	scripts/ensure-chromium.sh
+	$(BIN)/ape test tests -q -m "not network"
+	$(BIN)/ape test tests -q -m network
 	$(BIN)/ape test tests/contracts -q --network ethereum:local:foundry
 
 lint: install

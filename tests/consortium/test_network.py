@@ -1,0 +1,487 @@
+"""kpchain on a real multi-node proof-of-authority network: three Clique signers (ethereumjs, see
+support_network), one per authority, started once for the module.
+
+The registry is deployed and seeded through node 1. The exporting authority's service (BW)
+talks to node 1, the importing authority's (AE) to node 2, each with a database of its own and
+with the indexer two blocks behind the head (Clique can reorg; QBFT, with instant finality,
+runs with 0). Then: a certificate goes from BW to AE and both services read it alike; node 3
+stops, blocks and certificates keep coming, node 3 comes back and an index built from it
+equals the services'; node 3 seals a branch of its own while cut off, and an indexer following
+it repairs the reorg when node 3 rejoins; and the two deploy commands work against the network.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from click.testing import CliRunner, Result
+from eth_account import Account
+from eth_utils.crypto import keccak
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from support_network import CHAIN_ID, CliqueNetwork, block_signer, wait_for
+from web3 import Web3
+
+from kpchain.certificates.models import CertificateDocument, new_salt, to_contract
+from kpchain.certificates.typed_data import typed_data
+from kpchain.chain.connection import connect
+from kpchain.chain.transactions import SignedTransaction, TransactionSender
+from kpchain.cli import main
+from kpchain.contracts.registry import Registry
+from kpchain.deploy import Deployment, deploy
+from kpchain.devnet.seed import DEMO_PARTICIPANTS, governor_account, participant_account, seed
+from kpchain.indexer import Indexer
+from kpchain.signing import LocalSigner, create_keystore
+from kpchain.store import create_engine, migrate, session_factory
+from support_api import create_keys, document, service_settings
+from support_db import Dump, dump_index
+from support_service import ServiceProcess, wait_until
+
+pytestmark = pytest.mark.network
+
+ROOT = Path(__file__).resolve().parents[2]
+NETWORK = "kp-consortium"  # ape-config.yaml's name for the consortium network
+CONFIRMATIONS = 2  # the services' indexer depth on this Clique network
+PARTICIPANTS = ("BW", "AE", "ZA", "US")  # admitted by the seeding: the demo dozen takes 28 blocks
+TEST_ACCOUNT_0 = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"  # ape's TEST::0
+YEAR = datetime.now(UTC).year
+DEPLOYER_PASSPHRASE = "consortium deployer"
+
+
+@dataclass
+class Consortium:
+    """The running network, the registry deployed and seeded on it, and a directory for files."""
+
+    network: CliqueNetwork
+    deployment: Deployment
+    deployment_file: Path
+    directory: Path
+
+    def w3(self, node: int) -> Web3:
+        return connect(self.network.rpc_url(node), expected_chain_id=CHAIN_ID)
+
+    def store(self, name: str) -> sessionmaker[Session]:
+        """A fresh, migrated SQLite store of the test's own."""
+        engine = create_engine(f"sqlite:///{self.directory / 'stores' / name}.db")
+        migrate(engine)
+        return session_factory(engine)
+
+    def indexer(self, node: int, store: sessionmaker[Session], **options: Any) -> Indexer:
+        """An indexer of the registry following node `node` into `store`."""
+        return Indexer(
+            self.w3(node),
+            store,
+            registry=self.deployment.address,
+            start_block=self.deployment.block,
+            **options,
+        )
+
+
+@dataclass
+class Authority:
+    """A participant's own service process, its API keys, and its database."""
+
+    code: str
+    service: ServiceProcess
+    keys: dict[str, dict[str, str]]
+    engine: Engine
+
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        return session_factory(self.engine)
+
+    def client(self) -> httpx.Client:
+        return self.service.client(self.keys[self.code]["officer"])
+
+    def view(self, cert_no: str) -> dict[str, Any]:
+        with self.client() as client:
+            response = client.get(f"/v1/certificates/{cert_no}")
+        assert response.status_code == 200, response.text
+        view: dict[str, Any] = response.json()
+        return view
+
+    def status(self, cert_no: str) -> str | None:
+        with self.client() as client:
+            response = client.get(f"/v1/certificates/{cert_no}")
+        return str(response.json()["status"]) if response.status_code == 200 else None
+
+
+@pytest.fixture(scope="module")
+def consortium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Consortium]:
+    """The network, with the registry deployed and BW, AE, ZA and US admitted through node 1."""
+    directory = tmp_path_factory.mktemp("consortium")
+    with CliqueNetwork(directory / "network") as network:
+        w3 = connect(network.rpc_url(1), expected_chain_id=CHAIN_ID)
+        governor = TransactionSender(w3, LocalSigner(governor_account()), chain_id=CHAIN_ID)
+        deployment = deploy(
+            governor, governor=governor.address, network=NETWORK, expected_chain_id=CHAIN_ID
+        )
+        admitted = [p for p in DEMO_PARTICIPANTS if p.code in PARTICIPANTS]
+        seed(governor, deployment.address, participants=admitted)
+        path = deployment.write(directory / "deployments")
+        yield Consortium(network, deployment, path, directory)
+
+
+@pytest.fixture(scope="module")
+def authorities(consortium: Consortium) -> Iterator[dict[str, Authority]]:
+    """BW's service on node 1 and AE's on node 2, each with its own SQLite database."""
+    started: dict[str, Authority] = {}
+    try:
+        for code, node in (("BW", 1), ("AE", 2)):
+            directory = consortium.directory / f"service-{code}"
+            directory.mkdir()
+            database_url = f"sqlite:///{directory / 'kpchain.db'}"
+            settings = service_settings(
+                directory,
+                consortium.network.rpc_url(node),
+                consortium.deployment,  # service_settings reads the registry's `address`
+                database_url,
+                chain_id=CHAIN_ID,
+                network=NETWORK,
+                deployment_file=consortium.deployment_file,
+                confirmations=CONFIRMATIONS,
+                receipt_timeout=60,
+            )
+            _, keys = create_keys(database_url)
+            service = ServiceProcess(settings, directory).start(timeout=60)
+            started[code] = Authority(code, service, keys, create_engine(database_url))
+        yield started
+    finally:
+        for authority in started.values():
+            authority.service.stop()
+            authority.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def every_node_running(consortium: Consortium) -> None:
+    """Each test starts with the three nodes running and agreeing, whatever the one before did."""
+    network = consortium.network
+    for node in network.nodes:
+        if not node.running:
+            network.start_node(node.index)
+    network.wait_for_blocks(1, nodes=[1, 2, 3])
+
+
+def index_rows(sessions: sessionmaker[Session]) -> Dump:
+    """Everything an index says, but how far it has got (its checkpoint)."""
+    return {table: rows for table, rows in dump_index(sessions).items() if table != "checkpoint"}
+
+
+def _wait_for_index(authority: Authority, expected: Dump) -> None:
+    """Waits until `authority`'s index says exactly `expected` (its indexer trails the head)."""
+    wait_until(
+        lambda: index_rows(authority.sessions) == expected,
+        timeout=60,
+        what=f"{authority.code}'s index to equal the expected one",
+    )
+
+
+def send_certificate(bw: Authority, ae: Authority, cert_no: str) -> None:
+    """Issues and ships `cert_no` at BW's service, receives it at AE's once AE's index has it
+    shipped, and waits until BW's index has it received."""
+    with bw.client() as client:
+        issued = client.post(
+            "/v1/certificates", json=document(cert_no), headers={"Idempotency-Key": cert_no}
+        )
+        assert issued.status_code == 201, issued.text
+        shipped = client.post(
+            f"/v1/certificates/{cert_no}/ship",
+            json={"seal_ref": f"SEAL-{cert_no}"},
+            headers={"Idempotency-Key": f"{cert_no}:ship"},
+        )
+        assert shipped.status_code == 200, shipped.text
+    wait_until(
+        lambda: ae.status(cert_no) == "shipped", timeout=60, what=f"AE's index: {cert_no} shipped"
+    )
+    with ae.client() as client:
+        received = client.post(
+            f"/v1/certificates/{cert_no}/receive",
+            json={
+                "parcels": 3,
+                "carats": "1234.56",
+                "received_at": datetime.now(UTC).date().isoformat(),
+            },
+            headers={"Idempotency-Key": f"{cert_no}:receive"},
+        )
+        assert received.status_code == 200, received.text
+    wait_until(
+        lambda: bw.status(cert_no) == "received", timeout=60, what=f"BW's index: {cert_no} received"
+    )
+
+
+# --- part 2: certificates across nodes -----------------------------------------------------------
+
+
+def test_certificate_shipped_through_node1_and_received_through_node2_reads_alike_in_both_services(
+    authorities: dict[str, Authority],
+) -> None:
+    bw, ae = authorities["BW"], authorities["AE"]
+    cert_no = f"BW-{YEAR}-000101"
+
+    send_certificate(bw, ae, cert_no)
+
+    exporter_view, importer_view = bw.view(cert_no), ae.view(cert_no)
+    assert exporter_view == importer_view
+    assert exporter_view["status"] == "received"
+    assert (exporter_view["exporting_participant"], exporter_view["importing_participant"]) == (
+        "BW",
+        "AE",
+    )
+
+
+def test_indexer_stays_its_confirmations_behind_the_head_of_the_clique_chain(
+    consortium: Consortium,
+) -> None:
+    indexer = consortium.indexer(1, consortium.store("confirmations"), confirmations=CONFIRMATIONS)
+
+    indexed = indexer.sync()
+
+    assert indexed is not None
+    assert indexed <= consortium.network.node(1).head - CONFIRMATIONS
+
+
+def test_blocks_and_certificates_keep_coming_while_node3_is_down_and_node3_catches_up_after(
+    consortium: Consortium, authorities: dict[str, Authority]
+) -> None:
+    network = consortium.network
+    node1, node2 = network.node(1), network.node(2)
+    bw, ae = authorities["BW"], authorities["AE"]
+
+    network.stop_node(3)  # SIGINT; see CliqueNetwork.stop_node for why not SIGKILL
+    # From the next block both nodes left have: what node 3 sealed last may still arrive.
+    down_from = network.wait_for_blocks(1, nodes=[1, 2])
+    send_certificate(bw, ae, f"BW-{YEAR}-000201")
+    send_certificate(bw, ae, f"BW-{YEAR}-000202")
+    down_to = network.wait_for_blocks(2, nodes=[1, 2])
+    sealers = {block_signer(node1.block(n)) for n in range(down_from + 1, down_to + 1)}
+
+    network.start_node(3)
+    caught_up = network.wait_for_height(node1.head, nodes=[1, 2, 3])
+    from_node3 = consortium.store("node3-after-restart")
+    consortium.indexer(3, from_node3).sync()
+
+    assert sealers == {node1.signer.address, node2.signer.address}  # nodes 1 and 2 took turns
+    assert caught_up > down_to
+    expected = index_rows(from_node3)
+    assert {row[0] for row in expected["certificates"]} >= {
+        f"BW-{YEAR}-000201",
+        f"BW-{YEAR}-000202",
+    }
+    for authority in (bw, ae):
+        _wait_for_index(authority, expected)
+
+
+def test_indexer_following_node3_repairs_the_reorg_when_node3_rejoins_from_its_own_branch(
+    consortium: Consortium, caplog: pytest.LogCaptureFixture
+) -> None:
+    network = consortium.network
+    cert_no = f"ZA-{YEAR}-000301"
+    fork_tx = _signed_issue(consortium, cert_no)  # ZA's authority, signed for node 3 only
+    follower_store = consortium.store("follows-node3")
+    follower = consortium.indexer(3, follower_store, confirmations=0)
+
+    fork_block = _seal_alone_on_node3(network, fork_tx)
+    follower.sync()
+    indexed_on_branch = {row[0] for row in index_rows(follower_store)["certificates"]}
+    # Three blocks of the others above the branch point outweigh node 3's one (a Clique block
+    # weighs 2 sealed in turn, 1 out of turn): node 3 must switch when it rejoins.
+    network.wait_for_height(fork_block + 2, nodes=[1, 2])
+    network.stop_node(3)
+    network.start_node(3)
+    network.wait_for_height(network.node(1).head, nodes=[1, 2, 3])
+    with caplog.at_level(logging.WARNING, logger="kpchain.indexer.indexer"):
+        follower.sync()
+    from_node1 = consortium.store("node1-after-reorg")
+    consortium.indexer(1, from_node1).sync()
+
+    assert cert_no in indexed_on_branch
+    assert network.node(1).rpc("eth_getTransactionReceipt", fork_tx.tx_hash) is None
+    assert any(f"reorg: block {fork_block}" in message for message in caplog.messages)
+    assert index_rows(follower_store) == index_rows(from_node1)
+    assert cert_no not in {row[0] for row in index_rows(follower_store)["certificates"]}
+
+
+def _signed_issue(consortium: Consortium, cert_no: str) -> SignedTransaction:
+    """ZA's authority issuing `cert_no` (to US), signed with ZA's next nonce and not sent."""
+    w3 = consortium.w3(3)
+    authority = participant_account("ZA", "authority")
+    certificate = to_contract(
+        CertificateDocument.model_validate(document(cert_no, "ZA", "US")),
+        exporter_salt=new_salt(),
+        importer_salt=new_salt(),
+    )
+    data = typed_data(
+        certificate, chain_id=CHAIN_ID, verifying_contract=consortium.deployment.address
+    )
+    signature = LocalSigner(authority).sign_typed_data(data)
+    call = Registry(w3, consortium.deployment.address).issue(
+        certificate, authority.address, signature
+    )
+    sender = TransactionSender(w3, LocalSigner(authority), chain_id=CHAIN_ID)
+    return sender.sign(sender.prepare(call))
+
+
+def _seal_alone_on_node3(network: CliqueNetwork, fork_tx: SignedTransaction) -> int:
+    """Cuts node 3 off and has it seal `fork_tx` into a block of its own branch; returns that
+    block's number.
+
+    A signer alone seals one block, and only if it did not seal the block it stands on, and the
+    transaction must reach its pool before that block is sealed (about a second after the node
+    starts): so node 3 is stopped right after a block of another signer, and the transaction is
+    sent the moment node 3 answers again. When either race is lost, node 3 rejoins and it is
+    tried again.
+    """
+    for _ in range(3):
+        fork_block = _try_sealing_alone(network, fork_tx)
+        if fork_block is not None:
+            return fork_block
+        network.stop_node(3)
+        network.start_node(3)
+        network.wait_for_height(network.node(1).head, nodes=[1, 2, 3])
+    raise AssertionError(f"node 3 never sealed the transaction alone\n{network.logs()}")
+
+
+def _try_sealing_alone(network: CliqueNetwork, fork_tx: SignedTransaction) -> int | None:
+    node3 = network.node(3)
+    wait_for(
+        lambda: block_signer(node3.block()) != node3.signer.address,
+        timeout=30,
+        what="a head block sealed by another node",
+        log=network.logs(),
+    )
+    network.stop_node(3)
+    network.start_alone(3)
+    node3.rpc("eth_sendRawTransaction", "0x" + fork_tx.raw.hex())
+    branch_point = node3.head
+    wait_for(
+        lambda: node3.head > branch_point,
+        timeout=30,
+        what="node 3 to seal a block alone",
+        log=node3.log_tail(),
+    )
+    if fork_tx.tx_hash not in node3.block(branch_point + 1)["transactions"]:
+        return None  # sealed before the transaction came, or did not stand on another's block
+    receipt = wait_for(
+        lambda: node3.try_rpc("eth_getTransactionReceipt", fork_tx.tx_hash),
+        timeout=30,
+        what="the receipt of the transaction node 3 sealed",
+        log=node3.log_tail(),
+    )
+    assert int(receipt["status"], 16) == 1, receipt
+    return int(receipt["blockNumber"], 16)
+
+
+# --- part 3: deploying to the consortium ---------------------------------------------------------
+
+
+def test_zero_gas_price_transactions_are_mined_legacy_and_eip1559_from_an_account_without_ether(
+    consortium: Consortium,
+) -> None:
+    w3 = consortium.w3(1)
+    account = Account.create()
+    base = {"to": account.address, "value": 0, "gas": 21_000, "chainId": CHAIN_ID}
+    legacy = account.sign_transaction({**base, "nonce": 0, "gasPrice": 0})
+    dynamic = account.sign_transaction(
+        {**base, "nonce": 1, "maxFeePerGas": 0, "maxPriorityFeePerGas": 0}
+    )
+
+    hashes = [w3.eth.send_raw_transaction(tx.raw_transaction) for tx in (legacy, dynamic)]
+    receipts = [w3.eth.wait_for_transaction_receipt(h, timeout=60) for h in hashes]
+
+    assert w3.eth.gas_price == 0  # what kpchain's sender pays: the node's price
+    assert w3.eth.get_balance(account.address) == 0
+    assert [r["status"] for r in receipts] == [1, 1]
+    assert [r["type"] for r in receipts] == [0, 2]
+    assert [r["effectiveGasPrice"] for r in receipts] == [0, 0]
+
+
+@dataclass(frozen=True)
+class Deployer:
+    """A keystore the deploy command opens, and its account."""
+
+    keystore: Path
+    address: str
+
+    def deploy(self, rpc_url: str, chain_id: int, out: Path) -> Result:
+        """`kpchain deploy` in this process, against `rpc_url`, for the consortium network."""
+        options = {"--rpc-url": rpc_url, "--chain-id": str(chain_id), "--network": NETWORK}
+        options |= {"--keystore": str(self.keystore), "--out": str(out)}
+        return CliRunner().invoke(main, ["deploy", *(x for pair in options.items() for x in pair)])
+
+
+@pytest.fixture
+def deployer(clean_settings: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Deployer:
+    """A keystore with a fresh key (no ether at all), opened by KPCHAIN_KEYSTORE_PASSPHRASE."""
+    monkeypatch.setenv("KPCHAIN_KEYSTORE_PASSPHRASE", DEPLOYER_PASSPHRASE)
+    keystore = tmp_path / "deployer.json"
+    address = create_keystore(keystore, passphrase=DEPLOYER_PASSPHRASE, iterations=2**10)
+    return Deployer(keystore, address)
+
+
+def test_deploy_command_deploys_through_node1_and_writes_deployments_file(
+    consortium: Consortium, deployer: Deployer, tmp_path: Path
+) -> None:
+    out = tmp_path / "deployments"
+
+    result = deployer.deploy(consortium.network.rpc_url(1), CHAIN_ID, out)
+
+    assert result.exit_code == 0, result.output
+    data = json.loads((out / f"{NETWORK}.json").read_text())
+    assert (data["network"], data["chain_id"]) == (NETWORK, CHAIN_ID)
+    assert data["deployer"] == data["governor"] == deployer.address
+    # Another node has the same block (a POA block: extraData over 32 bytes) and the same code.
+    consortium.network.wait_for_height(data["block"], nodes=[1, 2, 3])
+    node2 = consortium.w3(2)
+    assert node2.eth.get_block(data["block"])["hash"].to_0x_hex() == data["block_hash"]
+    code = bytes(node2.eth.get_code(data["contracts"]["CertificateRegistry"]))
+    assert "0x" + keccak(code).hex() == data["code_hashes"]["CertificateRegistry"]
+
+
+def test_deploy_command_refuses_another_chain_id_before_sending_anything(
+    consortium: Consortium, deployer: Deployer, tmp_path: Path
+) -> None:
+    result = deployer.deploy(consortium.network.rpc_url(1), 2021, tmp_path / "deployments")
+
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: chain_id_mismatch: ")
+    assert not (tmp_path / "deployments").exists()
+    sent = consortium.w3(1).eth.get_transaction_count(Web3.to_checksum_address(deployer.address))
+    assert sent == 0
+
+
+def test_ape_run_deploy_on_the_consortium_network_writes_deployments_file(
+    consortium: Consortium, tmp_path: Path
+) -> None:
+    """`ape run deploy --network ethereum:kp-consortium:node` in a subprocess, with the node's URL
+    in KPCHAIN_RPC_URL as ape-config.yaml reads it; TEST::0 is a development key, which the
+    script takes on a network that is not local only with KPCHAIN_DEVELOPMENT=true."""
+    governor = Account.create().address
+    env = {key: value for key, value in os.environ.items() if not key.startswith("KPCHAIN_")}
+    env |= {"KPCHAIN_RPC_URL": consortium.network.rpc_url(1), "KPCHAIN_DEVELOPMENT": "true"}
+    ape = str(Path(sys.executable).parent / "ape")
+    options = ["--account", "TEST::0", "--governor", governor, "--out", str(tmp_path)]
+
+    result = subprocess.run(
+        [ape, "run", "deploy", "--network", f"ethereum:{NETWORK}:node", *options],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    data = json.loads((tmp_path / f"{NETWORK}.json").read_text())
+    assert (data["network"], data["chain_id"]) == (NETWORK, CHAIN_ID)
+    assert (data["deployer"], data["governor"]) == (TEST_ACCOUNT_0, governor)
+    address = data["contracts"]["CertificateRegistry"]
+    assert address in result.stdout
+    code = bytes(consortium.w3(1).eth.get_code(address))
+    assert "0x" + keccak(code).hex() == data["code_hashes"]["CertificateRegistry"]
