@@ -210,7 +210,7 @@ def test_render_keeps_arabic_glyphs_when_an_address_is_arabic() -> None:
     view, signed = _certificate(importer=importer)
     pdf, _ = _render(view, signed)
     text = _text(pdf)
-    # DejaVu has the Arabic letters (fpdf2 draws them unshaped, right to left): none replaced.
+    # DejaVu has the Arabic letters (shaped by HarfBuzz): none replaced.
     assert "\ufffd" not in text
     assert UNPRINTABLE_NOTICE not in text
     assert "ش" in text

@@ -12,8 +12,8 @@ embedded as subsets, so a name in Latin, Cyrillic, Greek, Armenian, Georgian, He
 script prints with no system font and no network. A character they have no glyph for (CJK
 ideographs, Thai, Devanagari) prints as U+FFFD and the certificate says so, pointing to the signed
 electronic document for the exact text: a certificate never fails to print, and never drops a
-character silently. Arabic letters are drawn unshaped (fpdf2 shapes text only with HarfBuzz's
-Python binding, uharfbuzz, which kpchain does not install).
+character silently. Text is shaped with HarfBuzz (uharfbuzz), so Arabic letters are joined and
+right-to-left names are ordered as they are read.
 
 The layout is black on white with grey only for labels and table headings, so that it reads the
 same printed in black and white. Identical inputs give identical bytes: the PDF's creation date
@@ -191,6 +191,9 @@ class _CertificatePdf(FPDF):
         self.add_font(_SANS, "", FONTS_DIR / "DejaVuSans.ttf")
         self.add_font(_SANS, "B", FONTS_DIR / "DejaVuSans-Bold.ttf")
         self.add_font(_MONO, "", FONTS_DIR / "DejaVuSansMono.ttf")
+        # HarfBuzz (uharfbuzz) joins Arabic letters and orders mixed right-to-left and
+        # left-to-right text, as a UAE importer's name needs.
+        self.set_text_shaping(True)
 
     def use(self, font: _Font, *, size: float | None = None) -> None:
         self.set_font(font.family, font.style, size or font.size)
