@@ -38,8 +38,8 @@ from fpdf.fonts import TTFFont
 from fpdf.util import Padding
 
 from kpchain import __version__
+from kpchain.certificates.participants import participant_label
 from kpchain.errors import DocumentInvalidError
-from kpchain.printing.participants import participant_label
 
 FONTS_DIR: Final = Path(__file__).parent / "fonts"
 

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from kpchain import __version__
-from kpchain.printing.participants import participant_label
+from kpchain.certificates.participants import participant_label
 from kpchain.printing.pdf import verification_link
 
 PAGE_HEADERS: dict[str, str] = {

@@ -1,4 +1,4 @@
-"""The names a printed certificate gives participant and country codes.
+"""The names people read for participant and country codes (the printed certificate, the pages).
 
 A paper KP certificate names countries, not ISO codes; the chain and the document carry only the
 codes. The list is the KP's participants as DOMAIN.md lists them (with Chinese Taipei, a trading
