@@ -14,17 +14,22 @@ deployed and the devnet's demo participants seeded (kpchain.deploy.deploy, seed)
    the API sends per certificate, built with the service's own domain code and signed offline
    with the devnet authority keys, nonces counted locally) and sends them from one lean client,
    one after another (`eth_sendRawTransaction`, then `eth_getTransactionReceipt` until mined,
-   then the next: the rate DESIGN.md section 7 quotes), and on another fresh chain pipelined
-   (all sent, phase by phase so no receipt comes before its shipment, then each sender's last
-   receipt awaited). Every receipt is checked afterwards. By default as many transactions as
-   the API made operations: anvil's block time grows with the chain's length (about 3 ms more
-   per transaction for every thousand blocks, measured here), so both phases grow their chains
-   alike.
+   then the next: the rate DESIGN.md section 7 quotes; three times, each on a fresh chain, the
+   fastest counting), and on another fresh chain pipelined (all sent, phase by phase so no
+   receipt comes before its shipment, then each sender's last receipt awaited). Every receipt
+   is checked afterwards. By default as many transactions as the API made operations: anvil's
+   block time grows with the chain's length (about 3 ms more per transaction for every
+   thousand blocks, measured here), so all phases grow their chains alike.
+3. Stack floor: scripts/floor_service.py, a stand-in that does only what any crash-safe write
+   through this stack must (FastAPI on uvicorn, a row recorded, eth-account signing, web3
+   sending and awaiting the receipt, the row marked done), driven like the API with the same
+   transactions. Its rate is a ceiling for any service built on this stack on this machine.
 
 The headline ratio is API operations/s over raw sequential transactions/s (target: at least
-half). Prints a table and writes benchmarks/throughput.json, with the CPU each process used per
-operation (steadier than rates on a shared machine), nproc, the load average and the versions. A
-run with any failed request or transaction says so, writes no JSON and exits 1.
+half); the floor's ratio beside it shows how much of the gap the stack and the machine leave.
+Prints a table and writes benchmarks/throughput.json, with the CPU each process used per
+operation (steadier than rates on a shared machine), nproc, the load average and the versions.
+A run with any failed request or transaction says so, writes no JSON and exits 1.
 """
 
 from __future__ import annotations
@@ -74,6 +79,7 @@ TARGET_RATIO = 0.5
 RAW_GAS = {"issue": 400_000, "ship": 150_000, "receive": 150_000}
 RECEIPT_TIMEOUT = 60.0
 MIN_RAW_CERTIFICATES = 100
+RAW_REPEATS = 3
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -135,12 +141,32 @@ def main(argv: list[str] | None = None) -> int:
         raw_certificates = args.raw_certificates or max(
             MIN_RAW_CERTIFICATES, api["operations"] // 3
         )
-        modes = {}
-        for mode, send in (("sequential", send_sequential), ("pipelined", send_pipelined)):
-            with fresh_chain(directory / mode) as (node, registry, _):
-                modes[mode] = measure_raw(node, registry, raw_certificates, send, mode)
+        # The sequential rate is one client waiting on each receipt: a neighbour's burst on a
+        # shared machine halves it (237-686 tx/s seen in one day). It is taken RAW_REPEATS
+        # times, each on a fresh chain, and the fastest counts: the node's rate undisturbed,
+        # the strictest baseline for the ratio.
+        runs = []
+        for repeat in range(RAW_REPEATS):
+            with fresh_chain(directory / f"sequential-{repeat}") as (node, registry, _):
+                runs.append(
+                    measure_raw(node, registry, raw_certificates, send_sequential, "sequential")
+                )
+        modes = {"sequential": fastest(runs)}
+        with fresh_chain(directory / "pipelined") as (node, registry, _):
+            modes["pipelined"] = measure_raw(
+                node, registry, raw_certificates, send_pipelined, "pipelined"
+            )
+        with fresh_chain(directory / "floor") as (node, registry, _):
+            floor = measure_floor(
+                node,
+                registry,
+                directory / "floor",
+                certificates=raw_certificates,
+                threads=args.threads,
+                service_threads=args.service_threads,
+            )
     raw = {"certificates_per_mode": raw_certificates, **modes}
-    report = build_report(machine, raw, api, args)
+    report = build_report(machine, raw, api, floor, args)
     failures = report["summary"]["failures"]
     if args.no_write:
         where = f"{OUTPUT.name} not written (--no-write)"
@@ -297,29 +323,19 @@ class Rpc:
         self._connection.close()
 
 
-def presign(
-    registry: Registry, numbers: Numbers, count: int, nonces: dict[str, int]
-) -> list[list[RawTx]]:
-    """`count` lifecycles (issue, ship, receive), round-robin over the routes, each signed by
-    the authority the API would sign with; `nonces` (per participant) are counted on."""
-    accounts = {code: participant_account(code, "authority") for code in nonces}
-    chain_id = DEVNET_CHAIN_ID
+@dataclass(frozen=True)
+class Call:
+    """One lifecycle transaction before signing: what, by whom, with which calldata."""
 
-    def signed(kind: str, code: str, data: str) -> RawTx:
-        account = accounts[code]
-        tx = {
-            "to": registry.address,
-            "data": data,
-            "value": 0,
-            "gas": RAW_GAS[kind],
-            "gasPrice": 0,
-            "nonce": nonces[code],
-            "chainId": chain_id,
-        }
-        nonces[code] += 1
-        raw = account.sign_transaction(tx)  # type: ignore[arg-type]
-        return RawTx(kind, code, "0x" + raw.raw_transaction.hex(), "0x" + raw.hash.hex())
+    kind: str
+    sender: str
+    data: str  # 0x-hex calldata to the registry
 
+
+def lifecycle_calls(registry: Registry, numbers: Numbers, count: int) -> list[list[Call]]:
+    """`count` lifecycles (issue, ship, receive), round-robin over the routes, encoded with the
+    service's domain code; the issue carries the exporting authority's EIP-712 signature."""
+    accounts = {code: participant_account(code, "authority") for route in ROUTES for code in route}
     lifecycles = []
     for i in range(count):
         exporting, importing = ROUTES[i % len(ROUTES)]
@@ -329,7 +345,9 @@ def presign(
         certificate = models.to_contract(
             doc, exporter_salt=models.new_salt(), importer_salt=models.new_salt()
         )
-        message = typed_data(certificate, chain_id=chain_id, verifying_contract=registry.address)
+        message = typed_data(
+            certificate, chain_id=DEVNET_CHAIN_ID, verifying_contract=registry.address
+        )
         signature = LocalSigner(accounts[exporting]).sign_typed_data(message)
         issue = registry.issue(certificate, accounts[exporting].address, signature)
         ship = registry.ship(doc.cert_no, models.seal_ref_hash(f"SEAL-{doc.cert_no}"))
@@ -339,12 +357,38 @@ def presign(
         receive = registry.confirm_receipt(doc.cert_no, Confirmation(*confirmation))
         lifecycles.append(
             [
-                signed("issue", exporting, issue._encode_transaction_data()),
-                signed("ship", exporting, ship._encode_transaction_data()),
-                signed("receive", importing, receive._encode_transaction_data()),
+                Call("issue", exporting, issue._encode_transaction_data()),
+                Call("ship", exporting, ship._encode_transaction_data()),
+                Call("receive", importing, receive._encode_transaction_data()),
             ]
         )
     return lifecycles
+
+
+def presign(
+    registry: Registry, numbers: Numbers, count: int, nonces: dict[str, int]
+) -> list[list[RawTx]]:
+    """`lifecycle_calls`, each signed by the authority the API would sign with; `nonces` (per
+    participant) are counted on."""
+    accounts = {code: participant_account(code, "authority") for code in nonces}
+
+    def signed(call: Call) -> RawTx:
+        tx = {
+            "to": registry.address,
+            "data": call.data,
+            "value": 0,
+            "gas": RAW_GAS[call.kind],
+            "gasPrice": 0,
+            "nonce": nonces[call.sender],
+            "chainId": DEVNET_CHAIN_ID,
+        }
+        nonces[call.sender] += 1
+        raw = accounts[call.sender].sign_transaction(tx)  # type: ignore[arg-type]
+        return RawTx(
+            call.kind, call.sender, "0x" + raw.raw_transaction.hex(), "0x" + raw.hash.hex()
+        )
+
+    return [[signed(call) for call in calls] for calls in lifecycle_calls(registry, numbers, count)]
 
 
 def send_sequential(rpc: Rpc, txs: list[RawTx]) -> float:
@@ -366,6 +410,17 @@ def send_pipelined(rpc: Rpc, txs: list[RawTx]) -> float:
     for tx_hash in last.values():
         _wait_receipt(rpc, tx_hash)
     return time.perf_counter() - started
+
+
+def fastest(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the highest rate, with every run's rate and failures kept beside it."""
+    best = max(runs, key=lambda run: float(run["tx_per_second"]))
+    return {
+        **best,
+        "runs_tx_per_second": [run["tx_per_second"] for run in runs],
+        "failures": sum(run["failures"] for run in runs),
+        "failed": [line for run in runs for line in run["failed"]][:20],
+    }
 
 
 def _wait_receipt(rpc: Rpc, tx_hash: str) -> dict[str, Any]:
@@ -495,20 +550,24 @@ def start_service(
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
+    _wait_ready(process, url, files.log_file)
+    return process, url
+
+
+def _wait_ready(process: subprocess.Popen[bytes], url: str, log_file: Path) -> None:
+    """Returns once `url`/readyz answers 200; stops `process` and raises if it never does."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(
-                f"the service exited with {process.returncode}: {_tail(files.log_file)}"
-            )
+            raise RuntimeError(f"{url} exited with {process.returncode}: {_tail(log_file)}")
         try:
             if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return process, url
+                return
         except httpx.TransportError:
             pass
         time.sleep(0.2)
     stop_service(process)
-    raise RuntimeError(f"the service was not ready within 120s: {_tail(files.log_file)}")
+    raise RuntimeError(f"{url} was not ready within 120s: {_tail(log_file)}")
 
 
 def stop_service(process: subprocess.Popen[bytes]) -> None:
@@ -588,18 +647,24 @@ def measure_api(
             for n in range(threads)
         ]
         cpu = CpuMeter({"service": process.pid, "anvil": anvil_pid, "client": os.getpid()})
-        cpu.start()
-        started = time.perf_counter()
-        deadline = started + duration if duration is not None else None
-        for thread in workers:
-            thread.start()
-        for thread in workers:
-            thread.join()
-        elapsed = time.perf_counter() - started
-        cpu.stop()
+        deadline = time.perf_counter() + duration if duration is not None else None
+        elapsed = run_workers(workers, cpu)
     finally:
         stop_service(process)
     return _api_result(tally, elapsed, threads, duration, certificates, files, cpu)
+
+
+def run_workers(workers: list[threading.Thread], cpu: CpuMeter) -> float:
+    """Starts `workers`, waits for them all; the seconds they took, `cpu` metered meanwhile."""
+    cpu.start()
+    started = time.perf_counter()
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    cpu.stop()
+    return elapsed
 
 
 def lifecycle(
@@ -685,15 +750,119 @@ def _tail(path: Path, lines: int = 40) -> list[str]:
         return []
 
 
+# --- stack floor -------------------------------------------------------------------------------
+
+FLOOR_SERVICE = Path(__file__).resolve().parent / "floor_service.py"
+
+
+def measure_floor(
+    node: AnvilNode,
+    registry: Registry,
+    directory: Path,
+    *,
+    certificates: int,
+    threads: int,
+    service_threads: int,
+) -> dict[str, Any]:
+    """The stand-in of scripts/floor_service.py (record, sign, send, await the receipt, mark
+    done: nothing kpchain adds) driven like the API: three routes x `threads` client threads,
+    each running whole lifecycles of the same transactions, `certificates` in all."""
+    assert node.process is not None
+    directory.mkdir(parents=True, exist_ok=True)
+    calls = lifecycle_calls(registry, Numbers("F"), certificates + len(ROUTES))
+    warmup, calls = calls[: len(ROUTES)], calls[len(ROUTES) :]
+    queues: dict[str, list[list[Call]]] = {exporting: [] for exporting, _ in ROUTES}
+    for lifecycle_ in calls:
+        queues[lifecycle_[0].sender].append(lifecycle_)
+    port = free_port()
+    env = {
+        **os.environ,
+        "KPCHAIN_RPC_URL": node.rpc_url,
+        "KPCHAIN_CHAIN_ID": str(DEVNET_CHAIN_ID),
+        "KPCHAIN_DATABASE_URL": f"sqlite:///{directory / 'floor.db'}",
+        "KPCHAIN_API_PORT": str(port),
+        "KPCHAIN_API_THREADS": str(service_threads),
+        "FLOOR_PARTICIPANTS": ",".join(code for route in ROUTES for code in route),
+    }
+    log_file = directory / "floor.log"
+    with log_file.open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, str(FLOOR_SERVICE)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    url = f"http://127.0.0.1:{port}"
+    tally = Tally()
+    try:
+        _wait_ready(process, url, log_file)
+        with httpx.Client(base_url=url, timeout=RECEIPT_TIMEOUT) as client:
+            for lifecycle_ in warmup:
+                floor_lifecycle(client, registry.address, lifecycle_, Tally())
+        lock = threading.Lock()
+
+        def worker(exporting: str) -> None:
+            with httpx.Client(base_url=url, timeout=RECEIPT_TIMEOUT) as client:
+                while True:
+                    with lock:
+                        if not queues[exporting]:
+                            return
+                        lifecycle_ = queues[exporting].pop(0)
+                    floor_lifecycle(client, registry.address, lifecycle_, tally)
+
+        workers = [
+            threading.Thread(target=worker, args=(exporting,), name=f"floor-{exporting}-{n}")
+            for exporting, _ in ROUTES
+            for n in range(threads)
+        ]
+        cpu = CpuMeter({"service": process.pid, "anvil": node.process.pid, "client": os.getpid()})
+        elapsed = run_workers(workers, cpu)
+    finally:
+        stop_service(process)
+    return {
+        "seconds": round(elapsed, 3),
+        "operations": tally.operations,
+        "operations_per_second": round(tally.operations / elapsed, 1) if elapsed else 0.0,
+        "latency_ms": _percentiles([v for values in tally.latencies.values() for v in values]),
+        "cpu_ms_per_operation": cpu.per(tally.operations),
+        "failures": len(tally.failures),
+        "failed": tally.failures[:20],
+        "service_log": _tail(log_file) if tally.failures else None,
+    }
+
+
+def floor_lifecycle(client: httpx.Client, to: str, calls: list[Call], tally: Tally) -> None:
+    """Posts one lifecycle's three calls in order; a write counts when mined with status 1."""
+    for call in calls:
+        body = {"to": to, "data": call.data, "gas": RAW_GAS[call.kind]}
+        started = time.perf_counter()
+        try:
+            response = client.post(f"/{call.sender}", json=body)
+        except httpx.HTTPError as exc:
+            tally.failed(f"floor {call.kind}: {type(exc).__name__}: {exc}")
+            return
+        seconds = time.perf_counter() - started
+        if not response.is_success or response.json().get("status") != 1:
+            tally.failed(f"floor {call.kind}: HTTP {response.status_code} {response.text[:300]}")
+            return
+        tally.ok(call.kind, seconds)
+
+
 # --- report ------------------------------------------------------------------------------------
 
 
 def build_report(
-    machine: dict[str, Any], raw: dict[str, Any], api: dict[str, Any], args: argparse.Namespace
+    machine: dict[str, Any],
+    raw: dict[str, Any],
+    api: dict[str, Any],
+    floor: dict[str, Any],
+    args: argparse.Namespace,
 ) -> dict[str, Any]:
     raw_rate = raw["sequential"]["tx_per_second"]
     raw_failures = raw["sequential"]["failures"] + raw["pipelined"]["failures"]
     ratio = api["operations_per_second"] / raw_rate if raw_rate else 0.0
+    floor_ratio = floor["operations_per_second"] / raw_rate if raw_rate else 0.0
     return {
         "summary": {
             "api_operations_per_second": api["operations_per_second"],
@@ -702,10 +871,13 @@ def build_report(
             "ratio": round(ratio, 3),
             "target_ratio": TARGET_RATIO,
             "meets_target": ratio >= TARGET_RATIO,
-            "failures": api["failures"] + raw_failures,
+            "floor_operations_per_second": floor["operations_per_second"],
+            "floor_ratio": round(floor_ratio, 3),
+            "failures": api["failures"] + raw_failures + floor["failures"],
         },
         "api": api,
         "raw": raw,
+        "floor": floor,
         "machine": machine,
         "method": {
             "operations": "issue + ship (exporter's officer) + receive (importer's officer) per "
@@ -713,11 +885,16 @@ def build_report(
             "raw": "the same three transactions per certificate, encoded with the service's "
             "domain code and signed offline, sent by one client over one keep-alive "
             "connection; sequential = send, poll the receipt (no sleep) until mined, next "
-            "(DESIGN.md section 7); pipelined = send all (phase by phase), then wait for each "
-            "sender's last receipt",
+            "(DESIGN.md section 7), the fastest of RAW_REPEATS runs on fresh chains; "
+            "pipelined = send all (phase by phase), then wait for each sender's last receipt",
             "cpu": "user + system CPU of each process over the measured window (Linux /proc), "
             "per API operation or per raw transaction: steadier than rates on a shared machine",
             "ratio": "API operations/s divided by raw sequential transactions/s",
+            "floor": "scripts/floor_service.py driven like the API with the same transactions: "
+            "FastAPI on uvicorn, the body validated, a row recorded (SQLAlchemy, SQLite), the "
+            "transaction signed (eth-account) and sent, its receipt awaited (web3), the row "
+            "marked done; nothing else. What it reaches bounds any service on this stack and "
+            "machine; floor_ratio is its rate over raw sequential",
             "arguments": {k: v for k, v in vars(args).items() if k not in ("markdown", "no_write")},
         },
     }
@@ -749,7 +926,8 @@ def print_table(report: dict[str, Any], *, markdown: bool = False) -> None:
         (
             "raw tx/s, sequential",
             f"{raw['sequential']['tx_per_second']:,.1f}",
-            f"{raw['sequential']['transactions']:,} tx, send then receipt, one client",
+            f"{raw['sequential']['transactions']:,} tx, send then receipt, one client; best "
+            f"of {', '.join(f'{r:,.0f}' for r in raw['sequential']['runs_tx_per_second'])}",
         )
     )
     rows.append(
@@ -775,6 +953,23 @@ def print_table(report: dict[str, Any], *, markdown: bool = False) -> None:
             f"anvil; client {_ms(seq_cpu.get('client'))}",
         )
     )
+    floor = report["floor"]
+    floor_cpu = floor.get("cpu_ms_per_operation") or {}
+    rows.append(
+        (
+            "stack floor ops/s",
+            f"{floor['operations_per_second']:,.1f}",
+            f"{floor['operations']:,} ops: record, sign, send, receipt, mark done; nothing else",
+        )
+    )
+    rows.append(
+        (
+            "CPU per floor operation",
+            _ms(floor_cpu.get("service")),
+            f"stand-in; anvil {_ms(floor_cpu.get('anvil'))}, client {_ms(floor_cpu.get('client'))}",
+        )
+    )
+    rows.append(("floor / raw sequential", f"{summary['floor_ratio']:.0%}", "the stack's ceiling"))
     verdict = "ok" if summary["meets_target"] else "BELOW TARGET"
     rows.append(
         (
@@ -808,20 +1003,23 @@ def _ms(value: float | None) -> str:
 
 def print_failures(report: dict[str, Any]) -> None:
     bar = "!" * 78
-    raw = report["raw"]
+    raw, floor = report["raw"], report["floor"]
     raw_failures = raw["sequential"]["failures"] + raw["pipelined"]["failures"]
     print(bar, file=sys.stderr)
     print(
-        f"BENCHMARK FAILED: {report['api']['failures']} API request(s) and {raw_failures} raw "
-        "transaction(s) failed; the figures above do not count",
+        f"BENCHMARK FAILED: {report['api']['failures']} API request(s), {raw_failures} raw "
+        f"transaction(s) and {floor['failures']} floor request(s) failed; the figures above do "
+        "not count",
         file=sys.stderr,
     )
-    for line in report["api"]["failed"] + raw["sequential"]["failed"] + raw["pipelined"]["failed"]:
+    failed = report["api"]["failed"] + raw["sequential"]["failed"] + raw["pipelined"]["failed"]
+    for line in failed + floor["failed"]:
         print(f"  {line}", file=sys.stderr)
-    if report["api"].get("service_log"):
-        print("service log (tail):", file=sys.stderr)
-        for line in report["api"]["service_log"]:
-            print(f"  {line}", file=sys.stderr)
+    for name, log in (("service", report["api"]), ("floor stand-in", floor)):
+        if log.get("service_log"):
+            print(f"{name} log (tail):", file=sys.stderr)
+            for line in log["service_log"]:
+                print(f"  {line}", file=sys.stderr)
     print(bar, file=sys.stderr)
 
 
