@@ -9,7 +9,9 @@ deployed and the devnet's demo participants seeded (kpchain.deploy.deploy, seed)
    development mode) and drives it over HTTP: three exporting authorities (BW -> AE, RU -> IN,
    ZA -> EU) at once, each with N client threads (one keep-alive httpx client each). Every
    thread runs whole lifecycles: the exporter's officer issues and ships, the importer's officer
-   receives. Every successful write is one operation; every response must be 2xx.
+   receives. Every successful write is one operation; every response must be 2xx. With
+   `--processes 3`, one service per route instead, hosting its exporter and importer with its
+   own database and index, as separate authorities' services would: the way past one core.
 2. Raw node rate: pre-signs the same lifecycles (issue, ship, receive: the three transactions
    the API sends per certificate, built with the service's own domain code and signed offline
    with the devnet authority keys, nonces counted locally) and sends them from one lean client,
@@ -115,6 +117,14 @@ def main(argv: list[str] | None = None) -> int:
         "write is answered at once, and more threads only contend for the GIL)",
     )
     parser.add_argument(
+        "--processes",
+        type=int,
+        choices=(1, 3),
+        default=1,
+        help="service processes: 1 hosts every participant (default); 3 runs one per route, "
+        "hosting its exporter and importer with its own database, as separate authorities would",
+    )
+    parser.add_argument(
         "--no-write", action="store_true", help="do not write benchmarks/throughput.json"
     )
     args = parser.parse_args(argv)
@@ -134,15 +144,17 @@ def main(argv: list[str] | None = None) -> int:
                 deployment_file,
                 threads=args.threads,
                 service_threads=args.service_threads,
+                processes=args.processes,
                 duration=None if args.certificates else args.duration,
                 certificates=args.certificates,
             )
             api["service_threads"] = args.service_threads
+            api["service_processes"] = args.processes
         raw_certificates = args.raw_certificates or max(
             MIN_RAW_CERTIFICATES, api["operations"] // 3
         )
         # The sequential rate is one client waiting on each receipt: a neighbour's burst on a
-        # shared machine halves it (237-686 tx/s seen in one day). It is taken RAW_REPEATS
+        # shared machine halves it (143-686 tx/s seen in one day). It is taken RAW_REPEATS
         # times, each on a fresh chain, and the fastest counts: the node's rate undisturbed,
         # the strictest baseline for the ratio.
         runs = []
@@ -231,18 +243,24 @@ def cpu_seconds(pid: int) -> float | None:
 
 @dataclass
 class CpuMeter:
-    """CPU used by some processes between `start` and `stop`, per unit of work."""
+    """CPU used by some processes between `start` and `stop`, per unit of work; a name with
+    several processes (the services of `--processes 3`) counts their sum."""
 
-    pids: dict[str, int]
+    pids: dict[str, int | list[int]]
     _before: dict[str, float | None] = field(default_factory=dict)
     used: dict[str, float | None] = field(default_factory=dict)
 
+    def _read(self, name: str) -> float | None:
+        pids = self.pids[name]
+        readings = [cpu_seconds(pid) for pid in (pids if isinstance(pids, list) else [pids])]
+        return None if None in readings else sum(r for r in readings if r is not None)
+
     def start(self) -> None:
-        self._before = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        self._before = {name: self._read(name) for name in self.pids}
 
     def stop(self) -> None:
-        for name, pid in self.pids.items():
-            before, after = self._before.get(name), cpu_seconds(pid)
+        for name in self.pids:
+            before, after = self._before.get(name), self._read(name)
             self.used[name] = None if before is None or after is None else after - before
 
     def per(self, units: int) -> dict[str, float | None]:
@@ -521,11 +539,17 @@ class Tally:
 
 
 def start_service(
-    files: devnet_service.ServiceFiles, rpc_url: str, deployment_file: Path, *, threads: int
+    files: devnet_service.ServiceFiles,
+    rpc_url: str,
+    deployment_file: Path,
+    *,
+    threads: int,
+    codes: list[str],
 ) -> tuple[subprocess.Popen[bytes], str]:
     """Starts `python -m kpchain serve` as `kpchain devnet up` does (KPCHAIN_* environment,
-    SQLite, the devnet signers file, development mode); returns it and its URL once ready."""
-    devnet_service.write_signers(files, [p.code for p in DEMO_PARTICIPANTS])
+    SQLite, the devnet signers file for `codes`, development mode); returns it and its URL once
+    ready."""
+    devnet_service.write_signers(files, codes)
     port = free_port()
     env = {
         **os.environ,
@@ -579,16 +603,15 @@ def stop_service(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-def officer_keys(database_url: str) -> dict[str, str]:
-    """An officer API key for each participant the benchmark acts for."""
+def officer_keys(database_url: str, codes: list[str]) -> dict[str, str]:
+    """An officer API key for each of `codes`, in the store at `database_url`."""
     engine = create_engine(database_url)
     migrate(engine)
     try:
         with session_factory(engine)() as session:
             keys = {
                 code: create_key(session, participant=code, role="officer", label="bench").token
-                for route in ROUTES
-                for code in route
+                for code in codes
             }
             session.commit()
     finally:
@@ -603,24 +626,40 @@ def measure_api(
     *,
     threads: int,
     service_threads: int,
+    processes: int,
     duration: float | None,
     certificates: int | None,
 ) -> dict[str, Any]:
+    """Drives the service (`processes` 1: one hosting every route's participants; 3: one per
+    route, hosting its exporter and importer, each with its own database and index)."""
     assert node.process is not None
     rpc_url, anvil_pid = node.rpc_url, node.process.pid
-    files = devnet_service.ServiceFiles(directory / "service")
-    files.directory.mkdir(parents=True, exist_ok=True)
-    keys = officer_keys(files.database_url)  # migrates first; the service finds it migrated
-    process, url = start_service(files, rpc_url, deployment_file, threads=service_threads)
+    hosted = (
+        {"service": [participant.code for participant in DEMO_PARTICIPANTS]}  # as the devnet
+        if processes == 1
+        else {f"service-{exporting}": [exporting, importing] for exporting, importing in ROUTES}
+    )
+    keys: dict[str, str] = {}
+    services: dict[str, tuple[subprocess.Popen[bytes], str]] = {}
+    files = {name: devnet_service.ServiceFiles(directory / name) for name in hosted}
     numbers = Numbers("A")
     try:
+        for name, codes in hosted.items():
+            files[name].directory.mkdir(parents=True, exist_ok=True)
+            # Keys first: that migrates the store, and the service finds it migrated.
+            keys.update(officer_keys(files[name].database_url, codes))
+            services[name] = start_service(
+                files[name], rpc_url, deployment_file, threads=service_threads, codes=codes
+            )
+        url_of = {code: services[name][1] for name, codes in hosted.items() for code in codes}
+        logs = [f.log_file for f in files.values()]
         # Warm-up, not counted: one lifecycle per route (first nonces, connections, imports).
         warm = Tally()
         for exporting, importing in ROUTES:
-            with httpx.Client(base_url=url, timeout=RECEIPT_TIMEOUT) as client:
+            with httpx.Client(base_url=url_of[exporting], timeout=RECEIPT_TIMEOUT) as client:
                 lifecycle(client, keys, numbers, exporting, importing, warm)
         if warm.failures:
-            return _api_result(warm, 0.0, threads, duration, certificates, files, None, warmup=True)
+            return _api_result(warm, 0.0, threads, duration, certificates, logs, None, warmup=True)
         tally = Tally()
         remaining = {exporting: certificates for exporting, _ in ROUTES}
         remaining_lock = threading.Lock()
@@ -637,7 +676,7 @@ def measure_api(
                 return True
 
         def worker(exporting: str, importing: str) -> None:
-            with httpx.Client(base_url=url, timeout=RECEIPT_TIMEOUT) as client:
+            with httpx.Client(base_url=url_of[exporting], timeout=RECEIPT_TIMEOUT) as client:
                 while more(exporting):
                     lifecycle(client, keys, numbers, exporting, importing, tally)
 
@@ -646,12 +685,14 @@ def measure_api(
             for route in ROUTES
             for n in range(threads)
         ]
-        cpu = CpuMeter({"service": process.pid, "anvil": anvil_pid, "client": os.getpid()})
+        service_pids = [process.pid for process, _ in services.values()]
+        cpu = CpuMeter({"service": service_pids, "anvil": anvil_pid, "client": os.getpid()})
         deadline = time.perf_counter() + duration if duration is not None else None
         elapsed = run_workers(workers, cpu)
     finally:
-        stop_service(process)
-    return _api_result(tally, elapsed, threads, duration, certificates, files, cpu)
+        for process, _ in services.values():
+            stop_service(process)
+    return _api_result(tally, elapsed, threads, duration, certificates, logs, cpu)
 
 
 def run_workers(workers: list[threading.Thread], cpu: CpuMeter) -> float:
@@ -706,7 +747,7 @@ def _api_result(
     threads: int,
     duration: float | None,
     certificates: int | None,
-    files: devnet_service.ServiceFiles,
+    logs: list[Path],
     cpu: CpuMeter | None,
     *,
     warmup: bool = False,
@@ -728,7 +769,7 @@ def _api_result(
         "failures": len(tally.failures),
         "failed": tally.failures[:20],
         "failed_in_warmup": warmup,
-        "service_log": _tail(files.log_file) if tally.failures else None,
+        "service_log": [line for log in logs for line in _tail(log)] if tally.failures else None,
     }
 
 
@@ -910,7 +951,7 @@ def print_table(report: dict[str, Any], *, markdown: bool = False) -> None:
             "API operations/s",
             f"{api['operations_per_second']:,.1f}",
             f"{api['operations']:,} ops in {api['seconds']:.1f}s, 3 authorities x {threads} "
-            f"threads, service {api['service_threads']} threads",
+            f"threads, {_services(api)}",
         )
     )
     for op in (*OPERATIONS, "all"):
@@ -995,6 +1036,13 @@ def print_table(report: dict[str, Any], *, markdown: bool = False) -> None:
         f"machine: {machine['nproc']} CPUs, load {machine['load_average_at_start']}, "
         f"Python {machine['python']}, {machine['anvil']}"
     )
+
+
+def _services(api: dict[str, Any]) -> str:
+    processes = api.get("service_processes", 1)
+    if processes == 1:
+        return f"service {api['service_threads']} threads"
+    return f"{processes} services (one per route) x {api['service_threads']} threads"
 
 
 def _ms(value: float | None) -> str:
