@@ -49,6 +49,7 @@ test: install lint typecheck
 	$(BIN)/ape test tests/contracts -q --network ethereum:local:foundry
 
 lint: install
+	$(BIN)/python scripts/check_requirements.py
 	$(BIN)/ruff check src tests scripts
 	$(BIN)/ruff format --check src tests scripts
 
