@@ -73,6 +73,72 @@ def test_retry_conflicts_when_key_is_reused_for_another_request(service: Service
     assert _issue(service, document("AE-2026-000010", "AE", "BW"), "key-1", "AE").status_code == 201
 
 
+def test_retry_conflicts_when_key_is_reused_to_ship_another_certificate_with_the_same_body(
+    service: Service,
+) -> None:
+    for number in ("BW-2026-000040", "BW-2026-000041"):
+        assert _issue(service, document(number), number).status_code == 201
+    first = service.post(
+        "/v1/certificates/BW-2026-000040/ship", "BW", {"seal_ref": "S"}, idempotency_key="ship"
+    )
+    assert first.status_code == 200, first.text
+    before = nonce(service, "BW")
+
+    other = service.post(
+        "/v1/certificates/BW-2026-000041/ship", "BW", {"seal_ref": "S"}, idempotency_key="ship"
+    )
+
+    assert_error(other, 409, "idempotency_key_reused")
+    assert nonce(service, "BW") == before
+    assert chain_status(service, "BW-2026-000041") == CertificateStatus.ISSUED
+    assert chain_status(service, "BW-2026-000040") == CertificateStatus.SHIPPED
+
+
+def test_retry_conflicts_when_key_is_reused_to_update_another_participant(
+    service: Service,
+) -> None:
+    governor = service.headers("", "governor")
+    first = service.client.patch(
+        "/v1/participants/NA",
+        json={"status": "suspended"},
+        headers={**governor, "Idempotency-Key": "suspend"},
+    )
+    assert first.status_code == 200, first.text
+
+    other = service.client.patch(
+        "/v1/participants/AO",
+        json={"status": "suspended"},
+        headers={**governor, "Idempotency-Key": "suspend"},
+    )
+
+    assert_error(other, 409, "idempotency_key_reused")
+    listed = service.client.get("/v1/participants/AO", headers=governor)
+    assert listed.json()["status"] == "active"
+
+
+def test_idempotency_key_longer_than_128_characters_is_refused_before_anything_is_recorded(
+    service_on: Service,
+) -> None:
+    service = service_on
+    before = nonce(service, "BW")
+
+    response = _issue(service, document("BW-2026-000050"), "k" * 200)
+    longest = _issue(service, document("BW-2026-000051"), "k" * 128)
+
+    error = assert_error(response, 422, "invalid_document")
+    assert error["detail"]["errors"][0]["field"] == "header.Idempotency-Key"
+    assert chain_status(service, "BW-2026-000050") == CertificateStatus.NONE
+    assert longest.status_code == 201, longest.text  # fits the column, on PostgreSQL too
+    assert nonce(service, "BW") == before + 1
+    # A request of several steps keys each one "<key>#<n>": that fits as well.
+    suspended = service.client.patch(
+        "/v1/participants/NA",
+        json={"status": "suspended", "origin_restricted": True},
+        headers={**service.headers("", "governor"), "Idempotency-Key": "p" * 128},
+    )
+    assert suspended.status_code == 200, suspended.text
+
+
 def test_failed_retry_returns_first_error_when_key_is_the_same(service: Service) -> None:
     body = document("BW-2026-000020", "BW", "VE")  # VE is suspended
     before = nonce(service, "BW")

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from web3 import Web3
 
+from kpchain.certificates.models import zone_id
 from kpchain.devnet.anvil import AnvilNode
 from kpchain.devnet.seed import participant_account
 from kpchain.service.tables import Operation
@@ -47,6 +48,7 @@ class Stage:
     service: ServiceProcess
     sessions: sessionmaker[Session]
     officer: str
+    governor: str
 
     def post_issue(self, cert_no: str, idempotency_key: str) -> httpx.Response:
         with self.service.client(self.officer) as client:
@@ -83,14 +85,24 @@ class Stage:
     def mine(self) -> None:
         self.chain.rpc("evm_mine")
 
+    def patch_participant(
+        self, code: str, body: dict[str, object], idempotency_key: str
+    ) -> httpx.Response:
+        with self.service.client(self.governor) as client:
+            return client.patch(
+                f"/v1/participants/{code}",
+                json=body,
+                headers={"Idempotency-Key": idempotency_key},
+            )
+
 
 def _stage(tmp_path: Path, chain: Devnet, rpc_url: str, database_url: str) -> Iterator[Stage]:
     settings = service_settings(tmp_path, rpc_url, chain, database_url)
-    _, keys = create_keys(database_url)
+    governor, keys = create_keys(database_url)
     service = ServiceProcess(settings, tmp_path).start()
     engine = create_engine(database_url)
     try:
-        yield Stage(chain, service, session_factory(engine), keys["BW"]["officer"])
+        yield Stage(chain, service, session_factory(engine), keys["BW"]["officer"], governor)
     finally:
         service.stop()
         engine.dispose()
@@ -290,3 +302,39 @@ def test_retry_completes_the_write_once_when_the_node_was_unreachable_before_it_
     done = stage.done("node-gone-pending")
     assert sent_count(stage.chain, BW_AUTHORITY.address) == before + 1
     _assert_issued_once(stage, "BW-2026-000105", "node-gone-pending", done)
+
+
+def test_retried_participant_update_finishes_the_rest_when_the_node_went_away_after_its_first_step(
+    proxied_stage: Stage, proxy: NodeProxy
+) -> None:
+    stage = proxied_stage
+    body = {"status": "suspended", "origin_restricted": True, "add_zones": ["Zone A"]}
+    stage.chain.rpc("evm_setAutomine", False)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        request = pool.submit(stage.patch_participant, "NA", body, "na-sanctions")
+        first_step = stage.signed("na-sanctions#0")
+        proxy.cut()
+        response = request.result(timeout=30)
+    assert response.status_code == 503, response.text
+    proxy.restore()
+    stage.mine()  # the suspension is on chain; the restriction and the zone were never sent
+    stage.chain.rpc("evm_setAutomine", True)
+
+    retry = stage.patch_participant("NA", body, "na-sanctions")
+    again = stage.patch_participant("NA", body, "na-sanctions")
+    reused = stage.patch_participant("NA", {"status": "active"}, "na-sanctions")
+
+    assert retry.status_code == 200, retry.text
+    view = retry.json()
+    assert view["status"] == "suspended"
+    assert view["origin_restricted"] is True
+    assert view["zones"] == ["0x" + zone_id("Zone A").hex()]
+    assert again.status_code == 200, again.text
+    assert again.json() == view
+    assert reused.status_code == 409, reused.text
+    assert reused.json()["error"]["code"] == "idempotency_key_reused"
+    steps = [operation(stage.sessions, f"na-sanctions#{i}") for i in range(3)]
+    assert [step.status if step else None for step in steps] == ["done", "done", "done"]
+    assert [step.kind for step in steps if step] == ["set_status", "set_restriction", "set_zone"]
+    assert steps[0] is not None
+    assert steps[0].tx_hash == first_step.tx_hash  # sent once, never again

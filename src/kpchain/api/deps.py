@@ -65,11 +65,18 @@ OfficerDep = Annotated[Principal, Depends(require("officer"))]
 GovernorDep = Annotated[Principal, Depends(require("governor"))]
 ReaderDep = Annotated[Principal, Depends(require("clerk", "officer", "auditor", "governor"))]
 
+MAX_IDEMPOTENCY_KEY = 128
+"""Characters of an Idempotency-Key. The store's column holds 200: a request of several steps
+keys each step ``<key>#<n>``."""
+
 IdempotencyKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
-        max_length=200,
-        description="Makes a retry return the first result instead of acting twice.",
+        min_length=1,
+        max_length=MAX_IDEMPOTENCY_KEY,
+        description="Makes a retry return the first result instead of acting twice: the same "
+        "key with the same request (kind, subject and body) answers with the first result; "
+        "with another request, 409 `idempotency_key_reused`.",
     ),
 ]

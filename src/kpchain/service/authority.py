@@ -29,7 +29,7 @@ from kpchain.indexer import queries
 from kpchain.indexer.indexer import Indexer
 from kpchain.service import views
 from kpchain.service.keys import Principal
-from kpchain.service.operations import GOVERNOR, CallBuilder, Hosting, Intent, Writer
+from kpchain.service.operations import GOVERNOR, CallBuilder, Hosting, Intent, Step, Writer
 from kpchain.service.tables import Document, Operation
 
 Direction = Literal["inbound", "outbound"]
@@ -224,31 +224,28 @@ class AuthorityService:
         """Admits a participant (and sets its status when it is not to start Active)."""
         _require_governor(principal)
         body = request.model_dump(mode="json")
+        code = request.code
         with self._sessions() as session:
-            admitted = queries.participant(session, request.code) is not None
-            if admitted and not self._write.recorded(GOVERNOR, idempotency_key):
-                raise ConflictError(
-                    f"participant {request.code} is already admitted",
-                    code="participant_already_admitted",
-                    detail={"code": request.code},
-                )
-        response = self._write.submit(
-            Intent(GOVERNOR, "admit", request.code, body, body, idempotency_key)
-        )
-        status = request.status_code()
-        if status != ParticipantStatus.ACTIVE:
-            change = {"code": request.code, "status": int(status)}
-            response = self._write.submit(
-                Intent(
-                    GOVERNOR,
-                    "set_status",
-                    request.code,
-                    change,
-                    change,
-                    _then(idempotency_key, "status"),
-                )
+            admitted = queries.participant(session, code) is not None
+        if admitted and not self._write.recorded(GOVERNOR, idempotency_key):
+            raise ConflictError(
+                f"participant {code} is already admitted",
+                code="participant_already_admitted",
+                detail={"code": code},
             )
-        return response
+        status = request.status_code()
+        steps = [Step("admit", body, in_effect=admitted)]
+        if status != ParticipantStatus.ACTIVE:
+            steps.append(Step("set_status", {"code": code, "status": int(status)}))
+        self._write.submit_steps(
+            actor=GOVERNOR,
+            kind="admit_participant",
+            subject=code,
+            body=body,
+            steps=steps,
+            idempotency_key=idempotency_key,
+        )
+        return self.participant(code)
 
     def update_participant(
         self,
@@ -259,47 +256,51 @@ class AuthorityService:
         idempotency_key: str | None,
     ) -> dict[str, Any]:
         """Changes a participant's status, origin restriction and zones: one transaction per
-        change, each an operation of its own (so a retry redoes only what is missing)."""
+        change, each an operation of its own, in an order that follows from the request alone
+        (so a retry after some of them finished finishes the rest; see `Writer.submit_steps`)."""
         _require_governor(principal)
-        # The changes are worked out against the index: bring it up to the chain first, so that
-        # a change made a moment ago (or before this process caught up) is not taken for one
-        # still to make, nor the other way round.
+        # What is already in effect is judged against the index: bring it up to the chain
+        # first, so that a change made a moment ago (or before this process caught up) is not
+        # taken for one still to make, nor the other way round.
         self._indexer.sync()
         with self._sessions() as session:
             current = self._participant_row(session, code)
-        changes: list[tuple[str, dict[str, Any]]] = []
+            allowed = {zone.zone_id for zone in current.zones}
+        steps: list[Step] = []
         status = request.status_code()
-        if status is not None and views.participant_status(current) != status:
-            changes.append(("set_status", {"code": code, "status": int(status)}))
-        if (
-            request.origin_restricted is not None
-            and request.origin_restricted != current.origin_restricted
+        if status is not None:
+            steps.append(
+                Step(
+                    "set_status",
+                    {"code": code, "status": int(status)},
+                    in_effect=views.participant_status(current) == status,
+                )
+            )
+        if request.origin_restricted is not None:
+            steps.append(
+                Step(
+                    "set_restriction",
+                    {"code": code, "restricted": request.origin_restricted},
+                    in_effect=request.origin_restricted == current.origin_restricted,
+                )
+            )
+        for names, zones, allow in (
+            (request.add_zones, request.add_zone_ids(), True),
+            (request.remove_zones, request.remove_zone_ids(), False),
         ):
-            changes.append(
-                ("set_restriction", {"code": code, "restricted": request.origin_restricted})
-            )
-        for name, zone in zip(request.add_zones, request.add_zone_ids(), strict=True):
-            changes.append(
-                (
-                    "set_zone",
-                    {"code": code, "zone": "0x" + zone.hex(), "allowed": True, "name": name},
-                )
-            )
-        for name, zone in zip(request.remove_zones, request.remove_zone_ids(), strict=True):
-            changes.append(
-                (
-                    "set_zone",
-                    {"code": code, "zone": "0x" + zone.hex(), "allowed": False, "name": name},
-                )
-            )
-        if not changes:
-            return self.participant(code)
-        response: dict[str, Any] = {}
-        for step, (kind, change) in enumerate(changes):
-            response = self._write.submit(
-                Intent(GOVERNOR, kind, code, change, change, _then(idempotency_key, str(step)))
-            )
-        return response
+            for name, zone in zip(names, zones, strict=True):
+                zone_hex = "0x" + zone.hex()
+                change = {"code": code, "zone": zone_hex, "allowed": allow, "name": name}
+                steps.append(Step("set_zone", change, in_effect=(zone_hex in allowed) == allow))
+        self._write.submit_steps(
+            actor=GOVERNOR,
+            kind="update_participant",
+            subject=code,
+            body=request.model_dump(mode="json"),
+            steps=steps,
+            idempotency_key=idempotency_key,
+        )
+        return self.participant(code)
 
     # --- reads -----------------------------------------------------------------------------
 
@@ -597,8 +598,3 @@ def _require_governor(principal: Principal) -> None:
         raise PermissionDeniedError(
             "only a governor key can change the registry", code="governor_required"
         )
-
-
-def _then(key: str | None, step: str) -> str | None:
-    """The Idempotency-Key of the step-th transaction of one request."""
-    return None if key is None else f"{key}#{step}"

@@ -21,7 +21,7 @@ import hashlib
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -54,6 +54,9 @@ GOVERNOR = "governor"
 """The actor name of governance operations (admit, suspend, zones)."""
 
 UNFINISHED = ("pending", "signed")
+PLAN = "plan"
+"""The status of a request of several steps (`Writer.submit_steps`): never sent itself, it holds
+the Idempotency-Key and the request's hash; its steps are operations of their own."""
 
 CallBuilder = Callable[[Registry, dict[str, Any]], ContractFunction]
 Renderer = Callable[[Session, Operation], dict[str, Any]]
@@ -83,8 +86,36 @@ class Intent:
 
     @property
     def request_hash(self) -> str:
-        canonical = json.dumps(self.body, sort_keys=True, separators=(",", ":"), default=str)
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        """What a retry under the same Idempotency-Key must repeat: the operation's kind, its
+        subject and the body. A key reused to ship another certificate, with the same body,
+        is a different request."""
+        return request_hash(self.kind, self.subject, self.body)
+
+
+def request_hash(kind: str, subject: str, body: Any) -> str:
+    """The SHA-256 of a request's kind, subject and body, in a canonical JSON form."""
+    canonical = json.dumps(
+        {"kind": kind, "subject": subject, "body": body},
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Step:
+    """One transaction of a request that takes several (`Writer.submit_steps`).
+
+    Args:
+        kind: the operation's name; `calls` must know it.
+        request: everything needed to build its contract call.
+        in_effect: the chain already shows what this step would do, so it sends nothing.
+    """
+
+    kind: str
+    request: dict[str, Any]
+    in_effect: bool = False
 
 
 class Hosting:
@@ -177,6 +208,51 @@ class Writer:
         operation_id = self._record(intent, on_record)
         return self.drive(operation_id)
 
+    def submit_steps(
+        self,
+        *,
+        actor: str,
+        kind: str,
+        subject: str,
+        body: Any,
+        steps: Sequence[Step],
+        idempotency_key: str | None,
+    ) -> dict[str, Any] | None:
+        """Runs a request that takes several transactions, one operation per step, in order.
+
+        The steps must follow from the request alone (not from the state it finds), so that
+        step i of a retry is step i of the first attempt. With an Idempotency-Key, the request
+        itself is recorded first (status ``plan``: it is never sent, and holds the key and the
+        request's hash), and step i becomes an operation of key ``<key>#i``: a retry after some
+        steps finished returns their first results and finishes the rest; a retry with another
+        body is refused like any reused key. A step already in effect that no attempt recorded
+        sends nothing.
+
+        Returns:
+            The response of the last step that ran, or None when every step was in effect.
+
+        Raises:
+            ConflictError: the Idempotency-Key was used for a different request.
+            KpchainError: a step failed (the same error on every retry) or is not finished yet.
+        """
+        if idempotency_key is not None:
+            self._record_plan(actor, kind, subject, body, idempotency_key)
+        response: dict[str, Any] | None = None
+        for index, step in enumerate(steps):
+            key = None if idempotency_key is None else f"{idempotency_key}#{index}"
+            if step.in_effect and not self.recorded(actor, key):
+                continue
+            intent = Intent(
+                actor=actor,
+                kind=step.kind,
+                subject=subject,
+                request=step.request,
+                body={"request": body, "step": index},
+                idempotency_key=key,
+            )
+            response = self.submit(intent)
+        return response
+
     def recorded(self, actor: str, idempotency_key: str | None) -> bool:
         """Whether an operation of `actor` was recorded under `idempotency_key` (a retry)."""
         if idempotency_key is None:
@@ -249,6 +325,7 @@ class Writer:
             if operation.status == "failed":
                 assert operation.error is not None
                 raise restore_error(operation.error)
+            assert operation.status != PLAN, "a plan is never driven; its steps are"
             session.commit()  # no transaction stays open across calls to the node
             sender = self._hosting.sender(operation.actor)
             self._prime(sender)
@@ -388,24 +465,42 @@ class Writer:
                 return existing
             return operation.id
 
+    def _record_plan(
+        self, actor: str, kind: str, subject: str, body: Any, idempotency_key: str
+    ) -> None:
+        """Records a request of several steps under its Idempotency-Key (once)."""
+        digest = request_hash(kind, subject, body)
+        with self._sessions() as session:
+            session.connection(execution_options=WRITE)
+            if _existing(session, actor, idempotency_key, digest) is not None:
+                return
+            now = datetime.now(UTC)
+            session.add(
+                Operation(
+                    actor=actor,
+                    idempotency_key=idempotency_key,
+                    kind=kind,
+                    subject=subject,
+                    request=body,
+                    request_hash=digest,
+                    status=PLAN,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            try:
+                session.commit()
+            except IntegrityError:
+                # A concurrent retry recorded it first: the same request, or a conflict.
+                session.rollback()
+                session.connection(execution_options=WRITE)
+                if _existing(session, actor, idempotency_key, digest) is None:
+                    raise
+
     def _existing(self, session: Session, intent: Intent) -> int | None:
         if intent.idempotency_key is None:
             return None
-        operation = session.scalar(
-            select(Operation).where(
-                Operation.actor == intent.actor,
-                Operation.idempotency_key == intent.idempotency_key,
-            )
-        )
-        if operation is None:
-            return None
-        if operation.request_hash != intent.request_hash or operation.kind != intent.kind:
-            raise ConflictError(
-                "this Idempotency-Key was used for a different request; use a new key",
-                code="idempotency_key_reused",
-                detail={"idempotency_key": intent.idempotency_key},
-            )
-        return operation.id
+        return _existing(session, intent.actor, intent.idempotency_key, intent.request_hash)
 
     def _store_signed(
         self,
@@ -457,6 +552,28 @@ class Writer:
     def _lock(self, operation_id: int) -> threading.Lock:
         with self._locks_guard:
             return self._locks.setdefault(operation_id, threading.Lock())
+
+
+def _existing(session: Session, actor: str, idempotency_key: str, digest: str) -> int | None:
+    """The id of the operation `actor` recorded under `idempotency_key`, if any.
+
+    Raises:
+        ConflictError: it was recorded for a request of another hash (kind, subject or body).
+    """
+    operation = session.scalar(
+        select(Operation).where(
+            Operation.actor == actor, Operation.idempotency_key == idempotency_key
+        )
+    )
+    if operation is None:
+        return None
+    if operation.request_hash != digest:
+        raise ConflictError(
+            "this Idempotency-Key was used for a different request; use a new key",
+            code="idempotency_key_reused",
+            detail={"idempotency_key": idempotency_key},
+        )
+    return operation.id
 
 
 def _begin_write(session: Session) -> None:
