@@ -64,6 +64,8 @@ class Service:
 
 
 ROLES = ("officer", "clerk", "auditor")
+METRICS_KEY = "metrics-key-of-the-tests"
+METRICS_HEADERS = {"Authorization": f"Bearer {METRICS_KEY}"}
 
 
 def service_settings(
@@ -84,6 +86,7 @@ def service_settings(
         "receipt_timeout": 20,
         "reconcile_interval": 0.5,
         "index_poll_interval": 0.2,
+        "metrics_key": METRICS_KEY,
     }
     values.update(overrides)
     return Settings(**values)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from web3 import Web3
@@ -47,6 +48,8 @@ def environment(settings: Settings) -> dict[str, str]:
     """The KPCHAIN_* variables that make ``kpchain serve`` read `settings`."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("KPCHAIN_")}
     for name, value in settings.model_dump().items():
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
         if value is not None:
             env[f"KPCHAIN_{name.upper()}"] = str(value)
     return env

@@ -506,7 +506,7 @@ def devnet_up(project: Path, port: int, api_port: int, no_service: bool, no_demo
         click.echo(f"API docs   {net.api_url}/docs")
         click.echo(f"dashboard  {net.api_url}/dashboard (log in with AE's officer key: {ae})")
         click.echo(f"verify     {net.api_url}/verify/{demo_no} (public)")
-        click.echo(f"health     {net.api_url}/readyz   metrics {net.api_url}/metrics")
+        click.echo(f"health     {net.api_url}/readyz (metrics: set KPCHAIN_METRICS_KEY)")
         click.echo(f"demo       {net.demo_certificates} certificates issued through the API")
         click.echo("")
         click.echo("try it (BW exports to AE; AE is told and confirms):")

@@ -48,6 +48,14 @@ class Settings(BaseSettings):
             reports a certificate as overdue.
         outlier_factor: monitoring flags a certificate whose value per carat is above this
             multiple of the median for its origin, or below the median divided by it.
+        max_body_bytes: the largest request body the service reads (API and dashboard forms);
+            a larger one is refused with 413 before it is parsed.
+        max_batch_body_bytes: the same for `POST /v1/certificates/batch`, sized for its 100
+            certificates.
+        metrics_key: the bearer token `GET /metrics` requires; without one, the service does
+            not serve metrics at all (they describe its traffic to anyone who can reach it).
+        dashboard_idle_minutes: a dashboard session without a request for this long ends.
+        dashboard_session_hours: a dashboard session ends this long after log-in, however busy.
     """
 
     model_config = SettingsConfigDict(env_prefix="KPCHAIN_", extra="ignore")
@@ -75,6 +83,11 @@ class Settings(BaseSettings):
     public_url: str | None = None
     overdue_days: int = Field(default=30, ge=1)
     outlier_factor: float = Field(default=3.0, gt=1)
+    max_body_bytes: int = Field(default=2**20, ge=1024)
+    max_batch_body_bytes: int = Field(default=4 * 2**20, ge=1024)
+    metrics_key: SecretStr | None = None
+    dashboard_idle_minutes: int = Field(default=30, ge=1)
+    dashboard_session_hours: int = Field(default=12, ge=1)
 
     @property
     def base_url(self) -> str:

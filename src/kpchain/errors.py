@@ -199,6 +199,18 @@ class InvalidRequestError(ServiceError):
     code = "invalid_request"
 
 
+class PayloadTooLargeError(ServiceError):
+    """The request's body is larger than the service accepts for its path."""
+
+    code = "payload_too_large"
+
+
+class TooManyRequestsError(ServiceError):
+    """The caller holds as many of a limited resource (open event streams) as it may."""
+
+    code = "too_many_requests"
+
+
 # --- stored errors -----------------------------------------------------------------------------
 
 

@@ -19,7 +19,7 @@ from api_checks import (
 
 from kpchain.contracts.enums import CertificateStatus
 from kpchain.devnet.anvil import AnvilNode
-from support_api import Service, document
+from support_api import METRICS_HEADERS, Service, document
 
 DAY = 86_400
 
@@ -266,7 +266,7 @@ def test_writes_are_unavailable_when_chain_is_down_while_reads_are_served(
     assert [item["cert_no"] for item in listed.json()["items"]] == ["BW-2026-000040"]
     assert _get(service, "/v1/certificates/BW-2026-000040/document").status_code == 200
     assert _get(service, "/v1/participants").status_code == 200
-    assert service.client.get("/metrics").status_code == 200
+    assert service.client.get("/metrics", headers=METRICS_HEADERS).status_code == 200
 
 
 # --- never a 500 -----------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from typing import Any
 
 from api_checks import eventually
 
-from support_api import Service
+from support_api import METRICS_HEADERS, Service
 
 
 def _ready(service: Service) -> dict[str, Any] | None:
@@ -35,7 +35,7 @@ def test_health_endpoints_answer_when_service_runs(service: Service) -> None:
     for number in ("BW-2026-000001", "BW-2026-404"):
         service.client.get(f"/v1/certificates/{number}", headers=service.headers("BW"))
     service.client.get("/no/such/route")
-    metrics = service.client.get("/metrics")
+    metrics = service.client.get("/metrics", headers=METRICS_HEADERS)
     assert metrics.status_code == 200
     assert metrics.headers["content-type"].startswith("text/plain")
     text = metrics.text

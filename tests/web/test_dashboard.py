@@ -3,18 +3,25 @@ refusals, the anti-forgery tokens, roles, writes and their errors as pages, log-
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
+from sqlalchemy import select
 from web_checks import card, hidden, log_in, officer_form, shipped
 
+from kpchain.api import create_app
 from kpchain.certificates.typed_data import cert_number
+from kpchain.devnet.anvil import AnvilNode
 from kpchain.service.keys import revoke_key
+from kpchain.service.tables import DashboardSession
 from kpchain.store import create_engine, session_factory
 from kpchain.web.session import LOGIN_COOKIE, SESSION_COOKIE
-from support_api import Service
+from support_api import Service, create_keys, service_settings
+from support_chain import Devnet
 
 pytestmark = pytest.mark.anvil
 
@@ -285,3 +292,118 @@ def test_api_errors_keep_their_json_shape(web: Service, visitor: TestClient) -> 
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "api_key_missing"
     assert response.headers["www-authenticate"] == "Bearer"
+
+
+# --- server-side sessions ------------------------------------------------------------------------
+
+
+def _session_cookie(response: Response) -> str:
+    cookie = next(
+        c for c in response.headers.get_list("set-cookie") if c.startswith(SESSION_COOKIE + "=")
+    )
+    return cookie.split(";")[0].split("=", 1)[1].strip('"')
+
+
+def _age_sessions(web: Service, **seconds: int) -> None:
+    """Moves every stored session's times back by `seconds` (created_at, last_seen_at)."""
+    engine = create_engine(web.settings.database_url)
+    with session_factory(engine)() as session:
+        for row in session.scalars(select(DashboardSession)):
+            row.created_at -= seconds.get("created_at", 0)
+            row.last_seen_at -= seconds.get("last_seen_at", 0)
+        session.commit()
+    engine.dispose()
+
+
+def test_session_cookie_is_a_random_token_whose_hash_alone_is_stored(
+    web: Service, visitor: TestClient
+) -> None:
+    api_key = web.keys["AE"]["auditor"]
+    first = _session_cookie(log_in(visitor, api_key))
+    second = _session_cookie(log_in(TestClient(web.client.app, follow_redirects=False), api_key))
+
+    assert first != second
+    assert api_key not in (first, second)
+    assert api_key.split("_")[2] not in first
+    assert len(first) >= 43  # 256 bits, base64
+    engine = create_engine(web.settings.database_url)
+    with session_factory(engine)() as session:
+        stored = {row.token_hash for row in session.scalars(select(DashboardSession))}
+    engine.dispose()
+    assert hashlib.sha256(first.encode()).hexdigest() in stored
+    assert first not in stored
+
+
+def test_logout_ends_the_session_on_the_server_so_the_old_cookie_no_longer_works(
+    web: Service, visitor: TestClient
+) -> None:
+    login = log_in(visitor, web.keys["AE"]["auditor"])
+    cookie = _session_cookie(login)
+    page = visitor.get("/dashboard")
+    visitor.post("/dashboard/logout", data={"csrf_token": hidden(page.text, "csrf_token")})
+    replay = TestClient(web.client.app, follow_redirects=False)
+    replay.cookies.set(SESSION_COOKIE, cookie, path="/dashboard")
+
+    response = replay.get("/dashboard")
+
+    assert response.status_code == 303
+    assert response.headers["location"] == "/dashboard/login"
+
+
+@pytest.mark.parametrize(
+    ("aged", "still_open"),
+    [
+        ({"last_seen_at": 29 * 60}, True),
+        ({"last_seen_at": 31 * 60}, False),  # idle longer than KPCHAIN_DASHBOARD_IDLE_MINUTES
+        ({"created_at": 13 * 3600}, False),  # older than KPCHAIN_DASHBOARD_SESSION_HOURS
+    ],
+    ids=["idle-29-min", "idle-31-min", "13-hours-old"],
+)
+def test_session_ends_when_idle_or_old_too_long(
+    web: Service, aged: dict[str, int], still_open: bool
+) -> None:
+    visitor = TestClient(web.client.app, follow_redirects=False)
+    log_in(visitor, web.keys["ZA"]["clerk"])
+    assert visitor.get("/dashboard").status_code == 200
+    _age_sessions(web, **aged)
+
+    response = visitor.get("/dashboard")
+
+    assert response.status_code == (200 if still_open else 303)
+    if not still_open:
+        assert response.headers["location"] == "/dashboard/login"
+
+
+def test_cookies_are_secure_outside_development_even_over_http(
+    tmp_path: Path, node: AnvilNode, devnet: Devnet
+) -> None:
+    database_url = f"sqlite:///{tmp_path / 'kpchain.db'}"
+    settings = service_settings(
+        tmp_path, node.rpc_url, devnet, database_url, development=False, signers_file=None
+    )
+    _, keys = create_keys(database_url)
+    with TestClient(create_app(settings), follow_redirects=False) as visitor:
+        page = visitor.get("/dashboard/login")
+        token = hidden(page.text, "login_token")
+        # A client keeps a Secure cookie for https only: send the log-in cookie back by hand.
+        visitor.cookies.set(LOGIN_COOKIE, token, path="/dashboard")
+        response = visitor.post(
+            "/dashboard/login", data={"api_key": keys["AE"]["auditor"], "login_token": token}
+        )
+
+    assert response.status_code == 303, response.text
+    set_cookies = [*page.headers.get_list("set-cookie"), *response.headers.get_list("set-cookie")]
+    assert any(cookie.startswith(SESSION_COOKIE + "=") for cookie in set_cookies)
+    for cookie in set_cookies:
+        if "max-age=0" in cookie.lower():
+            continue  # a deletion
+        assert "secure" in {part.strip().lower() for part in cookie.split(";")}, cookie
+
+
+def test_https_answers_carry_hsts_and_plain_http_answers_do_not(web: Service) -> None:
+    secure = TestClient(web.client.app, base_url="https://testserver", follow_redirects=False)
+    plain = TestClient(web.client.app, follow_redirects=False)
+
+    for path in ("/dashboard/login", "/healthz", "/v1/certificates"):
+        assert secure.get(path).headers["strict-transport-security"].startswith("max-age=")
+        assert "strict-transport-security" not in plain.get(path).headers

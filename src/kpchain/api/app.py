@@ -11,6 +11,8 @@ from fastapi import FastAPI
 
 from kpchain import __version__
 from kpchain.api import errors
+from kpchain.api.headers import HstsMiddleware
+from kpchain.api.limits import BodyLimitMiddleware
 from kpchain.api.metrics import Metrics, MetricsMiddleware
 from kpchain.api.routes import (
     certificates,
@@ -65,8 +67,16 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         lifespan=lifespan,
     )
     app.state.metrics = Metrics()
+    app.state.settings = settings
     errors.install(app)
+    # The last added runs first: metrics count every request, the refused ones included.
+    app.add_middleware(
+        BodyLimitMiddleware,
+        default=settings.max_body_bytes,
+        overrides={certificates.BATCH_PATH: settings.max_batch_body_bytes},
+    )
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(HstsMiddleware)
     for router in (
         certificates.router,
         printing.router,

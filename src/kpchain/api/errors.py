@@ -1,10 +1,11 @@
 """The one place that turns kpchain errors into HTTP responses.
 
 Every error leaves the API as ``{"error": {"code", "message", "detail"}}`` with the status that
-fits: 400 malformed JSON, 401/403 auth, 404 unknown, 409 wrong state or duplicate, 422 invalid
-document, 502 the chain misbehaved, 503 the chain (or signer) is unreachable or the write is not
-mined yet. A contract revert keeps its custom error's name as the code
-(``CertificateStatusInvalid`` -> ``certificate_status_invalid``). Routes catch nothing.
+fits: 400 malformed JSON, 401/403 auth, 404 unknown, 409 wrong state or duplicate, 413 body too
+large, 422 invalid document, 429 too many open streams, 502 the chain misbehaved, 503 the chain
+(or signer) is unreachable or the write is not mined yet. A contract revert keeps its custom
+error's name as the code (``CertificateStatusInvalid`` -> ``certificate_status_invalid``). Routes
+catch nothing.
 
 The server-rendered pages (`kpchain.web`: /verify, /dashboard) get the same statuses, as HTML
 pages (`kpchain.web.error_pages`); every other path keeps the JSON shape.
@@ -31,8 +32,10 @@ from kpchain.errors import (
     InvalidRequestError,
     KpchainError,
     NotFoundError,
+    PayloadTooLargeError,
     PermissionDeniedError,
     SigningError,
+    TooManyRequestsError,
     TransactionPendingError,
 )
 from kpchain.web import error_pages
@@ -67,8 +70,10 @@ _KIND_STATUS: list[tuple[type[KpchainError], int]] = [
     (PermissionDeniedError, 403),
     (NotFoundError, 404),
     (ConflictError, 409),
+    (PayloadTooLargeError, 413),
     (InvalidRequestError, 422),
     (CursorInvalidError, 422),
+    (TooManyRequestsError, 429),
     (TransactionPendingError, 503),
     (ChainUnavailableError, 503),
     (SigningError, 502),
@@ -100,6 +105,13 @@ def install(app: FastAPI) -> None:
 
 
 async def _kpchain_error(request: Request, error: KpchainError) -> Response:
+    return error_response(request, error)
+
+
+def error_response(request: Request, error: KpchainError) -> Response:
+    """The response to `error`: the JSON error shape, or an error page for a page's path.
+    Middleware that refuses a request before the app sees it (a body too large) answers with
+    this too."""
     status = status_of(error)
     if status >= 500:
         path = request.url.path
@@ -107,7 +119,7 @@ async def _kpchain_error(request: Request, error: KpchainError) -> Response:
     headers: dict[str, str] = {}
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
-    if status == 503:
+    if status in (429, 503):
         headers["Retry-After"] = "2"
     if error_pages.is_page(request):
         return error_pages.error_page(

@@ -39,10 +39,28 @@ class Metrics:
         return Response(generate_latest(self.registry), media_type=PROMETHEUS_CONTENT_TYPE)
 
 
+# Every label takes a bounded set of values: a label value is a time series kept for the life
+# of the process, so one taken from the request (a raw path, an invented method) would let any
+# caller grow the service's memory without end.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER = "other"
+UNMATCHED = "unmatched"
+
+
+def method_label(method: str) -> str:
+    """`method` when it is a standard HTTP method the service may serve, else "other"."""
+    return method if method in _METHODS else OTHER
+
+
+def status_label(status: int) -> str:
+    """The status code, or "other" outside 100-599."""
+    return str(status) if 100 <= status <= 599 else OTHER
+
+
 class MetricsMiddleware:
     """Counts and times every request by its route template (not its raw path, which would
-    give one series per certificate number). Plain ASGI, so streaming responses (the event
-    stream) pass through untouched."""
+    give one series per certificate number), with bounded method and status labels. Plain
+    ASGI, so streaming responses (the event stream) pass through untouched."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
@@ -64,7 +82,8 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, observe)
         finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
-            method = str(scope.get("method", ""))
-            self.metrics.requests.labels(method, route, str(status)).inc()
+            # The template of the route that served it: one of the app's own routes.
+            route = getattr(scope.get("route"), "path", UNMATCHED)
+            method = method_label(str(scope.get("method", "")))
+            self.metrics.requests.labels(method, route, status_label(status)).inc()
             self.metrics.latency.labels(method, route).observe(time.perf_counter() - started)

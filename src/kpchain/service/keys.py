@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, cast, get_args
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from kpchain.errors import AuthenticationError, InvalidRequestError
-from kpchain.service.tables import ApiKey
+from kpchain.service.tables import ApiKey, DashboardSession
 
 Role = Literal["clerk", "officer", "auditor", "governor"]
 ROLES: tuple[Role, ...] = get_args(Role)
@@ -99,11 +99,13 @@ def authenticate(session: Session, token: str) -> Principal:
 
 
 def revoke_key(session: Session, key_id: str) -> bool:
-    """Revokes a key by id; False when there is no such live key. The caller commits."""
+    """Revokes a key by id, and ends its dashboard sessions; False when there is no such live
+    key. The caller commits."""
     row = session.get(ApiKey, key_id)
     if row is None or row.revoked_at is not None:
         return False
     row.revoked_at = datetime.now(UTC)
+    session.execute(delete(DashboardSession).where(DashboardSession.key_id == key_id))
     return True
 
 

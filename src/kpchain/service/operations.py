@@ -46,7 +46,7 @@ from kpchain.errors import (
 )
 from kpchain.indexer.indexer import Indexer
 from kpchain.service.tables import Operation
-from kpchain.store import WRITE
+from kpchain.store import WRITE, begin_write
 
 logger = logging.getLogger(__name__)
 
@@ -421,7 +421,7 @@ class Writer:
                 detail={"tx_hash": operation.tx_hash, "block_number": block},
             )
         response = self._render(session, operation)
-        _begin_write(session)
+        begin_write(session)
         operation.block_number = block
         operation.response = response
         operation.status = "done"
@@ -509,7 +509,7 @@ class Writer:
         signed: SignedTransaction,
         unsigned: dict[str, Any],
     ) -> None:
-        _begin_write(session)
+        begin_write(session)
         operation.unsigned_tx = _jsonable(unsigned)
         operation.status = "signed"
         operation.sender = signed.sender
@@ -523,7 +523,7 @@ class Writer:
 
     def _fail(self, session: Session, operation: Operation, error: KpchainError) -> None:
         session.rollback()
-        _begin_write(session)
+        begin_write(session)
         operation.status = "failed"
         operation.error = error_record(error)
         operation.updated_at = datetime.now(UTC)
@@ -574,16 +574,6 @@ def _existing(session: Session, actor: str, idempotency_key: str, digest: str) -
             detail={"idempotency_key": idempotency_key},
         )
     return operation.id
-
-
-def _begin_write(session: Session) -> None:
-    """Ends the session's read transaction, if any, and begins a write transaction.
-
-    On SQLite a write must start as one (BEGIN IMMEDIATE): a read transaction that later
-    writes fails at once when another writer committed in between.
-    """
-    session.commit()
-    session.connection(execution_options=WRITE)
 
 
 def _jsonable(tx: dict[str, Any]) -> dict[str, Any]:

@@ -1,5 +1,5 @@
-"""The service's own tables (migration 0002_service); the index's tables are in
-`kpchain.indexer.tables`."""
+"""The service's own tables (migrations 0002_service, 0003_webhooks, 0005_dashboard_sessions);
+the index's tables are in `kpchain.indexer.tables`."""
 
 from __future__ import annotations
 
@@ -89,3 +89,20 @@ class WebhookCursor(Base):
     participant: Mapped[str] = mapped_column(String(2), primary_key=True)
     last_event_id: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DashboardSession(Base):
+    """A log-in to the dashboard: the SHA-256 of its random cookie token (the cookie never holds
+    an API key), the key it logged in with, and its times in Unix seconds.
+
+    A session ends at log-out (its row is deleted), when its key is revoked, when it has been
+    idle too long and when it is too old (`KPCHAIN_DASHBOARD_IDLE_MINUTES`,
+    `KPCHAIN_DASHBOARD_SESSION_HOURS`).
+    """
+
+    __tablename__ = "dashboard_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(16), index=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    last_seen_at: Mapped[int] = mapped_column(BigInteger)

@@ -8,9 +8,10 @@ checked pool.
 from kpchain.store.database import (
     WRITE,
     Base,
+    begin_write,
     create_engine,
     migrate,
     session_factory,
 )
 
-__all__ = ["WRITE", "Base", "create_engine", "migrate", "session_factory"]
+__all__ = ["WRITE", "Base", "begin_write", "create_engine", "migrate", "session_factory"]

@@ -27,6 +27,18 @@ WRITE)` as its first statement. On SQLite it begins with BEGIN IMMEDIATE, taking
 up front; a deferred transaction that reads and then writes fails with "database is locked"
 when another writer got in between, whatever the busy timeout. PostgreSQL ignores it."""
 
+
+
+def begin_write(session: Session) -> None:
+    """Ends the session's read transaction, if any, and begins a write transaction.
+
+    On SQLite a write must start as one (BEGIN IMMEDIATE): a read transaction that later
+    writes fails at once when another writer committed in between.
+    """
+    session.commit()
+    session.connection(execution_options=WRITE)
+
+
 BUSY_TIMEOUT_MS = 30_000
 """How long a SQLite connection waits for another's write lock before failing."""
 

@@ -55,19 +55,20 @@ def login(
     """Checks the key; on success sets the session cookie and opens the dashboard."""
     web_session.check_login_token(request, login_token)
     try:
-        web_session.log_in(runtime, api_key)
+        token, _ = web_session.log_in(runtime, api_key)
     except (AuthenticationError, PermissionDeniedError) as refused:
         # A refused key is the form's own outcome, answered on the form with the status the API
         # gives it (401 unknown or revoked, 403 a governor key) rather than on an error page.
         return _login(request, error=_login_error(refused), status_code=status_of(refused))
     response = RedirectResponse("/dashboard", status_code=303)
-    web_session.start(response, request, api_key)
+    web_session.start(response, request, token)
     return response
 
 
 @router.post("/logout")
-def logout(session: CheckedSessionDep) -> Response:
+def logout(request: Request, session: CheckedSessionDep, runtime: RuntimeDep) -> Response:
     """Ends the session (the form carries its token, so no other site can log you out)."""
+    web_session.log_out(runtime, request)
     response = RedirectResponse("/dashboard/login?logged_out=1", status_code=303)
     web_session.end(response)
     return response

@@ -1,16 +1,19 @@
-"""The dashboard's log-in: an API key kept in a cookie, checked again on every request, and the
-anti-forgery tokens of its forms.
+"""The dashboard's log-in: a random session token in a cookie, a session row on the server,
+and the anti-forgery tokens of its forms.
 
-The cookie holds the API key itself (HttpOnly, so no script reads it; SameSite=Strict, so no
-other site's page sends it; Secure over https; no expiry, so it ends with the browser). Every
-request authenticates it again with `kpchain.service.keys.authenticate`: revoking the key ends
-the session at once, and the service keeps no session state of its own.
+Logging in with an API key opens a session: the cookie holds a random 256-bit token, and the
+service keeps only its SHA-256 with the key's id and the session's times
+(`kpchain.service.tables.DashboardSession`). The API key itself never leaves the log-in form.
+Every request checks the session again: it ends at log-out, when its key is revoked, after
+`KPCHAIN_DASHBOARD_IDLE_MINUTES` without a request and `KPCHAIN_DASHBOARD_SESSION_HOURS` after
+log-in. The cookie is HttpOnly (no script reads it), SameSite=Strict (no other site's page sends
+it), and Secure everywhere but in development (where the devnet serves plain http on loopback).
 
-Every form that changes something carries a token derived from the key (HMAC-SHA-256 with a
-purpose string). Only a page the service rendered for this session can know it, so a form
-posted from elsewhere is refused even by a browser that ignores SameSite. The log-in form, which
-has no session yet, is protected the same way by a random token that its page also sets as a
-SameSite=Strict cookie (a cross-site page can neither read nor send it).
+Every form that changes something carries a token derived from the session's token
+(HMAC-SHA-256 with a purpose string). Only a page the service rendered for this session can know
+it, so a form posted from elsewhere is refused even by a browser that ignores SameSite. The
+log-in form, which has no session yet, is protected the same way by a random token that its
+page also sets as a SameSite=Strict cookie (a cross-site page can neither read nor send it).
 """
 
 from __future__ import annotations
@@ -18,16 +21,21 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
 
 from kpchain.api.deps import RuntimeDep
 from kpchain.errors import AuthenticationError, PermissionDeniedError
-from kpchain.service.keys import Principal, authenticate
+from kpchain.service.keys import Principal, Role, authenticate
 from kpchain.service.runtime import Runtime
+from kpchain.service.tables import ApiKey, DashboardSession
+from kpchain.store import WRITE, begin_write
 
 SESSION_COOKIE = "kpchain_session"
 LOGIN_COOKIE = "kpchain_login"
@@ -69,40 +77,111 @@ class PageSession:
             )
 
 
-def form_token(api_key: str) -> str:
-    """The anti-forgery token of the forms of the session of `api_key`."""
-    return hmac.new(api_key.encode(), _FORM_PURPOSE, hashlib.sha256).hexdigest()
+# A session's last request is written back at most this often: reading a page is not a write.
+_TOUCH_SECONDS = 60
 
 
-def log_in(runtime: Runtime, api_key: str) -> Principal:
-    """The principal of `api_key`, if it may use the dashboard.
+def form_token(session_token: str) -> str:
+    """The anti-forgery token of the forms of the session of `session_token`."""
+    return hmac.new(session_token.encode(), _FORM_PURPOSE, hashlib.sha256).hexdigest()
+
+
+def log_in(runtime: Runtime, api_key: str) -> tuple[str, Principal]:
+    """Opens a dashboard session for `api_key`; returns the session's token (for the cookie)
+    and the principal.
 
     Raises:
         AuthenticationError: the key is unknown, malformed or revoked.
         PermissionDeniedError: a governor key, which acts for no participant.
     """
+    now = int(time.time())
+    token = secrets.token_urlsafe(32)
     with runtime.sessions() as session:
         principal = authenticate(session, api_key.strip())
-    if principal.participant is None:
-        raise PermissionDeniedError(
-            "a governor key acts for no participant and has no dashboard; log in with a "
-            "participant's key",
-            code="participant_key_required",
+        if principal.participant is None:
+            raise PermissionDeniedError(
+                "a governor key acts for no participant and has no dashboard; log in with a "
+                "participant's key",
+                code="participant_key_required",
+            )
+        begin_write(session)
+        # Housekeeping: sessions past their absolute lifetime can never be used again.
+        session.execute(
+            delete(DashboardSession).where(DashboardSession.created_at < now - _lifetime(runtime))
         )
-    return principal
+        session.add(
+            DashboardSession(
+                token_hash=_digest(token),
+                key_id=principal.key_id,
+                created_at=now,
+                last_seen_at=now,
+            )
+        )
+        session.commit()
+    return token, principal
+
+
+def log_out(runtime: Runtime, request: Request) -> None:
+    """Ends the session of `request`'s cookie, if it has one."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return
+    with runtime.sessions() as session:
+        session.connection(execution_options=WRITE)
+        session.execute(
+            delete(DashboardSession).where(DashboardSession.token_hash == _digest(token))
+        )
+        session.commit()
 
 
 def page_session(request: Request, runtime: RuntimeDep) -> PageSession:
     """The logged-in session of `request`.
 
     Raises:
-        AuthenticationError: no session cookie, or its key is no longer valid (the pages answer
-            this with a redirect to the log-in page).
+        AuthenticationError: no session cookie, or its session ended (logged out, idle or old
+            too long, its key revoked); the pages answer this with a redirect to the log-in
+            page.
     """
-    api_key = request.cookies.get(SESSION_COOKIE)
-    if not api_key:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
         raise AuthenticationError("log in to see the dashboard", code="session_missing")
-    return PageSession(log_in(runtime, api_key), form_token(api_key))
+    now = int(time.time())
+    settings = runtime.settings
+    with runtime.sessions() as session:
+        row = session.get(DashboardSession, _digest(token))
+        key = session.get(ApiKey, row.key_id) if row is not None else None
+        if row is None or key is None:
+            raise _ended()
+        idle = now - row.last_seen_at > settings.dashboard_idle_minutes * 60
+        if idle or now - row.created_at > _lifetime(runtime) or key.revoked_at is not None:
+            _forget(session, row)
+            raise _ended()
+        if now - row.last_seen_at >= _TOUCH_SECONDS:
+            begin_write(session)
+            row.last_seen_at = now
+            session.commit()
+        principal = Principal(key_id=key.id, participant=key.participant, role=cast(Role, key.role))
+    return PageSession(principal, form_token(token))
+
+
+def _lifetime(runtime: Runtime) -> int:
+    return runtime.settings.dashboard_session_hours * 3600
+
+
+def _forget(session: Session, row: DashboardSession) -> None:
+    begin_write(session)
+    session.delete(row)
+    session.commit()
+
+
+def _ended() -> AuthenticationError:
+    return AuthenticationError(
+        "your dashboard session has ended; log in again", code="session_expired"
+    )
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 SessionDep = Annotated[PageSession, Depends(page_session)]
@@ -118,9 +197,9 @@ async def checked_session(request: Request, session: SessionDep) -> PageSession:
 CheckedSessionDep = Annotated[PageSession, Depends(checked_session)]
 
 
-def start(response: Response, request: Request, api_key: str) -> None:
-    """Sets the session cookie of `api_key` on `response` and drops the log-in token."""
-    _set_cookie(response, request, SESSION_COOKIE, api_key.strip())
+def start(response: Response, request: Request, token: str) -> None:
+    """Sets the cookie of the session `token` on `response` and drops the log-in token."""
+    _set_cookie(response, request, SESSION_COOKIE, token)
     response.delete_cookie(LOGIN_COOKIE, path=COOKIE_PATH)
 
 
@@ -156,11 +235,12 @@ def check_login_token(request: Request, token: str) -> None:
 
 
 def _set_cookie(response: Response, request: Request, name: str, value: str) -> None:
+    development = bool(request.app.state.settings.development)
     response.set_cookie(
         name,
         value,
         path=COOKIE_PATH,
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        secure=request.url.scheme == "https" or not development,
     )

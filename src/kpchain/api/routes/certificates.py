@@ -18,6 +18,7 @@ from kpchain.certificates.views import CertificateDocumentView, CertificateView
 from kpchain.service.authority import MAX_BATCH, MAX_PAGE
 
 router = APIRouter(prefix="/v1/certificates", tags=["certificates"])
+BATCH_PATH = "/v1/certificates/batch"  # its body limit is larger: KPCHAIN_MAX_BATCH_BODY_BYTES
 
 CertNo = Annotated[
     str,

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import hmac
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import SecretStr
 
 from kpchain.api.deps import RuntimeDep
 from kpchain.chain.transactions import call_node
-from kpchain.errors import ChainError
+from kpchain.errors import AuthenticationError, ChainError, NotFoundError
 
 router = APIRouter(tags=["health"])
 
@@ -49,7 +51,8 @@ def readyz(runtime: RuntimeDep) -> JSONResponse:
 
 @router.get("/metrics", include_in_schema=False)
 def metrics(request: Request, runtime: RuntimeDep) -> Response:
-    """Prometheus exposition."""
+    """Prometheus exposition, for the bearer of `KPCHAIN_METRICS_KEY`; not served without one."""
+    _require_metrics_key(request, runtime.settings.metrics_key)
     collected = request.app.state.metrics
     if runtime.indexer.head is not None:
         collected.index_head.set(runtime.indexer.head)
@@ -58,3 +61,17 @@ def metrics(request: Request, runtime: RuntimeDep) -> Response:
         collected.chain_head.set(int(call_node(lambda: runtime.w3.eth.block_number)))
     response: Response = collected.render()
     return response
+
+
+def _require_metrics_key(request: Request, key: SecretStr | None) -> None:
+    if key is None:
+        raise NotFoundError(
+            "metrics are not served here; the operator enables them with KPCHAIN_METRICS_KEY",
+            code="not_found",
+        )
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    expected = key.get_secret_value().encode()
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected):
+        raise AuthenticationError(
+            "metrics need `Authorization: Bearer <KPCHAIN_METRICS_KEY>`", code="api_key_invalid"
+        )
