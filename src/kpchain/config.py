@@ -56,6 +56,7 @@ class Settings(BaseSettings):
             not serve metrics at all (they describe its traffic to anyone who can reach it).
         dashboard_idle_minutes: a dashboard session without a request for this long ends.
         dashboard_session_hours: a dashboard session ends this long after log-in, however busy.
+        max_streams_per_key: event streams (`GET /v1/events`) one API key may hold open at once.
     """
 
     model_config = SettingsConfigDict(env_prefix="KPCHAIN_", extra="ignore")
@@ -88,6 +89,7 @@ class Settings(BaseSettings):
     metrics_key: SecretStr | None = None
     dashboard_idle_minutes: int = Field(default=30, ge=1)
     dashboard_session_hours: int = Field(default=12, ge=1)
+    max_streams_per_key: int = Field(default=4, ge=1)
 
     @property
     def base_url(self) -> str:

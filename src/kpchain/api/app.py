@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     )
     app.state.metrics = Metrics()
     app.state.settings = settings
+    app.state.streams = events.OpenStreams(settings.max_streams_per_key)
     errors.install(app)
     # The last added runs first: metrics count every request, the refused ones included.
     app.add_middleware(

@@ -98,6 +98,18 @@ def authenticate(session: Session, token: str) -> Principal:
     return Principal(key_id=row.id, participant=row.participant, role=cast(Role, row.role))
 
 
+def require_live(session: Session, principal: Principal) -> None:
+    """Checks again that `principal`'s key exists and is not revoked (a long-lived request,
+    such as an event stream, checks at every step rather than only when it began).
+
+    Raises:
+        AuthenticationError: the key was revoked (or deleted) since.
+    """
+    row = session.get(ApiKey, principal.key_id)
+    if row is None or row.revoked_at is not None:
+        raise AuthenticationError("the API key is not valid", code="api_key_invalid")
+
+
 def revoke_key(session: Session, key_id: str) -> bool:
     """Revokes a key by id, and ends its dashboard sessions; False when there is no such live
     key. The caller commits."""

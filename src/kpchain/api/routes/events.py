@@ -10,17 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+import threading
+import weakref
+from collections.abc import AsyncIterator, Callable
+from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from kpchain.api.deps import AuthorityDep, ReaderDep
+from kpchain.api.deps import AuthorityDep, ReaderDep, RuntimeDep
+from kpchain.errors import AuthenticationError, TooManyRequestsError
 from kpchain.service import views
 from kpchain.service.authority import AuthorityService
-from kpchain.service.keys import Principal
+from kpchain.service.keys import Principal, require_live
+from kpchain.service.runtime import Runtime
 
 router = APIRouter(tags=["events"])
 
@@ -30,14 +35,67 @@ MAX_EVENT_ID = 2**63 - 1
 HEARTBEAT_SECONDS = 15.0
 
 
+class StreamSlot:
+    """One open stream's place in `OpenStreams`: its generator holds it."""
+
+
+class OpenStreams:
+    """The event streams open in this process, by API key, each key at most `limit` at once.
+
+    A stream holds its `StreamSlot`, which `OpenStreams` holds only weakly: the slot is freed
+    when the stream ends (its client went away, its key was revoked, a polling stream ran out)
+    and also when a response that never started streaming is dropped, so no way out of a stream
+    leaks its place.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._lock = threading.Lock()
+        self._by_key: dict[str, weakref.WeakSet[StreamSlot]] = {}
+
+    def acquire(self, key_id: str) -> StreamSlot:
+        """A slot for one more stream of `key_id`.
+
+        Raises:
+            TooManyRequestsError: the key has `limit` streams open already.
+        """
+        with self._lock:
+            slots = self._by_key.setdefault(key_id, weakref.WeakSet())
+            if len(slots) >= self.limit:
+                raise TooManyRequestsError(
+                    f"this API key has {self.limit} event streams open, as many as it may; "
+                    "close one (or resume it with Last-Event-ID) before opening another",
+                    code="too_many_streams",
+                    detail={"limit": self.limit},
+                )
+            slot = StreamSlot()
+            slots.add(slot)
+            return slot
+
+    def release(self, key_id: str, slot: StreamSlot) -> None:
+        with self._lock:
+            slots = self._by_key.get(key_id)
+            if slots is not None:
+                slots.discard(slot)
+                if not slots:
+                    del self._by_key[key_id]
+
+    def count(self, key_id: str) -> int:
+        """How many streams `key_id` has open."""
+        with self._lock:
+            return len(self._by_key.get(key_id, ()))
+
+
 @router.get(
     "/v1/events",
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}}},
 )
 async def events(
+    request: Request,
     principal: ReaderDep,
     authority: AuthorityDep,
+    runtime: RuntimeDep,
     last_event_id: Annotated[
         int | None, Header(alias="Last-Event-ID", ge=0, le=MAX_EVENT_ID)
     ] = None,
@@ -49,38 +107,71 @@ async def events(
     """The caller's certificate events as `text/event-stream`, oldest first.
 
     Without `follow`, the stream ends after the events already indexed (for polling clients).
+    The key is checked again at every poll: a revoked key's stream ends with an `error` event.
+    One key holds at most `KPCHAIN_MAX_STREAMS_PER_KEY` streams at once (429 beyond).
     """
     start = last_event_id if last_event_id is not None else (after or 0)
+    streams: OpenStreams = request.app.state.streams
+    slot = streams.acquire(principal.key_id)
     return StreamingResponse(
-        _stream(authority, principal, start, follow=follow),
+        _stream(
+            runtime,
+            authority,
+            principal,
+            start,
+            follow=follow,
+            release=partial(streams.release, principal.key_id, slot),
+        ),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 
 
 async def _stream(
-    authority: AuthorityService, principal: Principal, after: int, *, follow: bool
+    runtime: Runtime,
+    authority: AuthorityService,
+    principal: Principal,
+    after: int,
+    *,
+    follow: bool,
+    release: Callable[[], None],
 ) -> AsyncIterator[str]:
-    yield "retry: 2000\n\n"
-    idle = 0.0
-    while True:
-        batch: list[dict[str, Any]] = await run_in_threadpool(
-            authority.events_after, principal, after_id=after, limit=200
-        )
-        for event in batch:
-            after = int(event["id"])
-            name = views.event_name(str(event["event"]))
-            if name is None:
+    # `release` holds the stream's slot: see OpenStreams.
+    try:
+        yield "retry: 2000\n\n"
+        idle = 0.0
+        while True:
+            try:
+                batch = await run_in_threadpool(_poll, runtime, authority, principal, after)
+            except AuthenticationError as exc:
+                error = {"code": exc.code, "message": exc.message}
+                yield f"event: error\ndata: {json.dumps(error, separators=(',', ':'))}\n\n"
+                return
+            for event in batch:
+                after = int(event["id"])
+                name = views.event_name(str(event["event"]))
+                if name is None:
+                    continue
+                data = json.dumps(event, separators=(",", ":"))
+                yield f"id: {after}\nevent: {name}\ndata: {data}\n\n"
+            if batch:
+                idle = 0.0
                 continue
-            data = json.dumps(event, separators=(",", ":"))
-            yield f"id: {after}\nevent: {name}\ndata: {data}\n\n"
-        if batch:
-            idle = 0.0
-            continue
-        if not follow:
-            return
-        await asyncio.sleep(POLL_SECONDS)
-        idle += POLL_SECONDS
-        if idle >= HEARTBEAT_SECONDS:
-            idle = 0.0
-            yield ": keep-alive\n\n"
+            if not follow:
+                return
+            await asyncio.sleep(POLL_SECONDS)
+            idle += POLL_SECONDS
+            if idle >= HEARTBEAT_SECONDS:
+                idle = 0.0
+                yield ": keep-alive\n\n"
+    finally:
+        release()
+
+
+def _poll(
+    runtime: Runtime, authority: AuthorityService, principal: Principal, after: int
+) -> list[dict[str, Any]]:
+    """The next events of the stream, once its key is known to be still valid."""
+    with runtime.sessions() as session:
+        require_live(session, principal)
+    return authority.events_after(principal, after_id=after, limit=200)
