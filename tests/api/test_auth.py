@@ -118,10 +118,33 @@ def test_governance_is_forbidden_when_key_is_not_a_governor(service: Service) ->
     assert_error(response, 403, "role_insufficient")
     response = service.client.get("/v1/certificates", headers=governor)
     assert_error(response, 403, "participant_key_required")
-    # … but it reads any certificate.
+    # … but it reads any certificate's view, which holds the identities only as salted hashes.
     service.issue("BW-2026-000005")
     response = service.client.get("/v1/certificates/BW-2026-000005", headers=governor)
     assert response.status_code == 200, response.text
+    assert "exporter" not in response.json()
+    assert "importer" not in response.json()
+
+
+def test_governor_key_cannot_read_a_document_or_its_pdf_which_name_exporter_and_importer(
+    service: Service,
+) -> None:
+    service.issue("BW-2026-000008")
+    governor = service.headers("", "governor")
+
+    document_answer = service.client.get(
+        "/v1/certificates/BW-2026-000008/document", headers=governor
+    )
+    pdf_answer = service.client.get("/v1/certificates/BW-2026-000008/pdf", headers=governor)
+    importer = service.client.get(
+        "/v1/certificates/BW-2026-000008/document", headers=service.headers("AE", "auditor")
+    )
+
+    for refused in (document_answer, pdf_answer):
+        error = assert_error(refused, 403, "participant_key_required")
+        assert error["detail"] == {"cert_no": "BW-2026-000008"}
+        assert "Diamond Trading" not in refused.text
+    assert importer.status_code == 200, importer.text  # the parties' keys, any role, still do
 
 
 def test_operation_is_forbidden_when_key_belongs_to_the_wrong_party(service: Service) -> None:

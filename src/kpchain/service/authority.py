@@ -337,10 +337,12 @@ class AuthorityService:
         return {"items": items, "next_cursor": next_cursor}
 
     def document(self, principal: Principal, cert_no: str) -> dict[str, Any]:
-        """The signed certificate document, when this service issued it."""
+        """The signed certificate document, when this service issued it: for the two parties'
+        keys only, since it names the exporter and the importer (a governor's key reads the
+        certificate's view, which holds only their salted hashes)."""
         with self._sessions() as session:
             row = self._certificate_row(session, cert_no)
-            _require_reader(principal, row.exporting, row.importing, cert_no)
+            _require_party_reader(principal, row.exporting, row.importing, cert_no)
             stored = session.get(Document, cert_no)
             if stored is None or stored.doc_hash != row.doc_hash:
                 raise NotFoundError(
@@ -570,6 +572,19 @@ def _require_party(actor: str, party: str, role: str, cert_no: str) -> None:
 def _require_reader(principal: Principal, exporting: str, importing: str, cert_no: str) -> None:
     if principal.role == "governor":
         return
+    _require_party_reader(principal, exporting, importing, cert_no)
+
+
+def _require_party_reader(
+    principal: Principal, exporting: str, importing: str, cert_no: str
+) -> None:
+    if principal.participant is None:
+        raise PermissionDeniedError(
+            f"the document of {cert_no} names the exporter and the importer: only keys of "
+            f"{exporting} and {importing} read it",
+            code="participant_key_required",
+            detail={"cert_no": cert_no},
+        )
     if principal.participant not in (exporting, importing):
         raise PermissionDeniedError(
             f"{cert_no} is between {exporting} and {importing}; "
