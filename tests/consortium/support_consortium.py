@@ -1,8 +1,10 @@
 """A deployments file for a registry the tests deployed themselves (the seeded devnet), as
-`kpchain deploy` would have written it: deployer and governor are the devnet governor."""
+`kpchain deploy` would have written it (deployer and governor are the devnet governor), and a
+free port for a node's admin listener."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 from kpchain.deploy import INTERFACES, Deployment
@@ -29,3 +31,11 @@ def write_deployments_file(
         deployed_at="2026-11-28T00:00:00+00:00",
     )
     return deployment.write(directory / "deployments")
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on once this returns."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port

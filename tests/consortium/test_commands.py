@@ -1,6 +1,7 @@
-"""`kpchain consortium init` and `kpchain consortium permissions` through the `kpchain` command:
-participants from a file and from the seeded registry on a real anvil, and pushes to a
-`FakeBesuPermissions` node (Besu itself cannot run here; see tests/consortium/fake_besu.py)."""
+"""`kpchain consortium init`, `permissions` and `call` through the `kpchain` command:
+participants from a file and from the seeded registry on a real anvil, and pushes and calls to
+the admin listener of a `FakeBesuPermissions` node (Besu itself cannot run here; see
+tests/consortium/fake_besu.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from click.testing import CliRunner, Result
 from eth_account import Account
 from eth_utils.address import to_checksum_address
 from fake_besu import FakeBesuPermissions
-from support_consortium import write_deployments_file
+from support_consortium import free_port, write_deployments_file
 
 from kpchain.cli import main
 from kpchain.devnet.anvil import AnvilNode
@@ -167,6 +168,43 @@ def test_init_with_an_unknown_validator_says_which_and_writes_nothing(tmp_path: 
     assert not (tmp_path / "net").exists()
 
 
+@pytest.mark.usefixtures("settings_in")
+def test_init_keeps_admin_apis_off_a_public_rpc_host_and_caps_gas(tmp_path: Path) -> None:
+    (tmp_path / "participants.yaml").write_text(PARTICIPANTS_YAML)
+    out = tmp_path / "net"
+
+    result = _invoke(
+        "consortium", "init", "--validators", "BW,RU", "--participants", "participants.yaml",
+        "--deployer", DEPLOYER, "--out", out, "--rpc-host", "0.0.0.0",
+        "--admin-port-base", "9100", "--gas-limit", "40000000", "--rpc-gas-cap", "20000000",
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.stderr
+    config = _toml(out / "nodes" / "RU" / "config.toml")
+    assert config["rpc-http-host"] == "0.0.0.0"
+    assert not {"ADMIN", "QBFT", "PERM", "TXPOOL"} & set(config["rpc-http-api"])
+    assert (config["rpc-ws-host"], config["rpc-ws-port"]) == ("127.0.0.1", 9101)
+    assert {"ADMIN", "QBFT", "PERM"} <= set(config["rpc-ws-api"])
+    assert config["rpc-gas-cap"] == 20_000_000
+    assert json.loads((out / "genesis.json").read_text())["gasLimit"] == hex(40_000_000)
+    assert "admin ws://127.0.0.1:9101" in result.stdout
+    assert "RPC gas cap 20,000,000" in result.stdout
+
+
+@pytest.mark.usefixtures("settings_in")
+def test_init_refuses_a_gas_cap_above_the_block_gas_limit(tmp_path: Path) -> None:
+    (tmp_path / "participants.yaml").write_text(PARTICIPANTS_YAML)
+
+    result = _invoke(
+        "consortium", "init", "--validators", "BW", "--participants", "participants.yaml",
+        "--deployer", DEPLOYER, "--out", "net", "--rpc-gas-cap", "50000001",
+    )  # fmt: skip
+
+    assert result.exit_code == 1
+    assert "--rpc-gas-cap 50000001 must be from 21,000 to the block gas limit" in result.stderr
+    assert not (tmp_path / "net").exists()
+
+
 # --- permissions -----------------------------------------------------------------------------
 
 
@@ -229,6 +267,67 @@ def test_permissions_push_to_a_node_without_the_perm_api_fails_clearly(
     assert result.exit_code == 1
     assert "chain_error: " in result.stderr
     assert "Account allowlist has not been enabled" in result.stderr
+
+
+def test_permissions_push_goes_to_the_admin_listener_init_wrote(
+    settings_in: Path, seeded: Devnet, anvil: AnvilNode
+) -> None:
+    write_deployments_file(settings_in, seeded.address)
+    participants = settings_in / "participants.yaml"
+    participants.write_text(PARTICIPANTS_YAML)
+    out = settings_in / "net"
+    init = _invoke(
+        "consortium", "init", "--validators", "BW", "--participants", participants,
+        "--deployer", DEPLOYER, "--out", out, "--rpc-host", "0.0.0.0",
+        "--admin-port-base", str(free_port()),
+    )  # fmt: skip
+    assert init.exit_code == 0, init.stderr
+    bw = json.loads((out / "network.json").read_text())["nodes"]["BW"]
+
+    with FakeBesuPermissions.for_node(out / "nodes" / "BW").running() as fake:
+        push = _invoke(
+            "consortium", "permissions", "--rpc-url", anvil.rpc_url, "--push", bw["admin_url"]
+        )
+        listed = _invoke("consortium", "call", bw["admin_url"], "perm_getAccountsAllowlist")
+
+    assert push.exit_code == listed.exit_code == 0, push.stderr + listed.stderr
+    assert bw["admin_url"].startswith("ws://127.0.0.1:")
+    assert fake.url == bw["admin_url"]
+    assert f"{bw['admin_url']}: removed " in push.stdout  # the file's accounts, not the registry's
+    assert participant_account("BW", "authority").address.lower() in fake.allowlist
+    assert json.loads(listed.stdout) == fake.allowlist
+    assert fake.methods()[-1] == "perm_getAccountsAllowlist"
+
+
+def test_permissions_push_to_the_http_listener_says_to_use_the_admin_listener(
+    settings_in: Path, seeded: Devnet, anvil: AnvilNode, node: FakeBesuPermissions
+) -> None:
+    write_deployments_file(settings_in, seeded.address)
+    http_url = node.url.replace("ws://", "http://")
+
+    result = _invoke("consortium", "permissions", "--rpc-url", anvil.rpc_url, "--push", http_url)
+
+    assert result.exit_code == 1
+    assert f"config_error: {http_url} is not a node's admin listener" in result.stderr
+    assert "network.json's admin_url" in result.stderr
+    assert node.requests == []
+
+
+@pytest.mark.usefixtures("settings_in")
+def test_call_reads_params_as_json_or_else_as_strings(node: FakeBesuPermissions) -> None:
+    added = Account.create().address
+
+    result = _invoke(
+        "consortium", "call", node.url, "perm_addAccountsToAllowlist", json.dumps([added])
+    )
+    refused = _invoke("consortium", "call", node.url, "perm_removeAccountsFromAllowlist", "0x12")
+
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == "Success"
+    assert added.lower() in node.allowlist
+    assert node.requests[-1] == ("perm_removeAccountsFromAllowlist", ["0x12"])
+    assert refused.exit_code == 1
+    assert "refused perm_removeAccountsFromAllowlist" in refused.stderr
 
 
 @pytest.mark.usefixtures("settings_in", "anvil")

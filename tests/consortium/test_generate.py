@@ -4,6 +4,7 @@ formats (JSON, TOML, RLP extraData, enode URLs), and the operator README."""
 from __future__ import annotations
 
 import json
+import re
 import stat
 import tomllib
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 import rlp
 from eth_utils.address import to_checksum_address
 
+from kpchain.chain.transactions import GAS_HEADROOM, GAS_MARGIN, TX_GAS_CAP
 from kpchain.consortium.generate import (
     FUNDED_BALANCE_WEI,
     ConsortiumNetwork,
@@ -27,6 +29,8 @@ from kpchain.errors import ConfigError
 
 DEPLOYER = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
 VALIDATORS = ("BW", "RU", "EU", "AE", "IN")
+GAS_BENCHMARK = Path(__file__).parents[2] / "benchmarks" / "gas.json"
+CODE_BLOCK = re.compile(r"^ *```sh\n(.*?)^ *```", re.MULTILINE | re.DOTALL)
 
 
 def _account(n: int) -> str:
@@ -101,7 +105,8 @@ def test_nodes_get_consecutive_ports_and_the_first_node_as_bootnode(
     first = network.nodes[0]
     for index, node in enumerate(network.nodes):
         config = _toml(network.node_folder(node) / "config.toml")
-        assert (config["p2p-port"], config["rpc-http-port"]) == (30303 + index, 8545 + index)
+        ports = (config["p2p-port"], config["rpc-http-port"], config["rpc-ws-port"])
+        assert ports == (30303 + index, 8545 + index, 8645 + index)
         assert config.get("bootnodes", []) == ([] if node is first else [first.enode])
 
 
@@ -138,8 +143,12 @@ def test_network_file_summarises_without_secrets(network: ConsortiumNetwork) -> 
         "validator": network.nodes[0].validator,
         "enode": network.nodes[0].enode,
         "rpc_url": "http://127.0.0.1:8545",
+        "admin_url": "ws://127.0.0.1:8645",
         "folder": "nodes/BW",
     }
+    assert summary["rpc_apis"] == ["ETH", "NET", "WEB3"]
+    assert summary["admin_apis"] == ["ADMIN", "QBFT", "PERM", "TXPOOL"]
+    assert (summary["gas_limit"], summary["rpc_gas_cap"]) == (50_000_000, 50_000_000)
     for node in network.nodes:
         assert node.key.private_key.hex() not in text
 
@@ -158,9 +167,70 @@ def test_readme_tells_operators_how_to_start_check_vote_and_deploy(
     assert "kpchain consortium permissions" in readme
     assert "KPCHAIN_CONFIRMATIONS=0" in readme
     assert "QBFT needs 4 of these 5 validators" in readme
+    assert "--push ws://127.0.0.1:8645" in readme
     for node in network.nodes:
         assert node.validator in readme
+        assert f"{network.rpc_url(node)} | {node.admin_url} |" in readme
         assert node.key.private_key.hex() not in readme
+
+
+def test_readme_sends_votes_and_allowlist_changes_to_the_admin_listener_only(
+    network: ConsortiumNetwork,
+) -> None:
+    readme = (network.directory / "README.md").read_text()
+    commands = [line for block in CODE_BLOCK.findall(readme) for line in block.splitlines()]
+
+    administering = [line for line in commands if re.search(r"\b(qbft|perm|admin)_", line)]
+
+    assert len(administering) >= 4  # the validators check, a node admitted, a vote, its discard
+    for line in administering:
+        assert "kpchain consortium call ws://127.0.0.1:" in line, line
+        assert "http" not in line, line
+    pushes = [line for line in commands if "--push" in line]
+    assert pushes
+    assert all("--push ws://127.0.0.1:" in line for line in pushes)
+
+
+# --- gas ---------------------------------------------------------------------------------------
+
+
+def test_default_gas_limit_and_rpc_gas_cap_reach_genesis_and_every_node(
+    network: ConsortiumNetwork,
+) -> None:
+    genesis = json.loads((network.directory / "genesis.json").read_text())
+
+    assert int(genesis["gasLimit"], 16) == 50_000_000
+    for node in network.nodes:
+        assert _toml(network.node_folder(node) / "config.toml")["rpc-gas-cap"] == 50_000_000
+
+
+def test_default_gas_limit_holds_a_batch_of_100_issues_as_the_service_sends_it() -> None:
+    batch = json.loads(GAS_BENCHMARK.read_text())["issue_batch_100"]["gas"]
+
+    sent = min(int(batch * GAS_MARGIN) + GAS_HEADROOM, TX_GAS_CAP)  # the service's gas limit
+
+    assert batch <= sent <= QbftParameters().gas_limit
+
+
+def test_gas_limit_and_rpc_gas_cap_are_configurable_and_the_cap_follows_the_limit(
+    tmp_path: Path,
+) -> None:
+    capped = create_network(
+        tmp_path / "capped",
+        PARTICIPANTS,
+        _options(parameters=QbftParameters(gas_limit=30_000_000), rpc_gas_cap=10_000_000),
+    )
+    following = create_network(
+        tmp_path / "following",
+        PARTICIPANTS,
+        _options(parameters=QbftParameters(gas_limit=8_000_000)),
+    )
+
+    assert capped.genesis["gasLimit"] == hex(30_000_000)
+    assert _toml(capped.node_folder(capped.nodes[0]) / "config.toml")["rpc-gas-cap"] == 10_000_000
+    assert following.genesis["gasLimit"] == hex(8_000_000)
+    config = _toml(following.node_folder(following.nodes[0]) / "config.toml")
+    assert config["rpc-gas-cap"] == 8_000_000
 
 
 def test_generating_again_keeps_the_node_keys(network: ConsortiumNetwork) -> None:
@@ -182,14 +252,19 @@ def test_hosts_fund_and_rpc_host_reach_the_files(tmp_path: Path) -> None:
             fund=True,
             rpc_host="0.0.0.0",
             p2p_port_base=40000,
+            admin_port_base=9000,
         ),
     )
 
     assert network.nodes[0].enode.endswith("@10.0.0.1:40000")
     assert network.nodes[2].enode.endswith("@eu-node.example:40002")
     assert network.genesis["alloc"] == {DEPLOYER: {"balance": hex(FUNDED_BALANCE_WEI)}}
-    assert _toml(tmp_path / "nodes" / "BW" / "config.toml")["rpc-http-host"] == "0.0.0.0"
+    config = _toml(tmp_path / "nodes" / "BW" / "config.toml")
+    assert config["rpc-http-host"] == "0.0.0.0"
+    assert (config["rpc-ws-host"], config["rpc-ws-port"]) == ("127.0.0.1", 9000)
     assert network.rpc_url(network.nodes[0]) == "http://127.0.0.1:8545"
+    summary = json.loads((tmp_path / "network.json").read_text())
+    assert summary["nodes"]["RU"]["admin_url"] == "ws://127.0.0.1:9001"
 
 
 @pytest.mark.parametrize(
@@ -201,9 +276,29 @@ def test_hosts_fund_and_rpc_host_reach_the_files(tmp_path: Path) -> None:
         ({"validators": ()}, "at least one validator"),
         ({"hosts": {"ZA": "10.0.0.9"}}, "ZA, which runs no validator node"),
         ({"rpc_port_base": 65_533}, "past 65535"),
+        ({"admin_port_base": 65_533}, "past 65535"),
+        ({"admin_port_base": 8549}, "--admin-port-base 8549 falls within the 5 ports from --rpc"),
+        ({"admin_port_base": 8545}, "--admin-port-base 8545 falls within the 5 ports from --rpc"),
+        ({"rpc_port_base": 30300}, "--p2p-port-base 30303 falls within the 5 ports from --rpc"),
+        ({"rpc_gas_cap": 50_000_001}, "--rpc-gas-cap 50000001 must be from 21,000 to the block"),
+        ({"rpc_gas_cap": 0}, "Besu reads 0 as no cap"),
         ({"deployer": "0x1234"}, "--deployer"),
     ],
-    ids=["unknown", "repeated", "lower-case", "none", "stray-host", "ports", "deployer"],
+    ids=[
+        "unknown",
+        "repeated",
+        "lower-case",
+        "none",
+        "stray-host",
+        "ports",
+        "admin-ports",
+        "admin-overlaps-rpc",
+        "admin-equals-rpc",
+        "rpc-overlaps-p2p",
+        "cap-above-limit",
+        "no-cap",
+        "deployer",
+    ],
 )
 def test_bad_options_raise_config_error_and_write_nothing(
     tmp_path: Path, changes: dict[str, Any], problem: str

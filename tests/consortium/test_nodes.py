@@ -7,6 +7,7 @@ import re
 import stat
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 import tomli_w
@@ -14,6 +15,7 @@ from coincurve import PublicKey
 from eth_account import Account
 
 from kpchain.consortium.nodes import (
+    ADMIN_APIS,
     KEY_FILE,
     PUBLIC_KEY_FILE,
     Node,
@@ -30,8 +32,17 @@ ANVIL_ADDRESS = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
 ENODE = re.compile(r"enode://(?P<id>[0-9a-f]{128})@(?P<host>[^:]+):(?P<port>\d+)")
 
 
+ADMINISTERING_APIS = {"ADMIN", "QBFT", "PERM"}  # votes, allowlists, peers: never on HTTP
+GAS_CAP = 50_000_000
+
+
 def _node(key: NodeKey, *, host: str = "127.0.0.1", port: int = 30303) -> Node:
-    return Node(code="BW", key=key, host=host, p2p_port=port, rpc_port=8545)
+    return Node(code="BW", key=key, host=host, p2p_port=port, rpc_port=8545, admin_port=8645)
+
+
+def _parsed_config(node: Node, *, rpc_host: str = "127.0.0.1") -> dict[str, Any]:
+    config = besu_config(node, rpc_host=rpc_host, rpc_gas_cap=GAS_CAP, bootnodes=[])
+    return tomllib.loads(tomli_w.dumps(config))
 
 
 def test_node_key_address_is_the_keys_ethereum_address() -> None:
@@ -120,16 +131,14 @@ def test_a_folders_key_is_kept_and_a_new_one_made_only_where_there_is_none(
 
 
 def test_besu_config_parses_as_toml_with_zero_gas_permissions_and_local_rpc() -> None:
-    node = _node(NodeKey(ANVIL_KEY))
-
-    config = tomllib.loads(tomli_w.dumps(besu_config(node, rpc_host="127.0.0.1", bootnodes=[])))
+    config = _parsed_config(_node(NodeKey(ANVIL_KEY)))
 
     assert config["min-gas-price"] == 0
     assert config["rpc-http-enabled"] is True
     assert config["rpc-http-host"] == "127.0.0.1"
     assert config["rpc-http-port"] == 8545
-    assert {"ETH", "NET", "QBFT", "PERM", "WEB3", "TXPOOL"} <= set(config["rpc-http-api"])
     assert config["host-allowlist"] == ["127.0.0.1", "localhost"]
+    assert config["rpc-gas-cap"] == GAS_CAP
     assert config["p2p-host"] == "127.0.0.1"
     assert config["p2p-port"] == 30303
     assert config["node-private-key-file"] == KEY_FILE
@@ -146,7 +155,30 @@ def test_besu_config_names_bootnodes_and_allows_the_rpc_host() -> None:
     bootnode = _node(NodeKey.generate()).enode
     node = _node(NodeKey(ANVIL_KEY), port=30304)
 
-    config = besu_config(node, rpc_host="10.1.2.3", bootnodes=[bootnode])
+    config = besu_config(node, rpc_host="10.1.2.3", rpc_gas_cap=GAS_CAP, bootnodes=[bootnode])
 
     assert config["bootnodes"] == [bootnode]
     assert "10.1.2.3" in config["host-allowlist"]
+
+
+def test_besu_config_serves_only_the_services_apis_over_http() -> None:
+    config = _parsed_config(_node(NodeKey(ANVIL_KEY)), rpc_host="0.0.0.0")
+
+    # kpchain calls eth_*, net_version and web3_clientVersion, and no txpool_* method.
+    assert config["rpc-http-api"] == ["ETH", "NET", "WEB3"]
+
+
+@pytest.mark.parametrize("rpc_host", ["127.0.0.1", "0.0.0.0", "10.1.2.3"])
+def test_besu_config_serves_the_admin_apis_on_a_loopback_websocket_listener(
+    rpc_host: str,
+) -> None:
+    node = _node(NodeKey(ANVIL_KEY))
+
+    config = _parsed_config(node, rpc_host=rpc_host)
+
+    assert config["rpc-ws-enabled"] is True
+    assert config["rpc-ws-host"] == "127.0.0.1"
+    assert config["rpc-ws-port"] == 8645 != config["rpc-http-port"]
+    assert config["rpc-ws-api"] == list(ADMIN_APIS)
+    assert set(config["rpc-ws-api"]) >= ADMINISTERING_APIS
+    assert node.admin_url == "ws://127.0.0.1:8645"

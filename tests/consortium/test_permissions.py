@@ -2,13 +2,12 @@
 anvil as authorities come and go), the permissions file, and pushing it to a node.
 
 Besu cannot run here: pushes go to `FakeBesuPermissions` (tests/consortium/fake_besu.py), a real
-HTTP JSON-RPC server on 127.0.0.1 that answers Besu's three account-allowlist methods as Besu's
-documentation and source do.
+WebSocket JSON-RPC server on 127.0.0.1 standing in for a node's admin listener, which answers
+Besu's three account-allowlist methods as Besu's documentation and source do.
 """
 
 from __future__ import annotations
 
-import socket
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,8 +15,11 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 from eth_utils.address import to_checksum_address
-from fake_besu import NOT_ENABLED, FakeBesuPermissions
+from fake_besu import METHOD_NOT_ENABLED, NOT_ENABLED, FakeBesuPermissions
+from support_consortium import free_port
 
+from kpchain.consortium.generate import NetworkOptions, create_network
+from kpchain.consortium.genesis import QbftParameters
 from kpchain.consortium.participants import Participant, read_registry
 from kpchain.consortium.permissions import (
     AllowedAccount,
@@ -224,10 +226,63 @@ def test_push_to_a_node_without_account_allowlisting_raises_chain_error() -> Non
 
 
 def test_push_to_a_node_that_does_not_answer_raises_chain_unavailable() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    # Nothing listens on the port once the probe is closed.
+    url = f"ws://127.0.0.1:{free_port()}"
 
-    with pytest.raises(ChainUnavailableError, match="cannot reach the node"):
-        push_accounts_allowlist(f"http://127.0.0.1:{port}", [A1], timeout=2)
+    with pytest.raises(ChainUnavailableError, match="cannot reach the admin listener"):
+        push_accounts_allowlist(url, [A1], timeout=2)
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_push_to_an_http_url_is_refused_before_anything_is_sent(
+    node: FakeBesuPermissions, scheme: str
+) -> None:
+    url = node.url.replace("ws://", f"{scheme}://")
+
+    with pytest.raises(ConfigError, match=r"not a node's admin listener.*ws://127\.0\.0\.1"):
+        push_accounts_allowlist(url, [A2])
+
+    assert (node.hosts_seen, node.requests) == ([], [])
+
+
+def test_push_to_a_listener_without_the_perm_api_says_to_enable_it() -> None:
+    with (
+        FakeBesuPermissions(apis=("ETH", "NET", "WEB3")).running() as fake,
+        pytest.raises(ChainError, match=f"{METHOD_NOT_ENABLED}; the listener needs PERM in rpc-ws"),
+    ):
+        push_accounts_allowlist(fake.url, [A1])
+
+
+def test_push_is_refused_when_the_host_is_not_in_the_nodes_host_allowlist() -> None:
+    with (
+        FakeBesuPermissions(host_allowlist=("node.example",)).running() as fake,
+        pytest.raises(ChainError, match="refused the WebSocket connection \\(HTTP 403\\)"),
+    ):
+        push_accounts_allowlist(fake.url, [A1])
+
+    assert fake.requests == []
+
+
+def test_push_reaches_the_admin_listener_a_generated_node_config_declares(
+    tmp_path: Path,
+) -> None:
+    participants = {"BW": _participant("BW", ParticipantStatus.ACTIVE, A1, A2)}
+    network = create_network(
+        tmp_path,
+        participants,
+        NetworkOptions(
+            validators=["BW"],
+            parameters=QbftParameters(),
+            deployer=DEPLOYER,
+            rpc_host="0.0.0.0",
+            admin_port_base=free_port(),
+        ),
+    )
+    (bw,) = network.nodes
+
+    with FakeBesuPermissions.for_node(network.node_folder(bw)).running() as fake:
+        change = push_accounts_allowlist(bw.admin_url, [A1, B1, DEPLOYER])
+
+    assert fake.url == bw.admin_url
+    assert fake.hosts_seen == [bw.admin_url.removeprefix("ws://")]
+    assert (change.added, change.removed) == ((B1,), (A2.lower(),))
+    assert fake.allowlist == [A1.lower(), DEPLOYER.lower(), B1.lower()]

@@ -1,13 +1,16 @@
-"""`kpchain consortium`: generate a Besu QBFT network, and keep its permissions in step with the
-registry. The work is done in `kpchain.consortium.generate` and `.permissions`."""
+"""`kpchain consortium`: generate a Besu QBFT network, keep its permissions in step with the
+registry, and call a node's admin listener. The work is done in `kpchain.consortium.generate`,
+`.permissions` and `.admin`."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import click
 
-from kpchain.consortium.genesis import CONSORTIUM_CHAIN_ID, FREE_GAS_LIMIT, QbftParameters
+from kpchain.consortium.genesis import CONSORTIUM_CHAIN_ID, DEFAULT_GAS_LIMIT, QbftParameters
 from kpchain.consortium.participants import Participant
 from kpchain.errors import ConfigError
 
@@ -74,8 +77,14 @@ def consortium() -> None:
 @click.option(
     "--gas-limit",
     type=click.IntRange(min=21_000),
-    default=FREE_GAS_LIMIT,
-    help="Block gas limit; default Besu's free-gas 0x1fffffffffffff.",
+    default=DEFAULT_GAS_LIMIT,
+    show_default=True,
+    help="Block gas limit (gas is free: what bounds a block's and a transaction's work).",
+)
+@click.option(
+    "--rpc-gas-cap",
+    type=click.IntRange(min=21_000),
+    help="Most gas one eth_call or eth_estimateGas may use; default: the block gas limit.",
 )
 @click.option(
     "--host",
@@ -88,9 +97,26 @@ def consortium() -> None:
     "--p2p-port-base", type=_port, default=30303, show_default=True, help="Node i: port + i."
 )
 @click.option(
-    "--rpc-port-base", type=_port, default=8545, show_default=True, help="Node i: port + i."
+    "--rpc-port-base",
+    type=_port,
+    default=8545,
+    show_default=True,
+    help="HTTP JSON-RPC (ETH, NET, WEB3: the service's) of node i: port + i.",
 )
-@click.option("--rpc-host", default="127.0.0.1", show_default=True, help="JSON-RPC interface.")
+@click.option(
+    "--admin-port-base",
+    type=_port,
+    default=8645,
+    show_default=True,
+    help="Admin listener (WebSocket JSON-RPC on 127.0.0.1: ADMIN, QBFT, PERM, TXPOOL) of node "
+    "i: port + i.",
+)
+@click.option(
+    "--rpc-host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Interface of the HTTP JSON-RPC listener; the admin listener is always 127.0.0.1.",
+)
 def init(
     validators: str,
     out: Path,
@@ -106,9 +132,11 @@ def init(
     request_timeout: int,
     epoch_length: int,
     gas_limit: int,
+    rpc_gas_cap: int | None,
     hosts: tuple[str, ...],
     p2p_port_base: int,
     rpc_port_base: int,
+    admin_port_base: int,
     rpc_host: str,
 ) -> None:
     """Write a QBFT network's genesis, node folders and operator README into OUT."""
@@ -136,13 +164,19 @@ def init(
             hosts=per_node,
             p2p_port_base=p2p_port_base,
             rpc_port_base=rpc_port_base,
+            admin_port_base=admin_port_base,
             rpc_host=rpc_host,
+            rpc_gas_cap=rpc_gas_cap,
         ),
     )
-    click.echo(f"QBFT network, chain id {chain_id}, {len(network.nodes)} validators:")
+    click.echo(
+        f"QBFT network, chain id {chain_id}, block gas limit {gas_limit:,}, RPC gas cap "
+        f"{network.rpc_gas_cap:,}, {len(network.nodes)} validators:"
+    )
     for node in network.nodes:
         kept = "new key" if node.code in network.created_keys else "key kept"
-        click.echo(f"  {node.code}  {node.validator}  {network.rpc_url(node)}  ({kept})")
+        click.echo(f"  {node.code}  {node.validator}  ({kept})")
+        click.echo(f"      service RPC {network.rpc_url(node)}   admin {node.admin_url}")
         click.echo(f"      {node.enode}")
     if len(network.nodes) < 4:
         click.echo("note: QBFT survives a failed validator only from 4 validators on", err=True)
@@ -160,7 +194,13 @@ def init(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Permissions file to write the accounts allowlist into (its nodes allowlist is kept).",
 )
-@click.option("--push", "push_urls", multiple=True, help="JSON-RPC URL of a node to update.")
+@click.option(
+    "--push",
+    "push_urls",
+    multiple=True,
+    help="Admin listener of a node to update: ws://127.0.0.1:PORT (network.json's admin_url), "
+    "from the node's machine.",
+)
 @click.option("--dry-run", is_flag=True, help="With --push: show the changes, make none.")
 def permissions(
     rpc_url: str | None,
@@ -203,6 +243,37 @@ def permissions(
         for name, changed in zip(verb, (change.added, change.removed), strict=True):
             if changed:
                 click.echo(f"{change.node}: {name} {', '.join(changed)}")
+
+
+@consortium.command("call")
+@click.argument("admin_url")
+@click.argument("method")
+@click.argument("params", nargs=-1)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="Seconds to wait for the connection and for the answer.",
+)
+def call(admin_url: str, method: str, params: tuple[str, ...], timeout: float) -> None:
+    """Call METHOD on a node's admin listener ADMIN_URL (ws://127.0.0.1:PORT) and print the result.
+
+    Each of PARAMS is read as JSON (true, 5, ["enode://…"]), or else taken as a string (latest,
+    0x…): `kpchain consortium call ws://127.0.0.1:8645 qbft_proposeValidatorVote 0xNEW… true`.
+    """
+    from kpchain.consortium.admin import AdminClient
+
+    with AdminClient(admin_url, timeout=timeout) as node:
+        result = node.call(method, [_param(value) for value in params])
+    click.echo(json.dumps(result, indent=2))
+
+
+def _param(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
 
 
 def _participants(

@@ -3,8 +3,9 @@
 Layout of the output folder::
 
     genesis.json            the network's genesis (every node needs the same one)
-    network.json            what was generated: chain id, and per node its validator address,
-                            enode and RPC URL (no secrets)
+    network.json            what was generated: chain id, gas limit and cap, the APIs of each
+                            listener, and per node its validator address, enode, RPC URL (the
+                            service's) and admin URL (loopback only) (no secrets)
     README.md               how operators start the network, add validators, update permissions
     nodes/<CODE>/           what participant CODE's operator runs, self-contained:
         key                 the node's private key (mode 0600), for that operator only
@@ -20,6 +21,7 @@ identity and its validator address, so it is never replaced.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import shutil
@@ -34,9 +36,11 @@ import tomli_w
 from kpchain.consortium.addresses import checked_code, checksum_address
 from kpchain.consortium.genesis import QbftParameters, genesis
 from kpchain.consortium.nodes import (
+    ADMIN_APIS,
     CONFIG_FILE,
     GENESIS_FILE,
     PERMISSIONS_FILE,
+    RPC_APIS,
     STATIC_NODES_FILE,
     Node,
     besu_config,
@@ -61,6 +65,8 @@ README_FILE = "README.md"
 # What `--fund` gives the deployer: gas is free, so this only satisfies tools that check a balance.
 FUNDED_BALANCE_WEI = 1_000_000 * 10**18
 MAX_PORT = 65_535
+# The smallest `rpc-gas-cap`: a plain transfer. Besu reads 0 as "no cap", which is refused.
+MIN_RPC_GAS_CAP = 21_000
 
 
 @dataclass(frozen=True)
@@ -77,8 +83,12 @@ class NetworkOptions:
         host: the address peers reach every node at, unless `hosts` names one for it.
         hosts: per participant code, the address peers reach its node at.
         p2p_port_base: node i (from 0) listens for peers on this port + i.
-        rpc_port_base: node i serves JSON-RPC on this port + i.
-        rpc_host: the interface JSON-RPC listens on.
+        rpc_port_base: node i serves HTTP JSON-RPC (the service's APIs) on this port + i.
+        admin_port_base: node i serves the admin APIs (WebSocket JSON-RPC, 127.0.0.1 only) on
+            this port + i.
+        rpc_host: the interface the HTTP JSON-RPC listener listens on.
+        rpc_gas_cap: the most gas one `eth_call` or `eth_estimateGas` may use; default: the
+            block gas limit (no transaction can use more).
         genesis_time: the genesis block's time, Unix seconds; default: now.
     """
 
@@ -92,7 +102,9 @@ class NetworkOptions:
     hosts: Mapping[str, str] = field(default_factory=dict)
     p2p_port_base: int = 30303
     rpc_port_base: int = 8545
+    admin_port_base: int = 8645
     rpc_host: str = "127.0.0.1"
+    rpc_gas_cap: int | None = None
     genesis_time: int | None = None
 
 
@@ -106,7 +118,8 @@ class ConsortiumNetwork:
         created_keys: codes of the nodes whose key was created now (the others were kept).
         allowlist: the accounts allowlist every node starts with.
         genesis: the genesis.
-        rpc_host: the interface JSON-RPC listens on.
+        rpc_host: the interface the HTTP JSON-RPC listener listens on.
+        rpc_gas_cap: every node's `rpc-gas-cap`.
     """
 
     directory: Path
@@ -115,11 +128,13 @@ class ConsortiumNetwork:
     allowlist: tuple[AllowedAccount, ...]
     genesis: dict[str, Any]
     rpc_host: str
+    rpc_gas_cap: int
 
     def node_folder(self, node: Node) -> Path:
         return self.directory / NODES_DIR / node.code
 
     def rpc_url(self, node: Node) -> str:
+        """The node's HTTP JSON-RPC listener: what its participant's service talks to."""
         host = "127.0.0.1" if self.rpc_host in {"0.0.0.0", "::"} else self.rpc_host
         return f"http://{host}:{node.rpc_port}"
 
@@ -136,14 +151,14 @@ def create_network(
 
     Raises:
         ConfigError: an unknown, withdrawn or repeated validator code; a malformed address; a
-            host for a participant that runs no node; a port past 65535; an EVM version the
-            genesis cannot activate.
+            host for a participant that runs no node; a port past 65535, or port ranges that
+            overlap; a gas cap of less than 21,000 or above the block gas limit; an EVM version
+            the genesis cannot activate.
     """
     codes = _validator_codes(options.validators, participants)
     _check_hosts(options.hosts, codes)
-    last_port = max(options.p2p_port_base, options.rpc_port_base) + len(codes) - 1
-    if last_port > MAX_PORT:
-        raise ConfigError(f"with {len(codes)} nodes the ports run to {last_port}, past {MAX_PORT}")
+    _check_ports(options, len(codes))
+    rpc_gas_cap = _rpc_gas_cap(options)
     deployer = checksum_address(options.deployer, what="--deployer")
     allowlist = accounts_allowlist(
         participants, deployer=deployer, governor=options.governor, accounts=options.accounts
@@ -162,6 +177,7 @@ def create_network(
                 host=options.hosts.get(code, options.host),
                 p2p_port=options.p2p_port_base + index,
                 rpc_port=options.rpc_port_base + index,
+                admin_port=options.admin_port_base + index,
             )
         )
     document = genesis(
@@ -177,6 +193,7 @@ def create_network(
         allowlist=tuple(allowlist),
         genesis=document,
         rpc_host=options.rpc_host,
+        rpc_gas_cap=rpc_gas_cap,
     )
     _write(network)
     return network
@@ -196,7 +213,9 @@ def _write(network: ConsortiumNetwork) -> None:
         shutil.copyfile(genesis_path, folder / GENESIS_FILE)
         others = [other.enode for other in network.nodes if other is not node]
         bootnodes = [] if node is bootnode else [bootnode.enode]
-        config = besu_config(node, rpc_host=network.rpc_host, bootnodes=bootnodes)
+        config = besu_config(
+            node, rpc_host=network.rpc_host, rpc_gas_cap=network.rpc_gas_cap, bootnodes=bootnodes
+        )
         (folder / CONFIG_FILE).write_text(tomli_w.dumps(config))
         write_permissions_file(folder / PERMISSIONS_FILE, accounts=accounts, nodes=enodes)
         (folder / STATIC_NODES_FILE).write_text(json.dumps(others, indent=2) + "\n")
@@ -209,11 +228,16 @@ def _summary(network: ConsortiumNetwork) -> dict[str, Any]:
     return {
         "chain_id": network.genesis["config"]["chainId"],
         "qbft": network.genesis["config"]["qbft"],
+        "gas_limit": int(network.genesis["gasLimit"], 16),
+        "rpc_gas_cap": network.rpc_gas_cap,
+        "rpc_apis": list(RPC_APIS),
+        "admin_apis": list(ADMIN_APIS),
         "nodes": {
             node.code: {
                 "validator": node.validator,
                 "enode": node.enode,
                 "rpc_url": network.rpc_url(node),
+                "admin_url": node.admin_url,
                 "folder": str(network.node_folder(node).relative_to(network.directory)),
             }
             for node in network.nodes
@@ -248,3 +272,37 @@ def _check_hosts(hosts: Mapping[str, str], codes: Sequence[str]) -> None:
     strays = sorted(set(hosts) - set(codes))
     if strays:
         raise ConfigError(f"--host names {', '.join(strays)}, which runs no validator node")
+
+
+def _check_ports(options: NetworkOptions, count: int) -> None:
+    """Every port within 65535, and the P2P, RPC and admin ranges apart: nodes may share a
+    machine, and each of a node's listeners needs a port of its own."""
+    ranges = {
+        "--p2p-port-base": options.p2p_port_base,
+        "--rpc-port-base": options.rpc_port_base,
+        "--admin-port-base": options.admin_port_base,
+    }
+    last_port = max(ranges.values()) + count - 1
+    if last_port > MAX_PORT:
+        raise ConfigError(f"with {count} nodes the ports run to {last_port}, past {MAX_PORT}")
+    named = sorted(ranges.items(), key=lambda item: item[1])
+    for (name, base), (next_name, next_base) in itertools.pairwise(named):
+        if next_base < base + count:
+            raise ConfigError(
+                f"{next_name} {next_base} falls within the {count} ports from {name} {base}; "
+                "move one of them",
+                detail={name: base, next_name: next_base},
+            )
+
+
+def _rpc_gas_cap(options: NetworkOptions) -> int:
+    gas_limit = options.parameters.gas_limit
+    cap = gas_limit if options.rpc_gas_cap is None else options.rpc_gas_cap
+    if not MIN_RPC_GAS_CAP <= cap <= gas_limit:
+        raise ConfigError(
+            f"--rpc-gas-cap {cap} must be from {MIN_RPC_GAS_CAP:,} to the block gas limit "
+            f"{gas_limit:,}: no transaction can use more than a block holds, and Besu reads 0 "
+            "as no cap at all",
+            detail={"rpc_gas_cap": cap, "gas_limit": gas_limit},
+        )
+    return cap

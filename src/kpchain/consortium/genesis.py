@@ -33,8 +33,15 @@ CONSORTIUM_CHAIN_ID = 7102
 # "ctical byzantine fault tolerance").
 BFT_MIX_HASH = "0x63746963616c2062797a616e74696e65206661756c7420746f6c6572616e6365"
 VANITY = bytes(32)
-# Besu's documented free-gas block gas limit (the largest value Truffle accepted).
-FREE_GAS_LIMIT = 0x1FFFFFFFFFFFFF
+# The block gas limit. Gas is free, so this is what bounds a block's work (and a transaction's:
+# none can use more than a block holds). Besu's free-gas guide offers 0x1fffffffffffff, which
+# bounds nothing; its other advice is "the gas your validators can process in the block time".
+# The largest kpchain transactions are a batch of 100 issues (4.64 million gas,
+# benchmarks/gas.json; 5.6 million as the service sends it, with its estimate margin) and the
+# deploy (4.1 million): 50 million holds eight such batches a block (400 certificates a second
+# at the default 2 s period), far above KP volumes, and is the order of an Ethereum mainnet
+# block, which Besu is built to execute well within a block period.
+DEFAULT_GAS_LIMIT = 50_000_000
 
 # Hardforks by block number, all active from genesis; then those scheduled by timestamp
 # (Shanghai was the first), activated at time 0 up to the EVM version the contracts target.
@@ -69,7 +76,8 @@ class QbftParameters:
             (`requesttimeoutseconds`); Besu suggests twice the block period to start with.
         epoch_length: blocks between epoch transitions, where pending validator votes are
             discarded (`epochlength`).
-        gas_limit: the block gas limit; gas is free, so it bounds block size only.
+        gas_limit: the block gas limit; gas is free, so it is what bounds the work of a block
+            and of any one transaction.
         evm_version: the EVM version the contracts are compiled for; the genesis activates the
             hardforks it needs. Default: that of the committed CertificateRegistry artifact.
     """
@@ -78,7 +86,7 @@ class QbftParameters:
     block_period: int = 2
     request_timeout: int = 4
     epoch_length: int = 30_000
-    gas_limit: int = FREE_GAS_LIMIT
+    gas_limit: int = DEFAULT_GAS_LIMIT
     evm_version: str | None = None
 
     def resolved_evm_version(self) -> str:

@@ -34,9 +34,16 @@ STATIC_NODES_FILE = "static-nodes.json"
 GENESIS_FILE = "genesis.json"
 DATA_DIR = "data"
 
-# The JSON-RPC APIs a kpchain node serves: ETH/NET/WEB3 for the service and deploy, TXPOOL to
-# see pending writes, QBFT to vote validators in and out, PERM to update the allowlists.
-RPC_APIS = ("ETH", "NET", "WEB3", "TXPOOL", "QBFT", "PERM")
+# A node serves JSON-RPC on two listeners. The HTTP one, on `--rpc-host`, is the kpchain
+# service's and deploy's: ETH, NET and WEB3 only (kpchain calls no txpool_* method).
+RPC_APIS = ("ETH", "NET", "WEB3")
+# The admin listener is Besu's WebSocket JSON-RPC service, always on the loopback interface:
+# whoever reaches QBFT can vote validators in and out, whoever reaches PERM rewrites the
+# allowlists, so only the node's own machine may. ADMIN shows peers and the node's enode,
+# TXPOOL the pending transactions. (Besu's other second listener, IPC, is early access, and
+# its Engine API port serves ENGINE methods only.)
+ADMIN_APIS = ("ADMIN", "QBFT", "PERM", "TXPOOL")
+ADMIN_HOST = "127.0.0.1"
 
 
 @dataclass(frozen=True)
@@ -105,7 +112,8 @@ class Node:
         key: its node key.
         host: the address its peers reach it at (Besu's `p2p-host`).
         p2p_port: its P2P (TCP and discovery UDP) port.
-        rpc_port: its JSON-RPC HTTP port.
+        rpc_port: its HTTP JSON-RPC port (`RPC_APIS`).
+        admin_port: its admin listener's port (WebSocket JSON-RPC on 127.0.0.1, `ADMIN_APIS`).
     """
 
     code: str
@@ -113,6 +121,7 @@ class Node:
     host: str
     p2p_port: int
     rpc_port: int
+    admin_port: int
 
     @property
     def enode(self) -> str:
@@ -123,6 +132,11 @@ class Node:
     def validator(self) -> str:
         """Its validator address."""
         return self.key.address
+
+    @property
+    def admin_url(self) -> str:
+        """Its admin listener, reachable from the node's own machine only."""
+        return f"ws://{ADMIN_HOST}:{self.admin_port}"
 
 
 def existing_or_new_key(folder: Path) -> tuple[NodeKey, bool]:
@@ -151,16 +165,22 @@ def write_key_files(folder: Path, key: NodeKey) -> None:
     (folder / PUBLIC_KEY_FILE).write_text(key.public_key + "\n", encoding="ascii")
 
 
-def besu_config(node: Node, *, rpc_host: str, bootnodes: Sequence[str]) -> dict[str, Any]:
+def besu_config(
+    node: Node, *, rpc_host: str, rpc_gas_cap: int, bootnodes: Sequence[str]
+) -> dict[str, Any]:
     """The node's Besu configuration file (`config.toml`), as TOML keys and values.
 
     Paths are relative to the node's folder, where Besu is started. Gas is free
     (`min-gas-price` 0 on every node, with the genesis' `zeroBaseFee`), and both allowlists of
-    the permissions file are enforced.
+    the permissions file are enforced. The HTTP listener serves `RPC_APIS` on `rpc_host`; the
+    admin APIs are on the WebSocket listener, bound to 127.0.0.1 whatever `rpc_host` is.
 
     Args:
         node: the node.
-        rpc_host: the interface JSON-RPC listens on; 127.0.0.1 keeps it on the machine.
+        rpc_host: the interface the HTTP JSON-RPC listener listens on; 127.0.0.1 keeps it on
+            the machine.
+        rpc_gas_cap: the most gas an `eth_call` or `eth_estimateGas` may use (`rpc-gas-cap`):
+            with free gas, what bounds the work one request can ask of the node.
         bootnodes: enode URLs to discover peers from (the first node, for the others); none
             for the first node.
     """
@@ -176,7 +196,13 @@ def besu_config(node: Node, *, rpc_host: str, bootnodes: Sequence[str]) -> dict[
         "rpc-http-host": rpc_host,
         "rpc-http-port": node.rpc_port,
         "rpc-http-api": list(RPC_APIS),
-        "host-allowlist": sorted({"localhost", "127.0.0.1", rpc_host}),
+        "rpc-ws-enabled": True,
+        "rpc-ws-host": ADMIN_HOST,
+        "rpc-ws-port": node.admin_port,
+        "rpc-ws-api": list(ADMIN_APIS),
+        # Checked against the Host header of HTTP requests and WebSocket handshakes alike.
+        "host-allowlist": sorted({"localhost", ADMIN_HOST, rpc_host}),
+        "rpc-gas-cap": rpc_gas_cap,
         "min-gas-price": 0,
         # Receipts of failed transactions carry the revert data kpchain decodes.
         "revert-reason-enabled": True,

@@ -12,27 +12,26 @@ free, that is what stops a stranger from filling blocks. The accounts allowlist 
 - any account the operator adds (`--account`).
 
 A running node's allowlist changes through Besu's `perm_addAccountsToAllowlist` and
-`perm_removeAccountsFromAllowlist` (the PERM API); Besu writes the change into the node's
-permissions file itself, so it survives a restart.
+`perm_removeAccountsFromAllowlist` (the PERM API, on the node's admin listener: WebSocket on
+127.0.0.1, see `kpchain.consortium.admin`); Besu writes the change into the node's permissions
+file itself, so it survives a restart.
 """
 
 from __future__ import annotations
 
-import itertools
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import tomli_w
 
-from kpchain.chain.connection import redact_url
 from kpchain.consortium.addresses import checksum_address
+from kpchain.consortium.admin import AdminClient
 from kpchain.consortium.participants import Participant
 from kpchain.contracts.enums import ParticipantStatus
-from kpchain.errors import ChainError, ChainUnavailableError, ConfigError
+from kpchain.errors import ChainError, ConfigError
 
 ACCOUNTS_KEY = "accounts-allowlist"
 NODES_KEY = "nodes-allowlist"
@@ -133,17 +132,19 @@ def push_accounts_allowlist(
     no longer allowed. Addresses compare without regard to case: Besu keeps them lower-case.
 
     Args:
-        node_url: the node's JSON-RPC endpoint; it must serve the PERM API.
+        node_url: the node's admin listener, ``ws://127.0.0.1:<rpc-ws-port>``; it must serve
+            the PERM API.
         accounts: the allowlist the node should have.
         dry_run: only work out the change; send nothing that changes the node.
-        timeout: seconds to wait for each answer.
+        timeout: seconds to wait for the connection and for each answer.
 
     Raises:
+        ConfigError: `node_url` is not a ws:// or wss:// URL; nothing was sent.
         ChainUnavailableError: the node does not answer.
         ChainError: the node refused a request (PERM API not enabled, account allowlisting off).
     """
     wanted = {account.lower(): account for account in accounts}
-    with _JsonRpc(node_url, timeout=timeout) as node:
+    with AdminClient(node_url, timeout=timeout) as node:
         current = node.call("perm_getAccountsAllowlist", [])
         if not isinstance(current, list) or not all(isinstance(a, str) for a in current):
             raise ChainError(
@@ -160,48 +161,3 @@ def push_accounts_allowlist(
             if removed:
                 node.call("perm_removeAccountsFromAllowlist", [list(removed)])
     return AllowlistChange(node.name, added, removed)
-
-
-class _JsonRpc:
-    """A minimal JSON-RPC client for the PERM methods, which web3.py does not wrap."""
-
-    def __init__(self, url: str, *, timeout: float) -> None:
-        self.name = redact_url(url)
-        self._url = url
-        self._client = httpx.Client(timeout=timeout)
-        self._ids = itertools.count(1)
-
-    def __enter__(self) -> _JsonRpc:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._client.close()
-
-    def call(self, method: str, params: list[Any]) -> Any:
-        request = {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": params}
-        try:
-            response = self._client.post(self._url, json=request)
-        except httpx.HTTPError as exc:
-            raise ChainUnavailableError(
-                f"cannot reach the node at {self.name}: {type(exc).__name__}; is it running, "
-                "with rpc-http-enabled?",
-                detail={"node": self.name},
-            ) from None
-        try:
-            answer = response.json()
-        except ValueError:
-            answer = None
-        if not isinstance(answer, dict):
-            raise ChainError(
-                f"{self.name} did not answer {method} in JSON-RPC (HTTP {response.status_code})",
-                detail={"node": self.name, "method": method},
-            )
-        error = answer.get("error")
-        if error is not None:
-            message = error.get("message") if isinstance(error, dict) else error
-            raise ChainError(
-                f"{self.name} refused {method}: {message}; the node needs the PERM API in "
-                "rpc-http-api and permissions-accounts-config-file-enabled=true",
-                detail={"node": self.name, "method": method, "error": error},
-            )
-        return answer.get("result")
