@@ -7,6 +7,9 @@ The same deploy code as `kpchain deploy` (kpchain.deploy.deploy), signed by ape'
     KPCHAIN_RPC_URL=https://… ape run deploy --network ethereum:kp-consortium:node \\
         --account governor-deployer --governor 0x…
 
+On a chain that can reorg (Clique), `--confirmations N` (default: KPCHAIN_CONFIRMATIONS, 0)
+makes the deploy wait until its block is N blocks deep and record the block canonical then.
+
 The account comes from `--account` (an alias of `ape accounts`, or TEST::<n>), else from
 `KPCHAIN_APE_ACCOUNT`, else, on local networks only, ape's first test account. The expected
 chain id is the one ape-config.yaml gives the network, and the deployments file is named after
@@ -43,7 +46,20 @@ ACCOUNT_ENV = "KPCHAIN_APE_ACCOUNT"
     type=click.Path(file_okay=False, path_type=Path),
     help="Directory for <network>.json; default: KPCHAIN_DEPLOYMENTS_DIR or deployments/.",
 )
-def cli(provider: Any, network: Any, account: Any, governor: str | None, out: Path | None) -> None:
+@click.option(
+    "--confirmations",
+    type=click.IntRange(min=0),
+    help="Blocks the deploy's block must be below the head before it is recorded (chains that "
+    "can reorg); default: KPCHAIN_CONFIRMATIONS (0: instant finality, as on QBFT).",
+)
+def cli(
+    provider: Any,
+    network: Any,
+    account: Any,
+    governor: str | None,
+    out: Path | None,
+    confirmations: int | None,
+) -> None:
     """Deploy CertificateRegistry, grant the governance roles, write deployments/<network>.json."""
     settings = get_settings()
     account = account or _default_account(network)
@@ -65,6 +81,7 @@ def cli(provider: Any, network: Any, account: Any, governor: str | None, out: Pa
             governor=governor or signer.address,
             network=network.name,
             expected_chain_id=chain_id,
+            confirmations=settings.confirmations if confirmations is None else confirmations,
         )
     except KpchainError as exc:
         raise click.ClickException(f"{exc.code}: {exc.message}") from exc

@@ -1,28 +1,40 @@
 """The one deploy function, through its three doors: `deploy()`, `kpchain deploy` and
-`ape run deploy`, each against a real anvil with a zero gas price."""
+`ape run deploy`, each against a real anvil with a zero gas price.
+
+Confirmations on a chain that reorgs: anvil seals a block per transaction, `evm_mine` seals the
+blocks a deploy waits for, and `anvil_reorg` replaces the newest blocks while it waits (a deploy
+runs in a thread of its own for that; see `_Deploying`).
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
+import threading
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from eth_account import Account
+from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
 from web3 import Web3
+from web3.types import TxReceipt
 
 from kpchain.artifacts import load_artifact
+from kpchain.chain.connection import connect
 from kpchain.chain.transactions import TransactionSender
 from kpchain.cli import main
 from kpchain.deploy import Deployment, deploy
 from kpchain.devnet.anvil import AnvilNode, find_anvil
-from kpchain.errors import ChainIdMismatchError
+from kpchain.errors import ChainIdMismatchError, DeploymentError
 from kpchain.signing import LocalSigner, create_keystore
+from support_service import wait_until
 
 pytestmark = pytest.mark.anvil
 
@@ -45,6 +57,85 @@ def _has_role(w3: Web3, address: str, role: bytes, account: str) -> bool:
     abi = load_artifact("CertificateRegistry").abi
     registry = w3.eth.contract(address=Web3.to_checksum_address(address), abi=abi)
     return bool(registry.functions.hasRole(role, Web3.to_checksum_address(account)).call())
+
+
+def _rpc(w3: Web3, method: str, *params: Any) -> Any:
+    response = w3.provider.make_request(method, list(params))  # type: ignore[arg-type]
+    assert "error" not in response, response
+    return response["result"]
+
+
+def _raw_transaction(w3: Web3, tx_hash: str) -> str:
+    return str(_rpc(w3, "eth_getRawTransactionByHash", tx_hash))
+
+
+def _threaded_sender(rpc_url: str, account: LocalAccount | None = None) -> TransactionSender:
+    """A deployer (a fresh key by default: no ether, gas price 0) on a connection of its own,
+    for a deploy in a thread of its own."""
+    w3 = connect(rpc_url, expected_chain_id=2021)
+    return TransactionSender(w3, LocalSigner(account or Account.create()), chain_id=2021)
+
+
+def _wait_until_deploy_waits(caplog: pytest.LogCaptureFixture, confirmations: int) -> None:
+    """Waits until the deploy has the receipt of its transaction and waits for `confirmations`
+    blocks (it says so in its log): the test changes the chain only then, so the deploy holds a
+    block it must let go."""
+    said = f"waiting for {confirmations} confirmations"
+    wait_until(
+        lambda: any(said in message for message in caplog.messages),
+        timeout=60,
+        what=f"the deploy to say it is {said}",
+    )
+
+
+def _deploy_receipt(w3: Web3) -> TxReceipt:
+    """The receipt of block 1's transaction: the deploy's, on a fresh anvil."""
+    (tx_hash,) = w3.eth.get_block(1)["transactions"]
+    return w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
+
+
+class _Deploying:
+    """`deploy()` with `confirmations`, in a thread of its own, so that the test can mine and
+    reorg the chain while the deploy waits."""
+
+    def __init__(self, sender: TransactionSender, *, confirmations: int) -> None:
+        self._outcome: Deployment | Exception | None = None
+        self._thread = threading.Thread(target=self._run, args=(sender, confirmations), daemon=True)
+        self._thread.start()
+
+    def _run(self, sender: TransactionSender, confirmations: int) -> None:
+        try:
+            self._outcome = deploy(
+                sender,
+                governor=sender.address,
+                network="kp-test",
+                expected_chain_id=2021,
+                confirmations=confirmations,
+            )
+        except Exception as exc:  # handed to the test by `outcome`
+            self._outcome = exc
+
+    def outcome(self, w3: Web3) -> Deployment | Exception:
+        """What `deploy()` returned or raised, mining the blocks it waits for meanwhile."""
+        _mine_until_done(w3, self._thread)
+        assert self._outcome is not None
+        return self._outcome
+
+    def result(self, w3: Web3) -> Deployment:
+        outcome = self.outcome(w3)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+
+def _mine_until_done(w3: Web3, thread: threading.Thread) -> None:
+    """Mines a block at a time, as long as `thread` (a deploy waiting for blocks) runs."""
+    for _ in range(50):
+        thread.join(timeout=0.05)
+        if not thread.is_alive():
+            return
+        _rpc(w3, "evm_mine")
+    raise AssertionError("the deploy still waits after 50 more blocks")
 
 
 def _keystore(tmp_path: Path, passphrase: str = "correct horse battery") -> tuple[Path, Path, str]:
@@ -116,6 +207,93 @@ def test_deploy_raises_chain_id_mismatch_without_sending_when_node_serves_other_
     assert w3.eth.block_number == 0
 
 
+def test_deploy_records_the_block_a_reorg_moved_the_transaction_to_when_waiting_for_confirmations(
+    anvil: AnvilNode, w3: Web3, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="kpchain.deploy")
+    deploying = _Deploying(_threaded_sender(anvil.rpc_url), confirmations=2)
+    _wait_until_deploy_waits(caplog, 2)
+    first = _deploy_receipt(w3)
+    tx_hash = first["transactionHash"]
+    _rpc(w3, "evm_mine")  # block 2: one confirmation of the two
+
+    # Blocks 1 and 2 replaced: the deploy is in the new block 2, and block 1 has nothing.
+    _rpc(w3, "anvil_reorg", 2, [[_raw_transaction(w3, tx_hash.to_0x_hex()), 1]])
+    deployment = deploying.result(w3)
+
+    assert first["blockNumber"] == 1
+    assert w3.eth.get_block(1)["hash"] != first["blockHash"]
+    moved = w3.eth.get_transaction_receipt(tx_hash)
+    assert moved["blockNumber"] == 2
+    assert (deployment.block, deployment.block_hash) == (2, moved["blockHash"].to_0x_hex())
+    assert w3.eth.block_number >= deployment.block + 2
+    assert deployment.tx_hash == tx_hash.to_0x_hex()
+    assert deployment.address == first["contractAddress"]
+    code = bytes(w3.eth.get_code(Web3.to_checksum_address(deployment.address)))
+    assert deployment.code_hashes["CertificateRegistry"] == "0x" + keccak(code).hex()
+
+
+def test_deploy_sends_its_transaction_again_when_a_reorg_drops_it_and_its_nonce_is_free(
+    anvil: AnvilNode, w3: Web3, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="kpchain.deploy")
+    deploying = _Deploying(_threaded_sender(anvil.rpc_url), confirmations=2)
+    _wait_until_deploy_waits(caplog, 2)
+    first = _deploy_receipt(w3)
+    _rpc(w3, "evm_mine")
+
+    _rpc(w3, "anvil_reorg", 2, [])  # anvil forgets the transactions of the blocks it replaces
+    deployment = deploying.result(w3)
+
+    receipt = w3.eth.get_transaction_receipt(first["transactionHash"])
+    assert receipt["blockNumber"] > 2
+    assert (deployment.block, deployment.block_hash) == (
+        receipt["blockNumber"],
+        receipt["blockHash"].to_0x_hex(),
+    )
+    assert deployment.tx_hash == first["transactionHash"].to_0x_hex()
+    assert deployment.address == first["contractAddress"]
+    assert len(w3.eth.get_code(Web3.to_checksum_address(deployment.address))) > 0
+
+
+def test_deploy_raises_deployment_error_when_a_reorg_gives_its_nonce_to_another_transaction(
+    anvil: AnvilNode, w3: Web3, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="kpchain.deploy")
+    deployer = Account.create()
+    deploying = _Deploying(_threaded_sender(anvil.rpc_url, deployer), confirmations=2)
+    _wait_until_deploy_waits(caplog, 2)
+    first = _deploy_receipt(w3)
+    transfer = {"to": deployer.address, "value": 0, "gas": 21_000, "gasPrice": 0, "chainId": 2021}
+    other = deployer.sign_transaction({**transfer, "nonce": 0})
+
+    _rpc(w3, "anvil_reorg", 1, [["0x" + other.raw_transaction.hex(), 0]])
+    outcome = deploying.outcome(w3)
+
+    assert isinstance(outcome, DeploymentError)
+    assert outcome.message.endswith("took its nonce 0: nothing was deployed; deploy again")
+    assert outcome.detail == {"tx_hash": first["transactionHash"].to_0x_hex(), "nonce": 0}
+    assert w3.eth.get_code(Web3.to_checksum_address(str(first["contractAddress"]))) == b""
+
+
+def test_deploy_raises_deployment_error_when_the_head_stands_still_while_it_waits_for_blocks(
+    w3: Web3,
+) -> None:
+    sender = TransactionSender(w3, LocalSigner(Account.create()), chain_id=2021, receipt_timeout=1)
+
+    with pytest.raises(DeploymentError) as caught:  # anvil seals a block only for a transaction
+        deploy(
+            sender,
+            governor=sender.address,
+            network="kp-test",
+            expected_chain_id=2021,
+            confirmations=1,
+        )
+
+    assert caught.value.message.startswith("the chain stayed at block 1 for 1s while the deploy")
+    assert caught.value.detail == {"head": 1, "awaited": 2}
+
+
 @pytest.mark.usefixtures("clean_settings")
 def test_deploy_command_deploys_and_writes_file_when_given_keystore(
     anvil: AnvilNode, w3: Web3, tmp_path: Path
@@ -165,6 +343,41 @@ def test_deploy_command_takes_defaults_from_environment_when_options_omitted(
     data = json.loads((tmp_path / "env-deployments" / "kp-env.json").read_text())
     assert (data["deployer"], data["governor"], data["chain_id"]) == (address, governor, 2021)
     assert _has_role(w3, data["contracts"]["CertificateRegistry"], GOVERNOR_ROLE, governor)
+
+
+@pytest.mark.usefixtures("clean_settings")
+def test_deploy_command_waits_for_kpchain_confirmations_and_writes_the_block_canonical_then(
+    anvil: AnvilNode,
+    w3: Web3,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="kpchain.deploy")
+    keystore, passphrase_file, _ = _keystore(tmp_path)
+    monkeypatch.setenv("KPCHAIN_CONFIRMATIONS", "2")
+    out = tmp_path / "deployments"
+    options = {"--rpc-url": anvil.rpc_url, "--chain-id": "2021", "--network": "kp-cli"}
+    options |= {"--keystore": str(keystore), "--passphrase-file": str(passphrase_file)}
+    arguments = ["deploy", "--out", str(out), *(x for pair in options.items() for x in pair)]
+    results: list[Result] = []
+    command = threading.Thread(
+        target=lambda: results.append(CliRunner().invoke(main, arguments)), daemon=True
+    )
+    command.start()
+    _wait_until_deploy_waits(caplog, 2)
+    first = w3.eth.get_block(1)
+    tx_hash = Web3.to_hex(first["transactions"][0])  # type: ignore[arg-type]
+    _rpc(w3, "evm_mine")
+
+    _rpc(w3, "anvil_reorg", 2, [[_raw_transaction(w3, tx_hash), 1]])
+    _mine_until_done(w3, command)
+
+    assert results[0].exit_code == 0, results[0].output
+    data = json.loads((out / "kp-cli.json").read_text())
+    assert (data["block"], data["tx_hash"]) == (2, tx_hash)
+    assert data["block_hash"] == w3.eth.get_block(2)["hash"].to_0x_hex()
+    assert data["block_hash"] != first["hash"].to_0x_hex()
 
 
 @pytest.mark.usefixtures("clean_settings")

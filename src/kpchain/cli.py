@@ -67,6 +67,12 @@ def compile_command(project: Path) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Directory for <network>.json; default KPCHAIN_DEPLOYMENTS_DIR (deployments/).",
 )
+@click.option(
+    "--confirmations",
+    type=click.IntRange(min=0),
+    help="Blocks the deploy's block must be below the head before it is recorded (chains that "
+    "can reorg); default KPCHAIN_CONFIRMATIONS (0: instant finality, as on QBFT).",
+)
 def deploy_command(
     rpc_url: str | None,
     chain_id: int | None,
@@ -75,6 +81,7 @@ def deploy_command(
     passphrase_file: Path | None,
     governor: str | None,
     out: Path | None,
+    confirmations: int | None,
 ) -> None:
     """Deploy the registry, grant the governance roles and write deployments/<network>.json."""
     from kpchain.chain.connection import connect
@@ -103,6 +110,7 @@ def deploy_command(
         governor=governor or signer.address,
         network=network or settings.network,
         expected_chain_id=chain_id,
+        confirmations=settings.confirmations if confirmations is None else confirmations,
     )
     path = deployment.write(out or settings.deployments_dir)
     click.echo(f"CertificateRegistry {deployment.address}")
@@ -242,6 +250,8 @@ def index_run() -> None:
         runtime.indexer.run(stop, poll_interval=runtime.poll_interval)
     except KeyboardInterrupt:
         stop.set()
+    finally:
+        runtime.owner.release()
     click.echo(f"stopped at block {runtime.indexer.head}")
 
 
@@ -252,13 +262,16 @@ def index_rebuild() -> None:
 
     runtime = index_runtime()
     bar: Any
-    with click.progressbar(length=1, label="rebuilding the index", show_pos=True) as bar:
+    try:
+        with click.progressbar(length=1, label="rebuilding the index", show_pos=True) as bar:
 
-        def progress(done: int, target: int) -> None:
-            bar.length = max(target - runtime.start_block, 1)
-            bar.update(done - runtime.start_block - bar.pos)
+            def progress(done: int, target: int) -> None:
+                bar.length = max(target - runtime.start_block, 1)
+                bar.update(done - runtime.start_block - bar.pos)
 
-        runtime.indexer.rebuild(progress=progress)
+            runtime.indexer.rebuild(progress=progress)
+    finally:
+        runtime.owner.release()
     click.echo(f"index rebuilt to block {runtime.indexer.head}")
 
 
