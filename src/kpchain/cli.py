@@ -250,8 +250,6 @@ def index_run() -> None:
         runtime.indexer.run(stop, poll_interval=runtime.poll_interval)
     except KeyboardInterrupt:
         stop.set()
-    finally:
-        runtime.owner.release()
     click.echo(f"stopped at block {runtime.indexer.head}")
 
 
@@ -262,16 +260,13 @@ def index_rebuild() -> None:
 
     runtime = index_runtime()
     bar: Any
-    try:
-        with click.progressbar(length=1, label="rebuilding the index", show_pos=True) as bar:
+    with click.progressbar(length=1, label="rebuilding the index", show_pos=True) as bar:
 
-            def progress(done: int, target: int) -> None:
-                bar.length = max(target - runtime.start_block, 1)
-                bar.update(done - runtime.start_block - bar.pos)
+        def progress(done: int, target: int) -> None:
+            bar.length = max(target - runtime.start_block, 1)
+            bar.update(done - runtime.start_block - bar.pos)
 
-            runtime.indexer.rebuild(progress=progress)
-    finally:
-        runtime.owner.release()
+        runtime.indexer.rebuild(progress=progress)
     click.echo(f"index rebuilt to block {runtime.indexer.head}")
 
 
