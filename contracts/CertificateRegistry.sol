@@ -31,18 +31,27 @@ contract CertificateRegistry is ICertificateRegistry, ParticipantRegistry, EIP71
     uint32 private constant _HS_INDUSTRIAL = 710221;
     uint32 private constant _HS_NON_INDUSTRIAL = 710231;
 
+    /// @inheritdoc ICertificateRegistry
+    uint40 public constant DEFAULT_MAX_VALIDITY = 180 days;
+
     // ------------------------------------------------------------------------------------------
     // Storage
     // ------------------------------------------------------------------------------------------
 
     mapping(bytes32 certNo => CertificateRecord) private _certificates;
+    // A slot of its own: no slot that every issue reads anyway has room for it without changing
+    // the Participant struct that `participant()` returns. Read once per transaction (a batch
+    // hands it to each certificate), for 2,100 gas.
+    uint40 private _maxValidity; // seconds, expiresAt - issuedAt
 
     // ------------------------------------------------------------------------------------------
     // Constructor
     // ------------------------------------------------------------------------------------------
 
     /// @param governor The KP Chair/Secretariat account (or multisig): admin of roles and governor.
-    constructor(address governor) ParticipantRegistry(governor) EIP712("KP Certificate Registry", "1") {}
+    constructor(address governor) ParticipantRegistry(governor) EIP712("KP Certificate Registry", "1") {
+        _setMaxValidity(DEFAULT_MAX_VALIDITY);
+    }
 
     // ------------------------------------------------------------------------------------------
     // Operations
@@ -54,7 +63,7 @@ contract CertificateRegistry is ICertificateRegistry, ParticipantRegistry, EIP71
         returns (bytes32 docHash)
     {
         bytes2 exporting = _checkIssuer(cert.exportingParticipant, signer);
-        docHash = _issue(cert, exporting, signer, signature);
+        docHash = _issue(cert, exporting, signer, signature, _maxValidity);
     }
 
     /// @inheritdoc ICertificateRegistry
@@ -68,9 +77,10 @@ contract CertificateRegistry is ICertificateRegistry, ParticipantRegistry, EIP71
         // One participant issues the whole batch: check the caller and the signer once.
         bytes2 exporting = _checkIssuer(certs[0].exportingParticipant, signer);
 
+        uint40 maxValidity_ = _maxValidity;
         docHashes = new bytes32[](count);
         for (uint256 i; i < count; ++i) {
-            docHashes[i] = _issue(certs[i], exporting, signer, signatures[i]);
+            docHashes[i] = _issue(certs[i], exporting, signer, signatures[i], maxValidity_);
         }
     }
 
@@ -80,6 +90,8 @@ contract CertificateRegistry is ICertificateRegistry, ParticipantRegistry, EIP71
         _checkActor(record.exportingParticipant);
         _checkStatus(certNo, record, CertificateStatus.Issued);
         _checkNotExpired(certNo, record);
+        // Issuing checked the importer, but governance may have suspended it since.
+        _checkActive(record.importingParticipant);
 
         _certificates[certNo].status = CertificateStatus.Shipped;
 
@@ -95,6 +107,9 @@ contract CertificateRegistry is ICertificateRegistry, ParticipantRegistry, EIP71
         _checkStatus(certNo, record, CertificateStatus.Shipped);
         _checkNotExpired(certNo, record);
         if (confirmation.parcels == 0 || confirmation.carats == 0) revert ConfirmationInvalid(certNo);
+        if (confirmation.receivedAt > block.timestamp) {
+            revert ReceiptDateInFuture(certNo, confirmation.receivedAt);
+        }
 
         _certificates[certNo].status = CertificateStatus.Received;
 
@@ -106,7 +121,8 @@ contract CertificateRegistry is ICertificateRegistry, ParticipantRegistry, EIP71
     /// @inheritdoc ICertificateRegistry
     function reject(bytes32 certNo, RejectionReason reason) external {
         CertificateRecord memory record = _existing(certNo);
-        _checkActor(record.importingParticipant);
+        // Closing a shipment is not trade: the importer may be suspended or withdrawn since.
+        _checkAuthority(record.importingParticipant);
         // An expired shipment can still be refused: rejection is how it is closed.
         _checkStatus(certNo, record, CertificateStatus.Shipped);
 
@@ -130,6 +146,33 @@ contract CertificateRegistry is ICertificateRegistry, ParticipantRegistry, EIP71
         );
     }
 
+    /// @inheritdoc ICertificateRegistry
+    function withdrawShipment(bytes32 certNo, WithdrawalReason reason) external {
+        CertificateRecord memory record = _existing(certNo);
+        // Closing a shipment is not trade, as for reject: the exporter's standing does not matter.
+        _checkAuthority(record.exportingParticipant);
+        // Expired or not: withdrawal closes a shipment its importer cannot confirm.
+        _checkStatus(certNo, record, CertificateStatus.Shipped);
+        if (_participantStatus(record.importingParticipant) == ParticipantStatus.Active) {
+            revert ImporterStillActive(certNo, record.importingParticipant);
+        }
+
+        _certificates[certNo].status = CertificateStatus.Cancelled;
+
+        emit ShipmentWithdrawn(
+            certNo, record.exportingParticipant, record.importingParticipant, msg.sender, reason
+        );
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Governance
+    // ------------------------------------------------------------------------------------------
+
+    /// @inheritdoc ICertificateRegistry
+    function setMaxValidity(uint40 newMaxValidity) external onlyRole(GOVERNOR_ROLE) {
+        _setMaxValidity(newMaxValidity);
+    }
+
     // ------------------------------------------------------------------------------------------
     // Views
     // ------------------------------------------------------------------------------------------
@@ -144,6 +187,11 @@ contract CertificateRegistry is ICertificateRegistry, ParticipantRegistry, EIP71
         CertificateRecord memory record = _certificates[certNo];
         if (_isLive(record.status) && _isExpired(record)) return CertificateStatus.Expired;
         return record.status;
+    }
+
+    /// @inheritdoc ICertificateRegistry
+    function maxValidity() external view returns (uint40) {
+        return _maxValidity;
     }
 
     /// @inheritdoc ICertificateRegistry
@@ -169,7 +217,7 @@ contract CertificateRegistry is ICertificateRegistry, ParticipantRegistry, EIP71
         override(ICertificateRegistry, ParticipantRegistry)
         returns (string memory)
     {
-        return "1.0.0";
+        return "1.1.0";
     }
 
     // ------------------------------------------------------------------------------------------
@@ -190,7 +238,8 @@ contract CertificateRegistry is ICertificateRegistry, ParticipantRegistry, EIP71
         Certificate calldata cert,
         bytes2 exporting,
         address signer,
-        bytes calldata signature
+        bytes calldata signature,
+        uint40 maxValidity_
     ) private returns (bytes32 docHash) {
         bytes32 certNo = cert.certNo;
         bytes2 importing = cert.importingParticipant;
@@ -206,11 +255,16 @@ contract CertificateRegistry is ICertificateRegistry, ParticipantRegistry, EIP71
             revert CertificateAlreadyExists(certNo);
         }
         if (importing == exporting) revert ParticipantsIdentical(importing);
-        if (_participantStatus(importing) != ParticipantStatus.Active) {
-            revert ParticipantNotActive(importing);
-        }
+        _checkActive(importing);
         if (expiresAt <= block.timestamp || issuedAt > expiresAt) {
             revert CertificateDatesInvalid(issuedAt, expiresAt);
+        }
+        uint40 validity;
+        unchecked {
+            validity = expiresAt - issuedAt; // issuedAt <= expiresAt: checked above
+        }
+        if (validity > maxValidity_) {
+            revert CertificateValidityTooLong(certNo, validity, maxValidity_);
         }
         _checkOrigin(cert);
         if (cert.replaces != bytes32(0)) _markReplaced(certNo, cert.replaces, exporting);
@@ -356,13 +410,36 @@ contract CertificateRegistry is ICertificateRegistry, ParticipantRegistry, EIP71
     // Internal: guards
     // ------------------------------------------------------------------------------------------
 
-    /// @dev The caller must be an authority of `participant`, and `participant` Active.
+    /// @dev The caller must be an authority of `participant`, and `participant` Active: for the
+    /// operations that start or complete trade (and cancel).
     function _checkActor(bytes2 participant) private view {
         (bytes2 actingFor, ParticipantStatus status) = _authorityStatus(msg.sender);
         if (actingFor != participant) revert UnauthorizedAuthority(msg.sender, participant);
         if (status != ParticipantStatus.Active) {
             revert ParticipantNotActive(participant);
         }
+    }
+
+    /// @dev The caller must be an authority of `participant`, whatever its standing: for the
+    /// operations that close a shipment in transit (reject, withdrawShipment).
+    function _checkAuthority(bytes2 participant) private view {
+        if (_participantOf(msg.sender) != participant) {
+            revert UnauthorizedAuthority(msg.sender, participant);
+        }
+    }
+
+    function _checkActive(bytes2 participant) private view {
+        if (_participantStatus(participant) != ParticipantStatus.Active) {
+            revert ParticipantNotActive(participant);
+        }
+    }
+
+    function _setMaxValidity(uint40 newMaxValidity) private {
+        if (newMaxValidity == 0) revert MaxValidityInvalid(newMaxValidity);
+
+        _maxValidity = newMaxValidity;
+
+        emit MaxValiditySet(newMaxValidity);
     }
 
     function _existing(bytes32 certNo) private view returns (CertificateRecord memory record) {

@@ -208,6 +208,11 @@ contract ParticipantRegistry is IParticipantRegistry, AccessControl {
         if (code != bytes2(0)) status = _participants[code].status;
     }
 
+    /// @dev The participant `account` acts for (0x0000 when none), without reading its status.
+    function _participantOf(address account) internal view returns (bytes2) {
+        return _authorityParticipant[account];
+    }
+
     /// @dev `code`'s status (None when it was never admitted).
     function _participantStatus(bytes2 code) internal view returns (ParticipantStatus) {
         return _participants[code].status;

@@ -4,7 +4,8 @@ pragma solidity ^0.8.24;
 /// @title ICertificateRegistry
 /// @notice The lifecycle of Kimberley Process certificates: issued and validated by the exporting
 /// authority, shipped, then received or rejected by the importing authority; cancelled before
-/// shipping; read as Expired once past their expiry.
+/// shipping, or withdrawn in transit once the importer is no longer Active; read as Expired once
+/// past their expiry. A certificate may be valid for at most {maxValidity} seconds.
 /// @dev Implemented by a contract that is also the IParticipantRegistry it authorises against.
 /// On-chain state is one storage slot per certificate. The document itself (KPCS Annex I)
 /// travels in calldata and in {CertificateIssued}; its EIP-712 hash is computed here from the
@@ -22,7 +23,7 @@ interface ICertificateRegistry {
         Shipped, // sealed and dispatched; the importing authority's advance notice
         Received, // the importing authority confirmed receipt (the KP import confirmation)
         Rejected, // the importing authority refused it
-        Cancelled, // withdrawn by the exporting authority before shipping
+        Cancelled, // cancelled by the exporting authority before shipping, or withdrawn in transit
         Expired // Issued or Shipped past its expiry (derived, never stored)
     }
 
@@ -33,6 +34,15 @@ interface ICertificateRegistry {
         Expired, // the certificate expired in transit
         SuspectedForgery, // the certificate is suspected forged (report to the KP Chair and WGM)
         Other // see the importing authority's records
+    }
+
+    /// @notice Why an exporting authority withdrew a shipment in transit to a participant that is
+    /// no longer Active.
+    enum WithdrawalReason {
+        Returned, // the goods came back to the exporter
+        Seized, // the goods were seized or are held in transit (customs, the carrier)
+        Lost, // the goods were lost or destroyed in transit
+        Other // see the exporting authority's records
     }
 
     /// @notice One HS-code line of a shipment.
@@ -96,6 +106,11 @@ interface ICertificateRegistry {
     error CertificateExpired(bytes32 certNo, uint40 expiresAt);
     /// @notice Expiry `expiresAt` is not in the future, or is before issue date `issuedAt`.
     error CertificateDatesInvalid(uint40 issuedAt, uint40 expiresAt);
+    /// @notice `certNo` would be valid for `validity` seconds (`expiresAt - issuedAt`), more than
+    /// the `maxValidity` the registry allows.
+    error CertificateValidityTooLong(bytes32 certNo, uint40 validity, uint40 maxValidity);
+    /// @notice A maximum validity must be at least one second.
+    error MaxValidityInvalid(uint40 maxValidity);
     /// @notice A certificate must have at least one HS-code line.
     error CertificateLinesEmpty(bytes32 certNo);
     /// @notice Line `index` has an HS code outside 7102.10/.21/.31, or a zero quantity.
@@ -116,6 +131,11 @@ interface ICertificateRegistry {
     error ReplacementInvalid(bytes32 certNo, bytes32 replaces);
     /// @notice A confirmation of receipt needs a non-zero number of parcels and carats.
     error ConfirmationInvalid(bytes32 certNo);
+    /// @notice The receipt of `certNo` is dated `receivedAt`, after the block's time.
+    error ReceiptDateInFuture(bytes32 certNo, uint40 receivedAt);
+    /// @notice `importingParticipant` is Active: it receives or rejects `certNo` itself, so the
+    /// exporting authority may not withdraw the shipment.
+    error ImporterStillActive(bytes32 certNo, bytes2 importingParticipant);
     /// @notice A batch needs at least one certificate and one signature per certificate.
     error BatchInvalid(uint256 certificates, uint256 signatures);
 
@@ -181,6 +201,20 @@ interface ICertificateRegistry {
         address authority
     );
 
+    /// @notice `authority`, of the exporting participant, withdrew `certNo` in transit for
+    /// `reason`, its importing participant being no longer Active; the certificate is Cancelled.
+    event ShipmentWithdrawn(
+        bytes32 indexed certNo,
+        bytes2 indexed exportingParticipant,
+        bytes2 indexed importingParticipant,
+        address authority,
+        WithdrawalReason reason
+    );
+
+    /// @notice Certificates issued from now on may be valid for at most `maxValidity` seconds
+    /// (`expiresAt - issuedAt`). Emitted by the constructor with {DEFAULT_MAX_VALIDITY} too.
+    event MaxValiditySet(uint40 maxValidity);
+
     // ------------------------------------------------------------------------------------------
     // Operations
     // ------------------------------------------------------------------------------------------
@@ -190,8 +224,8 @@ interface ICertificateRegistry {
     /// hash. The caller must be an authority of the exporting participant too; it may differ from
     /// the signer, so a validation key kept offline can sign what a hot key submits.
     /// @dev Both participants must be Active, the number unused and prefixed by the exporting
-    /// participant's code, the expiry in the future, and a restricted origin must name an
-    /// allowed zone. Emits {CertificateIssued}.
+    /// participant's code, the expiry in the future and at most {maxValidity} seconds after the
+    /// issue date, and a restricted origin must name an allowed zone. Emits {CertificateIssued}.
     /// @return docHash The certificate's EIP-712 document hash.
     function issue(Certificate calldata certificate, address signer, bytes calldata signature)
         external
@@ -207,21 +241,50 @@ interface ICertificateRegistry {
     ) external returns (bytes32[] memory docHashes);
 
     /// @notice Records that `certNo` was sealed and dispatched: the advance notice to the importer.
-    /// @dev Exporting authority; status Issued and not expired. Emits {CertificateShipped}.
+    /// @dev Exporting authority; status Issued and not expired; the importing participant still
+    /// Active (it may have been suspended since the issue, and the KP allows no trade with it).
+    /// Emits {CertificateShipped}.
     /// @param sealRef Hash of the seal and container references (zero when none).
     function ship(bytes32 certNo, bytes32 sealRef) external;
 
     /// @notice Confirms receipt of `certNo` (the KP import confirmation).
-    /// @dev Importing authority; status Shipped and not expired. Emits {CertificateReceived}.
+    /// @dev Importing authority, its participant Active; status Shipped and not expired;
+    /// `receivedAt` not after the block's time. A suspended or withdrawn importer cannot confirm,
+    /// not even a shipment sent before its suspension: the confirmation completes the import,
+    /// and the KPCS counts imports by it, so it is trade, which the KP bars a suspended
+    /// participant from. Such a shipment is closed by {reject} or {withdrawShipment} instead, or
+    /// received once governance reinstates the importer. Emits {CertificateReceived}.
     function confirmReceipt(bytes32 certNo, Confirmation calldata confirmation) external;
 
     /// @notice Rejects `certNo`, expired or not.
-    /// @dev Importing authority; status Shipped. Emits {CertificateRejected}.
+    /// @dev An authority of the importing participant, whatever that participant's standing;
+    /// status Shipped. Rejecting closes the record of a shipment already in transit and moves no
+    /// goods, so it is not trade: an importer suspended or withdrawn after the shipping can still
+    /// refuse it. Emits {CertificateRejected}.
     function reject(bytes32 certNo, RejectionReason reason) external;
 
     /// @notice Cancels `certNo` before it is shipped; a new certificate may then replace it.
     /// @dev Exporting authority; status Issued. Emits {CertificateCancelled}.
     function cancel(bytes32 certNo) external;
+
+    /// @notice Withdraws `certNo`, shipped to a participant that is no longer Active, for
+    /// `reason`: the shipment can then be closed although its importer cannot confirm it. The
+    /// certificate becomes Cancelled, so a new one may replace it.
+    /// @dev An authority of the exporting participant, whatever that participant's standing (as
+    /// for {reject}, closing a record is not trade); status Shipped, expired or not; the
+    /// importing participant Suspended or Withdrawn. Emits {ShipmentWithdrawn}.
+    function withdrawShipment(bytes32 certNo, WithdrawalReason reason) external;
+
+    // ------------------------------------------------------------------------------------------
+    // Governance
+    // ------------------------------------------------------------------------------------------
+
+    /// @notice Sets the longest validity (`expiresAt - issuedAt`, in seconds) of certificates
+    /// issued from now on; certificates issued before keep theirs.
+    /// @dev GOVERNOR_ROLE; at least one second. A document valid through N calendar days (its
+    /// issue day and its expiry day included) has `expiresAt - issuedAt` = N days - 1 second, so
+    /// `N days` allows exactly that. Emits {MaxValiditySet}.
+    function setMaxValidity(uint40 newMaxValidity) external;
 
     // ------------------------------------------------------------------------------------------
     // Views
@@ -232,6 +295,13 @@ interface ICertificateRegistry {
 
     /// @notice `certNo`'s status now, Expired included.
     function certificateStatus(bytes32 certNo) external view returns (CertificateStatus);
+
+    /// @notice The longest validity (`expiresAt - issuedAt`, seconds) {issue} accepts now.
+    function maxValidity() external view returns (uint40);
+
+    /// @notice The maximum validity the registry starts with: 180 days, a ceiling well above
+    /// the 30 to 90 days paper KP certificates are commonly valid for.
+    function DEFAULT_MAX_VALIDITY() external view returns (uint40);
 
     /// @notice Whether `docHash` is the document hash recorded for `certNo`.
     function matchesDocument(bytes32 certNo, bytes32 docHash) external view returns (bool);

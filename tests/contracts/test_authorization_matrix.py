@@ -2,9 +2,10 @@
 
 MATRIX below is the documentation. Each cell is the outcome of one call: OK, or the name of the
 custom error the registry reverts with. A test per cell sets up what the function needs (an issued
-certificate for `ship`, a shipped one for `confirmReceipt` ...), puts the actor in its state, makes
-the call as the actor, and checks the state change and the event, or the exact revert and its
-arguments. For `issue` and `issueBatch` the actor signs the documents too.
+certificate for `ship`, a shipped one for `confirmReceipt`, a shipped one whose importer AE is
+then suspended for `withdrawShipment` ...), puts the actor in its state, makes the call as the
+actor, and checks the state change and the event, or the exact revert and its arguments. For
+`issue` and `issueBatch` the actor signs the documents too.
 
 The actors (MATRIX columns), with BW exporting to AE throughout:
 
@@ -18,6 +19,9 @@ The actors (MATRIX columns), with BW exporting to AE throughout:
   suspended that participant: AE's authority with AE suspended for the importer's functions
   (confirmReceipt, reject), BW's authority with BW suspended for every other function.
 - stranger: an account with no role at all.
+
+Starting or completing trade (issue, ship, confirmReceipt) and cancel need the acting participant
+Active; closing a shipment in transit (reject, withdrawShipment) needs only its authority.
 """
 
 from __future__ import annotations
@@ -30,7 +34,12 @@ import pytest
 from eth_utils import keccak
 
 from kpchain.certificates.typed_data import Certificate, zone_id
-from kpchain.contracts.enums import CertificateStatus, ParticipantStatus, RejectionReason
+from kpchain.contracts.enums import (
+    CertificateStatus,
+    ParticipantStatus,
+    RejectionReason,
+    WithdrawalReason,
+)
 
 from support import emitted, event, issued_event, reverts
 
@@ -58,8 +67,10 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "issueBatch":           (UNA,     UNA,   OK,      UNA,     UNA,   UNA,    INA,      UNA),
     "ship":                 (UNA,     UNA,   OK,      UNA,     UNA,   UNA,    INA,      UNA),
     "confirmReceipt":       (UNA,     UNA,   UNA,     OK,      UNA,   UNA,    INA,      UNA),
-    "reject":               (UNA,     UNA,   UNA,     OK,      UNA,   UNA,    INA,      UNA),
+    "reject":               (UNA,     UNA,   UNA,     OK,      UNA,   UNA,    OK,       UNA),
     "cancel":               (UNA,     UNA,   OK,      UNA,     UNA,   UNA,    INA,      UNA),
+    "withdrawShipment":     (UNA,     UNA,   OK,      UNA,     UNA,   UNA,    OK,       UNA),
+    "setMaxValidity":       (OK,      GOV,   GOV,     GOV,     GOV,   GOV,    GOV,      GOV),
 }
 # fmt: on
 
@@ -72,8 +83,11 @@ IMPORTER_FUNCTIONS = {"confirmReceipt", "reject"}
 
 
 SEAL = keccak(text="seal and container BW-2026-000123")
-CONFIRMATION = (3, 123_456, 1_800_000_000, keccak(text="AE confirmation of BW-2026-000123"))
+# Received 2026-11-27 00:00 UTC: in the past, as the registry requires of a receipt's date.
+CONFIRMATION = (3, 123_456, 1_795_737_600, keccak(text="AE confirmation of BW-2026-000123"))
 REJECTION_REASON = RejectionReason.SEAL_BROKEN
+WITHDRAWAL_REASON = WithdrawalReason.RETURNED
+MAX_VALIDITY = 90 * 86_400
 ZONE = zone_id("BW:Jwaneng")
 
 
@@ -106,6 +120,12 @@ class World:
     def shipped(self) -> Certificate:
         cert = self.issued()
         self.registry.ship(cert.certNo, SEAL, sender=self.bw_authority)
+        return cert
+
+    def stranded(self) -> Certificate:
+        """Shipped to AE, then AE suspended: a shipment BW may withdraw."""
+        cert = self.shipped()
+        self.registry.setParticipantStatus(AE, ParticipantStatus.SUSPENDED, sender=self.governor)
         return cert
 
 
@@ -261,6 +281,11 @@ def _verify_authority_revoked(w: World, subject: Any, actor: Any, receipt: Any) 
     ]
 
 
+def _verify_max_validity_set(w: World, subject: Any, actor: Any, receipt: Any) -> None:
+    assert w.registry.maxValidity() == MAX_VALIDITY
+    assert emitted(receipt) == [event(w.registry.MaxValiditySet, maxValidity=MAX_VALIDITY)]
+
+
 def _verify_issued(w: World, certs: list[Certificate], actor: Any, receipt: Any) -> None:
     for cert in certs:
         assert w.registry.certificateStatus(cert.certNo) == CertificateStatus.ISSUED
@@ -374,6 +399,20 @@ OPERATIONS: dict[str, Operation] = {
         prepare=World.issued,
         call=lambda w, cert, actor: w.registry.cancel(cert.certNo, sender=actor),
         verify=_verify_transition(CertificateStatus.CANCELLED, "CertificateCancelled"),
+    ),
+    "withdrawShipment": Operation(
+        prepare=World.stranded,
+        call=lambda w, cert, actor: w.registry.withdrawShipment(
+            cert.certNo, WITHDRAWAL_REASON, sender=actor
+        ),
+        verify=_verify_transition(
+            CertificateStatus.CANCELLED, "ShipmentWithdrawn", reason=WITHDRAWAL_REASON
+        ),
+    ),
+    "setMaxValidity": Operation(
+        prepare=_nothing,
+        call=lambda w, _, actor: w.registry.setMaxValidity(MAX_VALIDITY, sender=actor),
+        verify=_verify_max_validity_set,
     ),
 }
 

@@ -1,5 +1,6 @@
-"""CertificateRegistry: issuing (single, batch, replacement), shipping, receipt, rejection and
-cancellation, each with its stored record, its event and every revert it documents."""
+"""CertificateRegistry: issuing (single, batch, replacement), shipping, receipt, rejection,
+cancellation, withdrawal of a shipment and the maximum validity, each with its stored record, its
+event and every revert it documents."""
 
 from __future__ import annotations
 
@@ -20,7 +21,12 @@ from kpchain.certificates.typed_data import (
     cert_number,
     zone_id,
 )
-from kpchain.contracts.enums import CertificateStatus, ParticipantStatus, RejectionReason
+from kpchain.contracts.enums import (
+    CertificateStatus,
+    ParticipantStatus,
+    RejectionReason,
+    WithdrawalReason,
+)
 
 from support import emitted, event, issued_event, reverts
 
@@ -73,8 +79,9 @@ def set_status(admitted: Any, governor: Any) -> Callable[[bytes, ParticipantStat
 
 @pytest.fixture
 def confirmation(now: int) -> tuple[int, int, int, bytes]:
-    """A valid Confirmation: (parcels, carats, receivedAt, confirmationHash)."""
-    return (3, 123_450, now + DAY, keccak(text="AE import confirmation 2026/0001"))
+    """A valid Confirmation: (parcels, carats, receivedAt, confirmationHash), received today
+    (00:00 UTC, as the service dates a receipt: never after the block's time)."""
+    return (3, 123_450, now - now % DAY, keccak(text="AE import confirmation 2026/0001"))
 
 
 @pytest.fixture
@@ -115,6 +122,13 @@ def restricted_cf(admitted: Any, governor: Any, accounts: Any) -> Any:
     admitted.setOriginRestriction(CF, True, sender=governor)
     admitted.setOriginZone(CF, BERBERATI, True, sender=governor)
     return admitted
+
+
+def withdrawable(admitted: Any, governor: Any, certificate_in: Any) -> Certificate:
+    """A BW -> AE certificate shipped, then AE suspended: what BW may withdraw."""
+    cert = certificate_in(CertificateStatus.SHIPPED)
+    admitted.setParticipantStatus(AE, ParticipantStatus.SUSPENDED, sender=governor)
+    return cert
 
 
 def after_expiry(chain: Any, cert: Certificate) -> None:
@@ -391,6 +405,60 @@ def test_issue_reverts_when_expiry_equals_block_time(
         issue(cert)
 
 
+def test_issue_succeeds_when_validity_equals_max_validity(
+    admitted: Any, issue: Any, make_certificate: Any, now: int
+) -> None:
+    cert = make_certificate(issuedAt=now, expiresAt=now + 180 * DAY)
+
+    issue(cert)
+
+    assert admitted.certificateStatus(cert.certNo) == CertificateStatus.ISSUED
+
+
+def test_issue_reverts_when_validity_exceeds_max_validity(
+    admitted: Any, issue: Any, make_certificate: Any, now: int
+) -> None:
+    cert = make_certificate(issuedAt=now, expiresAt=now + 180 * DAY + 1)
+
+    with reverts(
+        admitted.CertificateValidityTooLong,
+        certNo=cert.certNo,
+        validity=180 * DAY + 1,
+        maxValidity=180 * DAY,
+    ):
+        issue(cert)
+
+
+def test_issue_reverts_when_issued_long_ago_and_expiry_within_max_validity_from_now(
+    admitted: Any, issue: Any, make_certificate: Any, now: int
+) -> None:
+    # Validity runs from the issue date, not from the block: back-dating does not extend it.
+    cert = make_certificate(issuedAt=now - 150 * DAY, expiresAt=now + 31 * DAY)
+
+    with reverts(
+        admitted.CertificateValidityTooLong,
+        certNo=cert.certNo,
+        validity=181 * DAY,
+        maxValidity=180 * DAY,
+    ):
+        issue(cert)
+
+
+def test_issue_reverts_when_validity_exceeds_max_validity_set_by_governor(
+    admitted: Any, issue: Any, make_certificate: Any, governor: Any, now: int
+) -> None:
+    admitted.setMaxValidity(30 * DAY, sender=governor)
+    cert = make_certificate(issuedAt=now, expiresAt=now + 30 * DAY + 1)
+
+    with reverts(
+        admitted.CertificateValidityTooLong,
+        certNo=cert.certNo,
+        validity=30 * DAY + 1,
+        maxValidity=30 * DAY,
+    ):
+        issue(cert)
+
+
 def test_issue_reverts_when_issue_date_after_expiry(
     admitted: Any, issue: Any, make_certificate: Any, now: int
 ) -> None:
@@ -616,6 +684,27 @@ def test_issue_marks_replaced_certificate_when_replaces_cancelled_one(
     assert admitted.certificate(new.certNo) == record(new, CertificateStatus.ISSUED, doc_hash(new))
 
 
+def test_issue_marks_replaced_certificate_when_replaces_withdrawn_shipment(
+    admitted: Any,
+    issue: Any,
+    make_certificate: Any,
+    certificate_in: Any,
+    doc_hash: Any,
+    governor: Any,
+    bw_authority: Any,
+) -> None:
+    old = withdrawable(admitted, governor, certificate_in)
+    admitted.withdrawShipment(old.certNo, WithdrawalReason.RETURNED, sender=bw_authority)
+    admitted.setParticipantStatus(AE, ParticipantStatus.ACTIVE, sender=governor)
+    new = make_certificate("BW-2026-000002", replaces=old.certNo)
+
+    issue(new)
+
+    assert admitted.certificate(old.certNo) == record(
+        old, CertificateStatus.CANCELLED, doc_hash(old), replaced=True
+    )
+
+
 def test_issue_reverts_when_replaced_certificate_unknown(
     admitted: Any, issue: Any, make_certificate: Any
 ) -> None:
@@ -800,6 +889,24 @@ def test_issue_batch_stores_nothing_when_last_signature_invalid(
         assert admitted.certificateStatus(cert.certNo) == CertificateStatus.NONE
 
 
+def test_issue_batch_stores_nothing_when_one_certificate_valid_too_long(
+    admitted: Any, issue_batch: Any, make_certificate: Any, now: int
+) -> None:
+    first, third = make_certificate(BATCH_NUMBERS[0]), make_certificate(BATCH_NUMBERS[2])
+    long = make_certificate(BATCH_NUMBERS[1], issuedAt=now, expiresAt=now + 365 * DAY)
+
+    with reverts(
+        admitted.CertificateValidityTooLong,
+        certNo=long.certNo,
+        validity=365 * DAY,
+        maxValidity=180 * DAY,
+    ):
+        issue_batch([first, long, third])
+
+    for cert in (first, long, third):
+        assert admitted.certificateStatus(cert.certNo) == CertificateStatus.NONE
+
+
 def test_issue_batch_reverts_when_number_repeated(
     admitted: Any, issue_batch: Any, make_certificate: Any
 ) -> None:
@@ -963,6 +1070,27 @@ def test_ship_reverts_when_exporter_suspended(
         admitted.ship(cert.certNo, SEAL, sender=bw_authority)
 
 
+@pytest.mark.parametrize("status", [ParticipantStatus.SUSPENDED, ParticipantStatus.WITHDRAWN])
+def test_ship_reverts_when_importer_no_longer_active(
+    admitted: Any,
+    certificate_in: Any,
+    set_status: Any,
+    doc_hash: Any,
+    bw_authority: Any,
+    status: ParticipantStatus,
+) -> None:
+    # Issued while AE was Active; governance suspended (or AE withdrew) before the dispatch.
+    cert = certificate_in(CertificateStatus.ISSUED)
+    set_status(AE, status)
+
+    with reverts(admitted.ParticipantNotActive, code=AE):
+        admitted.ship(cert.certNo, SEAL, sender=bw_authority)
+
+    assert admitted.certificate(cert.certNo) == record(
+        cert, CertificateStatus.ISSUED, doc_hash(cert)
+    )
+
+
 # ----------------------------------------------------------------------------------------------
 # confirmReceipt
 # ----------------------------------------------------------------------------------------------
@@ -1021,6 +1149,33 @@ def test_confirm_receipt_reverts_when_confirmation_empty(
         admitted.confirmReceipt(cert.certNo, empty, sender=ae_authority)
 
 
+def test_confirm_receipt_succeeds_when_received_at_equals_block_time(
+    admitted: Any, certificate_in: Any, chain: Any, ae_authority: Any, now: int
+) -> None:
+    cert = certificate_in(CertificateStatus.SHIPPED)
+    block_time = now + 100
+    chain.pending_timestamp = block_time
+
+    receipt = admitted.confirmReceipt(
+        cert.certNo, (3, 123_450, block_time, keccak(text="same second")), sender=ae_authority
+    )
+
+    assert receipt.timestamp == block_time
+    assert admitted.certificateStatus(cert.certNo) == CertificateStatus.RECEIVED
+
+
+def test_confirm_receipt_reverts_when_received_at_after_block_time(
+    admitted: Any, certificate_in: Any, chain: Any, ae_authority: Any, now: int
+) -> None:
+    cert = certificate_in(CertificateStatus.SHIPPED)
+    block_time = now + 100
+    chain.pending_timestamp = block_time
+    dated = (3, 123_450, block_time + 1, keccak(text="dated tomorrow"))
+
+    with reverts(admitted.ReceiptDateInFuture, certNo=cert.certNo, receivedAt=block_time + 1):
+        admitted.confirmReceipt(cert.certNo, dated, sender=ae_authority)
+
+
 def test_confirm_receipt_reverts_when_certificate_not_found(
     admitted: Any, ae_authority: Any, confirmation: Any
 ) -> None:
@@ -1072,11 +1227,18 @@ def test_confirm_receipt_reverts_when_sender_not_authority_of_importer(
         admitted.confirmReceipt(cert.certNo, confirmation, sender=sender)
 
 
-def test_confirm_receipt_reverts_when_importer_suspended(
-    admitted: Any, certificate_in: Any, set_status: Any, ae_authority: Any, confirmation: Any
+@pytest.mark.parametrize("status", [ParticipantStatus.SUSPENDED, ParticipantStatus.WITHDRAWN])
+def test_confirm_receipt_reverts_when_importer_no_longer_active_after_shipping(
+    admitted: Any,
+    certificate_in: Any,
+    set_status: Any,
+    ae_authority: Any,
+    confirmation: Any,
+    status: ParticipantStatus,
 ) -> None:
+    # Confirming completes the import, which is trade: refused even for goods sent before.
     cert = certificate_in(CertificateStatus.SHIPPED)
-    set_status(AE, ParticipantStatus.SUSPENDED)
+    set_status(AE, status)
 
     with reverts(admitted.ParticipantNotActive, code=AE):
         admitted.confirmReceipt(cert.certNo, confirmation, sender=ae_authority)
@@ -1176,13 +1338,43 @@ def test_reject_reverts_when_sender_not_authority_of_importer(
         admitted.reject(cert.certNo, RejectionReason.OTHER, sender=sender)
 
 
-def test_reject_reverts_when_importer_suspended(
-    admitted: Any, certificate_in: Any, set_status: Any, ae_authority: Any
+@pytest.mark.parametrize("status", [ParticipantStatus.SUSPENDED, ParticipantStatus.WITHDRAWN])
+def test_reject_succeeds_when_importer_no_longer_active_after_shipping(
+    admitted: Any,
+    certificate_in: Any,
+    set_status: Any,
+    doc_hash: Any,
+    ae_authority: Any,
+    status: ParticipantStatus,
+) -> None:
+    # Closing the record of a shipment in transit is not trade: the importer may still refuse it.
+    cert = certificate_in(CertificateStatus.SHIPPED)
+    set_status(AE, status)
+
+    receipt = admitted.reject(cert.certNo, RejectionReason.OTHER, sender=ae_authority)
+
+    assert emitted(receipt) == [
+        event(
+            admitted.CertificateRejected,
+            certNo=cert.certNo,
+            exportingParticipant=BW,
+            importingParticipant=AE,
+            authority=ae_authority.address,
+            reason=RejectionReason.OTHER,
+        )
+    ]
+    assert admitted.certificate(cert.certNo) == record(
+        cert, CertificateStatus.REJECTED, doc_hash(cert)
+    )
+
+
+def test_reject_reverts_when_sender_authority_revoked(
+    admitted: Any, certificate_in: Any, ae_admin: Any, ae_authority: Any
 ) -> None:
     cert = certificate_in(CertificateStatus.SHIPPED)
-    set_status(AE, ParticipantStatus.SUSPENDED)
+    admitted.revokeAuthority(AE, ae_authority, sender=ae_admin)
 
-    with reverts(admitted.ParticipantNotActive, code=AE):
+    with reverts(admitted.UnauthorizedAuthority, account=ae_authority.address, participant=AE):
         admitted.reject(cert.certNo, RejectionReason.OTHER, sender=ae_authority)
 
 
@@ -1274,6 +1466,192 @@ def test_cancel_reverts_when_exporter_suspended(
 
     with reverts(admitted.ParticipantNotActive, code=BW):
         admitted.cancel(cert.certNo, sender=bw_authority)
+
+
+# ----------------------------------------------------------------------------------------------
+# withdrawShipment
+# ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [
+        (ParticipantStatus.SUSPENDED, WithdrawalReason.RETURNED),
+        (ParticipantStatus.WITHDRAWN, WithdrawalReason.SEIZED),
+        (ParticipantStatus.SUSPENDED, WithdrawalReason.OTHER),
+    ],
+)
+def test_withdraw_shipment_cancels_certificate_and_emits_event_when_importer_not_active(
+    admitted: Any,
+    certificate_in: Any,
+    set_status: Any,
+    doc_hash: Any,
+    bw_authority: Any,
+    status: ParticipantStatus,
+    reason: WithdrawalReason,
+) -> None:
+    cert = certificate_in(CertificateStatus.SHIPPED)
+    set_status(AE, status)
+
+    receipt = admitted.withdrawShipment(cert.certNo, reason, sender=bw_authority)
+
+    assert emitted(receipt) == [
+        event(
+            admitted.ShipmentWithdrawn,
+            certNo=cert.certNo,
+            exportingParticipant=BW,
+            importingParticipant=AE,
+            authority=bw_authority.address,
+            reason=reason,
+        )
+    ]
+    assert admitted.certificate(cert.certNo) == record(
+        cert, CertificateStatus.CANCELLED, doc_hash(cert)
+    )
+    assert admitted.certificateStatus(cert.certNo) == CertificateStatus.CANCELLED
+
+
+def test_withdraw_shipment_succeeds_when_certificate_expired(
+    admitted: Any, certificate_in: Any, governor: Any, chain: Any, bw_authority: Any
+) -> None:
+    cert = withdrawable(admitted, governor, certificate_in)
+    after_expiry(chain, cert)
+
+    admitted.withdrawShipment(cert.certNo, WithdrawalReason.LOST, sender=bw_authority)
+
+    assert admitted.certificateStatus(cert.certNo) == CertificateStatus.CANCELLED
+
+
+def test_withdraw_shipment_succeeds_when_exporter_suspended_too(
+    admitted: Any, certificate_in: Any, governor: Any, set_status: Any, bw_authority: Any
+) -> None:
+    cert = withdrawable(admitted, governor, certificate_in)
+    set_status(BW, ParticipantStatus.SUSPENDED)
+
+    admitted.withdrawShipment(cert.certNo, WithdrawalReason.RETURNED, sender=bw_authority)
+
+    assert admitted.certificateStatus(cert.certNo) == CertificateStatus.CANCELLED
+
+
+def test_withdraw_shipment_reverts_when_importer_active(
+    admitted: Any, certificate_in: Any, doc_hash: Any, bw_authority: Any
+) -> None:
+    cert = certificate_in(CertificateStatus.SHIPPED)
+
+    with reverts(admitted.ImporterStillActive, certNo=cert.certNo, importingParticipant=AE):
+        admitted.withdrawShipment(cert.certNo, WithdrawalReason.RETURNED, sender=bw_authority)
+
+    assert admitted.certificate(cert.certNo) == record(
+        cert, CertificateStatus.SHIPPED, doc_hash(cert)
+    )
+
+
+def test_withdraw_shipment_reverts_when_importer_reinstated(
+    admitted: Any, certificate_in: Any, governor: Any, set_status: Any, bw_authority: Any
+) -> None:
+    cert = withdrawable(admitted, governor, certificate_in)
+    set_status(AE, ParticipantStatus.ACTIVE)
+
+    with reverts(admitted.ImporterStillActive, certNo=cert.certNo, importingParticipant=AE):
+        admitted.withdrawShipment(cert.certNo, WithdrawalReason.RETURNED, sender=bw_authority)
+
+
+def test_withdraw_shipment_reverts_when_certificate_not_found(
+    admitted: Any, bw_authority: Any
+) -> None:
+    unknown = cert_number("BW-2026-000999")
+
+    with reverts(admitted.CertificateNotFound, certNo=unknown):
+        admitted.withdrawShipment(unknown, WithdrawalReason.OTHER, sender=bw_authority)
+
+
+@pytest.mark.parametrize(
+    "status",
+    [
+        CertificateStatus.ISSUED,
+        CertificateStatus.RECEIVED,
+        CertificateStatus.REJECTED,
+        CertificateStatus.CANCELLED,
+    ],
+)
+def test_withdraw_shipment_reverts_when_status_not_shipped(
+    admitted: Any,
+    certificate_in: Any,
+    set_status: Any,
+    bw_authority: Any,
+    status: CertificateStatus,
+) -> None:
+    cert = certificate_in(status)
+    set_status(AE, ParticipantStatus.SUSPENDED)
+
+    with reverts(
+        admitted.CertificateStatusInvalid,
+        certNo=cert.certNo,
+        status=status,
+        required=CertificateStatus.SHIPPED,
+    ):
+        admitted.withdrawShipment(cert.certNo, WithdrawalReason.OTHER, sender=bw_authority)
+
+
+@pytest.mark.parametrize("sender_name", ["ae_authority", "eu_authority", "bw_admin"])
+def test_withdraw_shipment_reverts_when_sender_not_authority_of_exporter(
+    admitted: Any,
+    certificate_in: Any,
+    governor: Any,
+    request: pytest.FixtureRequest,
+    sender_name: str,
+) -> None:
+    sender = request.getfixturevalue(sender_name)
+    cert = withdrawable(admitted, governor, certificate_in)
+
+    with reverts(admitted.UnauthorizedAuthority, account=sender.address, participant=BW):
+        admitted.withdrawShipment(cert.certNo, WithdrawalReason.OTHER, sender=sender)
+
+
+# ----------------------------------------------------------------------------------------------
+# maxValidity
+# ----------------------------------------------------------------------------------------------
+
+
+def test_max_validity_reads_default_of_180_days_when_deployed(registry: Any) -> None:
+    assert registry.DEFAULT_MAX_VALIDITY() == 180 * DAY
+    assert registry.maxValidity() == 180 * DAY
+
+
+def test_constructor_emits_max_validity_set_with_default(
+    project: Any, chain: Any, governor: Any
+) -> None:
+    contract = governor.deploy(project.CertificateRegistry, governor)
+    receipt = chain.get_receipt(contract.txn_hash)
+
+    logs = list(contract.MaxValiditySet.from_receipt(receipt))
+
+    assert [dict(log.event_arguments) for log in logs] == [{"maxValidity": 180 * DAY}]
+
+
+def test_set_max_validity_changes_limit_and_emits_event(registry: Any, governor: Any) -> None:
+    receipt = registry.setMaxValidity(90 * DAY, sender=governor)
+
+    assert emitted(receipt) == [event(registry.MaxValiditySet, maxValidity=90 * DAY)]
+    assert registry.maxValidity() == 90 * DAY
+
+
+def test_set_max_validity_reverts_when_zero(registry: Any, governor: Any) -> None:
+    with reverts(registry.MaxValidityInvalid, maxValidity=0):
+        registry.setMaxValidity(0, sender=governor)
+
+    assert registry.maxValidity() == 180 * DAY
+
+
+def test_set_max_validity_leaves_certificates_issued_before_unchanged(
+    admitted: Any, certificate_in: Any, governor: Any, bw_authority: Any
+) -> None:
+    cert = certificate_in(CertificateStatus.ISSUED)  # valid for 60 days
+    admitted.setMaxValidity(30 * DAY, sender=governor)
+
+    admitted.ship(cert.certNo, SEAL, sender=bw_authority)
+
+    assert admitted.certificateStatus(cert.certNo) == CertificateStatus.SHIPPED
 
 
 # ----------------------------------------------------------------------------------------------

@@ -12,7 +12,12 @@ from typing import Any
 import pytest
 from eth_utils import keccak
 
-from kpchain.contracts.enums import CertificateStatus, ParticipantStatus, RejectionReason
+from kpchain.contracts.enums import (
+    CertificateStatus,
+    ParticipantStatus,
+    RejectionReason,
+    WithdrawalReason,
+)
 
 from support import emitted, event
 
@@ -25,6 +30,7 @@ MIRRORS: dict[str, type[IntEnum]] = {
     "IParticipantRegistry.ParticipantStatus": ParticipantStatus,
     "ICertificateRegistry.CertificateStatus": CertificateStatus,
     "ICertificateRegistry.RejectionReason": RejectionReason,
+    "ICertificateRegistry.WithdrawalReason": WithdrawalReason,
 }
 
 
@@ -115,6 +121,26 @@ def test_reject_emits_python_rejection_reason(
             exportingParticipant=shipped.exportingParticipant,
             importingParticipant=shipped.importingParticipant,
             authority=ae_authority.address,
+            reason=reason,
+        )
+    ]
+
+
+@pytest.mark.parametrize("reason", list(WithdrawalReason))
+def test_withdraw_shipment_emits_python_withdrawal_reason(
+    admitted: Any, shipped: Any, governor: Any, bw_authority: Any, reason: WithdrawalReason
+) -> None:
+    admitted.setParticipantStatus(b"AE", ParticipantStatus.SUSPENDED, sender=governor)
+
+    receipt = admitted.withdrawShipment(shipped.certNo, reason, sender=bw_authority)
+
+    assert emitted(receipt) == [
+        event(
+            admitted.ShipmentWithdrawn,
+            certNo=shipped.certNo,
+            exportingParticipant=shipped.exportingParticipant,
+            importingParticipant=shipped.importingParticipant,
+            authority=bw_authority.address,
             reason=reason,
         )
     ]

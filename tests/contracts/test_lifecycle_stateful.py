@@ -1,17 +1,21 @@
 """The certificate lifecycle as a state machine, against a pure-Python model of the registry.
 
-Hypothesis drives random sequences of issue, issueBatch, ship, confirmReceipt, reject, cancel,
-replacement of cancelled certificates, time passing (past expiries too), governance changing
-participants' status, admins revoking and adding authorities, and all of these called by the wrong
-accounts. For every call the model predicts success or the exact custom error with its arguments,
-the chain must agree (a predicted success is sent as a transaction, a predicted revert is dry run
-with eth_call: see Node), and after every step every certificate and participant on chain must
+Hypothesis drives random sequences of issue, issueBatch, ship, confirmReceipt (now and then dated
+in the future), reject, cancel, withdrawShipment, replacement of cancelled certificates, time
+passing (past expiries too), governance changing participants' status and the maximum validity,
+admins revoking and adding authorities, and all of these called by the wrong accounts. For every
+call the model predicts success or the exact custom error with its arguments, the chain must agree
+(a predicted success is sent as a transaction, a predicted revert is dry run with eth_call: see
+Node), and after every step every certificate, participant and the maximum validity on chain must
 read as the model says. Each example starts from the admitted registry of conftest.py: the machine
 takes a chain snapshot when it starts and restores it when it ends.
 
-Next to it, `test_confirm_receipt_reverts_when_expired_and_reject_closes_the_shipment` is one
-fixed sequence of what the machine checks: issue, ship, time passes beyond the expiry, receipt is
-refused as expired, rejection still closes the shipment.
+Next to it, fixed sequences of what the machine checks:
+`test_confirm_receipt_reverts_when_expired_and_reject_closes_the_shipment` (issue, ship, time
+passes beyond the expiry, receipt is refused as expired, rejection still closes the shipment) and
+`test_withdraw_shipment_closes_shipment_when_importer_suspended_in_transit` (issue, ship, the
+importer is suspended: a second shipment to it is refused, so is its receipt, and the exporter
+withdraws the first).
 """
 
 from __future__ import annotations
@@ -38,7 +42,12 @@ from hypothesis.stateful import (
 from web3.exceptions import ContractCustomError
 
 from kpchain.certificates.typed_data import ZERO32, Certificate, cert_number
-from kpchain.contracts.enums import CertificateStatus, ParticipantStatus, RejectionReason
+from kpchain.contracts.enums import (
+    CertificateStatus,
+    ParticipantStatus,
+    RejectionReason,
+    WithdrawalReason,
+)
 
 from support import emitted, event, reverts
 
@@ -54,6 +63,8 @@ DAY = 86_400
 EXPIRY_MARGIN = 10 * 60
 # Bounds the certificates an example creates, so that the invariant's reads stay cheap.
 MAX_CERTIFICATES = 10
+# Maximum validities governance sets: some below the certificates' horizons (1 hour to 30 days).
+MAX_VALIDITIES = (6 * HOUR, 3 * DAY, 20 * DAY, 180 * DAY)
 
 
 # A predicted revert: the custom error's name and its arguments in ABI order.
@@ -98,6 +109,7 @@ class RegistryModel:
     admins: dict[bytes, str]  # participant -> admin address
     participants: dict[bytes, ParticipantStatus]
     authorities: dict[str, bytes]  # authority address -> the participant it acts for
+    max_validity: int  # seconds
     certificates: dict[bytes, CertificateModel] = field(default_factory=dict)
 
     def status_of(self, code: bytes) -> ParticipantStatus:
@@ -126,6 +138,13 @@ class RegistryModel:
             return ("ParticipantAdminUnauthorized", (sender, code))
         return None
 
+    def predict_set_max_validity(self, sender: str, seconds: int) -> Revert | None:
+        if sender != self.governor:
+            return ("AccessControlUnauthorizedAccount", (sender, self.governor_role))
+        if seconds == 0:
+            return ("MaxValidityInvalid", (seconds,))
+        return None
+
     def predict_add_authority(self, sender: str, code: bytes, account: str) -> Revert | None:
         if revert := self._predict_admin(sender, code):
             return revert
@@ -143,10 +162,17 @@ class RegistryModel:
     # Certificates ------------------------------------------------------------------------------
 
     def _predict_actor(self, sender: str, participant: bytes) -> Revert | None:
-        if self.authorities.get(sender) != participant:
-            return ("UnauthorizedAuthority", (sender, participant))
+        """An authority of an Active `participant` (starting or completing trade, cancel)."""
+        if revert := self._predict_authority(sender, participant):
+            return revert
         if self.status_of(participant) != ParticipantStatus.ACTIVE:
             return ("ParticipantNotActive", (participant,))
+        return None
+
+    def _predict_authority(self, sender: str, participant: bytes) -> Revert | None:
+        """An authority of `participant`, whatever its standing (closing a shipment)."""
+        if self.authorities.get(sender) != participant:
+            return ("UnauthorizedAuthority", (sender, participant))
         return None
 
     def predict_issue(self, sender: str, certs: list[Certificate], now: int) -> Revert | None:
@@ -167,6 +193,8 @@ class RegistryModel:
                 return ("ParticipantNotActive", (importing,))
             if cert.expiresAt <= now or cert.issuedAt > cert.expiresAt:
                 return ("CertificateDatesInvalid", (cert.issuedAt, cert.expiresAt))
+            if (validity := cert.expiresAt - cert.issuedAt) > self.max_validity:
+                return ("CertificateValidityTooLong", (number, validity, self.max_validity))
             if cert.replaces != ZERO32 and (revert := self._predict_replacement(cert, exporting)):
                 return revert
             issued.add(number)
@@ -193,12 +221,14 @@ class RegistryModel:
         importer_acts: bool,
         required: CertificateStatus,
         unexpired_at: int | None = None,
+        closes: bool = False,
     ) -> Revert | None:
         record = self.certificates.get(number)
         if record is None:
             return ("CertificateNotFound", (number,))
         actor = record.importing if importer_acts else record.exporting
-        if revert := self._predict_actor(sender, actor):
+        check = self._predict_authority if closes else self._predict_actor
+        if revert := check(sender, actor):
             return revert
         if record.status != required:
             return ("CertificateStatusInvalid", (number, record.status, required))
@@ -207,17 +237,22 @@ class RegistryModel:
         return None
 
     def predict_ship(self, sender: str, number: bytes, now: int) -> Revert | None:
-        return self._predict_transition(
+        revert = self._predict_transition(
             sender,
             number,
             importer_acts=False,
             required=CertificateStatus.ISSUED,
             unexpired_at=now,
         )
+        importing = self.certificates[number].importing if revert is None else b""
+        if revert is None and self.status_of(importing) != ParticipantStatus.ACTIVE:
+            return ("ParticipantNotActive", (importing,))
+        return revert
 
     def predict_confirm(
-        self, sender: str, number: bytes, parcels: int, carats: int, now: int
+        self, sender: str, number: bytes, confirmation: tuple[int, int, int, bytes], now: int
     ) -> Revert | None:
+        parcels, carats, received_at, _ = confirmation
         revert = self._predict_transition(
             sender,
             number,
@@ -227,12 +262,23 @@ class RegistryModel:
         )
         if revert is None and (parcels == 0 or carats == 0):
             return ("ConfirmationInvalid", (number,))
+        if revert is None and received_at > now:
+            return ("ReceiptDateInFuture", (number, received_at))
         return revert
 
     def predict_reject(self, sender: str, number: bytes) -> Revert | None:
         return self._predict_transition(
-            sender, number, importer_acts=True, required=CertificateStatus.SHIPPED
+            sender, number, importer_acts=True, required=CertificateStatus.SHIPPED, closes=True
         )
+
+    def predict_withdraw(self, sender: str, number: bytes) -> Revert | None:
+        revert = self._predict_transition(
+            sender, number, importer_acts=False, required=CertificateStatus.SHIPPED, closes=True
+        )
+        importing = self.certificates[number].importing if revert is None else b""
+        if revert is None and self.status_of(importing) == ParticipantStatus.ACTIVE:
+            return ("ImporterStillActive", (number, importing))
+        return revert
 
     def predict_cancel(self, sender: str, number: bytes) -> Revert | None:
         return self._predict_transition(
@@ -364,6 +410,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             admins={code: admin.address for code, admin in s.admins.items()},
             participants=dict.fromkeys(PARTICIPANTS, ParticipantStatus.ACTIVE),
             authorities={authority.address: code for code, authority in s.authorities.items()},
+            max_validity=int(s.registry.maxValidity()),
         )
         self.serial = 0
 
@@ -565,8 +612,11 @@ class LifecycleMachine(RuleBasedStateMachine):
         if data.draw(st.integers(0, 9), "an empty confirmation?") == 9:
             parcels, carats = data.draw(st.sampled_from(((0, carats), (parcels, 0))), "empty")
         now = self.now()
-        expected = self.model.predict_confirm(actor.address, number, parcels, carats, now)
-        confirmation = (parcels, carats, now, keccak(text=f"confirmation of {number!r}"))
+        # Mostly dated now; now and then clearly after the block's time (see EXPIRY_MARGIN).
+        ahead = data.draw(st.sampled_from((0, 0, 0, 0, EXPIRY_MARGIN, DAY)), "dated ahead by")
+        received_at = now + ahead
+        confirmation = (parcels, carats, received_at, keccak(text=f"confirmation of {number!r}"))
+        expected = self.model.predict_confirm(actor.address, number, confirmation, now)
         if (
             receipt := self.perform(expected, "confirmReceipt", (number, confirmation), actor)
         ) is not None:
@@ -582,6 +632,18 @@ class LifecycleMachine(RuleBasedStateMachine):
         if (receipt := self.perform(expected, "reject", (number, reason), actor)) is not None:
             self.assert_events(receipt, "CertificateRejected")
             self.model.certificates[number].status = CertificateStatus.REJECTED
+
+    @precondition(lambda self: self.any_in(CertificateStatus.SHIPPED))
+    @rule(data=st.data(), reason=st.sampled_from(WithdrawalReason))
+    def withdraw_shipment(self, data: st.DataObject, reason: WithdrawalReason) -> None:
+        number = self.draw_certificate(data, CertificateStatus.SHIPPED)
+        actor = self.draw_actor(data, self.exporting_of(number))
+        expected = self.model.predict_withdraw(actor.address, number)
+        if (
+            receipt := self.perform(expected, "withdrawShipment", (number, reason), actor)
+        ) is not None:
+            self.assert_events(receipt, "ShipmentWithdrawn")
+            self.model.certificates[number].status = CertificateStatus.CANCELLED
 
     # Rules: time -------------------------------------------------------------------------------
 
@@ -609,11 +671,16 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.chain.mine(timestamp=target)
 
     # Rule: governance and participant admins -------------------------------------------------
-    # One rule for the three, so that Hypothesis spends most steps on certificates.
+    # One rule for the four, so that Hypothesis spends most steps on certificates.
 
-    @rule(data=st.data(), change=st.sampled_from(("status", "revoke", "add")))
+    @rule(data=st.data(), change=st.sampled_from(("status", "revoke", "add", "max_validity")))
     def participants_change(self, data: st.DataObject, change: str) -> None:
         s = self.setup
+        if change == "max_validity":
+            sender = _draw_mostly(data, [s.governor], s.everyone, "sender")
+            seconds = _draw_mostly(data, MAX_VALIDITIES, [0, *MAX_VALIDITIES], "max validity")
+            self.set_max_validity(sender, seconds)
+            return
         code = _draw_mostly(data, PARTICIPANTS, [NOT_ADMITTED], "participant")
         if change == "status":
             sender = _draw_mostly(data, [s.governor], s.everyone, "sender")
@@ -644,6 +711,12 @@ class LifecycleMachine(RuleBasedStateMachine):
         ) is not None:
             self.assert_events(receipt, "ParticipantStatusChanged")
             self.model.participants[code] = status
+
+    def set_max_validity(self, sender: Any, seconds: int) -> None:
+        expected = self.model.predict_set_max_validity(sender.address, seconds)
+        if (receipt := self.perform(expected, "setMaxValidity", (seconds,), sender)) is not None:
+            self.assert_events(receipt, "MaxValiditySet")
+            self.model.max_validity = seconds
 
     def revoke_authority(self, sender: Any, code: bytes, account: str) -> None:
         expected = self.model.predict_revoke_authority(sender.address, code, account)
@@ -682,6 +755,7 @@ class LifecycleMachine(RuleBasedStateMachine):
                     for code in codes
                     for call in (("participantStatus", (code,)), ("authoritiesOf", (code,)))
                 ],
+                ("maxValidity", ()),
             )
         )
         for number, expected in certificates:
@@ -700,6 +774,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             status, authorities = next(results), next(results)
             assert status == self.model.status_of(code), code
             assert set(authorities) == self.model.authorities_of(code), code
+        assert next(results) == self.model.max_validity
 
 
 def _settings(provider_name: str) -> settings:
@@ -773,5 +848,45 @@ def test_confirm_receipt_reverts_when_expired_and_reject_closes_the_shipment(
             importingParticipant=AE,
             authority=ae_authority.address,
             reason=RejectionReason.EXPIRED,
+        )
+    ]
+
+
+def test_withdraw_shipment_closes_shipment_when_importer_suspended_in_transit(
+    admitted: Any,
+    chain: Any,
+    governor: Any,
+    issue: Callable[..., Any],
+    make_certificate: Callable[..., Certificate],
+    bw_authority: Any,
+    ae_authority: Any,
+) -> None:
+    in_transit, waiting = make_certificate("BW-2026-000001"), make_certificate("BW-2026-000002")
+    issue(in_transit)
+    issue(waiting)
+    admitted.ship(in_transit.certNo, keccak(text="seal"), sender=bw_authority)
+    admitted.setParticipantStatus(AE, ParticipantStatus.SUSPENDED, sender=governor)
+
+    with reverts(admitted.ParticipantNotActive, code=AE):
+        admitted.ship(waiting.certNo, keccak(text="seal"), sender=bw_authority)
+    now = int(chain.pending_timestamp)
+    confirmation = (3, 123_456, now - now % DAY, keccak(text="AE confirmation"))
+    with reverts(admitted.ParticipantNotActive, code=AE):
+        admitted.confirmReceipt(in_transit.certNo, confirmation, sender=ae_authority)
+
+    receipt = admitted.withdrawShipment(
+        in_transit.certNo, WithdrawalReason.RETURNED, sender=bw_authority
+    )
+
+    assert admitted.certificateStatus(in_transit.certNo) == CertificateStatus.CANCELLED
+    assert admitted.certificateStatus(waiting.certNo) == CertificateStatus.ISSUED
+    assert emitted(receipt) == [
+        event(
+            admitted.ShipmentWithdrawn,
+            certNo=in_transit.certNo,
+            exportingParticipant=BW,
+            importingParticipant=AE,
+            authority=bw_authority.address,
+            reason=WithdrawalReason.RETURNED,
         )
     ]

@@ -47,3 +47,13 @@ class RejectionReason(IntEnum):
     EXPIRED = 2
     SUSPECTED_FORGERY = 3
     OTHER = 4
+
+
+class WithdrawalReason(IntEnum):
+    """Mirrors ICertificateRegistry.WithdrawalReason: why an exporting authority withdrew a
+    shipment in transit to a participant that is no longer Active."""
+
+    RETURNED = 0
+    SEIZED = 1
+    LOST = 2
+    OTHER = 3

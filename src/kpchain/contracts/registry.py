@@ -17,7 +17,12 @@ from web3.contract.contract import ContractFunction
 from kpchain.artifacts import load_artifact
 from kpchain.certificates.typed_data import Certificate, cert_number, participant_code
 from kpchain.chain.transactions import call_node
-from kpchain.contracts.enums import CertificateStatus, ParticipantStatus, RejectionReason
+from kpchain.contracts.enums import (
+    CertificateStatus,
+    ParticipantStatus,
+    RejectionReason,
+    WithdrawalReason,
+)
 
 REGISTRY_ARTIFACT = "CertificateRegistry"
 
@@ -73,6 +78,17 @@ class Registry:
 
     def cancel(self, cert_no: str) -> ContractFunction:
         return self.contract.functions.cancel(cert_number(cert_no))
+
+    def withdraw_shipment(self, cert_no: str, reason: WithdrawalReason) -> ContractFunction:
+        return self.contract.functions.withdrawShipment(cert_number(cert_no), int(reason))
+
+    def set_max_validity(self, seconds: int) -> ContractFunction:
+        """Governance: the longest validity (`expiresAt - issuedAt`) of later certificates."""
+        return self.contract.functions.setMaxValidity(seconds)
+
+    def max_validity(self) -> int:
+        """The longest validity, in seconds, the registry accepts now."""
+        return int(call_node(lambda: self.contract.functions.maxValidity().call()))
 
     def certificate_status(self, cert_no: str) -> CertificateStatus:
         """The status the chain reports now (Expired derived by the contract)."""
