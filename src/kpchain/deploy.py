@@ -30,7 +30,9 @@ from kpchain.artifacts import load_artifact
 from kpchain.chain.connection import endpoint, node_chain_id
 from kpchain.chain.transactions import SignedTransaction, TransactionSender, call_node
 from kpchain.errors import (
+    ChainError,
     ChainIdMismatchError,
+    ChainUnavailableError,
     DeploymentError,
     NonceTooLowError,
     TransactionPendingError,
@@ -224,10 +226,11 @@ def _mined_again(sender: TransactionSender, signed: SignedTransaction) -> TxRece
     """The receipt of the deploy transaction `signed`, which a reorg took out of the chain, once
     it is mined again.
 
-    geth and Besu put what a reorg drops back into their pools, and ethereumjs never took it
-    out; anvil forgets it, and the node is sent it again. It is the same signed transaction, so
-    it can only be mined once, and only while its nonce is free: once another transaction of the
-    deployer has the nonce, nothing was deployed, and waiting cannot change that.
+    geth and Besu put what a reorg drops back into their pools; anvil forgets it, and ethereumjs
+    keeps it only on nodes that never counted it mined. So the node is sent it again. It is the
+    same signed transaction, so it can be mined once at most, and only while its nonce is free:
+    once another transaction of the deployer has the nonce, nothing was deployed, and waiting
+    cannot change that.
 
     Raises:
         DeploymentError: another transaction took its nonce, or it was not mined again within
@@ -243,17 +246,22 @@ def _mined_again(sender: TransactionSender, signed: SignedTransaction) -> TxRece
         if again is not None:
             return again
         raise _replaced(sender, signed)
-    logger.warning(
-        "a reorg dropped the deploy transaction %s; waiting for it again", signed.tx_hash
-    )
-    if not sender.known(signed.tx_hash):
-        try:
-            sender.broadcast(signed)
-        except NonceTooLowError as exc:
-            raise _replaced(sender, signed) from exc
+    logger.warning("a reorg dropped deploy transaction %s; sending it again", signed.tx_hash)
+    try:
+        # Straight to the node, not through `sender.broadcast`: a refusal here must not give
+        # the nonce back to the sender's nonce manager.
+        call_node(lambda: sender.w3.eth.send_raw_transaction(signed.raw))
+    except ChainUnavailableError:
+        raise
+    except ChainError as exc:
+        # Most often the node has it already ("already known", ethereumjs's "already in the
+        # TxPool"); if it refused it for good, the wait below says so.
+        logger.info("the node did not take %s again: %s", signed.tx_hash, exc.message)
     try:
         return sender.wait(signed.tx_hash, signed.call)
     except TransactionPendingError as exc:
+        if _nonce_used(sender, signed.nonce):
+            raise _replaced(sender, signed) from exc
         raise DeploymentError(
             f"a reorg dropped the deploy transaction {signed.tx_hash} and it was not mined "
             f"again within {sender.receipt_timeout:.0f}s; its nonce {signed.nonce} is still "
