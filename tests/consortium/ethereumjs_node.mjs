@@ -57,6 +57,8 @@
 //    have run yet: eth_call and eth_estimateGas failed now and then with "State trie does not
 //    contain state root" right after a block arrived, and eth_getLogs answered [] for a block
 //    whose receipts did not exist yet (an indexer then passed its events by for good).
+//    eth_getTransactionCount reads the same state (its failure was not seen; a deploy waiting
+//    for confirmations asks it right after a reorg, when the newest block may not be run yet).
 // 11. The miner drops from its pool the transactions whose nonce the state shows used, and
 //    no transaction leaves a pool otherwise. ethereumjs takes transactions out of its pool
 //    only for blocks it sealed itself (even when that block then loses to a competing one,
@@ -65,6 +67,12 @@
 //    is not the account's next one. So an account's transactions were mined only by the node
 //    that sealed its previous one ("selected txs=0, skipped byNonce=9" on the others), and
 //    not at all while that node was down.
+//
+// The launcher also takes an option of its own, which it removes before ethereumjs reads the
+// command line: `--sealOnlyWithTxs` keeps the miner from sealing while the pool is empty. A
+// signer cut off from the others seals one block at most (Clique), and the tests need the
+// transaction they send it in that block: without the option it sealed an empty one as soon
+// as it started, now and then before the transaction reached it.
 import {
   BlockHeader,
   cliqueSigner,
@@ -80,6 +88,9 @@ import { FullSynchronizer } from '@ethereumjs/client/dist/esm/src/sync/fullsync.
 import { Event } from '@ethereumjs/client/dist/esm/src/types.js';
 
 const CATCH_UP_DEPTH = 32n; // blocks below the head fetched again, so that a short fork is crossed
+
+const SEAL_ONLY_WITH_TXS = process.argv.includes('--sealOnlyWithTxs');
+process.argv = process.argv.filter((arg) => arg !== '--sealOnlyWithTxs');
 
 async function known(sync, block) {
   try {
@@ -200,6 +211,7 @@ Miner.prototype.assembleBlock = async function () {
   if (Date.now() < due) return this.queueNextAssembly(due - Date.now());
   const run = await this.service.chain.blockchain.getIteratorHead('vm');
   if (bytesToHex(run.hash()) !== bytesToHex(parent.hash())) return this.queueNextAssembly(100);
+  if (SEAL_ONLY_WITH_TXS && this.service.txPool.pool.size === 0) return this.queueNextAssembly(100);
   try {
     return await assembleBlock.call(this);
   } catch (error) {
@@ -227,7 +239,9 @@ async function latestBlockRun(eth) {
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
-const STATEFUL = ['call', 'estimateGas', 'getBalance', 'getCode', 'getStorageAt', 'getProof'];
+const STATEFUL = [
+  'call', 'estimateGas', 'getBalance', 'getCode', 'getStorageAt', 'getProof', 'getTransactionCount',
+];
 for (const name of [...STATEFUL, 'getLogs']) {
   const method = Eth.prototype[name];
   Eth.prototype[name] = async function (params) {

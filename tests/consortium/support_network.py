@@ -287,11 +287,11 @@ class CliqueNetwork:
         self.wait_for_blocks(2, timeout=timeout)
         return self
 
-    def start_node(self, index: int, *, timeout: float = 60.0) -> CliqueNode:
+    def start_node(self, index: int, *, mine: bool = True, timeout: float = 60.0) -> CliqueNode:
         """Starts node `index` again on its data directory, dialling the running nodes, and
-        waits until it answers."""
+        waits until it answers; with `mine` false it follows the others without sealing."""
         node = self.node(index)
-        self._launch(node, peers=True)
+        self._launch(node, peers=True, mine=mine)
         self._wait_until_up(node, timeout=timeout)
         return node
 
@@ -299,10 +299,12 @@ class CliqueNetwork:
         """Starts node `index` again on its data directory cut off from the others: it dials
         nobody, and listens on a port none of them knows, so nobody dials it either. A signer
         alone seals at most one block of its own branch (Clique lets a signer seal only one
-        block in any floor(N/2)+1); `start_node` later brings it back."""
+        block in any floor(N/2)+1), and only on a block it did not seal; it seals it only once
+        it has a transaction to put in it (the launcher's ``--sealOnlyWithTxs``). `start_node`
+        later brings it back."""
         node = self.node(index)
         node.listen_port = free_port()
-        self._launch(node, peers=False)
+        self._launch(node, peers=False, seal_only_with_txs=True)
         self._wait_until_up(node, timeout=timeout)
         return node
 
@@ -340,8 +342,15 @@ class CliqueNetwork:
         for node in self.nodes:
             self.kill_node(node.index)
 
-    def command(self, node: CliqueNode, bootnodes: list[str]) -> list[str]:
-        """The command line of `node`."""
+    def command(
+        self,
+        node: CliqueNode,
+        bootnodes: list[str],
+        *,
+        mine: bool = True,
+        seal_only_with_txs: bool = False,
+    ) -> list[str]:
+        """The command line of `node`: a signer unless `mine` is false."""
         args = [
             _node_binary(), str(LAUNCHER),
             "--customChain", str(self.chain_file),
@@ -350,10 +359,13 @@ class CliqueNetwork:
             "--port", str(node.listen_port),
             "--extIP", "127.0.0.1",
             "--rpc", "--rpcAddr", "127.0.0.1", "--rpcPort", str(node.rpc_port),
-            "--mine", "--unlock", str(node.key_file),
             "--discDns", "false", "--discV4", "false",
             "--no-logFile",  # its output goes to node.log (see _launch)
         ]  # fmt: skip
+        if mine:
+            args += ["--mine", "--unlock", str(node.key_file)]
+        if seal_only_with_txs:
+            args.append("--sealOnlyWithTxs")  # the launcher's own option
         if bootnodes:
             args += ["--bootnodes", ",".join(bootnodes)]
         return args
@@ -446,17 +458,22 @@ class CliqueNetwork:
                 stdin=subprocess.DEVNULL,
             )
 
-    def _launch(self, node: CliqueNode, *, peers: bool) -> None:
+    def _launch(
+        self, node: CliqueNode, *, peers: bool, mine: bool = True, seal_only_with_txs: bool = False
+    ) -> None:
         assert not node.running, f"node {node.index} is running"
         if peers:
             node.listen_port = node.p2p_port
         others = [other.enode for other in self.nodes if other is not node and other.running]
+        command = self.command(
+            node, others if peers else [], mine=mine, seal_only_with_txs=seal_only_with_txs
+        )
         node.starts += 1
         with node.log_file.open("ab") as log:
-            log.write(f"=== start {node.starts} ===\n".encode())
+            log.write(f"=== start {node.starts}: {' '.join(command[2:])} ===\n".encode())
             log.flush()
             node.process = subprocess.Popen(
-                self.command(node, others if peers else []),
+                command,
                 cwd=node.directory,
                 stdout=log,
                 stderr=subprocess.STDOUT,

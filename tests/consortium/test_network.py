@@ -4,7 +4,8 @@ support_network), one per authority, started once for the module.
 The registry is deployed and seeded through node 1. The exporting authority's service (BW)
 talks to node 1, the importing authority's (AE) to node 2, each with a database of its own and
 with the indexer two blocks behind the head (Clique can reorg; QBFT, with instant finality,
-runs with 0). Then: a certificate goes from BW to AE and both services read it alike; node 3
+runs with 0); every deploy here waits for the same two confirmations before it records its
+block. Then: a certificate goes from BW to AE and both services read it alike; node 3
 stops, blocks and certificates keep coming, node 3 comes back and an index built from it
 equals the services'; node 3 seals a branch of its own while cut off, and an indexer following
 it repairs the reorg when node 3 rejoins; and the two deploy commands work against the network.
@@ -125,7 +126,11 @@ def consortium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Consortium]
         w3 = connect(network.rpc_url(1), expected_chain_id=CHAIN_ID)
         governor = TransactionSender(w3, LocalSigner(governor_account()), chain_id=CHAIN_ID)
         deployment = deploy(
-            governor, governor=governor.address, network=NETWORK, expected_chain_id=CHAIN_ID
+            governor,
+            governor=governor.address,
+            network=NETWORK,
+            expected_chain_id=CHAIN_ID,
+            confirmations=CONFIRMATIONS,
         )
         admitted = [p for p in DEMO_PARTICIPANTS if p.code in PARTICIPANTS]
         seed(governor, deployment.address, participants=admitted)
@@ -267,12 +272,15 @@ def test_blocks_and_certificates_keep_coming_while_node3_is_down_and_node3_catch
     sealers = {block_signer(node1.block(n)) for n in range(down_from + 1, down_to + 1)}
 
     network.start_node(3)
-    caught_up = network.wait_for_height(node1.head, nodes=[1, 2, 3])
+    # Caught up: the three agree on a block sealed after node 3 is back.
+    network.wait_for_blocks(1, nodes=[1, 2, 3])
     from_node3 = consortium.store("node3-after-restart")
     consortium.indexer(3, from_node3).sync()
 
     assert sealers == {node1.signer.address, node2.signer.address}  # nodes 1 and 2 took turns
-    assert caught_up > down_to
+    node3 = network.node(3)
+    for number in (down_from, down_to):  # node 3 has the blocks sealed while it was down
+        assert node3.block(number)["hash"] == node1.block(number)["hash"]
     expected = index_rows(from_node3)
     assert {row[0] for row in expected["certificates"]} >= {
         f"BW-{YEAR}-000201",
@@ -336,50 +344,29 @@ def _seal_alone_on_node3(network: CliqueNetwork, fork_tx: SignedTransaction) -> 
     """Cuts node 3 off and has it seal `fork_tx` into a block of its own branch; returns that
     block's number.
 
-    A signer alone seals one block, and only if it did not seal the block it stands on, and the
-    transaction must reach its pool before that block is sealed (about a second after the node
-    starts): so node 3 is stopped right after a block of another signer, and the transaction is
-    sent the moment node 3 answers again. When either race is lost, node 3 rejoins and it is
-    tried again.
+    A signer alone seals one block, and only on a block it did not seal itself: so node 3 first
+    follows the others without sealing, until its head is a block of theirs, and is cut off
+    then. Cut off, it seals only once its pool has the transaction (see `start_alone`).
     """
-    for _ in range(3):
-        fork_block = _try_sealing_alone(network, fork_tx)
-        if fork_block is not None:
-            return fork_block
-        network.stop_node(3)
-        network.start_node(3)
-        network.wait_for_height(network.node(1).head, nodes=[1, 2, 3])
-    raise AssertionError(f"node 3 never sealed the transaction alone\n{network.logs()}")
-
-
-def _try_sealing_alone(network: CliqueNetwork, fork_tx: SignedTransaction) -> int | None:
     node3 = network.node(3)
-    wait_for(
-        lambda: block_signer(node3.block()) != node3.signer.address,
-        timeout=30,
-        what="a head block sealed by another node",
-        log=network.logs(),
-    )
+    network.stop_node(3)
+    network.start_node(3, mine=False)
+    network.wait_for_blocks(1, nodes=[1, 2, 3])  # sealed since node 3 stopped sealing
     network.stop_node(3)
     network.start_alone(3)
-    node3.rpc("eth_sendRawTransaction", "0x" + fork_tx.raw.hex())
     branch_point = node3.head
-    wait_for(
-        lambda: node3.head > branch_point,
-        timeout=30,
-        what="node 3 to seal a block alone",
-        log=node3.log_tail(),
-    )
-    if fork_tx.tx_hash not in node3.block(branch_point + 1)["transactions"]:
-        return None  # sealed before the transaction came, or did not stand on another's block
+    assert block_signer(node3.block(branch_point)) != node3.signer.address
+
+    node3.rpc("eth_sendRawTransaction", "0x" + fork_tx.raw.hex())
     receipt = wait_for(
         lambda: node3.try_rpc("eth_getTransactionReceipt", fork_tx.tx_hash),
-        timeout=30,
-        what="the receipt of the transaction node 3 sealed",
+        timeout=60,
+        what="node 3 to seal the transaction alone",
         log=node3.log_tail(),
     )
     assert int(receipt["status"], 16) == 1, receipt
-    return int(receipt["blockNumber"], 16)
+    assert int(receipt["blockNumber"], 16) == branch_point + 1, receipt
+    return branch_point + 1
 
 
 # --- part 3: deploying to the consortium ---------------------------------------------------------
@@ -414,9 +401,11 @@ class Deployer:
     address: str
 
     def deploy(self, rpc_url: str, chain_id: int, out: Path) -> Result:
-        """`kpchain deploy` in this process, against `rpc_url`, for the consortium network."""
+        """`kpchain deploy` in this process, against `rpc_url`, for the consortium network,
+        waiting for the services' confirmations."""
         options = {"--rpc-url": rpc_url, "--chain-id": str(chain_id), "--network": NETWORK}
         options |= {"--keystore": str(self.keystore), "--out": str(out)}
+        options |= {"--confirmations": str(CONFIRMATIONS)}
         return CliRunner().invoke(main, ["deploy", *(x for pair in options.items() for x in pair)])
 
 
@@ -440,6 +429,7 @@ def test_deploy_command_deploys_through_node1_and_writes_deployments_file(
     data = json.loads((out / f"{NETWORK}.json").read_text())
     assert (data["network"], data["chain_id"]) == (NETWORK, CHAIN_ID)
     assert data["deployer"] == data["governor"] == deployer.address
+    assert consortium.network.node(1).head >= data["block"] + CONFIRMATIONS
     # Another node has the same block (a POA block: extraData over 32 bytes) and the same code.
     consortium.network.wait_for_height(data["block"], nodes=[1, 2, 3])
     node2 = consortium.w3(2)
@@ -464,11 +454,13 @@ def test_ape_run_deploy_on_the_consortium_network_writes_deployments_file(
     consortium: Consortium, tmp_path: Path
 ) -> None:
     """`ape run deploy --network ethereum:kp-consortium:node` in a subprocess, with the node's URL
-    in KPCHAIN_RPC_URL as ape-config.yaml reads it; TEST::0 is a development key, which the
-    script takes on a network that is not local only with KPCHAIN_DEVELOPMENT=true."""
+    in KPCHAIN_RPC_URL as ape-config.yaml reads it, and the services' confirmations in
+    KPCHAIN_CONFIRMATIONS; TEST::0 is a development key, which the script takes on a network
+    that is not local only with KPCHAIN_DEVELOPMENT=true."""
     governor = Account.create().address
     env = {key: value for key, value in os.environ.items() if not key.startswith("KPCHAIN_")}
     env |= {"KPCHAIN_RPC_URL": consortium.network.rpc_url(1), "KPCHAIN_DEVELOPMENT": "true"}
+    env |= {"KPCHAIN_CONFIRMATIONS": str(CONFIRMATIONS)}
     ape = str(Path(sys.executable).parent / "ape")
     options = ["--account", "TEST::0", "--governor", governor, "--out", str(tmp_path)]
 
@@ -483,5 +475,7 @@ def test_ape_run_deploy_on_the_consortium_network_writes_deployments_file(
     assert (data["deployer"], data["governor"]) == (TEST_ACCOUNT_0, governor)
     address = data["contracts"]["CertificateRegistry"]
     assert address in result.stdout
+    consortium.network.wait_for_height(data["block"], nodes=[1, 2, 3])
+    assert consortium.network.node(2).block(data["block"])["hash"] == data["block_hash"]
     code = bytes(consortium.w3(1).eth.get_code(address))
     assert "0x" + keccak(code).hex() == data["code_hashes"]["CertificateRegistry"]
