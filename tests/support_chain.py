@@ -22,7 +22,7 @@ from kpchain.certificates.typed_data import (
     zone_id,
 )
 from kpchain.chain.transactions import TransactionSender
-from kpchain.contracts.enums import ParticipantStatus, RejectionReason
+from kpchain.contracts.enums import ParticipantStatus, RejectionReason, WithdrawalReason
 from kpchain.deploy import deploy
 from kpchain.devnet.anvil import DEVNET_CHAIN_ID
 from kpchain.devnet.seed import governor_account, participant_account, registry, seed
@@ -186,6 +186,12 @@ class Devnet:
 
     def cancel(self, number: str, *, exporting: str = "BW") -> TxReceipt:
         call = self.contract.functions.cancel(cert_number(number))
+        return self.sender(exporting).transact(call)
+
+    def withdraw(
+        self, number: str, *, exporting: str = "BW", reason: WithdrawalReason
+    ) -> TxReceipt:
+        call = self.contract.functions.withdrawShipment(cert_number(number), int(reason))
         return self.sender(exporting).transact(call)
 
     # --- participants ----------------------------------------------------------------------------

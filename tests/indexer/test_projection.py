@@ -1,5 +1,6 @@
-"""What the index makes of each registry event: certificates through their lifecycle,
-participants, zones and the authority key history, every column checked against the chain."""
+"""What the index makes of each registry event: certificates through their lifecycle (withdrawal
+in transit included), participants, zones and the authority key history, every column checked
+against the chain."""
 
 from __future__ import annotations
 
@@ -14,13 +15,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from web3.types import TxReceipt
 
 from kpchain.certificates.typed_data import Line, document_hash, zone_id
-from kpchain.contracts.enums import ParticipantStatus, RejectionReason
+from kpchain.contracts.enums import ParticipantStatus, RejectionReason, WithdrawalReason
 from kpchain.devnet.anvil import DEVNET_CHAIN_ID
 from kpchain.devnet.seed import DEMO_PARTICIPANTS, participant_account
 from kpchain.indexer import Indexer, queries
 from kpchain.indexer.tables import Authority, Certificate, Event, Participant
 from kpchain.store import Base
-from support_chain import DAY, Devnet
+from support_chain import Devnet
 
 pytestmark = pytest.mark.anvil
 
@@ -51,7 +52,7 @@ def test_sync_indexes_every_column_when_certificate_issued_shipped_received(
         Line(hsCode=710231, carats=123_456, valueUsdCents=45_678_900, parcels=3),
     )
     cert = devnet.certificate("BW-2026-000001", lines=lines)
-    received_at = cert.issuedAt + 3 * DAY
+    received_at = cert.issuedAt  # the day of issue: a receipt is never dated after the block
     issued = _step(devnet, devnet.issue(cert))
     shipped = _step(devnet, devnet.ship("BW-2026-000001", seal="seal BW-0001"))
     received = _step(
@@ -116,6 +117,7 @@ def test_sync_indexes_every_column_when_certificate_issued_shipped_received(
             "cancelled_tx": None,
             "cancelled_time": None,
             "cancelled_authority": None,
+            "withdrawal_reason": None,
         }
         assert [_columns(line) for line in row.lines] == [
             {
@@ -232,6 +234,39 @@ def test_sync_indexes_cancellation_and_replacement_when_mixed_origin_replaced(
     assert old.cancelled_authority == ae
     assert old.shipped_block is None
     assert (new.replaces, new.status, successor) == ("AE-2026-000001", "issued", "AE-2026-000002")
+
+
+def test_sync_indexes_withdrawal_when_importer_suspended_in_transit(
+    devnet: Devnet, make_indexer: Callable[..., Indexer], sessions: sessionmaker[Session]
+) -> None:
+    devnet.issue(devnet.certificate("BW-2026-000001"))
+    shipped = _step(devnet, devnet.ship("BW-2026-000001"))
+    devnet.set_status("AE", ParticipantStatus.SUSPENDED)
+    withdrawn = _step(devnet, devnet.withdraw("BW-2026-000001", reason=WithdrawalReason.SEIZED))
+
+    make_indexer().sync()
+
+    with sessions() as session:
+        row = queries.certificate(session, "BW-2026-000001")
+        event = session.scalars(select(Event).where(Event.name == "ShipmentWithdrawn")).one()
+    assert row is not None
+    bw = participant_account("BW", "authority").address
+    assert (row.status, row.shipped_block, row.withdrawal_reason) == (
+        "cancelled",
+        shipped[0],
+        "seized",
+    )
+    assert (row.cancelled_block, row.cancelled_tx, row.cancelled_time) == withdrawn
+    assert row.cancelled_authority == bw
+    assert (row.received_block, row.rejected_block, row.rejection_reason) == (None, None, None)
+    assert (event.cert_no, event.exporting, event.importing) == ("BW-2026-000001", "BW", "AE")
+    assert event.args == {
+        "certNo": _hex(row.cert_no.encode().ljust(32, b"\0")),
+        "exportingParticipant": "0x4257",
+        "importingParticipant": "0x4145",
+        "authority": bw,
+        "reason": int(WithdrawalReason.SEIZED),
+    }
 
 
 def test_sync_indexes_each_certificate_when_batch_issued_in_one_transaction(
@@ -362,6 +397,7 @@ def test_sync_stores_every_registry_event_when_seeded(
     ]
     assert {e.name for e in events} == {
         "RoleGranted",
+        "MaxValiditySet",
         "ParticipantAdmitted",
         "AuthorityAdded",
         "OriginRestrictionChanged",

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
-from kpchain.contracts.enums import ParticipantStatus, RejectionReason
+from kpchain.contracts.enums import ParticipantStatus, RejectionReason, WithdrawalReason
 from kpchain.indexer.decoding import MIXED_ORIGIN, code_of, text_of
 from kpchain.indexer.tables import (
     Authority,
@@ -135,6 +135,13 @@ def _rejected(session: Session, event: Event) -> None:
 
 def _cancelled(session: Session, event: Event) -> None:
     _step(session, event, "cancelled")
+
+
+def _withdrawn(session: Session, event: Event) -> None:
+    # The registry moves a withdrawn shipment to Cancelled: the same status and step, with why.
+    cert = _step(session, event, "cancelled")
+    if cert is not None:
+        cert.withdrawal_reason = _label(WithdrawalReason, event.args["reason"])
 
 
 def _step(session: Session, event: Event, step: str) -> Certificate | None:
@@ -262,6 +269,7 @@ _HANDLERS: dict[str, Callable[[Session, Event], None]] = {
     "CertificateReceived": _received,
     "CertificateRejected": _rejected,
     "CertificateCancelled": _cancelled,
+    "ShipmentWithdrawn": _withdrawn,
     "ParticipantAdmitted": _admitted,
     "ParticipantStatusChanged": _status_changed,
     "ParticipantAdminChanged": _admin_changed,

@@ -175,10 +175,13 @@ class Certificate(Base):
     rejected_authority: Mapped[str | None] = mapped_column(ADDRESS)
     rejection_reason: Mapped[str | None] = mapped_column(String(32))  # "seal_broken" …
 
+    # Cancelled before shipping (CertificateCancelled), or withdrawn in transit from an importer
+    # no longer Active (ShipmentWithdrawn: then `withdrawal_reason` is set).
     cancelled_block: Mapped[int | None] = mapped_column(BigInteger)
     cancelled_tx: Mapped[str | None] = mapped_column(HASH)
     cancelled_time: Mapped[int | None] = mapped_column(BigInteger)
     cancelled_authority: Mapped[str | None] = mapped_column(ADDRESS)
+    withdrawal_reason: Mapped[str | None] = mapped_column(String(32))  # "returned" …
 
     lines: Mapped[list[CertificateLine]] = relationship(
         order_by="CertificateLine.position",
