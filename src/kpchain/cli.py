@@ -250,6 +250,8 @@ def index_run() -> None:
         runtime.indexer.run(stop, poll_interval=runtime.poll_interval)
     except KeyboardInterrupt:
         stop.set()
+    finally:
+        runtime.owner.release()
     click.echo(f"stopped at block {runtime.indexer.head}")
 
 
@@ -260,13 +262,16 @@ def index_rebuild() -> None:
 
     runtime = index_runtime()
     bar: Any
-    with click.progressbar(length=1, label="rebuilding the index", show_pos=True) as bar:
+    try:
+        with click.progressbar(length=1, label="rebuilding the index", show_pos=True) as bar:
 
-        def progress(done: int, target: int) -> None:
-            bar.length = max(target - runtime.start_block, 1)
-            bar.update(done - runtime.start_block - bar.pos)
+            def progress(done: int, target: int) -> None:
+                bar.length = max(target - runtime.start_block, 1)
+                bar.update(done - runtime.start_block - bar.pos)
 
-        runtime.indexer.rebuild(progress=progress)
+            runtime.indexer.rebuild(progress=progress)
+    finally:
+        runtime.owner.release()
     click.echo(f"index rebuilt to block {runtime.indexer.head}")
 
 

@@ -12,9 +12,16 @@ from typing import Any
 
 
 class KpchainError(Exception):
-    """Root of every error kpchain raises on purpose."""
+    """Root of every error kpchain raises on purpose.
+
+    `retryable` says whether the same request may succeed later without change: a node or a
+    signer that is away, a transaction not mined yet. A write that meets a retryable error stays
+    open (a retry or the reconciler finishes it); any other error is its final answer, stored and
+    returned again to every retry with the same Idempotency-Key.
+    """
 
     code: str = "kpchain_error"
+    retryable: bool = False
 
     def __init__(self, message: str, *, detail: Mapping[str, Any] | None = None) -> None:
         super().__init__(message)
@@ -29,6 +36,20 @@ class ConfigError(KpchainError):
     """Settings are missing or contradict each other."""
 
     code = "config_error"
+
+
+class DatabaseInUseError(ConfigError):
+    """Another kpchain process owns the database this one was given."""
+
+    code = "database_in_use"
+
+    def __init__(self, *, database: str) -> None:
+        super().__init__(
+            f"another kpchain process (a service or an indexer) is using the database "
+            f"{database}; one process owns a database: stop the other, or give this one a "
+            "KPCHAIN_DATABASE_URL of its own",
+            detail={"database": database},
+        )
 
 
 class ToolchainError(KpchainError):
@@ -56,6 +77,7 @@ class ChainUnavailableError(ChainError):
     """The JSON-RPC endpoint cannot be reached or does not answer."""
 
     code = "chain_unavailable"
+    retryable = True
 
 
 class ChainIdMismatchError(ChainError):
@@ -79,6 +101,13 @@ class TransactionFailedError(ChainError):
     code = "transaction_failed"
 
 
+class TransactionRefusedError(TransactionFailedError):
+    """The node answered a request with an error of its own (a full pool, an internal error, a
+    rule of its configuration): nothing was mined, and the same request may pass later."""
+
+    retryable = True
+
+
 class ContractRevertError(ChainError):
     """A contract reverted with a custom error; `code` is its snake_case name.
 
@@ -98,12 +127,14 @@ class NonceTooLowError(TransactionFailedError):
     """The node has already seen a transaction of this account with this nonce."""
 
     code = "nonce_too_low"
+    retryable = True
 
 
 class TransactionPendingError(ChainError):
     """A transaction was sent but is not mined yet; it may still be, so the write stays open."""
 
     code = "transaction_pending"
+    retryable = True
 
 
 # --- index -------------------------------------------------------------------------------------
@@ -131,9 +162,20 @@ class DeploymentError(KpchainError):
 
 
 class SigningError(KpchainError):
-    """A signer could not be opened or refused to sign. Never carries key material."""
+    """A signer could not be opened or refused to sign. Never carries key material.
+
+    `detail["reason"]` says why: ``unavailable`` (not reached, timed out, HTTP 5xx),
+    ``http_error`` (credentials refused), ``rpc_error`` (it refused, e.g. no longer holds the
+    key), ``misbehaving`` (its answer failed the checks), ``invalid_request`` (kpchain asked for
+    something no signer can sign). Only the last is final: the others are the signer's or its
+    operator's to fix, and nothing was signed, so the same request may pass later.
+    """
 
     code = "signing_error"
+
+    def __init__(self, message: str, *, detail: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message, detail=detail)
+        self.retryable = self.detail.get("reason") != "invalid_request"
 
 
 # --- certificates ------------------------------------------------------------------------------

@@ -10,7 +10,10 @@ from typing import Any
 from api_checks import assert_error, authority, caught_up
 from eth_account import Account
 
+from kpchain.artifacts import load_artifact
+from kpchain.certificates.typed_data import document_hash, typed_data
 from kpchain.devnet.seed import participant_account
+from kpchain.signing import LocalSigner
 from support_api import Service
 
 DAY = 86_400
@@ -286,3 +289,55 @@ def test_verify_refuses_malformed_input_with_422(service: Service) -> None:
         "/v1/verify/BW-2026-000001?signature=nothex",
     ):
         assert_error(service.client.get(path), 422, "invalid_request")
+
+
+# --- contract accounts (ERC-1271) ------------------------------------------------------------
+
+
+def _wallet_issued(service: Service, cert_no: str, owner: Any) -> tuple[str, str, str]:
+    """A certificate validated by an ERC-1271 contract account (a multisig stands in this way)
+    that `owner`'s key controls, made an authority of BW and issued by BW's authority key;
+    returns the wallet's address, the document hash and the wallet's signature."""
+    chain = service.chain
+    artifact = load_artifact("ERC1271Wallet")
+    factory = chain.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+    deployed = chain.sender("BW", "admin").transact(factory.constructor(owner.address))
+    wallet = str(deployed["contractAddress"])
+    chain.add_authority("BW", wallet)
+    cert = chain.certificate(cert_no)
+    data = typed_data(cert, chain_id=2021, verifying_contract=chain.address)
+    signature = LocalSigner(owner).sign_typed_data(data)
+    bw = chain.sender("BW")
+    bw.transact(chain.contract.functions.issue(cert.to_abi(), wallet, signature))
+    caught_up(service)
+    doc_hash = "0x" + document_hash(cert, chain_id=2021, verifying_contract=chain.address).hex()
+    return wallet, doc_hash, "0x" + bytes(signature).hex()
+
+
+def test_verify_reports_genuine_when_a_contract_account_validated_the_certificate(
+    service: Service,
+) -> None:
+    owner = Account.create()
+    wallet, doc_hash, signature = _wallet_issued(service, "BW-2026-000390", owner)
+
+    report = _verify(service, "BW-2026-000390", doc_hash=doc_hash, signature=signature)
+    forged = _verify(
+        service,
+        "BW-2026-000390",
+        doc_hash=doc_hash,
+        signature=_sign_hash(Account.create(), doc_hash),
+    )
+
+    assert report["genuine"] is True, report
+    assert report["signer"] == wallet
+    assert _passed(report) == {
+        "exists": True,
+        "document_hash": True,
+        "signature": True,
+        "authority": True,
+        "status": True,
+    }
+    assert "contract account" in _message(report, "signature")
+    assert "ERC-1271" in _message(report, "signature")
+    assert forged["genuine"] is False
+    assert _passed(forged)["signature"] is False

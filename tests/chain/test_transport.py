@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -108,6 +109,26 @@ def test_transport_sends_basic_auth_when_url_carries_credentials(fake_node: Fake
 
     expected = base64.b64encode(b"kp@bw:s3cret").decode()
     assert fake_node.authorization == [f"Basic {expected}"]
+
+
+def test_connect_keeps_credentials_out_of_debug_logs_when_url_carries_them(
+    fake_node: FakeNode, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"http://operator:s3cret-token@127.0.0.1:{fake_node.port}/rpc?key=hidden"
+
+    with caplog.at_level(logging.DEBUG):
+        w3 = connect(url, expected_chain_id=2021)
+        assert w3.eth.chain_id == 2021
+
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert f"127.0.0.1:{fake_node.port}/rpc" in logged  # web3 and kpchain did log the URL
+    assert "s3cret-token" not in logged
+    assert "hidden" not in logged
+    assert str(w3.provider) == f"RPC connection http://127.0.0.1:{fake_node.port}/rpc"
+    assert (
+        fake_node.authorization[-1]
+        == "Basic " + base64.b64encode(b"operator:s3cret-token").decode()
+    )
 
 
 def test_transport_serves_concurrent_threads_when_talking_to_anvil(anvil: AnvilNode) -> None:

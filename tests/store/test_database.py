@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,9 +15,11 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, event, inspect, text
 
+from kpchain.errors import DatabaseInUseError
 from kpchain.indexer.tables import INDEX_TABLES, Checkpoint
-from kpchain.store import WRITE, create_engine, migrate, session_factory
+from kpchain.store import WRITE, create_engine, migrate, own, session_factory
 from kpchain.store.database import MIGRATIONS, import_models
+from support_service import wait_until
 
 
 @pytest.fixture
@@ -150,3 +154,59 @@ def test_checkpoint_refuses_second_row_when_inserted(engine: Engine) -> None:
         connection.execute(
             text("INSERT INTO checkpoint (id, block_number, block_hash) VALUES (2, 1, '0x')")
         )
+
+
+# --- one owner a database ------------------------------------------------------------------------
+
+
+def test_second_owner_of_a_database_is_refused_until_the_first_releases_it(
+    database_url: str,
+) -> None:
+    first, second = create_engine(database_url), create_engine(database_url)
+    try:
+        owner = own(first)
+        with pytest.raises(DatabaseInUseError) as refused:
+            own(second)
+        assert refused.value.code == "database_in_use"
+        owner.release()
+        owner.release()  # twice is harmless
+        own(second).release()
+    finally:
+        first.dispose()
+        second.dispose()
+
+
+def test_owner_lock_is_released_when_the_owning_process_dies(database_url: str) -> None:
+    script = (
+        "import os, sys\n"
+        "from kpchain.store import create_engine, own\n"
+        "owner = own(create_engine(sys.argv[1]))\n"
+        "print('owned', flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", script, database_url],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    engine = create_engine(database_url)
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "owned"
+        with pytest.raises(DatabaseInUseError):
+            own(engine)
+        child.kill()  # no clean-up runs: the system drops the lock
+        child.wait(timeout=10)
+        wait_until(lambda: _can_own(engine), timeout=10, what="the dead owner's lock to go")
+    finally:
+        child.kill()
+        engine.dispose()
+
+
+def _can_own(engine: Engine) -> bool:
+    try:
+        own(engine).release()
+    except DatabaseInUseError:
+        return False
+    return True

@@ -25,6 +25,7 @@ from kpchain.api.routes import (
 )
 from kpchain.config import Settings, get_settings
 from kpchain.service.runtime import Runtime, build_runtime
+from kpchain.verification.chain import ContractSignatures
 from kpchain.web import routes as pages
 
 logger = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
         current = runtime or build_runtime(settings)
         app.state.runtime = current
+        app.state.contract_signatures = ContractSignatures(current.w3)
         current.start()
         logger.info("kpchain service ready: registry %s", current.registry.address)
         try:

@@ -12,6 +12,7 @@ from kpchain.errors import AuthenticationError, PermissionDeniedError
 from kpchain.service.authority import AuthorityService
 from kpchain.service.keys import Principal, Role, authenticate
 from kpchain.service.runtime import Runtime
+from kpchain.verification.chain import ContractSignatures
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer kp_…`")
 
@@ -22,6 +23,14 @@ def get_runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_contract_signatures(request: Request) -> ContractSignatures:
+    signatures: ContractSignatures = request.app.state.contract_signatures
+    return signatures
+
+
+ContractSignaturesDep = Annotated[ContractSignatures, Depends(get_contract_signatures)]
 
 
 def get_authority(runtime: RuntimeDep) -> AuthorityService:

@@ -124,20 +124,35 @@ def error_response(request: Request, error: KpchainError) -> Response:
     if error_pages.is_page(request):
         return error_pages.error_page(
             request,
+    message, detail = _public(error)
             status=status,
-            message=error.message,
+            message=message,
             code=error.code,
-            detail=error.detail,
+            detail=detail,
             headers=headers,
         )
     return JSONResponse(
-        error_body(error.code, error.message, error.detail), status_code=status, headers=headers
+        error_body(error.code, message, detail), status_code=status, headers=headers
     )
 
 
 async def _validation_error(request: Request, error: RequestValidationError) -> Response:
     problems = [
         {
+def _public(error: KpchainError) -> tuple[str, dict[str, Any]]:
+    """What a caller is told of `error`. A signer's error names the signer's internal address
+    (and what it answered): the log keeps that for the operator, the caller learns only why."""
+    if isinstance(error, SigningError):
+        reason = str(error.detail.get("reason", "unavailable"))
+        return (
+            f"the service's signer could not sign ({reason.replace('_', ' ')}); "
+            + ("try again shortly" if error.retryable else "this request cannot be signed")
+            + ", and tell the service's operator if it persists (the log has the details)",
+            {"reason": reason},
+        )
+    return error.message, error.detail
+
+
             "field": ".".join(str(part) for part in item.get("loc", ()) if part != "body"),
             "message": item.get("msg", ""),
             "type": item.get("type", ""),

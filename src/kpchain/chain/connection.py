@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlsplit
 
 from requests.exceptions import RequestException
 from web3 import Web3
 from web3.middleware import ExtraDataToPOAMiddleware
 
-from kpchain.chain.transport import KeepAliveHTTPProvider
+from kpchain.chain.transport import KeepAliveHTTPProvider, redact_url
 from kpchain.errors import ChainIdMismatchError, ChainUnavailableError
 
 logger = logging.getLogger(__name__)
+
+__all__ = ["connect", "endpoint", "node_chain_id", "redact_url"]
 
 
 def connect(rpc_url: str, *, expected_chain_id: int | None = None, timeout: float = 10.0) -> Web3:
@@ -36,7 +37,7 @@ def connect(rpc_url: str, *, expected_chain_id: int | None = None, timeout: floa
         raise ChainIdMismatchError(
             expected=expected_chain_id, actual=chain_id, rpc_url=redact_url(rpc_url)
         )
-    logger.debug("connected to chain %s at %s", chain_id, rpc_url)
+    logger.debug("connected to chain %s at %s", chain_id, redact_url(rpc_url))
     return w3
 
 
@@ -61,13 +62,3 @@ def endpoint(w3: Web3) -> str:
     """The URL of the node behind `w3`, for messages: without credentials or query."""
     url = getattr(w3.provider, "endpoint_uri", None)
     return redact_url(str(url)) if url else "the node"
-
-
-def redact_url(url: str) -> str:
-    """`url` without credentials or query, fit for messages and logs."""
-    try:
-        parts = urlsplit(url)
-        port = f":{parts.port}" if parts.port is not None else ""
-        return f"{parts.scheme}://{parts.hostname or ''}{port}{parts.path}"
-    except ValueError:  # an unparsable URL is shown as nothing rather than leak what it holds
-        return "<unparsable URL>"

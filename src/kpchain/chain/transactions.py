@@ -34,6 +34,7 @@ from kpchain.errors import (
     NonceTooLowError,
     TransactionFailedError,
     TransactionPendingError,
+    TransactionRefusedError,
 )
 from kpchain.signing.base import Signer
 
@@ -395,5 +396,5 @@ def _from_web3_error(exc: Exception) -> ChainError | None:
         return decode_revert(raw)
     if isinstance(exc, Web3RPCError):
         message = str(exc.rpc_response["error"]["message"]) if exc.rpc_response else str(exc)
-        return TransactionFailedError(f"the node refused the transaction: {message}")
+        return TransactionRefusedError(f"the node refused the request: {message}")
     return None

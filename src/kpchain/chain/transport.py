@@ -40,7 +40,9 @@ class KeepAliveHTTPProvider(HTTPProvider):
     """
 
     def __init__(self, endpoint_uri: str, *, timeout: float = 10.0) -> None:
-        super().__init__(endpoint_uri, request_kwargs={"timeout": timeout})
+        # web3 logs `endpoint_uri` with every request at DEBUG, and shows it in messages: it
+        # gets the URL without credentials or query, which only this class's requests carry.
+        super().__init__(redact_url(endpoint_uri), request_kwargs={"timeout": timeout})
         parts = urlsplit(endpoint_uri)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) URL: {parts.scheme}://{parts.hostname or ''}")
@@ -113,3 +115,13 @@ class KeepAliveHTTPProvider(HTTPProvider):
         if connection is not None:
             connection.close()
             self._local.connection = None
+
+
+def redact_url(url: str) -> str:
+    """`url` without credentials or query, fit for messages and logs."""
+    try:
+        parts = urlsplit(url)
+        port = f":{parts.port}" if parts.port is not None else ""
+        return f"{parts.scheme}://{parts.hostname or ''}{port}{parts.path}"
+    except ValueError:  # an unparsable URL is shown as nothing rather than leak what it holds
+        return "<unparsable URL>"

@@ -35,7 +35,6 @@ from web3.types import TxReceipt
 from kpchain.chain.transactions import SignedTransaction, TransactionSender, call_node
 from kpchain.contracts.registry import Registry
 from kpchain.errors import (
-    ChainUnavailableError,
     ConflictError,
     KpchainError,
     NonceTooLowError,
@@ -298,9 +297,10 @@ class Writer:
             except ConflictError as exc:
                 if exc.code != "operation_in_progress":
                     finished += 1
-            except (ChainUnavailableError, TransactionPendingError) as exc:
-                logger.info("operation %s not finished yet: %s", operation_id, exc.message)
             except KpchainError as exc:
+                if exc.retryable:
+                    logger.info("operation %s not finished yet: %s", operation_id, exc.message)
+                    continue
                 finished += 1  # it failed for good, and its error is stored
                 logger.info("operation %s failed: %s", operation_id, exc.message)
         return finished
@@ -334,11 +334,10 @@ class Writer:
                     receipt = self._send_new(session, operation, sender)
                 else:
                     receipt = self._resume_signed(session, operation, sender)
-            except (ChainUnavailableError, TransactionPendingError):
-                raise  # not finished: the operation stays as it is
             except KpchainError as exc:
-                self._fail(session, operation, exc)
-                raise
+                if not exc.retryable:  # the request's final answer: a revert, a refusal
+                    self._fail(session, operation, exc)
+                raise  # retryable: not finished, the operation stays as it is
             return self._finish(session, operation, receipt)
 
     def _send_new(

@@ -24,7 +24,7 @@ from kpchain.service.operations import Hosting, Writer
 from kpchain.service.webhooks import WebhookDispatcher, WebhooksConfig
 from kpchain.signing.base import Signer
 from kpchain.signing.specs import SignersConfig
-from kpchain.store import create_engine, migrate, session_factory
+from kpchain.store import OwnerLock, create_engine, migrate, own, session_factory
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,7 @@ class Runtime:
     hosting: Hosting
     writer: Writer
     authority: AuthorityService
+    owner: OwnerLock
     webhooks: WebhookDispatcher | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -83,6 +84,7 @@ class Runtime:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout)
+        self.owner.release()
         self.engine.dispose()
 
 
@@ -95,30 +97,36 @@ class IndexRuntime:
     database: str  # the URL without its password, for messages
     start_block: int
     poll_interval: float
+    owner: OwnerLock
 
 
 def index_runtime(settings: Settings | None = None) -> IndexRuntime:
     """The standalone indexer of `settings` (default: the environment's)."""
     settings = settings or get_settings()
-    w3, registry, _, sessions, start_block = _core(settings)
+    w3, registry, engine, owner, start_block = _core(settings)
     return IndexRuntime(
-        indexer=_indexer(settings, w3, registry, sessions, start_block),
+        indexer=_indexer(settings, w3, registry, session_factory(engine), start_block),
         registry=registry.address,
         database=make_url(settings.database_url).render_as_string(hide_password=True),
         start_block=start_block,
         poll_interval=settings.index_poll_interval,
+        owner=owner,
     )
 
 
-def _core(
-    settings: Settings,
-) -> tuple[Web3, Registry, Engine, sessionmaker[Session], int]:
+def _core(settings: Settings) -> tuple[Web3, Registry, Engine, OwnerLock, int]:
+    """The node, the registry, and the database, owned by this process and migrated."""
     address, start_block = registry_location(settings)
     w3 = connect(settings.rpc_url, expected_chain_id=settings.chain_id)
     registry = Registry(w3, address)
     engine = create_engine(settings.database_url)
-    migrate(engine)
-    return w3, registry, engine, session_factory(engine), start_block
+    owner = own(engine)  # before anything writes: another process may be using it
+    try:
+        migrate(engine)
+    except BaseException:
+        owner.release()
+        raise
+    return w3, registry, engine, owner, start_block
 
 
 def _indexer(
@@ -144,7 +152,23 @@ def build_runtime(settings: Settings) -> Runtime:
         ConfigError: no registry address, or a bad signers file.
         ChainUnavailableError / ChainIdMismatchError: the node is unreachable or wrong.
     """
-    w3, registry, engine, sessions, start_block = _core(settings)
+    w3, registry, engine, owner, start_block = _core(settings)
+    try:
+        return _runtime(settings, w3, registry, engine, owner, start_block)
+    except BaseException:
+        owner.release()
+        raise
+
+
+def _runtime(
+    settings: Settings,
+    w3: Web3,
+    registry: Registry,
+    engine: Engine,
+    owner: OwnerLock,
+    start_block: int,
+) -> Runtime:
+    sessions = session_factory(engine)
     indexer = _indexer(settings, w3, registry, sessions, start_block)
     hosting = _hosting(settings, w3)
     authority = AuthorityService(
@@ -153,6 +177,7 @@ def build_runtime(settings: Settings) -> Runtime:
         indexer=indexer,
         hosting=hosting,
         chain_id=settings.chain_id,
+        max_validity_days=settings.max_validity_days,
     )
     writer = authority.writer(receipt_timeout=settings.receipt_timeout)
     webhooks = None
@@ -168,6 +193,7 @@ def build_runtime(settings: Settings) -> Runtime:
         hosting=hosting,
         writer=writer,
         authority=authority,
+        owner=owner,
         webhooks=webhooks,
     )
 

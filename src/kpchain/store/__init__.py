@@ -8,10 +8,21 @@ checked pool.
 from kpchain.store.database import (
     WRITE,
     Base,
+    OwnerLock,
     begin_write,
     create_engine,
     migrate,
+    own,
     session_factory,
 )
 
-__all__ = ["WRITE", "Base", "begin_write", "create_engine", "migrate", "session_factory"]
+__all__ = [
+    "WRITE",
+    "Base",
+    "OwnerLock",
+    "begin_write",
+    "create_engine",
+    "migrate",
+    "own",
+    "session_factory",
+]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import importlib
 import logging
-from collections.abc import Mapping
+import sqlite3
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -16,6 +19,8 @@ from sqlalchemy.engine import URL
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
+from kpchain.errors import DatabaseInUseError
+
 logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -26,7 +31,6 @@ WRITE: Final[Mapping[str, Any]] = {"kpchain_write": True}
 WRITE)` as its first statement. On SQLite it begins with BEGIN IMMEDIATE, taking the write lock
 up front; a deferred transaction that reads and then writes fails with "database is locked"
 when another writer got in between, whatever the busy timeout. PostgreSQL ignores it."""
-
 
 
 def begin_write(session: Session) -> None:
@@ -58,6 +62,8 @@ every table (alembic autogenerate, the schema test). A new table module belongs 
 
 # pg_advisory_xact_lock key serialising concurrent `migrate` calls ("kpchain" in ASCII).
 _MIGRATION_LOCK = 0x6B70636861696E
+# pg_advisory_lock key of the process that owns the database ("kpowner" in ASCII).
+_OWNER_LOCK = 0x6B706F776E6572
 
 
 class Base(DeclarativeBase):
@@ -125,6 +131,75 @@ def migrate(engine: Engine) -> None:
     logger.debug("database schema at head on %s", engine.url.render_as_string(hide_password=True))
 
 
+class OwnerLock:
+    """The lock that makes one process the owner of a database (see `own`); `release` gives it
+    up. The operating system (SQLite's lock file) or the server (PostgreSQL's session lock)
+    drops it when the process dies, so a crash never leaves a database locked."""
+
+    def __init__(self, release: Callable[[], None]) -> None:
+        self._release: Callable[[], None] | None = release
+
+    def release(self) -> None:
+        """Gives the database up; releasing twice is harmless."""
+        release, self._release = self._release, None
+        if release is not None:
+            release()
+
+
+def own(engine: Engine) -> OwnerLock:
+    """Makes this process the only kpchain service (or indexer) of `engine`'s database.
+
+    Two processes on one database would each count their signers' nonces and drive the same
+    operations: one process owns a database. SQLite takes an exclusive lock on a file beside the
+    database (`<database>.lock`); PostgreSQL a session advisory lock, held on a connection of its
+    own for as long as the process owns the database. An in-memory database is its process's
+    alone already.
+
+    Raises:
+        DatabaseInUseError: another process owns the database.
+    """
+    shown = engine.url.render_as_string(hide_password=True)
+    if engine.dialect.name == "postgresql":
+        connection = engine.connect()
+        try:
+            taken = connection.execute(
+                text("SELECT pg_try_advisory_lock(:key)"), {"key": _OWNER_LOCK}
+            ).scalar()
+            connection.commit()
+        except BaseException:
+            connection.close()
+            raise
+        if not taken:
+            connection.close()
+            raise DatabaseInUseError(database=shown)
+
+        def end_session() -> None:
+            # Unlocked at once (a closed session's locks go only once the server has noticed),
+            # then closed rather than back to the pool, where the session would live on.
+            try:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _OWNER_LOCK})
+            finally:
+                connection.invalidate()
+                connection.close()
+
+        return OwnerLock(end_session)
+    database = engine.url.database or ""
+    if (
+        engine.dialect.name != "sqlite"
+        or database in {"", ":memory:"}
+        or database.startswith("file::memory:")
+    ):
+        return OwnerLock(lambda: None)
+    lock_file = Path(database).expanduser().with_name(Path(database).name + ".lock")
+    handle = lock_file.open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise DatabaseInUseError(database=shown) from None
+    return OwnerLock(handle.close)  # closing the file releases its lock
+
+
 def _normalise(url: URL) -> URL:
     """psycopg 3 for PostgreSQL URLs that name no driver (SQLAlchemy would pick psycopg2)."""
     if url.drivername in {"postgresql", "postgres"}:
@@ -156,12 +231,33 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> N
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _use_wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     finally:
         cursor.close()
+
+
+def _use_wal(cursor: Any) -> None:
+    """Puts the database in WAL mode (a setting of the file: once is enough, and every later
+    connection finds it set).
+
+    Switching needs the database to itself, and SQLite answers a switch that meets another
+    connection's lock with "database is locked" at once, without waiting as its busy timeout
+    makes other statements wait (seen when two processes open a new database together). So
+    the switch waits here instead, up to the same timeout.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            # Answers the mode it leaves: "wal" (or "memory", which an in-memory database keeps).
+            cursor.execute("PRAGMA journal_mode=WAL").fetchall()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _sqlite_on_begin(connection: sqlalchemy.Connection) -> None:

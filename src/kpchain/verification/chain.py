@@ -9,9 +9,14 @@ the same `CertificateFacts` the index fills, and runs the same checks
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from eth_abi.abi import encode as abi_encode
+from eth_utils.abi import function_signature_to_4byte_selector
+from web3 import Web3
 from web3.types import RPCEndpoint
 
 from kpchain.artifacts import load_artifact
@@ -21,7 +26,7 @@ from kpchain.chain.transactions import call_node
 from kpchain.contracts.enums import CertificateStatus
 from kpchain.contracts.registry import Registry
 from kpchain.deploy import DEPLOYED_CONTRACT
-from kpchain.errors import ChainError, ConfigError, InvalidRequestError
+from kpchain.errors import ChainError, ChainUnavailableError, ConfigError, InvalidRequestError
 from kpchain.indexer.decoding import MIXED_ORIGIN, EventDecoder, code_of
 from kpchain.indexer.tables import Event
 from kpchain.verification.checks import (
@@ -41,6 +46,62 @@ _CERTIFICATE_EVENTS = (
     "CertificateCancelled",
 )
 _AUTHORITY_EVENTS = ("AuthorityAdded", "AuthorityRevoked")
+
+
+ERC1271_MAGIC = bytes.fromhex("1626ba7e")
+"""What `isValidSignature(bytes32,bytes)` returns for a signature it accepts (its selector)."""
+
+
+class ContractSignatures:
+    """Asks contract accounts whether they accept a signature (ERC-1271), at a given block.
+
+    An answer about a past block never changes, so answers are kept (up to `cache_size`): a
+    certificate verified again and again costs the node two calls once.
+
+    Args:
+        w3: a node of the chain.
+        cache_size: answers kept.
+    """
+
+    def __init__(self, w3: Web3, *, cache_size: int = 4096) -> None:
+        self._w3 = w3
+        self._cache_size = cache_size
+        self._answers: OrderedDict[tuple[str, bytes, bytes, int], bool] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, signer: str, digest: bytes, signature: bytes, block: int) -> bool:
+        """Whether `signer` had code at `block` and its `isValidSignature(digest, signature)`
+        returned the ERC-1271 magic value there.
+
+        Raises:
+            ChainUnavailableError: the node does not answer (no verdict either way).
+        """
+        key = (signer, digest, signature, block)
+        with self._lock:
+            if key in self._answers:
+                self._answers.move_to_end(key)
+                return self._answers[key]
+        answer = self._ask(signer, digest, signature, block)
+        with self._lock:
+            self._answers[key] = answer
+            while len(self._answers) > self._cache_size:
+                self._answers.popitem(last=False)
+        return answer
+
+    def _ask(self, signer: str, digest: bytes, signature: bytes, block: int) -> bool:
+        address = Web3.to_checksum_address(signer)
+        if not call_node(lambda: self._w3.eth.get_code(address, block)):
+            return False  # a key's account: its signature recovers, or it is not its
+        data = function_signature_to_4byte_selector("isValidSignature(bytes32,bytes)") + abi_encode(
+            ["bytes32", "bytes"], [digest, signature]
+        )
+        try:
+            answer = call_node(lambda: self._w3.eth.call({"to": address, "data": data}, block))
+        except ChainUnavailableError:
+            raise
+        except ChainError:
+            return False  # the account reverted: it does not accept the signature
+        return bytes(answer)[:4] == ERC1271_MAGIC
 
 
 def verify_on_chain(
@@ -65,7 +126,13 @@ def verify_on_chain(
     cert_no = _cert_no_of(signed)
     presented = present(cert_no, document=signed, domain=DocumentDomain(chain_id, registry.address))
     reader = _ChainReader(registry, from_block)
-    return evaluate(cert_no, reader.facts(cert_no), presented, terms_of=reader.authority_terms)
+    return evaluate(
+        cert_no,
+        reader.facts(cert_no),
+        presented,
+        terms_of=reader.authority_terms,
+        contract_signatures=ContractSignatures(registry.w3),
+    )
 
 
 def _cert_no_of(signed: Mapping[str, Any]) -> str:

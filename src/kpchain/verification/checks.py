@@ -9,7 +9,10 @@ Each check is independent and named:
 - `document_hash`: the presented document's hash (given, or computed from the document) is the
   one the chain recorded; absent when nothing was presented;
 - `signature`: the presented signature recovers, over that hash, to the key the chain recorded
-  as the certificate's signer; absent when no signature was presented;
+  as the certificate's signer, or, when that signer is a contract account (a multisig, a
+  smart account), the account accepts it (ERC-1271 `isValidSignature`, asked at the block the
+  certificate was issued in, as the registry asked when it issued it); absent when no signature
+  was presented;
 - `authority`: the signer (the recovered one when a signature was presented, else the chain's)
   was an authority of the exporting participant at the block the certificate was issued in;
 - `status`: the certificate is not cancelled, rejected or expired.
@@ -187,6 +190,11 @@ class Verification:
         }
 
 
+ContractSignatureCheck = Callable[[str, bytes, bytes, int], bool]
+"""Whether the contract account `signer` accepts `signature` over `digest` at block `block`
+(ERC-1271): `check(signer, digest, signature, block)`; False for an account without code."""
+
+
 @dataclass(frozen=True)
 class DocumentDomain:
     """The EIP-712 domain documents are hashed in: the chain and the registry's address."""
@@ -256,6 +264,7 @@ def evaluate(
     presented: Presented,
     *,
     terms_of: TermsOf,
+    contract_signatures: ContractSignatureCheck | None = None,
 ) -> Verification:
     """Runs the checks on `facts` (None: the chain has no such certificate).
 
@@ -264,6 +273,9 @@ def evaluate(
         facts: what the chain says about it, or None when it has no such certificate.
         presented: the document hash and signature presented, if any.
         terms_of: reads the authority terms of an account (only called for the signer).
+        contract_signatures: asks a contract account whether it accepts a signature (only
+            called when a presented signature does not recover to the chain's signer);
+            without it, only keys' signatures can pass.
     """
     if facts is None:
         exists = Check("exists", False, f"No certificate numbered {cert_no} exists on the chain.")
@@ -280,7 +292,7 @@ def evaluate(
         checks.append(_document_hash(facts, presented))
     signer, recovered = facts.signer, False
     if presented.signature is not None:
-        check, recovered_signer = _signature(facts, presented)
+        check, recovered_signer = _signature(facts, presented, contract_signatures)
         checks.append(check)
         if recovered_signer is not None:
             signer, recovered = recovered_signer, True
@@ -325,23 +337,40 @@ def _document_hash(facts: CertificateFacts, presented: Presented) -> Check:
     )
 
 
-def _signature(facts: CertificateFacts, presented: Presented) -> tuple[Check, str | None]:
+def _signature(
+    facts: CertificateFacts,
+    presented: Presented,
+    contract_signatures: ContractSignatureCheck | None,
+) -> tuple[Check, str | None]:
     assert presented.signature is not None
     # Over the presented document when there is one (does this signature validate *this*
     # document?), else over the chain's hash (is it the validation recorded on chain?).
-    digest = presented.doc_hash or facts.doc_hash
+    digest = bytes.fromhex((presented.doc_hash or facts.doc_hash)[2:])
+    recovered: str | None = None
+    problem = ""
     try:
-        recovered = recover_signer(bytes.fromhex(digest[2:]), presented.signature)
+        recovered = recover_signer(digest, presented.signature)
     except ValueError as error:
-        return Check(
-            "signature", False, f"The signature is not a valid signature of a key: {error}."
-        ), None
+        problem = f"The signature is not a valid signature of a key: {error}."
     if recovered == facts.signer:
         message = (
             f"The signature recovers to {recovered}, the key recorded on the chain as having "
             "validated the certificate."
         )
         return Check("signature", True, message), recovered
+    # The registry accepts a contract account's signature by asking the account (ERC-1271, as
+    # OpenZeppelin's SignatureChecker does): so does the verification.
+    if contract_signatures is not None and contract_signatures(
+        facts.signer, digest, presented.signature, facts.issued_block
+    ):
+        message = (
+            f"The signature is accepted by {facts.signer}, the contract account recorded on the "
+            "chain as having validated the certificate (ERC-1271, asked as of block "
+            f"{facts.issued_block}, when the certificate was issued)."
+        )
+        return Check("signature", True, message), facts.signer
+    if recovered is None:
+        return Check("signature", False, problem), None
     message = (
         f"The signature recovers to {recovered}, not to {facts.signer}, the key recorded on the "
         "chain as having validated the certificate."

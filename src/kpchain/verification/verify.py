@@ -16,6 +16,7 @@ from kpchain.indexer.tables import Certificate
 from kpchain.verification.checks import (
     AuthorityTerm,
     CertificateFacts,
+    ContractSignatureCheck,
     DocumentDomain,
     Verification,
     evaluate,
@@ -38,6 +39,7 @@ def verify(
     signature: str | None = None,
     document: Mapping[str, Any] | None = None,
     domain: DocumentDomain | None = None,
+    contract_signatures: ContractSignatureCheck | None = None,
 ) -> Verification:
     """Verifies certificate `cert_no` against the index.
 
@@ -51,6 +53,8 @@ def verify(
             /v1/certificates/{cert_no}/document), hashed here instead of `doc_hash`.
         domain: the EIP-712 domain to hash `document` in (the chain id and the registry's
             address); required with `document`.
+        contract_signatures: asks a signer that is a contract account whether it accepts the
+            presented signature (`kpchain.verification.chain.ContractSignatures`).
 
     Returns:
         The report; an unknown number is a report with `found` False, not an error.
@@ -70,7 +74,13 @@ def verify(
     )
     row = queries.certificate(session, cert_no)
     facts = None if row is None else _facts(session, row, now)
-    return evaluate(cert_no, facts, presented, terms_of=lambda address: _terms(session, address))
+    return evaluate(
+        cert_no,
+        facts,
+        presented,
+        terms_of=lambda address: _terms(session, address),
+        contract_signatures=contract_signatures,
+    )
 
 
 def _facts(session: Session, row: Certificate, now: int) -> CertificateFacts:

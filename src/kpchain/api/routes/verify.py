@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
-from kpchain.api.deps import RuntimeDep
+from kpchain.api.deps import ContractSignaturesDep, RuntimeDep
 from kpchain.verification.verify import CERT_NO_PATTERN, verify
 
 router = APIRouter(prefix="/v1/verify", tags=["verification"])
@@ -20,6 +20,7 @@ def verify_certificate(
         Path(pattern=f"^{CERT_NO_PATTERN}$", max_length=32, description="e.g. BW-2026-000123"),
     ],
     runtime: RuntimeDep,
+    contract_signatures: ContractSignaturesDep,
     doc_hash: Annotated[
         str | None,
         Query(
@@ -41,4 +42,12 @@ def verify_certificate(
     number (not a 404), with `problem` and `advice` when it is not genuine."""
     now = runtime.authority.now()
     with runtime.sessions() as session:
-        return verify(session, cert_no, now=now, doc_hash=doc_hash, signature=signature).as_dict()
+        report = verify(
+            session,
+            cert_no,
+            now=now,
+            doc_hash=doc_hash,
+            signature=signature,
+            contract_signatures=contract_signatures,
+        )
+    return report.as_dict()
