@@ -469,8 +469,12 @@ class CliqueNetwork:
             node, others if peers else [], mine=mine, seal_only_with_txs=seal_only_with_txs
         )
         node.starts += 1
+        how = ", ".join(
+            ("with peers" if peers else "alone", "sealing" if mine else "not sealing")
+            + (("only blocks with transactions",) if seal_only_with_txs else ())
+        )
         with node.log_file.open("ab") as log:
-            log.write(f"=== start {node.starts}: {' '.join(command[2:])} ===\n".encode())
+            log.write(f"=== start {node.starts} ({how}) ===\n".encode())
             log.flush()
             node.process = subprocess.Popen(
                 command,
