@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from kpchain.cli import main
+from kpchain.contracts.enums import ParticipantStatus
 from kpchain.indexer.tables import Certificate
 from kpchain.service.keys import authenticate
 from kpchain.store import create_engine, migrate, session_factory
@@ -171,3 +172,28 @@ def test_cert_commands_run_a_lifecycle_through_the_api_when_keys_given(
     assert json.loads(shown.output)["confirmation"]["carats"] == "1234.56"
     assert refused.exit_code == 1
     assert "certificate_status_invalid" in refused.stderr
+
+
+@pytest.mark.usefixtures("clean_settings")
+def test_cert_withdraw_closes_shipment_when_importer_suspended_in_transit(
+    served: Any, seeded: Devnet, tmp_path: Path
+) -> None:
+    process, keys = served
+    path = tmp_path / "doc.json"
+    path.write_text(json.dumps(document("BW-2026-000019")))
+
+    def cert(*args: str) -> Any:
+        options = ["--api-url", process.url, "--api-key", keys["BW"]["officer"]]
+        return _invoke("cert", *options, *args)
+
+    assert cert("issue", str(path)).exit_code == 0
+    assert cert("ship", "BW-2026-000019").exit_code == 0
+    seeded.set_status("AE", ParticipantStatus.SUSPENDED)
+    unknown = cert("withdraw", "BW-2026-000019", "--reason", "stolen")
+    withdrawn = cert("withdraw", "BW-2026-000019", "--reason", "seized", "--note", "at customs")
+
+    assert unknown.exit_code == 2  # click refuses the choice before any request
+    assert withdrawn.exit_code == 0, withdrawn.output
+    view = json.loads(withdrawn.output)
+    assert (view["status"], view["withdrawal_reason"]) == ("cancelled", "seized")
+    assert set(view["steps"]) == {"issued", "shipped", "cancelled"}

@@ -367,6 +367,19 @@ def cert_cancel(client: Any, cert_no: str, reason: str | None, idempotency_key: 
     _print(client.cancel(cert_no, reason=reason, idempotency_key=idempotency_key))
 
 
+@cert.command("withdraw")
+@click.argument("cert_no")
+@click.option("--reason", required=True, type=click.Choice(["returned", "seized", "lost", "other"]))
+@click.option("--note")
+@_idempotency
+@click.pass_obj
+def cert_withdraw(
+    client: Any, cert_no: str, reason: str, note: str | None, idempotency_key: str | None
+) -> None:
+    """Withdraw the shipment of CERT_NO, its importer no longer Active (suspended, withdrawn)."""
+    _print(client.withdraw(cert_no, reason=reason, note=note, idempotency_key=idempotency_key))
+
+
 @cert.command("show")
 @click.argument("cert_no")
 @click.option("--document", "with_document", is_flag=True, help="Show the signed document.")

@@ -104,6 +104,17 @@ class KpchainClient:
         body = {"reason": reason}
         return self._write("POST", f"/v1/certificates/{cert_no}/cancel", body, idempotency_key)
 
+    def withdraw(
+        self,
+        cert_no: str,
+        *,
+        reason: str,
+        note: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Any:
+        body = {"reason": reason, "note": note}
+        return self._write("POST", f"/v1/certificates/{cert_no}/withdraw", body, idempotency_key)
+
     def certificate(self, cert_no: str) -> Any:
         return self._read(f"/v1/certificates/{cert_no}")
 

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
             reports a certificate as overdue.
         outlier_factor: monitoring flags a certificate whose value per carat is above this
             multiple of the median for its origin, or below the median divided by it.
+        max_validity_days: the most calendar days (issue and expiry day included) a certificate
+            this service issues may be valid on; unset, only the registry's `maxValidity`
+            applies, which stays the hard rule: this may only be stricter.
         max_body_bytes: the largest request body the service reads (API and dashboard forms);
             a larger one is refused with 413 before it is parsed.
         max_batch_body_bytes: the same for `POST /v1/certificates/batch`, sized for its 100
@@ -84,6 +87,7 @@ class Settings(BaseSettings):
     public_url: str | None = None
     overdue_days: int = Field(default=30, ge=1)
     outlier_factor: float = Field(default=3.0, gt=1)
+    max_validity_days: int | None = Field(default=None, ge=1)
     max_body_bytes: int = Field(default=2**20, ge=1024)
     max_batch_body_bytes: int = Field(default=4 * 2**20, ge=1024)
     metrics_key: SecretStr | None = None

@@ -24,6 +24,13 @@ def authority(code: str) -> str:
     return str(participant_account(code, "authority").address)
 
 
+def todays_receipt(**fields: Any) -> dict[str, Any]:
+    """A confirmation of receipt dated today (UTC), as an importer sends it once the shipment has
+    arrived: the service refuses one dated before the shipping day or after today."""
+    today = datetime.now(UTC).date().isoformat()
+    return {"parcels": 3, "carats": "1234.56", "received_at": today, **fields}
+
+
 def assert_error(response: Response, status: int, code: str) -> dict[str, Any]:
     """Asserts the one error shape, `status` and `code`; returns the error object."""
     assert response.status_code == status, response.text

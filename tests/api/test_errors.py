@@ -15,6 +15,7 @@ from api_checks import (
     chain_status,
     error_fields,
     nonce,
+    todays_receipt,
 )
 
 from kpchain.contracts.enums import CertificateStatus
@@ -107,8 +108,7 @@ def test_operation_conflicts_when_a_participant_is_not_active(service: Service) 
         "/v1/participants/VE", json={"status": "suspended"}, headers=governor
     )
     assert suspend.json()["status"] == "suspended"
-    receipt = {"parcels": 3, "carats": "1234.56", "received_at": "2026-11-27"}
-    late = service.post("/v1/certificates/BW-2026-000011/receive", "VE", receipt)
+    late = service.post("/v1/certificates/BW-2026-000011/receive", "VE", todays_receipt())
     assert_error(late, 409, "participant_not_active")
 
     # AE suspended by the governor: BW can no longer issue to it.
@@ -129,8 +129,7 @@ def test_receipt_conflicts_when_certificate_has_expired(service: Service) -> Non
     service.chain.rpc("evm_mine")
     assert chain_status(service, "BW-2026-000020") == CertificateStatus.EXPIRED
 
-    receipt = {"parcels": 3, "carats": "1234.56", "received_at": "2026-11-27"}
-    late = service.post("/v1/certificates/BW-2026-000020/receive", "AE", receipt)
+    late = service.post("/v1/certificates/BW-2026-000020/receive", "AE", todays_receipt())
     error = assert_error(late, 409, "certificate_expired")
     assert error["detail"]["error"] == "CertificateExpired"
     # The view follows the chain's clock (here ahead of the host's) once the index has the block

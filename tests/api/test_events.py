@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from api_checks import assert_error, events
+from api_checks import assert_error, events, todays_receipt
 
 from support_api import Service
-
-RECEIPT = {"parcels": 3, "carats": "1234.56", "received_at": "2026-11-27"}
 
 
 def _feed(service: Service, code: str, *, after: str | None = None, **params: Any) -> Any:
@@ -59,7 +57,7 @@ def test_events_reach_each_party_when_a_certificate_moves(service: Service) -> N
     assert _feed(service, "AE", after=str(second["id"])) == []
 
     # The exporter hears the confirmation of receipt.
-    received = service.post("/v1/certificates/BW-2026-000001/receive", "AE", RECEIPT)
+    received = service.post("/v1/certificates/BW-2026-000001/receive", "AE", todays_receipt())
     assert received.status_code == 200, received.text
     outbound = _feed(service, "BW", after=str(second["id"]))
     assert [event["event"] for event in outbound] == ["certificate.received"]

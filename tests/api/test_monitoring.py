@@ -7,7 +7,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-from api_checks import assert_error, caught_up
+from api_checks import assert_error, caught_up, todays_receipt
 
 from support_api import Service
 
@@ -52,7 +52,7 @@ def test_monitoring_reports_overdue_and_expired_shipments_once_time_has_passed(
     _ship(service, "BW-2026-000502")
     service.issue("BW-2026-000503")  # received: closed
     _ship(service, "BW-2026-000503")
-    receipt = {"parcels": 3, "carats": "1234.56", "received_at": "2026-11-27"}
+    receipt = todays_receipt()
     assert service.post("/v1/certificates/BW-2026-000503/receive", "AE", receipt).status_code == 200
     service.issue("BW-2026-000504", days=1)  # never shipped: expired, but not in transit
     service.issue("RU-2026-000501", "RU", "IN")  # another participant's shipment

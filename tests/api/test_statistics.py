@@ -1,7 +1,11 @@
 """KP statistics over HTTP (GET /v1/statistics and /v1/statistics.csv) on a workload generated
 through the real service: several exporters and importers, lines under every HS code with odd
 cents, cancelled certificates, receipts in a later quarter or year. Every figure is checked
-exactly against sums computed here, with Decimal, from the documents themselves."""
+exactly against sums computed here, with Decimal, from the documents themselves.
+
+The workload's chain lives in YEAR: anvil starts on its eve and its clock is moved to each
+receipt's day before the receipt, since a receipt is dated neither before its shipping nor after
+the chain's time."""
 
 from __future__ import annotations
 
@@ -30,6 +34,8 @@ from support_chain import Devnet
 from support_db import PostgresCluster
 
 YEAR = 2025  # wholly past: every date below is a real date of issue or receipt
+START = datetime(YEAR - 1, 12, 31, tzinfo=UTC)  # the chain's first block: the earliest issue
+VALID_DAYS = 90  # each document expires this long after its issue, well past its receipt
 HS_CODES = ("7102.10", "7102.21", "7102.31")
 FLOWS = ("exports", "imports")
 TRADE = [("BW", "AE"), ("BW", "EU"), ("RU", "IN"), ("RU", "AE"), ("ZA", "US"), ("CA", "EU")]
@@ -82,7 +88,6 @@ EDGES: list[tuple[date, str, date | None]] = [
 
 def _plan(rng: random.Random) -> list[Issued]:
     """36 certificates: 30 on random days of YEAR, in every status, and the EDGES."""
-    expires = (datetime.now(UTC).date() + timedelta(days=90)).isoformat()
     fates = ["cancelled"] * 5 + ["rejected"] * 3 + ["shipped"] * 5 + ["issued"] * 4
     fates += ["received"] * (30 - len(fates))
     rng.shuffle(fates)
@@ -97,7 +102,11 @@ def _plan(rng: random.Random) -> list[Issued]:
         exporting, importing = TRADE[index % len(TRADE)]
         numbers[exporting] += 1
         cert_no = f"{exporting}-{issued_on.year}-{numbers[exporting]:06d}"
-        fields: dict[str, Any] = {"issued_at": issued_on.isoformat(), "expires_at": expires}
+        expires = issued_on + timedelta(days=VALID_DAYS)
+        fields: dict[str, Any] = {
+            "issued_at": issued_on.isoformat(),
+            "expires_at": expires.isoformat(),
+        }
         fields["lines"] = _lines(rng)
         if exporting == "AE":  # a trading centre: mixed origin, provenance its last exporter
             fields.update(origin="MIXED", provenance="BW")
@@ -118,7 +127,8 @@ def workload(
     else:
         cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
         database_url = cluster.create_database()
-    with AnvilNode(chain_id=DEVNET_CHAIN_ID) as node:
+    start = ("--timestamp", str(int(START.timestamp())))
+    with AnvilNode(chain_id=DEVNET_CHAIN_ID, extra_args=start) as node:
         chain = Devnet.deploy_and_seed(connect(node.rpc_url, expected_chain_id=node.chain_id))
         settings = service_settings(tmp_path, node.rpc_url, chain, database_url)
         governor, keys = create_keys(database_url)
@@ -132,6 +142,8 @@ def workload(
 
 
 def _run(service: Service, certificates: list[Issued]) -> None:
+    """Issues, ships, cancels and rejects on the chain's first day (START), then confirms each
+    receipt in date order with the chain's clock moved to the receipt's day."""
     by_exporter: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for item in certificates:
         by_exporter[item.document["exporting_participant"]].append(item.document)
@@ -147,19 +159,25 @@ def _run(service: Service, certificates: list[Issued]) -> None:
             steps.append(("cancel", exporting, None))
         if item.fate in ("shipped", "received", "rejected"):
             steps.append(("ship", exporting, None))
-        if item.fate == "received":
-            assert item.received_at is not None
-            receipt = {
-                "parcels": sum(line["parcels"] for line in item.document["lines"]),
-                "carats": "1.00",  # what arrived is the importer's to say; statistics use the
-                "received_at": item.received_at.isoformat(),  # document's figures
-            }
-            steps.append(("receive", importing, receipt))
         if item.fate == "rejected":
             steps.append(("reject", importing, {"reason": "discrepancy"}))
         for step, code, body in steps:
             response = service.post(f"/v1/certificates/{cert_no}/{step}", code, body)
             assert response.status_code == 200, response.text
+    received = [item for item in certificates if item.received_at is not None]
+    for item in sorted(received, key=lambda item: item.received_at or START.date()):
+        assert item.received_at is not None
+        noon = datetime(*item.received_at.timetuple()[:3], 12, tzinfo=UTC)
+        if noon.timestamp() > service.chain.now():
+            service.chain.rpc("evm_mine", int(noon.timestamp()))
+        receipt = {
+            "parcels": sum(line["parcels"] for line in item.document["lines"]),
+            "carats": "1.00",  # what arrived is the importer's to say; statistics use the
+            "received_at": item.received_at.isoformat(),  # document's figures
+        }
+        cert_no, importing = item.document["cert_no"], item.document["importing_participant"]
+        response = service.post(f"/v1/certificates/{cert_no}/receive", importing, receipt)
+        assert response.status_code == 200, response.text
 
 
 # --- what the documents say ------------------------------------------------------------------

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from api_checks import assert_error, authority, caught_up
+from api_checks import assert_error, authority, caught_up, todays_receipt
 from eth_account import Account
 
 from kpchain.artifacts import load_artifact
@@ -17,7 +17,6 @@ from kpchain.signing import LocalSigner
 from support_api import Service
 
 DAY = 86_400
-RECEIPT = {"parcels": 3, "carats": "1234.56", "received_at": "2026-11-27"}
 
 
 def _verify(service: Service, cert_no: str, **params: str) -> dict[str, Any]:
@@ -95,13 +94,14 @@ def test_verify_reports_genuine_when_hash_and_signature_match_until_received(
     assert not {"exporter", "importer", "exporter_hash", "importer_hash"} & set(report)
 
     assert service.post("/v1/certificates/BW-2026-000301/ship", "BW").status_code == 200
-    received = service.post("/v1/certificates/BW-2026-000301/receive", "AE", RECEIPT)
+    receipt = todays_receipt()
+    received = service.post("/v1/certificates/BW-2026-000301/receive", "AE", receipt)
     assert received.status_code == 200, received.text
     after = _verify(service, "BW-2026-000301", **presented)
     assert after["genuine"] is True
     assert after["status"] == "received"
-    assert after["received_at"] == "2026-11-27"
-    assert _message(after, "status") == "Received by AE on 2026-11-27."
+    assert after["received_at"] == receipt["received_at"]
+    assert _message(after, "status") == f"Received by AE on {receipt['received_at']}."
 
 
 def test_verify_is_genuine_but_says_document_not_compared_when_no_hash_given(

@@ -34,6 +34,8 @@ from kpchain.certificates.models import (
     RejectionReasonLabel,
     RejectRequest,
     ShipRequest,
+    WithdrawalReasonLabel,
+    WithdrawRequest,
     canonical_json,
     carats_to_hundredths,
     cents_to_usd,
@@ -48,6 +50,7 @@ from kpchain.certificates.models import (
     hs_code_text,
     hundredths_to_carats,
     issued_at_seconds,
+    max_validity_days,
     new_salt,
     party_hash,
     rejection_reason_code,
@@ -55,6 +58,9 @@ from kpchain.certificates.models import (
     seal_ref_hash,
     to_contract,
     usd_to_cents,
+    validity_days,
+    withdrawal_reason_code,
+    withdrawal_reason_label,
 )
 from kpchain.certificates.typed_data import (
     MIXED_ORIGIN,
@@ -67,7 +73,7 @@ from kpchain.certificates.typed_data import (
     zone_id,
 )
 from kpchain.chain.transactions import TransactionSender
-from kpchain.contracts.enums import ParticipantStatus, RejectionReason
+from kpchain.contracts.enums import ParticipantStatus, RejectionReason, WithdrawalReason
 from kpchain.deploy import deploy
 from kpchain.devnet.anvil import DEVNET_CHAIN_ID
 from kpchain.devnet.seed import governor_account, participant_account, registry, seed
@@ -977,6 +983,58 @@ def test_reject_request_rejects_naming_field_when_invalid() -> None:
     ]
     note = RejectRequest.model_validate({"reason": "other", "note": "line 1\nline 2"}).note
     assert note == "line 1\nline 2"
+
+
+@pytest.mark.parametrize("reason", list(WithdrawalReason))
+def test_withdrawal_reason_label_round_trips_every_contract_reason(
+    reason: WithdrawalReason,
+) -> None:
+    label = withdrawal_reason_label(reason)
+
+    assert withdrawal_reason_code(label) is reason
+    assert WithdrawRequest.model_validate({"reason": label}).reason_code() is reason
+
+
+def test_withdrawal_reason_labels_are_the_api_literal() -> None:
+    assert {withdrawal_reason_label(reason) for reason in WithdrawalReason} == set(
+        get_args(WithdrawalReasonLabel)
+    )
+    assert withdrawal_reason_label(1) == "seized"
+
+
+def test_withdrawal_reason_raises_document_invalid_when_unknown() -> None:
+    with pytest.raises(DocumentInvalidError):
+        withdrawal_reason_code("discrepancy")
+    with pytest.raises(DocumentInvalidError):
+        withdrawal_reason_label(4)
+
+
+def test_withdraw_request_rejects_naming_field_when_invalid() -> None:
+    assert errors_of(WithdrawRequest, {}) == [(("reason",), "missing")]
+    assert errors_of(WithdrawRequest, {"reason": "seal_broken"}) == [(("reason",), "literal_error")]
+    assert errors_of(WithdrawRequest, {"reason": "lost", "note": "N" * 1001}) == [
+        (("note",), "string_too_long")
+    ]
+
+
+def test_validity_days_counts_issue_and_expiry_day() -> None:
+    assert validity_days(date(2026, 11, 27), date(2026, 11, 28)) == 2
+    assert validity_days(date(2026, 11, 27), date(2027, 5, 25)) == 180
+
+
+@pytest.mark.parametrize("days", [1, 2, 30, 179, 180, 181])
+def test_max_validity_days_admits_exactly_the_documents_the_registry_admits(days: int) -> None:
+    # The registry compares expiresAt - issuedAt (23:59:59 of the expiry day minus 00:00 of the
+    # issue day) with maxValidity; the service compares calendar days with max_validity_days.
+    issued = date(2026, 11, 27)
+    for valid_on in (days - 1, days, days + 1):
+        if valid_on < 2:
+            continue
+        expires = issued + timedelta(days=valid_on - 1)
+        on_chain = expiry_seconds(expires) - issued_at_seconds(issued)
+        assert validity_days(issued, expires) == valid_on
+        registry_admits = on_chain <= days * 86_400
+        assert (valid_on <= max_validity_days(days * 86_400)) == registry_admits
 
 
 def test_cancel_request_takes_optional_reason() -> None:

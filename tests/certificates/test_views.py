@@ -33,7 +33,7 @@ from kpchain.certificates.views import (
     StepView,
     certificate_status_label,
 )
-from kpchain.contracts.enums import CertificateStatus, RejectionReason
+from kpchain.contracts.enums import CertificateStatus, RejectionReason, WithdrawalReason
 from kpchain.errors import DocumentInvalidError
 
 SALT_A = bytes(range(32))
@@ -218,6 +218,7 @@ def test_certificate_view_shows_chain_fields_totals_and_steps() -> None:
         "seal_ref_hash": "0x" + "ab" * 32,
         "confirmation": json.loads(received.model_dump_json()),
         "rejection_reason": None,
+        "withdrawal_reason": None,
         "steps": {"issued": json.loads(issued.model_dump_json())},
     }
     assert CertificateView.model_validate_json(result.model_dump_json()) == result
@@ -250,6 +251,13 @@ def test_certificate_view_names_rejection_reason() -> None:
     result = view(status=CertificateStatus.REJECTED, rejection_reason=RejectionReason.SEAL_BROKEN)
 
     assert result.rejection_reason == "seal_broken"
+
+
+def test_certificate_view_names_withdrawal_reason() -> None:
+    result = view(status=CertificateStatus.CANCELLED, withdrawal_reason=WithdrawalReason.LOST)
+
+    assert (result.status, result.withdrawal_reason) == ("cancelled", "lost")
+    assert result.rejection_reason is None
 
 
 def test_certificate_view_shows_totals_beyond_uint64_when_lines_sum_past_it() -> None:

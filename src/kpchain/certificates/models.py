@@ -33,7 +33,8 @@ import secrets
 import unicodedata
 from datetime import date, datetime, timedelta
 from decimal import Context, Decimal
-from typing import Annotated, Any, Literal, Self, cast
+from enum import IntEnum
+from typing import Annotated, Any, Literal, Self, TypeVar, cast
 
 from eth_utils.address import is_checksum_address, to_checksum_address
 from eth_utils.crypto import keccak
@@ -62,7 +63,7 @@ from kpchain.certificates.typed_data import (
     participant_code,
     zone_id,
 )
-from kpchain.contracts.enums import ParticipantStatus, RejectionReason
+from kpchain.contracts.enums import ParticipantStatus, RejectionReason, WithdrawalReason
 from kpchain.errors import DocumentInvalidError
 
 # ----------------------------------------------------------------------------------------------
@@ -105,6 +106,12 @@ RejectionReasonLabel = Literal[
     "discrepancy", "seal_broken", "expired", "suspected_forgery", "other"
 ]
 """A rejection reason as the API names it (RejectionReason's member name, lower-case)."""
+
+WithdrawalReasonLabel = Literal["returned", "seized", "lost", "other"]
+"""Why an exporter withdrew a shipment, as the API names it (WithdrawalReason's member name,
+lower-case)."""
+
+_Reason = TypeVar("_Reason", bound=IntEnum)
 
 ParticipantStatusLabel = Literal["active", "suspended", "withdrawn"]
 """A participant's status as the API names it (ParticipantStatus.label)."""
@@ -913,6 +920,34 @@ class CancelRequest(BaseModel):
     reason: Note | None = None
 
 
+class WithdrawRequest(BaseModel):
+    """Body of POST /v1/certificates/{cert_no}/withdraw: the exporter withdraws a shipment in
+    transit to a participant that is no longer Active. Only `reason` goes on chain."""
+
+    model_config = _REQUEST_CONFIG
+
+    reason: WithdrawalReasonLabel
+    note: Note | None = None
+
+    def reason_code(self) -> WithdrawalReason:
+        """The reason as the contract's enum."""
+        return withdrawal_reason_code(self.reason)
+
+
+def validity_days(issued_at: date, expires_at: date) -> int:
+    """The calendar days a certificate is valid on, its issue and expiry days included (issued
+    and expiring the next day: 2). The registry's `expiresAt - issuedAt` of such a document is
+    this many days less one second, so it accepts the document exactly when this is at most
+    `max_validity_days(maxValidity)`."""
+    return (expires_at - issued_at).days + 1
+
+
+def max_validity_days(max_validity: int) -> int:
+    """The most calendar days (see `validity_days`) a document may be valid on under the
+    registry's `maxValidity` of `max_validity` seconds."""
+    return (max_validity + 1) // SECONDS_PER_DAY
+
+
 def seal_ref_hash(seal_ref: str | None) -> bytes:
     """The `sealRef` the chain records: keccak256 of the UTF-8 reference, or 32 zero bytes
     when there is none."""
@@ -946,12 +981,29 @@ def confirmation_to_contract(cert_no: str, request: ReceiveRequest) -> tuple[int
     )
 
 
-_REASON_LABELS: dict[RejectionReason, RejectionReasonLabel] = {
-    reason: cast(RejectionReasonLabel, reason.name.lower()) for reason in RejectionReason
-}
-_REASONS_BY_LABEL: dict[str, RejectionReason] = {
-    label: reason for reason, label in _REASON_LABELS.items()
-}
+def _labels(enum: type[_Reason]) -> dict[_Reason, str]:
+    """The API label of each member of a reason enum: its name, lower-case."""
+    return {member: member.name.lower() for member in enum}
+
+
+def _reason_of(labels: dict[_Reason, str], label: str, what: str) -> _Reason:
+    for member, known in labels.items():
+        if known == label:
+            return member
+    raise DocumentInvalidError(f"unknown {what} {label!r}", detail={"reason": label})
+
+
+def _label_of(labels: dict[_Reason, str], enum: type[_Reason], value: int, what: str) -> str:
+    try:
+        return labels[enum(value)]
+    except ValueError:
+        raise DocumentInvalidError(
+            f"unknown {what} {value!r}", detail={"reason": int(value)}
+        ) from None
+
+
+_REJECTION_LABELS = _labels(RejectionReason)
+_WITHDRAWAL_LABELS = _labels(WithdrawalReason)
 
 
 def rejection_reason_code(label: str) -> RejectionReason:
@@ -960,12 +1012,7 @@ def rejection_reason_code(label: str) -> RejectionReason:
     Raises:
         DocumentInvalidError: not a known label.
     """
-    try:
-        return _REASONS_BY_LABEL[label]
-    except KeyError:
-        raise DocumentInvalidError(
-            f"unknown rejection reason {label!r}", detail={"reason": label}
-        ) from None
+    return _reason_of(_REJECTION_LABELS, label, "rejection reason")
 
 
 def rejection_reason_label(reason: RejectionReason | int) -> RejectionReasonLabel:
@@ -974,12 +1021,27 @@ def rejection_reason_label(reason: RejectionReason | int) -> RejectionReasonLabe
     Raises:
         DocumentInvalidError: not a RejectionReason value.
     """
-    try:
-        return _REASON_LABELS[RejectionReason(reason)]
-    except ValueError:
-        raise DocumentInvalidError(
-            f"unknown rejection reason {reason!r}", detail={"reason": int(reason)}
-        ) from None
+    label = _label_of(_REJECTION_LABELS, RejectionReason, reason, "rejection reason")
+    return cast(RejectionReasonLabel, label)
+
+
+def withdrawal_reason_code(label: str) -> WithdrawalReason:
+    """The contract's WithdrawalReason for an API label ("returned" -> RETURNED).
+
+    Raises:
+        DocumentInvalidError: not a known label.
+    """
+    return _reason_of(_WITHDRAWAL_LABELS, label, "withdrawal reason")
+
+
+def withdrawal_reason_label(reason: WithdrawalReason | int) -> WithdrawalReasonLabel:
+    """The API label of the contract's WithdrawalReason (SEIZED -> "seized").
+
+    Raises:
+        DocumentInvalidError: not a WithdrawalReason value.
+    """
+    label = _label_of(_WITHDRAWAL_LABELS, WithdrawalReason, reason, "withdrawal reason")
+    return cast(WithdrawalReasonLabel, label)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from kpchain.certificates.models import (
     ParticipantStatusLabel,
     RejectionReasonLabel,
     TotalAmount,
+    WithdrawalReasonLabel,
     cents_to_usd,
     cert_no_text,
     code_text,
@@ -36,9 +37,10 @@ from kpchain.certificates.models import (
     hs_code_text,
     hundredths_to_carats,
     rejection_reason_label,
+    withdrawal_reason_label,
 )
 from kpchain.certificates.typed_data import MIXED_ORIGIN, ZERO32, Certificate, Line
-from kpchain.contracts.enums import CertificateStatus, RejectionReason
+from kpchain.contracts.enums import CertificateStatus, RejectionReason, WithdrawalReason
 from kpchain.errors import DocumentInvalidError
 
 CertificateStatusLabel = Literal[
@@ -175,6 +177,9 @@ class CertificateView(BaseModel):
         seal_ref_hash: the seal reference hash recorded on shipping; None when none was given.
         confirmation: the confirmation of receipt, once received.
         rejection_reason: why the importing authority rejected it, once rejected.
+        withdrawal_reason: why the exporting authority withdrew it in transit (its importer no
+            longer Active), once withdrawn; its status is then "cancelled", and its `cancelled`
+            step is the withdrawal.
         steps: the transaction of each step so far, by step name.
     """
 
@@ -202,6 +207,7 @@ class CertificateView(BaseModel):
     seal_ref_hash: Hex32 | None = None
     confirmation: ConfirmationView | None = None
     rejection_reason: RejectionReasonLabel | None = None
+    withdrawal_reason: WithdrawalReasonLabel | None = None
     steps: dict[StepName, StepView] = Field(default_factory=dict)
 
     @classmethod
@@ -216,6 +222,7 @@ class CertificateView(BaseModel):
         seal_ref_hash: bytes | None = None,
         confirmation: ConfirmationView | None = None,
         rejection_reason: RejectionReason | None = None,
+        withdrawal_reason: WithdrawalReason | None = None,
         steps: Mapping[StepName, StepView] | None = None,
     ) -> CertificateView:
         """The view of an on-chain certificate and what happened to it since.
@@ -229,6 +236,7 @@ class CertificateView(BaseModel):
             seal_ref_hash: the `sealRef` of its shipping; zero bytes count as none.
             confirmation: its confirmation of receipt, if received.
             rejection_reason: the reason it was rejected, if it was.
+            withdrawal_reason: the reason it was withdrawn in transit, if it was.
             steps: the transaction of each step so far.
 
         Raises:
@@ -267,6 +275,11 @@ class CertificateView(BaseModel):
                 "confirmation": confirmation,
                 "rejection_reason": (
                     None if rejection_reason is None else rejection_reason_label(rejection_reason)
+                ),
+                "withdrawal_reason": (
+                    None
+                    if withdrawal_reason is None
+                    else withdrawal_reason_label(withdrawal_reason)
                 ),
                 "steps": dict(steps or {}),
             }

@@ -8,7 +8,8 @@ view of the mined result.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import date
 from typing import Any, Literal
 
 from sqlalchemy.exc import IntegrityError
@@ -46,6 +47,8 @@ class AuthorityService:
         indexer: the index reads come from and writes wait for.
         hosting: the accounts this service signs with.
         chain_id: the chain's id (EIP-712 domain of document signatures).
+        max_validity_days: the most calendar days a certificate this service issues may be valid
+            on (`KPCHAIN_MAX_VALIDITY_DAYS`); None leaves only the registry's maximum.
     """
 
     def __init__(
@@ -56,12 +59,14 @@ class AuthorityService:
         indexer: Indexer,
         hosting: Hosting,
         chain_id: int,
+        max_validity_days: int | None = None,
     ) -> None:
         self._sessions = sessions
         self._registry = registry
         self._indexer = indexer
         self._hosting = hosting
         self._chain_id = chain_id
+        self._max_validity_days = max_validity_days
         self._writer: Writer | None = None
 
     def writer(self, *, receipt_timeout: float) -> Writer:
@@ -118,6 +123,7 @@ class AuthorityService:
         actor = _acting_participant(principal)
         for document in documents:
             _require_party(actor, document.exporting_participant, "exporting", document.cert_no)
+            _check_validity(document, self._max_validity_days)
         body = [document.model_dump(mode="json") for document in documents]
         with self._sessions() as session:
             existing = [n for n in numbers if queries.certificate(session, n) is not None]
@@ -187,8 +193,14 @@ class AuthorityService:
         *,
         idempotency_key: str | None,
     ) -> dict[str, Any]:
-        """Confirms receipt (the KP import confirmation)."""
-        return self._lifecycle(principal, cert_no, "receive", "importing", request, idempotency_key)
+        """Confirms receipt (the KP import confirmation), dated from the shipping day to today."""
+
+        def check(row: Any) -> None:
+            _check_received_at(row, request.received_at, now=self._now())
+
+        return self._lifecycle(
+            principal, cert_no, "receive", "importing", request, idempotency_key, check=check
+        )
 
     def reject(
         self,
@@ -211,6 +223,20 @@ class AuthorityService:
     ) -> dict[str, Any]:
         """Cancels a certificate not yet shipped."""
         return self._lifecycle(principal, cert_no, "cancel", "exporting", request, idempotency_key)
+
+    def withdraw(
+        self,
+        principal: Principal,
+        cert_no: str,
+        request: models.WithdrawRequest,
+        *,
+        idempotency_key: str | None,
+    ) -> dict[str, Any]:
+        """Withdraws a shipment in transit to an importer no longer Active, with a reason (the
+        registry refuses while the importer is Active: 409 importer_still_active)."""
+        return self._lifecycle(
+            principal, cert_no, "withdraw", "exporting", request, idempotency_key
+        )
 
     # --- participant writes (governance) ---------------------------------------------------
 
@@ -382,6 +408,8 @@ class AuthorityService:
         party: Literal["exporting", "importing"],
         request: Any,
         idempotency_key: str | None,
+        *,
+        check: Callable[[Any], None] | None = None,
     ) -> dict[str, Any]:
         actor = _acting_participant(principal)
         with self._sessions() as session:
@@ -389,6 +417,8 @@ class AuthorityService:
             _require_party(
                 actor, row.exporting if party == "exporting" else row.importing, party, cert_no
             )
+            if check is not None:
+                check(row)
         body = request.model_dump(mode="json")
         return self._write.submit(
             Intent(actor, kind, cert_no, {"cert_no": cert_no, **body}, body, idempotency_key)
@@ -516,6 +546,11 @@ def _cancel(registry: Registry, request: dict[str, Any]) -> ContractFunction:
     return registry.cancel(request["cert_no"])
 
 
+def _withdraw(registry: Registry, request: dict[str, Any]) -> ContractFunction:
+    reason = models.withdrawal_reason_code(request["reason"])
+    return registry.withdraw_shipment(request["cert_no"], reason)
+
+
 def _admit(registry: Registry, request: dict[str, Any]) -> ContractFunction:
     return registry.admit_participant(request["code"], request["admin"])
 
@@ -540,6 +575,7 @@ _CALLS: dict[str, CallBuilder] = {
     "receive": _receive,
     "reject": _reject,
     "cancel": _cancel,
+    "withdraw": _withdraw,
     "admit": _admit,
     "set_status": _set_status,
     "set_restriction": _set_restriction,
@@ -591,6 +627,63 @@ def _require_party_reader(
             f"this key is {principal.participant}'s",
             code="participant_mismatch",
             detail={"cert_no": cert_no, "participant": principal.participant},
+        )
+
+
+# --- checks the registry cannot make, or makes only once gas would be spent ---------------------
+
+
+def _check_validity(document: models.CertificateDocument, max_days: int | None) -> None:
+    """The service's own maximum validity (`KPCHAIN_MAX_VALIDITY_DAYS`), checked before any
+    transaction. The registry's `maxValidity` is checked by the contract itself (its gas estimate
+    reverts with CertificateValidityTooLong, the same code), and no setting can loosen it."""
+    days = models.validity_days(document.issued_at, document.expires_at)
+    if max_days is None or days <= max_days:
+        return
+    raise InvalidRequestError(
+        f"{document.cert_no} would be valid on {days} days ({document.issued_at.isoformat()} "
+        f"through {document.expires_at.isoformat()}); this service issues certificates valid on "
+        f"at most {max_days} days (KPCHAIN_MAX_VALIDITY_DAYS): give an earlier expires_at",
+        code="certificate_validity_too_long",
+        detail={
+            "cert_no": document.cert_no,
+            "issued_at": document.issued_at.isoformat(),
+            "expires_at": document.expires_at.isoformat(),
+            "validity_days": days,
+            "max_validity_days": max_days,
+        },
+    )
+
+
+def _check_received_at(row: Any, received_at: date, *, now: int) -> None:
+    """A receipt is dated from the shipping day (the index has its block's time; the registry
+    keeps no such time) to today: UTC, or the chain's day when its clock is ahead (`now`).
+    A certificate not shipped is left to the registry (CertificateStatusInvalid)."""
+    cert_no = row.cert_no
+    if row.shipped_time is not None:
+        shipped = models.date_from_seconds(row.shipped_time)
+        if received_at < shipped:
+            raise InvalidRequestError(
+                f"received_at {received_at.isoformat()} is before {cert_no} was shipped "
+                f"({shipped.isoformat()}): give the date the shipment arrived",
+                code="receipt_date_before_shipping",
+                detail={
+                    "cert_no": cert_no,
+                    "received_at": received_at.isoformat(),
+                    "shipped_at": shipped.isoformat(),
+                },
+            )
+    today = models.date_from_seconds(now)
+    if received_at > today:
+        raise InvalidRequestError(
+            f"received_at {received_at.isoformat()} is after today ({today.isoformat()}, UTC): "
+            "a receipt is confirmed once the shipment has arrived",
+            code="receipt_date_in_future",
+            detail={
+                "cert_no": cert_no,
+                "received_at": received_at.isoformat(),
+                "today": today.isoformat(),
+            },
         )
 
 

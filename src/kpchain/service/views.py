@@ -25,6 +25,7 @@ _EVENT_NAMES = {
     "CertificateReceived": "certificate.received",
     "CertificateRejected": "certificate.rejected",
     "CertificateCancelled": "certificate.cancelled",
+    "ShipmentWithdrawn": "certificate.withdrawn",
 }
 
 
@@ -80,6 +81,7 @@ def _certificate_view(
         "seal_ref_hash": row.seal_ref_hash,
         "confirmation": _confirmation(row),
         "rejection_reason": row.rejection_reason,
+        "withdrawal_reason": row.withdrawal_reason,
         "steps": _steps(row),
     }
     return view_models.CertificateView.model_validate(view).model_dump(mode="json")

@@ -13,6 +13,7 @@ from kpchain.certificates.models import (
     ReceiveRequest,
     RejectRequest,
     ShipRequest,
+    WithdrawRequest,
 )
 from kpchain.certificates.views import CertificateDocumentView, CertificateView
 from kpchain.service.authority import MAX_BATCH, MAX_PAGE
@@ -131,3 +132,16 @@ def cancel(
     """Cancel a certificate that has not been shipped."""
     body = request or CancelRequest()
     return authority.cancel(principal, cert_no, body, idempotency_key=idempotency_key)
+
+
+@router.post("/{cert_no}/withdraw", response_model=CertificateView)
+def withdraw(
+    cert_no: CertNo,
+    request: WithdrawRequest,
+    principal: OfficerDep,
+    authority: AuthorityDep,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
+    """Withdraw a shipment in transit to an importer that is no longer Active, with a reason:
+    the certificate is then cancelled (and may be replaced)."""
+    return authority.withdraw(principal, cert_no, request, idempotency_key=idempotency_key)
