@@ -124,10 +124,10 @@ def error_response(request: Request, error: KpchainError) -> Response:
         headers["WWW-Authenticate"] = "Bearer"
     if status in (429, 503):
         headers["Retry-After"] = "2"
+    message, detail = _public(error)
     if error_pages.is_page(request):
         return error_pages.error_page(
             request,
-    message, detail = _public(error)
             status=status,
             message=message,
             code=error.code,
@@ -139,9 +139,6 @@ def error_response(request: Request, error: KpchainError) -> Response:
     )
 
 
-async def _validation_error(request: Request, error: RequestValidationError) -> Response:
-    problems = [
-        {
 def _public(error: KpchainError) -> tuple[str, dict[str, Any]]:
     """What a caller is told of `error`. A signer's error names the signer's internal address
     (and what it answered): the log keeps that for the operator, the caller learns only why."""
@@ -156,6 +153,9 @@ def _public(error: KpchainError) -> tuple[str, dict[str, Any]]:
     return error.message, error.detail
 
 
+async def _validation_error(request: Request, error: RequestValidationError) -> Response:
+    problems = [
+        {
             "field": ".".join(str(part) for part in item.get("loc", ()) if part != "body"),
             "message": item.get("msg", ""),
             "type": item.get("type", ""),
