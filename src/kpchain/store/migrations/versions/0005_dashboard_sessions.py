@@ -1,7 +1,7 @@
 """Server-side dashboard sessions.
 
 Revision ID: 0005_dashboard_sessions
-Revises: 0003_webhooks
+Revises: 0004_withdrawal
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_dashboard_sessions"
-down_revision = "0003_webhooks"
+down_revision = "0004_withdrawal"
 branch_labels = None
 depends_on = None
 
