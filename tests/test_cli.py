@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
@@ -197,3 +198,27 @@ def test_cert_withdraw_closes_shipment_when_importer_suspended_in_transit(
     view = json.loads(withdrawn.output)
     assert (view["status"], view["withdrawal_reason"]) == ("cancelled", "seized")
     assert set(view["steps"]) == {"issued", "shipped", "cancelled"}
+
+
+def _commands(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    for name, command in sorted(group.commands.items()):
+        yield (*path, name)
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*path, name))
+
+
+@pytest.mark.parametrize("command", [(), *_commands(main)], ids=lambda c: " ".join(c) or "kpchain")
+def test_help_works_without_credentials_or_a_service_when_asked_for_any_command(
+    command: tuple[str, ...], clean_settings: None
+) -> None:
+    result = CliRunner().invoke(main, [*command, "--help"])
+
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Usage: ")
+
+
+def test_cert_command_without_an_api_key_says_how_to_give_one(clean_settings: None) -> None:
+    result = CliRunner().invoke(main, ["cert", "show", "BW-2026-000001"])
+
+    assert result.exit_code == 2
+    assert "give --api-key or set KPCHAIN_API_KEY" in result.output

@@ -281,12 +281,28 @@ def index_rebuild() -> None:
 @click.pass_context
 def cert(ctx: click.Context, api_url: str | None, api_key: str | None) -> None:
     """Certificate operations through the authority service's API."""
-    from kpchain.client import KpchainClient
+    ctx.obj = _ServiceClient(ctx, api_url=api_url, api_key=api_key)
 
-    url = api_url or _devnet_api_url() or "http://127.0.0.1:8000"
-    if not api_key:
-        raise click.UsageError("give --api-key or set KPCHAIN_API_KEY (see devnet.json)")
-    ctx.obj = ctx.with_resource(KpchainClient(url, api_key))
+
+class _ServiceClient:
+    """The `cert` commands' client of the service, opened when a command first uses it: so
+    that `--help` needs neither a key nor a running service."""
+
+    def __init__(self, ctx: click.Context, *, api_url: str | None, api_key: str | None) -> None:
+        self._ctx = ctx
+        self._api_url = api_url
+        self._api_key = api_key
+        self._client: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._client is None:
+            from kpchain.client import KpchainClient
+
+            if not self._api_key:
+                raise click.UsageError("give --api-key or set KPCHAIN_API_KEY (see devnet.json)")
+            url = self._api_url or _devnet_api_url() or "http://127.0.0.1:8000"
+            self._client = self._ctx.with_resource(KpchainClient(url, self._api_key))
+        return getattr(self._client, name)
 
 
 _idempotency = click.option(
