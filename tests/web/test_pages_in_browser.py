@@ -178,3 +178,35 @@ def test_officer_confirms_an_inbound_shipment_on_the_dashboard(page: Page, live:
     expect(page.get_by_text("You are logged out.")).to_be_visible()
     page.goto(f"{live.service.url}/dashboard")
     assert page.url == f"{live.service.url}/dashboard/login"
+
+
+def test_api_docs_list_the_operations_when_nothing_but_the_service_can_be_reached(
+    browser: Browser, live: Live
+) -> None:
+    context = browser.new_context()
+    elsewhere: list[str] = []
+
+    def only_the_service(route: Any) -> None:
+        url = route.request.url
+        if url.startswith(live.service.url):
+            route.continue_()
+        else:  # a CDN, a font host: as offline as an authority's closed network
+            elsewhere.append(url)
+            route.abort()
+
+    context.route("**/*", only_the_service)
+    try:
+        page = context.new_page()
+        page.goto(f"{live.service.url}/docs")
+        operations = page.locator(".opblock")
+        expect(operations.first).to_be_visible()
+        ship = page.locator(".opblock-summary-path", has_text="/v1/certificates/{cert_no}/ship")
+        expect(ship).to_have_count(1)
+        swagger_count = operations.count()
+        page.goto(f"{live.service.url}/redoc")
+        expect(page.get_by_text("Record the sealed dispatch").first).to_be_visible()
+    finally:
+        context.close()
+
+    assert swagger_count >= 20
+    assert elsewhere == []

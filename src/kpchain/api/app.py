@@ -10,7 +10,7 @@ from anyio import to_thread
 from fastapi import FastAPI
 
 from kpchain import __version__
-from kpchain.api import errors
+from kpchain.api import docs, errors
 from kpchain.api.headers import HstsMiddleware
 from kpchain.api.limits import BodyLimitMiddleware
 from kpchain.api.metrics import Metrics, MetricsMiddleware
@@ -67,6 +67,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by kpchain.api.docs, without a CDN
+        redoc_url=None,
     )
     app.state.metrics = Metrics()
     app.state.settings = settings
@@ -88,6 +90,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         statistics.router,
         events.router,
         health.router,
+        docs.router,
         pages.router,
     ):
         app.include_router(router)

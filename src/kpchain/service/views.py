@@ -27,6 +27,8 @@ _EVENT_NAMES = {
     "CertificateCancelled": "certificate.cancelled",
     "ShipmentWithdrawn": "certificate.withdrawn",
 }
+EVENT_NAMES: tuple[str, ...] = tuple(_EVENT_NAMES.values())
+"""Every event name the stream and webhooks use."""
 
 
 def certificate_view(session: Session, row: index.Certificate, *, now: int) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Path, Query, status
 
 from kpchain.api.deps import AuthorityDep, IdempotencyKey, OfficerDep, ReaderDep
+from kpchain.api.schemas import CHAIN, READ, WRITE, CertificatePage, error_responses
 from kpchain.certificates.models import (
     CancelRequest,
     CertificateDocument,
@@ -32,7 +33,12 @@ CertNo = Annotated[
 ]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=CertificateView)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CertificateView,
+    responses=error_responses(*WRITE),
+)
 def issue(
     document: CertificateDocument,
     principal: OfficerDep,
@@ -43,7 +49,12 @@ def issue(
     return authority.issue(principal, document, idempotency_key=idempotency_key)
 
 
-@router.post("/batch", status_code=status.HTTP_201_CREATED, response_model=list[CertificateView])
+@router.post(
+    "/batch",
+    status_code=status.HTTP_201_CREATED,
+    response_model=list[CertificateView],
+    responses=error_responses(*WRITE),
+)
 def issue_batch(
     documents: Annotated[list[CertificateDocument], Body(min_length=1, max_length=MAX_BATCH)],
     principal: OfficerDep,
@@ -54,7 +65,7 @@ def issue_batch(
     return authority.issue_batch(principal, documents, idempotency_key=idempotency_key)
 
 
-@router.get("", response_model=dict[str, Any])
+@router.get("", response_model=CertificatePage, responses=error_responses(401, 403, 422))
 def list_certificates(
     principal: ReaderDep,
     authority: AuthorityDep,
@@ -70,7 +81,7 @@ def list_certificates(
     )
 
 
-@router.get("/{cert_no}", response_model=CertificateView)
+@router.get("/{cert_no}", response_model=CertificateView, responses=error_responses(*READ, *CHAIN))
 def get_certificate(
     cert_no: CertNo, principal: ReaderDep, authority: AuthorityDep
 ) -> dict[str, Any]:
@@ -78,13 +89,17 @@ def get_certificate(
     return authority.certificate(principal, cert_no)
 
 
-@router.get("/{cert_no}/document", response_model=CertificateDocumentView)
+@router.get(
+    "/{cert_no}/document",
+    response_model=CertificateDocumentView,
+    responses=error_responses(*READ, *CHAIN),
+)
 def get_document(cert_no: CertNo, principal: ReaderDep, authority: AuthorityDep) -> dict[str, Any]:
     """The signed document with its hash, signature, signer and identity salts."""
     return authority.document(principal, cert_no)
 
 
-@router.post("/{cert_no}/ship", response_model=CertificateView)
+@router.post("/{cert_no}/ship", response_model=CertificateView, responses=error_responses(*WRITE))
 def ship(
     cert_no: CertNo,
     principal: OfficerDep,
@@ -97,7 +112,9 @@ def ship(
     return authority.ship(principal, cert_no, body, idempotency_key=idempotency_key)
 
 
-@router.post("/{cert_no}/receive", response_model=CertificateView)
+@router.post(
+    "/{cert_no}/receive", response_model=CertificateView, responses=error_responses(*WRITE)
+)
 def receive(
     cert_no: CertNo,
     request: ReceiveRequest,
@@ -109,7 +126,7 @@ def receive(
     return authority.receive(principal, cert_no, request, idempotency_key=idempotency_key)
 
 
-@router.post("/{cert_no}/reject", response_model=CertificateView)
+@router.post("/{cert_no}/reject", response_model=CertificateView, responses=error_responses(*WRITE))
 def reject(
     cert_no: CertNo,
     request: RejectRequest,
@@ -121,7 +138,7 @@ def reject(
     return authority.reject(principal, cert_no, request, idempotency_key=idempotency_key)
 
 
-@router.post("/{cert_no}/cancel", response_model=CertificateView)
+@router.post("/{cert_no}/cancel", response_model=CertificateView, responses=error_responses(*WRITE))
 def cancel(
     cert_no: CertNo,
     principal: OfficerDep,
@@ -134,7 +151,9 @@ def cancel(
     return authority.cancel(principal, cert_no, body, idempotency_key=idempotency_key)
 
 
-@router.post("/{cert_no}/withdraw", response_model=CertificateView)
+@router.post(
+    "/{cert_no}/withdraw", response_model=CertificateView, responses=error_responses(*WRITE)
+)
 def withdraw(
     cert_no: CertNo,
     request: WithdrawRequest,

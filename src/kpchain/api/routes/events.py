@@ -21,6 +21,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from kpchain.api.deps import AuthorityDep, ReaderDep, RuntimeDep
+from kpchain.api.schemas import error_responses
 from kpchain.errors import AuthenticationError, TooManyRequestsError
 from kpchain.service import views
 from kpchain.service.authority import AuthorityService
@@ -33,6 +34,24 @@ POLL_SECONDS = 0.5
 MAX_EVENT_ID = 2**63 - 1
 """Feed ids are BIGINTs: a larger resume point is refused before it reaches the database."""
 HEARTBEAT_SECONDS = 15.0
+STREAM_ERROR = "error"
+"""The event that ends a stream whose key stopped being valid."""
+
+# One event of the stream (OpenAPI 3.1 describes a text/event-stream by its events).
+_EVENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {"type": "string", "enum": [*views.EVENT_NAMES, STREAM_ERROR]},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "description": "The event as JSON (an `error` event: its code and message).",
+        },
+        "id": {"type": "string", "pattern": "^[0-9]+$", "description": "Its feed id."},
+        "retry": {"type": "integer"},
+    },
+}
 
 
 class StreamSlot:
@@ -89,7 +108,14 @@ class OpenStreams:
 @router.get(
     "/v1/events",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}},
+    responses={
+        200: {
+            "content": {"text/event-stream": {"schema": _EVENT_SCHEMA}},
+            "description": "Server-sent events: `id`, `event` (certificate.shipped, …), "
+            "`data` (the event as JSON).",
+        },
+        **error_responses(401, 403, 422, 429),
+    },
 )
 async def events(
     request: Request,
@@ -145,7 +171,8 @@ async def _stream(
                 batch = await run_in_threadpool(_poll, runtime, authority, principal, after)
             except AuthenticationError as exc:
                 error = {"code": exc.code, "message": exc.message}
-                yield f"event: error\ndata: {json.dumps(error, separators=(',', ':'))}\n\n"
+                data = json.dumps(error, separators=(",", ":"))
+                yield f"event: {STREAM_ERROR}\ndata: {data}\n\n"
                 return
             for event in batch:
                 after = int(event["id"])

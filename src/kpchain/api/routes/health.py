@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import SecretStr
 
 from kpchain.api.deps import RuntimeDep
+from kpchain.api.schemas import Health, Readiness
 from kpchain.chain.transactions import call_node
 from kpchain.errors import AuthenticationError, ChainError, NotFoundError
 
@@ -20,13 +21,17 @@ MAX_INDEX_LAG = 5
 """Blocks the index may trail the node (past the confirmation depth) and still be ready."""
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=Health)
 def healthz() -> dict[str, str]:
     """The process is up."""
     return {"status": "ok"}
 
 
-@router.get("/readyz", response_model=None)
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "Not ready: the checks say why."}},
+)
 def readyz(runtime: RuntimeDep) -> JSONResponse:
     """Ready when the node answers on the configured chain and the index has caught up."""
     checks: dict[str, Any] = {"chain_id": runtime.settings.chain_id}

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, status
 
 from kpchain.api.deps import AuthorityDep, GovernorDep, IdempotencyKey, ReaderDep
+from kpchain.api.schemas import CHAIN, READ, WRITE, error_responses
 from kpchain.certificates.models import ParticipantCreate, ParticipantUpdate
 from kpchain.certificates.views import ParticipantView
 
@@ -15,19 +16,24 @@ router = APIRouter(prefix="/v1/participants", tags=["participants"])
 Code = Annotated[str, Path(pattern="^[A-Z]{2}$", description="ISO 3166-1 alpha-2, or EU")]
 
 
-@router.get("", response_model=list[ParticipantView])
+@router.get("", response_model=list[ParticipantView], responses=error_responses(401, 403))
 def list_participants(_: ReaderDep, authority: AuthorityDep) -> list[dict[str, Any]]:
     """Every participant, with status, zones and authority keys."""
     return authority.participants()
 
 
-@router.get("/{code}", response_model=ParticipantView)
+@router.get("/{code}", response_model=ParticipantView, responses=error_responses(*READ, *CHAIN))
 def get_participant(code: Code, _: ReaderDep, authority: AuthorityDep) -> dict[str, Any]:
     """One participant."""
     return authority.participant(code)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ParticipantView)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ParticipantView,
+    responses=error_responses(*WRITE),
+)
 def admit(
     request: ParticipantCreate,
     principal: GovernorDep,
@@ -38,7 +44,7 @@ def admit(
     return authority.admit(principal, request, idempotency_key=idempotency_key)
 
 
-@router.patch("/{code}", response_model=ParticipantView)
+@router.patch("/{code}", response_model=ParticipantView, responses=error_responses(*WRITE))
 def update(
     code: Code,
     request: ParticipantUpdate,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Response
 
 from kpchain.api.deps import AuthorityDep, ReaderDep, RuntimeDep
 from kpchain.api.routes.certificates import CertNo
+from kpchain.api.schemas import CHAIN, READ, error_responses
 from kpchain.printing.pdf import render_certificate, verification_link
 
 router = APIRouter(prefix="/v1/certificates", tags=["certificates"])
@@ -22,9 +23,10 @@ _FILENAME_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
     response_class=Response,
     responses={
         200: {
-            "content": {"application/pdf": {}},
+            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
             "description": "The KP certificate as an A4 PDF.",
-        }
+        },
+        **error_responses(*READ, *CHAIN),
     },
 )
 def certificate_pdf(

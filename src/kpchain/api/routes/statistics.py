@@ -9,8 +9,10 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from kpchain.api.deps import ReaderDep, RuntimeDep
+from kpchain.api.schemas import error_responses
 from kpchain.reports.monitoring import monitoring
 from kpchain.reports.statistics import MAX_YEAR, MIN_YEAR, statistics, statistics_csv
+from kpchain.reports.views import MonitoringReport, StatisticsReport
 
 router = APIRouter(prefix="/v1", tags=["statistics"])
 
@@ -23,7 +25,11 @@ ParticipantCode = Annotated[
 ]
 
 
-@router.get("/statistics")
+@router.get(
+    "/statistics",
+    response_model=StatisticsReport,
+    responses=error_responses(401, 403, 404, 422),
+)
 def get_statistics(
     _: ReaderDep,
     runtime: RuntimeDep,
@@ -37,7 +43,17 @@ def get_statistics(
         return statistics(session, year=year, participant=participant, period=period)
 
 
-@router.get("/statistics.csv", response_class=Response)
+@router.get(
+    "/statistics.csv",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "description": "One row per participant, flow and HS code, then the totals.",
+        },
+        **error_responses(401, 403, 404, 422),
+    },
+)
 def get_statistics_csv(
     _: ReaderDep,
     runtime: RuntimeDep,
@@ -56,7 +72,11 @@ def get_statistics_csv(
     )
 
 
-@router.get("/monitoring")
+@router.get(
+    "/monitoring",
+    response_model=MonitoringReport,
+    responses=error_responses(401, 403, 404, 422),
+)
 def get_monitoring(
     _: ReaderDep,
     runtime: RuntimeDep,

@@ -8,12 +8,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 
 from kpchain.api.deps import ContractSignaturesDep, RuntimeDep
+from kpchain.api.schemas import CHAIN, error_responses
 from kpchain.verification.verify import CERT_NO_PATTERN, verify
+from kpchain.verification.views import VerificationReport
 
 router = APIRouter(prefix="/v1/verify", tags=["verification"])
 
 
-@router.get("/{cert_no}")
+@router.get("/{cert_no}", response_model=VerificationReport, responses=error_responses(422, *CHAIN))
 def verify_certificate(
     cert_no: Annotated[
         str,
