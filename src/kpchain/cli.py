@@ -154,7 +154,7 @@ def new_keystore(out: Path, passphrase_file: Path | None) -> None:
 @click.option(
     "--role",
     required=True,
-    type=click.Choice(["clerk", "officer", "auditor", "governor"]),
+    type=click.Choice(["clerk", "officer", "auditor", "admin", "governor"]),
     help="clerk/auditor read; officer signs and submits; governor runs the registry.",
 )
 @click.option("--label", help="A note to recognise the key by (who holds it).")

@@ -120,7 +120,7 @@ def test_up_writes_devnet_json_in_contract_shape_when_started(
         assert list(entry) == ["status", "authority", "api_keys"]
         assert entry["authority"] == participant_account(code, "authority").address
         assert Web3.is_checksum_address(entry["authority"])
-        assert list(entry["api_keys"]) == ["officer", "clerk", "auditor"]
+        assert list(entry["api_keys"]) == ["officer", "clerk", "auditor", "admin"]
     statuses = {code: entry["status"] for code, entry in data["participants"].items()}
     assert statuses == {**dict.fromkeys(CODES, "active"), "VE": "suspended"}
 

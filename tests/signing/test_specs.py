@@ -174,6 +174,28 @@ def test_open_all_refuses_dev_entry_naming_it_when_not_development(
     assert caught.value.detail["signer"] == "participants.EU"
 
 
+def test_open_all_opens_admin_keys_apart_from_authority_keys_when_admins_listed(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "signers.yaml"
+    path.write_text("participants: {EU: {dev: EU}}\nadmins: {EU: {dev: EU}, BW: {dev: BW}}\n")
+
+    hosted = SignersConfig.load(path).open_all(development=True)
+
+    assert hosted.participants["EU"].address == participant_account("EU", "authority").address
+    assert hosted.admins["EU"].address == participant_account("EU", "admin").address
+    assert hosted.admins["BW"].address == participant_account("BW", "admin").address
+    assert set(hosted.participants) == {"EU"}
+
+
+def test_load_refuses_an_admin_entry_whose_key_is_not_a_participant_code(tmp_path: Path) -> None:
+    path = tmp_path / "signers.yaml"
+    path.write_text("admins: {bw: {dev: BW}}\n")
+
+    with pytest.raises(ConfigError, match="admins"):
+        SignersConfig.load(path)
+
+
 def test_open_signer_returns_governor_key_when_dev_governor() -> None:
     signer = open_signer(DevSignerSpec(dev="governor"), development=True)
 

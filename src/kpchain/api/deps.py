@@ -72,7 +72,12 @@ def require(*roles: Role) -> Callable[[Principal], Principal]:
 
 OfficerDep = Annotated[Principal, Depends(require("officer"))]
 GovernorDep = Annotated[Principal, Depends(require("governor"))]
-ReaderDep = Annotated[Principal, Depends(require("clerk", "officer", "auditor", "governor"))]
+AdminDep = Annotated[Principal, Depends(require("admin"))]
+"""A participant admin's key: the participant's vote in governance, its authority keys and its
+exchange endpoint."""
+ReaderDep = Annotated[
+    Principal, Depends(require("clerk", "officer", "auditor", "admin", "governor"))
+]
 
 MAX_IDEMPOTENCY_KEY = 128
 """Characters of an Idempotency-Key. The store's column holds 200: a request of several steps

@@ -37,7 +37,7 @@ from kpchain.store import create_engine, migrate, session_factory
 logger = logging.getLogger(__name__)
 
 SERVICE_PORT = 8000
-PARTICIPANT_ROLES = ("officer", "clerk", "auditor")
+PARTICIPANT_ROLES = ("officer", "clerk", "auditor", "admin")
 
 
 @dataclass(frozen=True)
@@ -72,10 +72,12 @@ class ServiceFiles:
 
 
 def write_signers(files: ServiceFiles, codes: list[str]) -> None:
-    """The signers file: every demo participant's devnet authority key, and the governor's."""
+    """The signers file: every demo participant's devnet authority and admin keys, and the
+    governor's."""
     content = {
         "governor": {"dev": "governor"},
         "participants": {code: {"dev": code} for code in codes},
+        "admins": {code: {"dev": code} for code in codes},
     }
     header = (
         "# Devnet signers: public development keys (kpchain.devnet.seed). Not for production.\n"
@@ -92,7 +94,7 @@ def reset_database(files: ServiceFiles) -> None:
 def api_keys(
     files: ServiceFiles, codes: list[str], previous: dict[str, Any] | None
 ) -> tuple[str, dict[str, dict[str, str]]]:
-    """The governor's key and each participant's officer, clerk and auditor keys.
+    """The governor's key and each participant's officer, clerk, auditor and admin keys.
 
     Keys that `previous` (the last devnet.json) lists and the store still accepts are kept, so
     a restarted devnet keeps the keys its users copied; the rest are created.

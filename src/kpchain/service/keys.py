@@ -1,8 +1,10 @@
 """API keys: ``kp_<id>_<secret>``, stored as the id and the SHA-256 of the secret.
 
 Each key belongs to one participant and one role. Roles (DESIGN.md section 4): ``clerk`` and
-``auditor`` read; ``officer`` signs and submits the participant's operations; ``governor`` runs
-the registry's governance (admit, suspend, zones) and belongs to no participant.
+``auditor`` read; ``officer`` signs and submits the participant's operations; ``admin`` acts as
+the participant's admin (its seat in governance, its authority keys, its exchange endpoint);
+``governor`` runs the registry's governance (admit, suspend, zones) and belongs to no
+participant.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from sqlalchemy.orm import Session
 from kpchain.errors import AuthenticationError, InvalidRequestError
 from kpchain.service.tables import ApiKey, DashboardSession
 
-Role = Literal["clerk", "officer", "auditor", "governor"]
+Role = Literal["clerk", "officer", "auditor", "admin", "governor"]
 ROLES: tuple[Role, ...] = get_args(Role)
 _PREFIX = "kp"
 

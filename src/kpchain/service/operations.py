@@ -117,15 +117,28 @@ class Step:
     in_effect: bool = False
 
 
+def admin_actor(code: str) -> str:
+    """The actor name of operations signed with participant `code`'s admin key ("BW/admin")."""
+    return f"{code}{_ADMIN_SUFFIX}"
+
+
+_ADMIN_SUFFIX = "/admin"
+
+
 class Hosting:
-    """The senders of the accounts this service signs for: one per hosted participant, and
-    the governor's when the service hosts governance."""
+    """The senders of the accounts this service signs for: each hosted participant's authority
+    (actor "BW") and admin (actor "BW/admin", see `admin_actor`), and the governor's when the
+    service hosts governance."""
 
     def __init__(
-        self, participants: dict[str, TransactionSender], governor: TransactionSender | None
+        self,
+        participants: dict[str, TransactionSender],
+        governor: TransactionSender | None,
+        admins: dict[str, TransactionSender] | None = None,
     ) -> None:
         self.participants = participants
         self.governor = governor
+        self.admins = dict(admins or {})
 
     def sender(self, actor: str) -> TransactionSender:
         """The sender acting for `actor`.
@@ -133,7 +146,12 @@ class Hosting:
         Raises:
             PermissionDeniedError: this service holds no key for `actor`.
         """
-        sender = self.governor if actor == GOVERNOR else self.participants.get(actor)
+        if actor == GOVERNOR:
+            sender = self.governor
+        elif actor.endswith(_ADMIN_SUFFIX):
+            sender = self.admins.get(actor.removesuffix(_ADMIN_SUFFIX))
+        else:
+            sender = self.participants.get(actor)
         if sender is None:
             who = "governance" if actor == GOVERNOR else f"participant {actor}"
             raise PermissionDeniedError(
@@ -144,7 +162,7 @@ class Hosting:
         return sender
 
     def all(self) -> list[TransactionSender]:
-        senders = list(self.participants.values())
+        senders = [*self.participants.values(), *self.admins.values()]
         return [*senders, self.governor] if self.governor is not None else senders
 
 

@@ -230,4 +230,8 @@ def _hosting(settings: Settings, w3: Web3) -> Hosting:
         )
 
     governor = sender(hosted.governor) if hosted.governor is not None else None
-    return Hosting({code: sender(s) for code, s in hosted.participants.items()}, governor)
+    return Hosting(
+        {code: sender(s) for code, s in hosted.participants.items()},
+        governor,
+        {code: sender(s) for code, s in hosted.admins.items()},
+    )

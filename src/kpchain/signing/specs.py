@@ -8,7 +8,14 @@ participants:
   BW: {keystore: keys/bw.json, passphrase_env: KPCHAIN_BW_PASSPHRASE}
   AE: {remote: "https://signer.ae.example:9000", address: "0x…", headers: {Authorization: …}}
   EU: {dev: EU}   # the devnet authority key of EU; development mode only
+admins:           # optional: the participant admin keys this service signs with
+  BW: {keystore: keys/bw-admin.json, passphrase_env: KPCHAIN_BW_ADMIN_PASSPHRASE}
+  EU: {dev: EU}   # the devnet admin key of EU
 ```
+
+`participants` holds each hosted participant's authority key (it signs certificates and their
+lifecycle); `admins` its admin key (its seat in governance, its authority keys, its exchange
+endpoint), a key of its own that no officer's operation uses.
 
 Each entry is exactly one of: an encrypted keystore with its passphrase from an environment
 variable or a file (relative paths are relative to the signers file), a remote Web3Signer-style
@@ -45,7 +52,12 @@ from pydantic import (
 
 from kpchain.errors import ConfigError, KpchainError, SigningError
 from kpchain.signing.base import Signer
-from kpchain.signing.devkeys import governor_account, participant_account, participant_index
+from kpchain.signing.devkeys import (
+    DevRole,
+    governor_account,
+    participant_account,
+    participant_index,
+)
 from kpchain.signing.keystore import KeystoreSigner
 from kpchain.signing.local import LocalSigner
 from kpchain.signing.remote import RemoteSigner
@@ -54,6 +66,7 @@ logger = logging.getLogger(__name__)
 
 GOVERNOR = "governor"
 """The `dev` value naming the devnet governor's key."""
+
 
 _BASE_DIR = "base_dir"  # validation context: the signers file's folder
 
@@ -173,10 +186,11 @@ class HostedSigners:
 
     governor: Signer | None
     participants: dict[str, Signer] = field(default_factory=dict)
+    admins: dict[str, Signer] = field(default_factory=dict)
 
     def close(self) -> None:
         """Closes every signer that holds a connection."""
-        for signer in [self.governor, *self.participants.values()]:
+        for signer in [self.governor, *self.participants.values(), *self.admins.values()]:
             if isinstance(signer, RemoteSigner):
                 signer.close()
 
@@ -186,13 +200,15 @@ class SignersConfig(_Spec):
 
     Attributes:
         governor: the governor's signer, when this service governs.
-        participants: each hosted participant's signer, by participant code ("BW").
+        participants: each hosted participant's authority signer, by participant code ("BW").
+        admins: each hosted participant's admin signer, by participant code.
     """
 
     governor: SignerSpec | None = None
     participants: dict[str, SignerSpec] = Field(default_factory=dict)
+    admins: dict[str, SignerSpec] = Field(default_factory=dict)
 
-    @field_validator("participants")
+    @field_validator("participants", "admins")
     @classmethod
     def _participant_codes(cls, value: dict[str, Any]) -> dict[str, Any]:
         for code in value:
@@ -232,10 +248,11 @@ class SignersConfig(_Spec):
                 detail={"signers_file": str(path)},
             ) from None
         logger.info(
-            "signers file %s: governor %s, participants %s",
+            "signers file %s: governor %s, participants %s, admins %s",
             path,
             "hosted" if config.governor is not None else "not hosted",
             ", ".join(sorted(config.participants)) or "none",
+            ", ".join(sorted(config.admins)) or "none",
         )
         return config
 
@@ -258,6 +275,10 @@ class SignersConfig(_Spec):
                 hosted.participants[code] = _open_entry(
                     f"participants.{code}", spec, development=development
                 )
+            for code, spec in self.admins.items():
+                hosted.admins[code] = _open_entry(
+                    f"admins.{code}", spec, development=development, role="admin"
+                )
         except BaseException:
             hosted.close()
             raise
@@ -265,13 +286,18 @@ class SignersConfig(_Spec):
 
 
 def open_signer(
-    spec: KeystoreSignerSpec | RemoteSignerSpec | DevSignerSpec, *, development: bool
+    spec: KeystoreSignerSpec | RemoteSignerSpec | DevSignerSpec,
+    *,
+    development: bool,
+    role: DevRole = "authority",
 ) -> Signer:
     """Opens the signer `spec` describes.
 
     Args:
         spec: a keystore, remote or dev entry.
         development: allow development keys; a `dev` entry needs it.
+        role: which devnet key of a participant a `dev` entry names (its authority, or its
+            admin for an entry of `admins`).
 
     Raises:
         SigningError: the passphrase variable is unset, the keystore or remote signer cannot be
@@ -308,9 +334,7 @@ def open_signer(
             "allowed only with KPCHAIN_DEVELOPMENT=true on a throwaway devnet",
             detail={"dev": spec.dev},
         )
-    account = (
-        governor_account() if spec.dev == GOVERNOR else participant_account(spec.dev, "authority")
-    )
+    account = governor_account() if spec.dev == GOVERNOR else participant_account(spec.dev, role)
     return LocalSigner(account)
 
 
@@ -360,10 +384,14 @@ def _parse(text: str, path: Path) -> Any:
 
 
 def _open_entry(
-    name: str, spec: KeystoreSignerSpec | RemoteSignerSpec | DevSignerSpec, *, development: bool
+    name: str,
+    spec: KeystoreSignerSpec | RemoteSignerSpec | DevSignerSpec,
+    *,
+    development: bool,
+    role: DevRole = "authority",
 ) -> Signer:
     try:
-        signer = open_signer(spec, development=development)
+        signer = open_signer(spec, development=development, role=role)
     except KpchainError as exc:
         raise SigningError(
             f"cannot open the signer of {name}: {exc.message}",
