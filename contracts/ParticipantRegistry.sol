@@ -21,12 +21,16 @@ contract ParticipantRegistry is IParticipantRegistry, AccessControl {
     /// @inheritdoc IParticipantRegistry
     bytes32 public constant GOVERNOR_ROLE = keccak256("GOVERNOR_ROLE");
 
+    /// @inheritdoc IParticipantRegistry
+    uint256 public constant MAX_SERVICE_ENDPOINT_LENGTH = 256;
+
     mapping(bytes2 code => Participant) private _participants;
     bytes2[] private _codes;
     mapping(bytes2 code => EnumerableSet.AddressSet) private _authorities;
     // The reverse of _authorities: one participant per account, so a key never acts for two.
     mapping(address account => bytes2 code) private _authorityParticipant;
     mapping(bytes2 code => mapping(bytes32 zone => bool)) private _originZones;
+    mapping(bytes2 code => ServiceEndpoint) private _serviceEndpoints;
 
     // ------------------------------------------------------------------------------------------
     // Constructor
@@ -141,6 +145,21 @@ contract ParticipantRegistry is IParticipantRegistry, AccessControl {
         emit AuthorityRevoked(code, account, msg.sender);
     }
 
+    /// @inheritdoc IParticipantRegistry
+    function setServiceEndpoint(bytes2 code, string calldata url, bytes32 encryptionKey)
+        external
+    {
+        _checkParticipantAdmin(code);
+        uint256 length = bytes(url).length;
+        if (length == 0) revert ServiceEndpointUrlEmpty(code);
+        if (length > MAX_SERVICE_ENDPOINT_LENGTH) revert ServiceEndpointUrlTooLong(code, length);
+        if (encryptionKey == bytes32(0)) revert EncryptionKeyZero(code);
+
+        _serviceEndpoints[code] = ServiceEndpoint({url: url, encryptionKey: encryptionKey});
+
+        emit ServiceEndpointSet(code, url, encryptionKey);
+    }
+
     // ------------------------------------------------------------------------------------------
     // Views
     // ------------------------------------------------------------------------------------------
@@ -187,6 +206,11 @@ contract ParticipantRegistry is IParticipantRegistry, AccessControl {
     /// @inheritdoc IParticipantRegistry
     function isOriginZone(bytes2 code, bytes32 zone) external view returns (bool) {
         return _originZones[code][zone];
+    }
+
+    /// @inheritdoc IParticipantRegistry
+    function serviceEndpoint(bytes2 code) external view returns (ServiceEndpoint memory) {
+        return _serviceEndpoints[code];
     }
 
     /// @inheritdoc IParticipantRegistry

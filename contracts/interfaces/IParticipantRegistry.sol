@@ -6,7 +6,10 @@ pragma solidity ^0.8.24;
 /// authority accounts that act for them. Governance (the KP Chair and Secretariat, holding
 /// GOVERNOR_ROLE) admits participants and changes their status, admin and zones; each
 /// participant's admin adds and revokes that participant's authority accounts, so keys rotate
-/// without a governance decision. An authority account acts for exactly one participant.
+/// without a governance decision. An authority account acts for exactly one participant. Each
+/// participant's admin also registers the participant's service endpoint and document
+/// encryption key, to which other participants' services deliver the private half of the
+/// certificates it imports.
 /// @dev Every change emits an event, so the key set valid at any block can be rebuilt from logs.
 interface IParticipantRegistry {
     // ------------------------------------------------------------------------------------------
@@ -27,6 +30,13 @@ interface IParticipantRegistry {
         bool originRestricted; // true: certificates of this origin must name an allowed zone
         address admin; // account that adds and revokes this participant's authorities
         uint40 admittedAt; // Unix seconds of admission
+    }
+
+    /// @notice Where a participant's service takes the documents of the certificates it
+    /// imports, and the key they are encrypted to.
+    struct ServiceEndpoint {
+        string url; // base URL of the participant's kpchain service; empty when none
+        bytes32 encryptionKey; // X25519 public key; zero when none
     }
 
     // ------------------------------------------------------------------------------------------
@@ -51,6 +61,12 @@ interface IParticipantRegistry {
     error AuthorityNotRegistered(address account, bytes2 participant);
     /// @notice The zero zone id was given; zones are non-zero bytes32 ids.
     error OriginZoneZero();
+    /// @notice An empty service endpoint URL was given for `participant`.
+    error ServiceEndpointUrlEmpty(bytes2 participant);
+    /// @notice The service endpoint URL for `participant` is `length` bytes, over the maximum.
+    error ServiceEndpointUrlTooLong(bytes2 participant, uint256 length);
+    /// @notice The zero encryption key was given for `participant`.
+    error EncryptionKeyZero(bytes2 participant);
 
     // ------------------------------------------------------------------------------------------
     // Events
@@ -72,6 +88,9 @@ interface IParticipantRegistry {
     event AuthorityAdded(bytes2 indexed participant, address indexed account, address indexed admin);
     /// @notice `account` stopped being an authority of `participant`, revoked by `admin`.
     event AuthorityRevoked(bytes2 indexed participant, address indexed account, address indexed admin);
+    /// @notice `code`'s service now answers at `url` and takes documents encrypted to
+    /// `encryptionKey` (replacing any earlier endpoint and key: a key rotation).
+    event ServiceEndpointSet(bytes2 indexed code, string url, bytes32 encryptionKey);
 
     // ------------------------------------------------------------------------------------------
     // Governance (GOVERNOR_ROLE)
@@ -104,6 +123,15 @@ interface IParticipantRegistry {
 
     /// @notice Revokes `account` as an authority of participant `code`. Only that participant's admin.
     function revokeAuthority(bytes2 code, address account) external;
+
+    /// @notice Registers participant `code`'s service endpoint and document encryption key.
+    /// Only that participant's admin. Setting them again replaces both: a key rotation, without
+    /// governance (documents already delivered stay readable by the keys their service keeps).
+    /// @param code The participant.
+    /// @param url The base URL of the participant's kpchain service (https in production),
+    /// 1 to MAX_SERVICE_ENDPOINT_LENGTH bytes; other services POST documents under it.
+    /// @param encryptionKey The X25519 public key documents for `code` are encrypted to.
+    function setServiceEndpoint(bytes2 code, string calldata url, bytes32 encryptionKey) external;
 
     // ------------------------------------------------------------------------------------------
     // Views
@@ -140,6 +168,13 @@ interface IParticipantRegistry {
 
     /// @notice Whether `zone` is an allowed zone of origin `code`.
     function isOriginZone(bytes2 code, bytes32 zone) external view returns (bool);
+
+    /// @notice The longest service endpoint URL, in bytes, `setServiceEndpoint` accepts.
+    function MAX_SERVICE_ENDPOINT_LENGTH() external view returns (uint256);
+
+    /// @notice `code`'s service endpoint and document encryption key (an empty URL and a zero key
+    /// when it has registered none).
+    function serviceEndpoint(bytes2 code) external view returns (ServiceEndpoint memory);
 
     /// @notice The semantic version of this contract.
     function version() external pure returns (string memory);

@@ -71,6 +71,7 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "cancel":               (UNA,     UNA,   OK,      UNA,     UNA,   UNA,    INA,      UNA),
     "withdrawShipment":     (UNA,     UNA,   OK,      UNA,     UNA,   UNA,    OK,       UNA),
     "setMaxValidity":       (OK,      GOV,   GOV,     GOV,     GOV,   GOV,    GOV,      GOV),
+    "setServiceEndpoint":   (ADM,     OK,    ADM,     ADM,     ADM,   ADM,    ADM,      ADM),
 }
 # fmt: on
 
@@ -89,6 +90,8 @@ REJECTION_REASON = RejectionReason.SEAL_BROKEN
 WITHDRAWAL_REASON = WithdrawalReason.RETURNED
 MAX_VALIDITY = 90 * 86_400
 ZONE = zone_id("BW:Jwaneng")
+ENDPOINT_URL = "https://kp.bw.example"
+ENCRYPTION_KEY = keccak(text="BW document encryption key")
 
 
 @dataclass
@@ -286,6 +289,18 @@ def _verify_max_validity_set(w: World, subject: Any, actor: Any, receipt: Any) -
     assert emitted(receipt) == [event(w.registry.MaxValiditySet, maxValidity=MAX_VALIDITY)]
 
 
+def _verify_endpoint_set(w: World, subject: Any, actor: Any, receipt: Any) -> None:
+    assert w.registry.serviceEndpoint(BW) == (ENDPOINT_URL, ENCRYPTION_KEY)
+    assert emitted(receipt) == [
+        event(
+            w.registry.ServiceEndpointSet,
+            code=BW,
+            url=ENDPOINT_URL,
+            encryptionKey=ENCRYPTION_KEY,
+        )
+    ]
+
+
 def _verify_issued(w: World, certs: list[Certificate], actor: Any, receipt: Any) -> None:
     for cert in certs:
         assert w.registry.certificateStatus(cert.certNo) == CertificateStatus.ISSUED
@@ -413,6 +428,13 @@ OPERATIONS: dict[str, Operation] = {
         prepare=_nothing,
         call=lambda w, _, actor: w.registry.setMaxValidity(MAX_VALIDITY, sender=actor),
         verify=_verify_max_validity_set,
+    ),
+    "setServiceEndpoint": Operation(
+        prepare=_nothing,
+        call=lambda w, _, actor: w.registry.setServiceEndpoint(
+            BW, ENDPOINT_URL, ENCRYPTION_KEY, sender=actor
+        ),
+        verify=_verify_endpoint_set,
     ),
 }
 

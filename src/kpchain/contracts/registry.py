@@ -28,6 +28,15 @@ REGISTRY_ARTIFACT = "CertificateRegistry"
 
 
 @dataclass(frozen=True)
+class ServiceEndpoint:
+    """A participant's service endpoint and document encryption key, as the registry holds them
+    (an empty URL and a zero key when it has registered none)."""
+
+    url: str
+    encryption_key: bytes  # 32 bytes: an X25519 public key
+
+
+@dataclass(frozen=True)
 class Confirmation:
     """The importing authority's confirmation of receipt, in the contract's units."""
 
@@ -116,6 +125,19 @@ class Registry:
 
     def revoke_authority(self, code: str, account: str) -> ContractFunction:
         return self.contract.functions.revokeAuthority(participant_code(code), account)
+
+    def set_service_endpoint(self, code: str, url: str, encryption_key: bytes) -> ContractFunction:
+        """Participant admin: where `code`'s service takes documents, and the key to encrypt
+        them to."""
+        return self.contract.functions.setServiceEndpoint(
+            participant_code(code), url, encryption_key
+        )
+
+    def service_endpoint(self, code: str) -> ServiceEndpoint:
+        url, key = call_node(
+            lambda: self.contract.functions.serviceEndpoint(participant_code(code)).call()
+        )
+        return ServiceEndpoint(str(url), bytes(key))
 
     def participant_status(self, code: str) -> ParticipantStatus:
         status = call_node(
