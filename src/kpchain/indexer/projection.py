@@ -24,6 +24,7 @@ from kpchain.indexer.tables import (
     Event,
     Participant,
     ParticipantZone,
+    ServiceEndpoint,
 )
 
 logger = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ def rederive(session: Session, *, cert_nos: Collection[str], codes: Collection[s
     for chunk in _chunks(codes):
         session.execute(delete(ParticipantZone).where(ParticipantZone.code.in_(chunk)))
         session.execute(delete(Authority).where(Authority.participant.in_(chunk)))
+        session.execute(delete(ServiceEndpoint).where(ServiceEndpoint.participant.in_(chunk)))
         session.execute(delete(Participant).where(Participant.code.in_(chunk)))
     # Bulk deletes bypass the identity map: forget any object loaded before them.
     session.expunge_all()
@@ -256,6 +258,23 @@ def _authority_revoked(session: Session, event: Event) -> None:
     term.revoked_by = event.args["admin"]
 
 
+def _endpoint_set(session: Session, event: Event) -> None:
+    participant = _participant(session, event)
+    if participant is None:
+        return
+    session.add(
+        ServiceEndpoint(
+            participant=participant.code,
+            block_number=event.block_number,
+            log_index=event.log_index,
+            url=str(event.args["url"]),
+            encryption_key=event.args["encryptionKey"],
+            block_time=event.block_time,
+            tx_hash=event.tx_hash,
+        )
+    )
+
+
 def _participant(session: Session, event: Event) -> Participant | None:
     participant = session.get(Participant, _require(event.participant))
     if participant is None:
@@ -277,6 +296,7 @@ _HANDLERS: dict[str, Callable[[Session, Event], None]] = {
     "OriginZoneChanged": _zone_changed,
     "AuthorityAdded": _authority_added,
     "AuthorityRevoked": _authority_revoked,
+    "ServiceEndpointSet": _endpoint_set,
 }
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from kpchain.errors import CursorInvalidError
-from kpchain.indexer.tables import Authority, Certificate, Event, Participant
+from kpchain.indexer.tables import Authority, Certificate, Event, Participant, ServiceEndpoint
 
 Direction = Literal["inbound", "outbound"]
 
@@ -145,6 +145,29 @@ def authority_history(session: Session, address: str) -> list[Authority]:
             select(Authority)
             .where(Authority.address == to_checksum_address(address))
             .order_by(Authority.id)
+        )
+    )
+
+
+def service_endpoint(session: Session, code: str) -> ServiceEndpoint | None:
+    """The service endpoint and encryption key participant `code` registered last (the ones in
+    force), or None when it has registered none."""
+    return session.scalars(
+        select(ServiceEndpoint)
+        .where(ServiceEndpoint.participant == code)
+        .order_by(ServiceEndpoint.block_number.desc(), ServiceEndpoint.log_index.desc())
+        .limit(1)
+    ).first()
+
+
+def service_endpoints(session: Session, code: str) -> list[ServiceEndpoint]:
+    """Every service endpoint and encryption key participant `code` has registered, oldest
+    first (the last is in force)."""
+    return list(
+        session.scalars(
+            select(ServiceEndpoint)
+            .where(ServiceEndpoint.participant == code)
+            .order_by(ServiceEndpoint.block_number, ServiceEndpoint.log_index)
         )
     )
 

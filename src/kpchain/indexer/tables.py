@@ -1,8 +1,9 @@
 """The index's tables: the events (the source of truth) and the projections derived from them.
 
 `events` holds every registry event the chain emitted, decoded; everything else (certificates,
-their lines, participants, their zones, the authority key history) is a projection of those
-events, rebuilt from them after a reorg. `checkpoint` and `blocks` track how far the index got
+their lines, participants, their zones, the authority key history, the history of their service
+endpoints and encryption keys) is a projection of those events, rebuilt from them after a
+reorg. `checkpoint` and `blocks` track how far the index got
 and which chain it followed.
 
 Conventions: participant codes and certificate numbers are text ("BW", "BW-2026-000123");
@@ -45,6 +46,7 @@ INDEX_TABLES = (
     "certificates",
     "participant_zones",
     "authorities",
+    "service_endpoints",
     "participants",
     "events",
     "blocks",
@@ -224,6 +226,25 @@ class Participant(Base):
     authorities: Mapped[list[Authority]] = relationship(
         order_by="Authority.id", passive_deletes=True, lazy="raise_on_sql"
     )
+
+
+class ServiceEndpoint(Base):
+    """One registration of a participant's service endpoint and document encryption key
+    (`ServiceEndpointSet`), kept for good: the newest is in force, and the older ones are every
+    key the participant has had, from the block each was set in (a key rotation is a new row).
+    """
+
+    __tablename__ = "service_endpoints"
+
+    participant: Mapped[str] = mapped_column(
+        ForeignKey("participants.code", ondelete="CASCADE"), primary_key=True
+    )
+    block_number: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    log_index: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    url: Mapped[str] = mapped_column(Text)
+    encryption_key: Mapped[str] = mapped_column(HASH)  # X25519 public key, 0x-hex
+    block_time: Mapped[int] = mapped_column(BigInteger)
+    tx_hash: Mapped[str] = mapped_column(HASH)
 
 
 class ParticipantZone(Base):

@@ -56,7 +56,11 @@ NAMING_CONVENTION: Final[dict[str, str]] = {
     "pk": "pk_%(table_name)s",
 }
 
-MODEL_MODULES: Final[tuple[str, ...]] = ("kpchain.indexer.tables", "kpchain.service.tables")
+MODEL_MODULES: Final[tuple[str, ...]] = (
+    "kpchain.indexer.tables",
+    "kpchain.service.tables",
+    "kpchain.exchange.tables",
+)
 """Modules declaring tables on `Base`: `import_models` loads them so that the metadata holds
 every table (alembic autogenerate, the schema test). A new table module belongs here."""
 

@@ -1,0 +1,1 @@
+"""The private document exchange between participants' services (DESIGN.md section 8)."""
