@@ -56,6 +56,7 @@ class KeystoreSigner(LocalSigner):
         passphrase: SecretStr | str | None = None,
         passphrase_file: Path | None = None,
         development: bool = False,
+        variable: str = "KPCHAIN_KEYSTORE_PASSPHRASE",
     ) -> KeystoreSigner:
         """Decrypts `keystore` with the passphrase given directly or read from a file.
 
@@ -65,13 +66,16 @@ class KeystoreSigner(LocalSigner):
             passphrase_file: a file whose content (without its trailing newline) is the
                 passphrase; exactly one of `passphrase` and `passphrase_file` must be given.
             development: allow the well-known development keys.
+            variable: the environment variable `passphrase` comes from, for messages.
 
         Raises:
             SigningError: no passphrase or two of them, a file cannot be read, the keystore is
                 malformed, the passphrase is wrong, or the key is a development key outside
                 development mode.
         """
-        secret = resolve_passphrase(passphrase=passphrase, passphrase_file=passphrase_file)
+        secret = resolve_passphrase(
+            passphrase=passphrase, passphrase_file=passphrase_file, variable=variable
+        )
         keyfile = _read_keyfile(keystore)
         try:
             key = Account.decrypt(keyfile, secret)
@@ -81,7 +85,7 @@ class KeystoreSigner(LocalSigner):
             reason = "wrong passphrase" if "MAC mismatch" in str(exc) else "not a valid keystore"
             raise SigningError(
                 f"cannot decrypt keystore {keystore}: {reason}; check the passphrase "
-                "(KPCHAIN_KEYSTORE_PASSPHRASE or the passphrase file) and the file",
+                f"({variable} or the passphrase file) and the file",
                 detail={"keystore": str(keystore)},
             ) from None
         signer = cls(Account.from_key(key), keystore=keystore)
@@ -99,11 +103,15 @@ class KeystoreSigner(LocalSigner):
 
 
 def resolve_passphrase(
-    *, passphrase: SecretStr | str | None = None, passphrase_file: Path | None = None
+    *,
+    passphrase: SecretStr | str | None = None,
+    passphrase_file: Path | None = None,
+    variable: str = "KPCHAIN_KEYSTORE_PASSPHRASE",
 ) -> str:
     """The passphrase given directly or read from `passphrase_file` (one of them, not both).
 
-    A file's trailing newline (as `echo` writes) is not part of the passphrase.
+    A file's trailing newline (as `echo` writes) is not part of the passphrase. `variable` names
+    the environment variable `passphrase` comes from, for messages.
 
     Raises:
         SigningError: neither or both are given, the file cannot be read, or it is empty.
@@ -111,7 +119,7 @@ def resolve_passphrase(
     if passphrase is not None and passphrase_file is not None:
         raise SigningError(
             "both a keystore passphrase and a passphrase file are set; "
-            "set KPCHAIN_KEYSTORE_PASSPHRASE or the passphrase file, not both"
+            f"set {variable} or the passphrase file, not both"
         )
     if passphrase_file is not None:
         try:
@@ -126,9 +134,7 @@ def resolve_passphrase(
     elif passphrase is not None:
         secret = passphrase.get_secret_value() if isinstance(passphrase, SecretStr) else passphrase
     else:
-        raise SigningError(
-            "no keystore passphrase: set KPCHAIN_KEYSTORE_PASSPHRASE or give a passphrase file"
-        )
+        raise SigningError(f"no keystore passphrase: set {variable} or give a passphrase file")
     if not secret:
         raise SigningError("the keystore passphrase is empty; an empty passphrase protects nothing")
     return secret
