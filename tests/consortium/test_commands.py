@@ -1,11 +1,13 @@
-"""`kpchain consortium init`, `permissions` and `call` through the `kpchain` command:
-participants from a file and from the seeded registry on a real anvil, and pushes and calls to
-the admin listener of a `FakeBesuPermissions` node (Besu itself cannot run here; see
-tests/consortium/fake_besu.py)."""
+"""`kpchain consortium join`, `init`, `add-member`, `permissions` and `call` through the
+`kpchain` command: keys made and kept without a secret shown, a network from the members' public
+parts, the registry on a real anvil, and pushes, votes and calls to the admin listener of a
+`FakeBesu` node (Besu itself cannot run here; see tests/consortium/fake_besu.py)."""
 
 from __future__ import annotations
 
 import json
+import shlex
+import stat
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,25 +18,20 @@ import rlp
 from click.testing import CliRunner, Result
 from eth_account import Account
 from eth_utils.address import to_checksum_address
-from fake_besu import FakeBesuPermissions
-from support_consortium import free_port, write_deployments_file
+from fake_besu import FakeBesu
+from support_consortium import free_port, make_member, write_deployments_file
 
 from kpchain.cli import main
+from kpchain.consortium.encryption import EncryptionKey
+from kpchain.consortium.members import Member
+from kpchain.consortium.nodes import NodeKey
 from kpchain.devnet.anvil import AnvilNode
 from kpchain.devnet.seed import governor_account, participant_account
 from kpchain.errors import ConfigError
+from kpchain.signing.keystore import KeystoreSigner
 from support_chain import Devnet
 
 DEPLOYER = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
-PARTICIPANTS_YAML = """\
-BW:
-  admin: "0x00000000000000000000000000000000000000b1"
-  authorities: ["0x00000000000000000000000000000000000000b2"]
-RU: {authorities: ["0x00000000000000000000000000000000000000c2"]}
-EU: {authorities: ["0x00000000000000000000000000000000000000d2"]}
-AE: {authorities: ["0x00000000000000000000000000000000000000e2"]}
-IN: {authorities: []}
-"""
 
 
 def _invoke(*args: str | Path) -> Result:
@@ -54,25 +51,35 @@ def settings_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clean_settings:
 
 
 @pytest.fixture
-def node() -> Iterator[FakeBesuPermissions]:
+def node() -> Iterator[FakeBesu]:
     """A node whose allowlist holds the deployer and one account the registry does not know."""
     stranger = Account.create().address
-    with FakeBesuPermissions(allowlist=[DEPLOYER, stranger]).running() as fake:
+    with FakeBesu(allowlist=[DEPLOYER, stranger]).running() as fake:
         yield fake
 
 
 # --- init ------------------------------------------------------------------------------------
 
 
+def _members_folder(directory: Path, *codes: str, **changes: Any) -> tuple[Path, list[Member]]:
+    """A folder of the members' public.json files, as the founding members sent them."""
+    directory.mkdir(parents=True, exist_ok=True)
+    members = [make_member(code, index, **changes) for index, code in enumerate(codes)]
+    for member in members:
+        member.write(directory / f"public-{member.code}.json")
+    return directory, members
+
+
 @pytest.mark.usefixtures("settings_in")
-def test_init_from_a_participants_file_writes_a_network_besu_can_read(tmp_path: Path) -> None:
-    participants = tmp_path / "participants.yaml"
-    participants.write_text(PARTICIPANTS_YAML)
+def test_init_from_the_members_public_parts_writes_a_network_besu_can_read(
+    tmp_path: Path,
+) -> None:
+    folder, members = _members_folder(tmp_path / "members", "BW", "RU", "EU", "AE", "IN")
     out = tmp_path / "net"
 
     result = _invoke(
-        "consortium", "init", "--validators", "BW,RU,EU,AE,IN", "--participants", participants,
-        "--deployer", DEPLOYER.lower(), "--fund", "--out", out,
+        "consortium", "init", "--members", folder, "--deployer", DEPLOYER.lower(), "--fund",
+        "--out", out,
     )  # fmt: skip
 
     assert result.exit_code == 0, result.stderr
@@ -80,124 +87,107 @@ def test_init_from_a_participants_file_writes_a_network_besu_can_read(tmp_path: 
     genesis = json.loads((out / "genesis.json").read_text())
     _vanity, validators, _vote, _round, _seals = rlp.decode(bytes.fromhex(genesis["extraData"][2:]))
     assert sorted(to_checksum_address(v) for v in validators) == sorted(
-        node["validator"] for node in summary["nodes"].values()
+        member.validator for member in members
     )
     assert genesis["config"]["chainId"] == 7102
     assert DEPLOYER in genesis["alloc"]
     permissions = _toml(out / "nodes" / "IN" / "permissions_config.toml")
     assert permissions["accounts-allowlist"] == sorted(
-        [
-            DEPLOYER,
-            *(
-                to_checksum_address(f"0x{'0' * 38}{suffix}")
-                for suffix in ("b1", "b2", "c2", "d2", "e2")
-            ),
-        ],
-        key=str.lower,
+        [DEPLOYER, *(m.admin for m in members), *(m.authority for m in members)], key=str.lower
     )
     assert permissions["nodes-allowlist"] == [node["enode"] for node in summary["nodes"].values()]
-    for code, node in summary["nodes"].items():
-        assert node["validator"] in result.stdout
-        private_key = (out / "nodes" / code / "key").read_text().strip()
-        assert private_key not in result.stdout + result.stderr
+    assert [path.name for path in out.rglob("key")] == []
+    assert list(summary["nodes"]) == ["AE", "BW", "EU", "IN", "RU"]  # the folder, by file name
+    for member in members:
+        assert member.validator in result.stdout
+    assert "holds no secret" in result.stdout
     assert "README.md" in result.stdout
 
 
 @pytest.mark.usefixtures("settings_in")
-def test_init_from_the_registry_allowlists_its_current_authorities(
-    seeded: Devnet, anvil: AnvilNode, tmp_path: Path
-) -> None:
-    revoked = participant_account("EU", "authority").address
-    seeded.revoke_authority("EU", revoked)
-    out = tmp_path / "net"
+def test_init_takes_member_files_in_the_order_given(tmp_path: Path) -> None:
+    folder, members = _members_folder(tmp_path / "members", "RU", "BW")
 
     result = _invoke(
-        "consortium", "init", "--validators", "BW, RU, EU, AE, IN", "--rpc-url", anvil.rpc_url,
-        "--registry", seeded.address, "--deployer", DEPLOYER, "--out", out,
-        "--host", "10.0.0.1", "--host", "EU=eu.example", "--chain-id", "7777",
+        "consortium", "init", "--members", folder / "public-RU.json",
+        "--members", folder / "public-BW.json", "--deployer", DEPLOYER, "--out", "net",
     )  # fmt: skip
 
     assert result.exit_code == 0, result.stderr
-    allowlist = _toml(out / "nodes" / "BW" / "permissions_config.toml")["accounts-allowlist"]
-    assert participant_account("BW", "authority").address in allowlist
-    assert participant_account("VE", "admin").address in allowlist
-    assert participant_account("VE", "authority").address not in allowlist  # suspended
-    assert revoked not in allowlist
-    nodes = json.loads((out / "network.json").read_text())["nodes"]
-    assert nodes["BW"]["enode"].endswith("@10.0.0.1:30303")
-    assert nodes["EU"]["enode"].endswith("@eu.example:30305")
-    assert json.loads((out / "genesis.json").read_text())["config"]["chainId"] == 7777
+    ru = _toml(tmp_path / "net" / "nodes" / "RU" / "config.toml")
+    bw = _toml(tmp_path / "net" / "nodes" / "BW" / "config.toml")
+    assert "bootnodes" not in ru
+    assert bw["bootnodes"] == [members[0].enode]
 
 
-@pytest.mark.parametrize(
-    ("source", "problem"),
-    [
-        ((), "--participants FILE, or --rpc-url URL"),
-        (("--participants", "participants.yaml", "--rpc-url", "http://x"), "one of them"),
-        (("--participants", "participants.yaml", "--host", "a", "--host", "b"), "give one"),
-    ],
-    ids=["no-source", "two-sources", "two-shared-hosts"],
-)
 @pytest.mark.usefixtures("settings_in")
-def test_init_refuses_unclear_options(
-    tmp_path: Path, source: tuple[str, ...], problem: str
-) -> None:
-    (tmp_path / "participants.yaml").write_text(PARTICIPANTS_YAML)
+def test_init_refuses_members_that_share_a_node_and_writes_nothing(tmp_path: Path) -> None:
+    folder, _ = _members_folder(tmp_path / "members", "BW")
+    copy = json.loads((folder / "public-BW.json").read_text()) | {"code": "RU"}
+    (folder / "public-RU.json").write_text(json.dumps(copy))  # BW's file sent on as RU's
 
     result = _invoke(
-        "consortium", "init", "--validators", "BW", "--deployer", DEPLOYER, "--out", "net", *source
+        "consortium", "init", "--members", folder, "--deployer", DEPLOYER, "--out", "net"
     )
 
     assert result.exit_code == 1
-    assert f"{ConfigError.code}: " in result.stderr
-    assert problem in result.stderr
+    assert f"{ConfigError.code}: two members share a node" in result.stderr
     assert not (tmp_path / "net").exists()
 
 
 @pytest.mark.usefixtures("settings_in")
-def test_init_with_an_unknown_validator_says_which_and_writes_nothing(tmp_path: Path) -> None:
-    (tmp_path / "participants.yaml").write_text(PARTICIPANTS_YAML)
+def test_init_refuses_a_malformed_member_file_naming_it(tmp_path: Path) -> None:
+    folder, (bw,) = _members_folder(tmp_path / "members", "BW")
+    path = folder / "public-BW.json"
+    path.write_text(json.dumps(bw.model_dump() | {"validator": Account.create().address}))
 
     result = _invoke(
-        "consortium", "init", "--validators", "BW,ZZ", "--participants", "participants.yaml",
-        "--deployer", DEPLOYER, "--out", "net",
-    )  # fmt: skip
+        "consortium", "init", "--members", path, "--deployer", DEPLOYER, "--out", "net"
+    )
 
     assert result.exit_code == 1
-    assert "validator ZZ is not a participant (known: AE, BW, EU, IN, RU)" in result.stderr
+    assert f"member file {path} is not a member's public parts" in result.stderr
+    assert "the enode's public key has address" in result.stderr
     assert not (tmp_path / "net").exists()
+
+
+@pytest.mark.usefixtures("settings_in")
+def test_init_needs_the_members(tmp_path: Path) -> None:
+    result = _invoke("consortium", "init", "--deployer", DEPLOYER, "--out", "net")
+
+    assert result.exit_code == 2
+    assert "Missing option '--members'" in result.stderr
 
 
 @pytest.mark.usefixtures("settings_in")
 def test_init_keeps_admin_apis_off_a_public_rpc_host_and_caps_gas(tmp_path: Path) -> None:
-    (tmp_path / "participants.yaml").write_text(PARTICIPANTS_YAML)
+    folder, _ = _members_folder(tmp_path / "members", "BW", "RU")
     out = tmp_path / "net"
 
     result = _invoke(
-        "consortium", "init", "--validators", "BW,RU", "--participants", "participants.yaml",
-        "--deployer", DEPLOYER, "--out", out, "--rpc-host", "0.0.0.0",
-        "--admin-port-base", "9100", "--gas-limit", "40000000", "--rpc-gas-cap", "20000000",
+        "consortium", "init", "--members", folder, "--deployer", DEPLOYER, "--out", out,
+        "--rpc-host", "0.0.0.0", "--gas-limit", "40000000", "--rpc-gas-cap", "20000000",
     )  # fmt: skip
 
     assert result.exit_code == 0, result.stderr
     config = _toml(out / "nodes" / "RU" / "config.toml")
     assert config["rpc-http-host"] == "0.0.0.0"
     assert not {"ADMIN", "QBFT", "PERM", "TXPOOL"} & set(config["rpc-http-api"])
-    assert (config["rpc-ws-host"], config["rpc-ws-port"]) == ("127.0.0.1", 9101)
+    assert (config["rpc-ws-host"], config["rpc-ws-port"]) == ("127.0.0.1", 8646)
     assert {"ADMIN", "QBFT", "PERM"} <= set(config["rpc-ws-api"])
     assert config["rpc-gas-cap"] == 20_000_000
     assert json.loads((out / "genesis.json").read_text())["gasLimit"] == hex(40_000_000)
-    assert "admin ws://127.0.0.1:9101" in result.stdout
+    assert "admin ws://127.0.0.1:8646" in result.stdout
     assert "RPC gas cap 20,000,000" in result.stdout
 
 
 @pytest.mark.usefixtures("settings_in")
 def test_init_refuses_a_gas_cap_above_the_block_gas_limit(tmp_path: Path) -> None:
-    (tmp_path / "participants.yaml").write_text(PARTICIPANTS_YAML)
+    folder, _ = _members_folder(tmp_path / "members", "BW")
 
     result = _invoke(
-        "consortium", "init", "--validators", "BW", "--participants", "participants.yaml",
-        "--deployer", DEPLOYER, "--out", "net", "--rpc-gas-cap", "50000001",
+        "consortium", "init", "--members", folder, "--deployer", DEPLOYER, "--out", "net",
+        "--rpc-gas-cap", "50000001",
     )  # fmt: skip
 
     assert result.exit_code == 1
@@ -229,7 +219,7 @@ def test_permissions_writes_the_registrys_allowlist_keeping_the_nodes_allowlist(
 
 
 def test_permissions_push_follows_the_registry_after_a_revocation(
-    settings_in: Path, seeded: Devnet, anvil: AnvilNode, node: FakeBesuPermissions
+    settings_in: Path, seeded: Devnet, anvil: AnvilNode, node: FakeBesu
 ) -> None:
     write_deployments_file(settings_in, seeded.address)
     stranger = node.allowlist[1]
@@ -259,7 +249,7 @@ def test_permissions_push_to_a_node_without_the_perm_api_fails_clearly(
 ) -> None:
     write_deployments_file(settings_in, seeded.address)
 
-    with FakeBesuPermissions(enabled=False).running() as fake:
+    with FakeBesu(enabled=False).running() as fake:
         result = _invoke(
             "consortium", "permissions", "--rpc-url", anvil.rpc_url, "--push", fake.url
         )
@@ -273,18 +263,16 @@ def test_permissions_push_goes_to_the_admin_listener_init_wrote(
     settings_in: Path, seeded: Devnet, anvil: AnvilNode
 ) -> None:
     write_deployments_file(settings_in, seeded.address)
-    participants = settings_in / "participants.yaml"
-    participants.write_text(PARTICIPANTS_YAML)
+    folder, _ = _members_folder(settings_in / "members", "BW", admin_port=free_port())
     out = settings_in / "net"
     init = _invoke(
-        "consortium", "init", "--validators", "BW", "--participants", participants,
-        "--deployer", DEPLOYER, "--out", out, "--rpc-host", "0.0.0.0",
-        "--admin-port-base", str(free_port()),
+        "consortium", "init", "--members", folder, "--deployer", DEPLOYER, "--out", out,
+        "--rpc-host", "0.0.0.0",
     )  # fmt: skip
     assert init.exit_code == 0, init.stderr
     bw = json.loads((out / "network.json").read_text())["nodes"]["BW"]
 
-    with FakeBesuPermissions.for_node(out / "nodes" / "BW").running() as fake:
+    with FakeBesu.for_node(out / "nodes" / "BW").running() as fake:
         push = _invoke(
             "consortium", "permissions", "--rpc-url", anvil.rpc_url, "--push", bw["admin_url"]
         )
@@ -300,7 +288,7 @@ def test_permissions_push_goes_to_the_admin_listener_init_wrote(
 
 
 def test_permissions_push_to_the_http_listener_says_to_use_the_admin_listener(
-    settings_in: Path, seeded: Devnet, anvil: AnvilNode, node: FakeBesuPermissions
+    settings_in: Path, seeded: Devnet, anvil: AnvilNode, node: FakeBesu
 ) -> None:
     write_deployments_file(settings_in, seeded.address)
     http_url = node.url.replace("ws://", "http://")
@@ -314,7 +302,7 @@ def test_permissions_push_to_the_http_listener_says_to_use_the_admin_listener(
 
 
 @pytest.mark.usefixtures("settings_in")
-def test_call_reads_params_as_json_or_else_as_strings(node: FakeBesuPermissions) -> None:
+def test_call_reads_params_as_json_or_else_as_strings(node: FakeBesu) -> None:
     added = Account.create().address
 
     result = _invoke(
@@ -336,3 +324,258 @@ def test_permissions_without_a_registry_says_how_to_name_one(anvil: AnvilNode) -
 
     assert result.exit_code == 1
     assert "no registry address: give --registry" in result.stderr
+
+
+# --- join --------------------------------------------------------------------------------------
+
+PASSPHRASES = {
+    "KPCHAIN_BW_PASSPHRASE": "BW authority: a long passphrase",
+    "KPCHAIN_BW_ADMIN_PASSPHRASE": "BW admin: another long passphrase",
+    "KPCHAIN_BW_ENCRYPTION_PASSPHRASE": "BW encryption: a third passphrase",
+}
+
+
+@pytest.fixture
+def passphrases(settings_in: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    for variable, value in PASSPHRASES.items():
+        monkeypatch.setenv(variable, value)
+    return PASSPHRASES
+
+
+def test_join_prints_only_the_public_parts_of_keys_that_open(
+    settings_in: Path, passphrases: dict[str, str]
+) -> None:
+    result = _invoke(
+        "consortium", "join", "BW", "--out", "bw", "--host", "bw-node.example",
+        "--p2p-port", "30400", "--rpc-port", "8600", "--admin-port", "8700",
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.stderr
+    folder = settings_in / "bw"
+    printed = json.loads(result.stdout)
+    assert printed == json.loads((folder / "public.json").read_text())
+    node_key = NodeKey.read(folder / "node" / "key")
+    assert stat.S_IMODE((folder / "node" / "key").stat().st_mode) == 0o600
+    authority = KeystoreSigner.open(
+        folder / "keys" / "authority.json", passphrase=passphrases["KPCHAIN_BW_PASSPHRASE"]
+    )
+    admin = KeystoreSigner.open(
+        folder / "keys" / "admin.json", passphrase=passphrases["KPCHAIN_BW_ADMIN_PASSPHRASE"]
+    )
+    encryption = EncryptionKey.read(
+        folder / "keys" / "encryption-key.pem",
+        passphrase=passphrases["KPCHAIN_BW_ENCRYPTION_PASSPHRASE"],
+    )
+    assert printed == {
+        "format": "kpchain-member/1",
+        "code": "BW",
+        "enode": f"enode://{node_key.public_key}@bw-node.example:30400",
+        "validator": node_key.address,
+        "authority": authority.address,
+        "admin": admin.address,
+        "encryption_public_key": encryption.public_key_hex,
+        "host": "bw-node.example",
+        "p2p_port": 30400,
+        "rpc_port": 8600,
+        "admin_port": 8700,
+    }
+    shown = result.stdout + result.stderr + (folder / "public.json").read_text()
+    secrets = [node_key.private_key.hex(), encryption.private_bytes().hex(), *passphrases.values()]
+    for keystore in ("authority.json", "admin.json", "encryption-key.pem"):
+        secrets += _secret_lines(folder / "keys" / keystore)
+    for secret in secrets:
+        assert secret.lower() not in shown.lower()
+    assert "keys made now: node, authority, admin, encryption" in result.stderr
+
+
+def _secret_lines(path: Path) -> list[str]:
+    """The parts of a key file that are its secret: a keystore's encrypted key, MAC, salt and IV;
+    a PEM's base64 lines."""
+    if path.suffix == ".pem":
+        return [line for line in path.read_text().splitlines() if not line.startswith("-----")]
+    crypto = json.loads(path.read_text())["crypto"]
+    return [
+        crypto["ciphertext"],
+        crypto["mac"],
+        crypto["kdfparams"]["salt"],
+        crypto["cipherparams"]["iv"],
+    ]
+
+
+def test_join_again_keeps_every_key(settings_in: Path, passphrases: dict[str, str]) -> None:
+    first = _invoke("consortium", "join", "BW", "--out", "bw")
+    key = (settings_in / "bw" / "node" / "key").read_bytes()
+
+    again = _invoke("consortium", "join", "BW", "--out", "bw")
+
+    assert first.exit_code == again.exit_code == 0, first.stderr + again.stderr
+    assert again.stdout == first.stdout
+    assert "keys made now: none: every key was kept" in again.stderr
+    assert (settings_in / "bw" / "node" / "key").read_bytes() == key
+
+
+def test_join_reads_passphrases_from_files(
+    settings_in: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = []
+    for name in ("authority", "admin", "encryption"):
+        files += [f"--{name}-passphrase-file", settings_in / name]
+        (settings_in / name).write_text(f"the {name} passphrase from a file\n")
+
+    result = _invoke("consortium", "join", "BW", "--out", "bw", *files)
+
+    assert result.exit_code == 0, result.stderr
+    signers = (settings_in / "bw" / "signers.yaml").read_text()
+    assert f"passphrase_file: {settings_in / 'authority'}" in signers
+    KeystoreSigner.open(
+        settings_in / "bw" / "keys" / "admin.json", passphrase="the admin passphrase from a file"
+    )
+
+
+@pytest.mark.usefixtures("settings_in")
+def test_join_without_a_passphrase_names_its_variable_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KPCHAIN_BW_PASSPHRASE", PASSPHRASES["KPCHAIN_BW_PASSPHRASE"])
+
+    result = _invoke("consortium", "join", "BW", "--out", "bw")
+
+    assert result.exit_code == 1
+    assert "no keystore passphrase: set KPCHAIN_BW_ADMIN_PASSPHRASE" in result.stderr
+    assert not (tmp_path / "bw").exists()
+
+
+def test_join_refuses_a_short_passphrase_and_writes_nothing(
+    settings_in: Path, passphrases: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KPCHAIN_BW_ENCRYPTION_PASSPHRASE", "short")
+
+    result = _invoke("consortium", "join", "BW", "--out", "bw")
+
+    assert result.exit_code == 1
+    assert "signing_error: the encryption key's passphrase (KPCHAIN_BW_ENCRYPTION_PASSPHRASE)" in (
+        result.stderr
+    )
+    assert "short" not in result.stderr.replace("shorter", "")
+    assert not (settings_in / "bw").exists()
+
+
+def test_join_takes_no_passphrase_on_the_command_line(settings_in: Path) -> None:
+    result = _invoke("consortium", "join", "BW", "--out", "bw", "--passphrase", "x" * 20)
+
+    assert result.exit_code == 2
+    assert "No such option: --passphrase" in result.stderr
+
+
+# --- add-member --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def later(settings_in: Path) -> tuple[Path, Member]:
+    """ZA's public parts, as ZA sent them."""
+    member = make_member("ZA", 7, host="za-node.example")
+    path = settings_in / "public-ZA.json"
+    member.write(path)
+    return path, member
+
+
+def test_add_member_prints_the_proposal_and_calls_that_work_by_hand(
+    later: tuple[Path, Member],
+) -> None:
+    path, za = later
+
+    result = _invoke("consortium", "add-member", path)
+
+    assert result.exit_code == 0, result.stderr
+    assert f"admit          participant ZA, admin {za.admin}" in result.stdout
+    assert f"add_validator  participant ZA, validator {za.validator}" in result.stdout
+    assert f"kpchain consortium add-member {path} --push ws://127.0.0.1:<admin port>" in (
+        result.stdout
+    )
+    by_hand = [
+        line.strip()
+        for line in result.stdout.splitlines()
+        if line.strip().startswith("kpchain consortium call ws://127.0.0.1:<admin port> ")
+    ]
+    assert [line.split()[5] for line in by_hand] == [
+        "perm_addNodesToAllowlist",
+        "admin_addPeer",
+        "qbft_proposeValidatorVote",
+    ]
+    with FakeBesu().running() as fake:
+        for line in by_hand:  # pasted into a shell, with this node's admin listener
+            words = shlex.split(line.replace("ws://127.0.0.1:<admin port>", fake.url))
+            sent = _invoke(*words[1:])
+            assert sent.exit_code == 0, sent.stderr
+    assert fake.nodes_allowlist == [za.enode]
+    assert fake.added_peers == [za.enode]
+    assert fake.pending_votes == {za.validator.lower(): True}
+
+
+def test_add_member_with_the_network_writes_its_node_folder(
+    settings_in: Path, later: tuple[Path, Member]
+) -> None:
+    path, za = later
+    folder, _ = _members_folder(settings_in / "members", "BW", "RU", "EU", "AE")
+    init = _invoke(
+        "consortium", "init", "--members", folder, "--deployer", DEPLOYER, "--out", "net"
+    )
+    assert init.exit_code == 0, init.stderr
+
+    first = _invoke("consortium", "add-member", path, "--network", "net")
+    again = _invoke("consortium", "add-member", path, "--network", "net")
+
+    assert first.exit_code == again.exit_code == 0, first.stderr + again.stderr
+    assert "ZA added to net: send net/nodes/ZA to ZA" in first.stdout
+    assert "ZA already in net" in again.stdout
+    config = _toml(settings_in / "net" / "nodes" / "ZA" / "config.toml")
+    assert (config["p2p-port"], config["rpc-ws-port"]) == (za.p2p_port, za.admin_port)
+    assert not (settings_in / "net" / "nodes" / "ZA" / "key").exists()
+
+
+def test_add_member_push_allowlists_connects_and_votes_once_the_node_is_a_peer(
+    later: tuple[Path, Member],
+) -> None:
+    path, za = later
+    with FakeBesu(validators=[Account.create().address]).running() as fake:
+        dry = _invoke("consortium", "add-member", path, "--push", fake.url, "--dry-run")
+        dry_state = (list(fake.nodes_allowlist), list(fake.added_peers), dict(fake.pending_votes))
+        first = _invoke("consortium", "add-member", path, "--push", fake.url)
+        first_votes = dict(fake.pending_votes)
+        fake.connect(za.enode)
+        second = _invoke("consortium", "add-member", path, "--push", fake.url)
+        fake.validators.append(za.validator.lower())  # the vote went through
+        third = _invoke("consortium", "add-member", path, "--push", fake.url)
+        fourth = _invoke("consortium", "add-member", path, "--push", fake.url)
+
+    for result in (dry, first, second, third, fourth):
+        assert result.exit_code == 0, result.stderr
+    assert dry_state == ([], [], {})
+    assert f"{fake.url}: perm_addNodesToAllowlist: would send: added to the allowlist" in dry.stdout
+    assert f"{fake.url}: perm_addNodesToAllowlist: sent: added to the allowlist" in first.stdout
+    assert f"{fake.url}: admin_addPeer: sent: asked to connect" in first.stdout
+    assert "qbft_proposeValidatorVote: not yet: ZA's node is not a peer yet" in first.stdout
+    assert "run this again once ZA's node is a peer" in first.stderr
+    assert first_votes == {}  # no vote for a validator that cannot seal yet
+    assert f"{fake.url}: qbft_proposeValidatorVote: sent: voted in" in second.stdout
+    assert "admin_addPeer: nothing to send: a peer" in second.stdout
+    assert f"{fake.url}: qbft_discardValidatorVote: sent: this node's vote withdrawn" in (
+        third.stdout
+    )
+    assert fake.pending_votes == {}
+    assert "discard" not in fourth.stdout
+    assert "qbft_proposeValidatorVote: nothing to send: a validator" in fourth.stdout
+    assert fake.nodes_allowlist == [za.enode]  # added once: Besu refuses an entry twice
+
+
+def test_add_member_push_to_the_http_listener_sends_nothing(
+    later: tuple[Path, Member], node: FakeBesu
+) -> None:
+    path, _ = later
+    http_url = node.url.replace("ws://", "http://")
+
+    result = _invoke("consortium", "add-member", path, "--push", http_url)
+
+    assert result.exit_code == 1
+    assert f"config_error: {http_url} is not a node's admin listener" in result.stderr
+    assert node.requests == []

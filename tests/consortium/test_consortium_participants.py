@@ -1,80 +1,19 @@
-"""Participants and their accounts: from a participants file, and from the seeded registry on a
-real anvil (with the deployments file, when there is one)."""
+"""Participants and their accounts from the seeded registry on a real anvil (with the
+deployments file, when there is one)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
-from eth_utils.address import to_checksum_address
 from support_consortium import write_deployments_file
 
 from kpchain.config import Settings
-from kpchain.consortium.participants import open_registry, read_participants_file, read_registry
-from kpchain.contracts.enums import ParticipantStatus
+from kpchain.consortium.participants import open_registry, read_registry
 from kpchain.devnet.anvil import AnvilNode
 from kpchain.devnet.seed import DEMO_PARTICIPANTS, governor_account, participant_account
 from kpchain.errors import ChainIdMismatchError, ConfigError
 from support_chain import Devnet
-
-ADMIN = "0x00000000000000000000000000000000000000a1"
-AUTHORITY = "0x00000000000000000000000000000000000000a2"
-
-
-# --- participants file -----------------------------------------------------------------------
-
-
-def test_yaml_file_reads_unquoted_norway_and_unquoted_addresses(tmp_path: Path) -> None:
-    # Plain YAML would read NO as false and an unquoted 0x… as a number.
-    path = tmp_path / "participants.yaml"
-    path.write_text(
-        f"NO:\n  admin: {ADMIN}\n  authorities: [{AUTHORITY}]\nEU:\n  authorities: []\n"
-    )
-
-    participants = read_participants_file(path)
-
-    assert sorted(participants) == ["EU", "NO"]
-    norway = participants["NO"]
-    assert norway.admin == to_checksum_address(ADMIN)
-    assert norway.authorities == (to_checksum_address(AUTHORITY),)
-    assert norway.status == ParticipantStatus.ACTIVE
-    assert (participants["EU"].admin, participants["EU"].authorities) == (None, ())
-
-
-def test_json_file_reads_the_same_shape(tmp_path: Path) -> None:
-    path = tmp_path / "participants.json"
-    path.write_text(json.dumps({"BW": {"authorities": [AUTHORITY, AUTHORITY.upper()[2:]]}}))
-
-    with pytest.raises(ConfigError, match=r"BW\.authorities\.1"):
-        read_participants_file(path)  # the second is missing its 0x
-
-    path.write_text(json.dumps({"BW": {"authorities": [AUTHORITY, AUTHORITY]}}))
-    assert read_participants_file(path)["BW"].authorities == (to_checksum_address(AUTHORITY),)
-
-
-@pytest.mark.parametrize(
-    ("content", "problem"),
-    [
-        ("bw:\n  authorities: []\n", "bw"),
-        ("BW:\n  authorities: ['0x12']\n", r"BW\.authorities\.0"),
-        ("BW:\n  keys: []\n", r"BW\.keys"),
-        ("BW: [unclosed\n", "cannot read participants file"),
-        ("- BW\n", "malformed"),
-    ],
-    ids=["lower-case-code", "short-address", "unknown-field", "not-yaml", "a-list"],
-)
-def test_malformed_file_raises_config_error_naming_the_entry(
-    tmp_path: Path, content: str, problem: str
-) -> None:
-    path = tmp_path / "participants.yaml"
-    path.write_text(content)
-
-    with pytest.raises(ConfigError, match=problem):
-        read_participants_file(path)
-
-
-# --- registry --------------------------------------------------------------------------------
 
 
 def test_read_registry_gives_every_admitted_participant_with_status_and_accounts(

@@ -1,11 +1,12 @@
-"""`create_network`: the files of a QBFT network, checked against each other and against Besu's
-formats (JSON, TOML, RLP extraData, enode URLs), and the operator README."""
+"""`create_network` from the members' public parts alone: the files of a QBFT network checked
+against each other and against Besu's formats (JSON, TOML, RLP extraData, enode URLs), no
+private key anywhere in them, the operator README, and a member added later (`add_member`)."""
 
 from __future__ import annotations
 
 import json
 import re
-import stat
+import shutil
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -13,44 +14,34 @@ from typing import Any
 import pytest
 import rlp
 from eth_utils.address import to_checksum_address
+from support_consortium import make_member
 
 from kpchain.chain.transactions import GAS_HEADROOM, GAS_MARGIN, TX_GAS_CAP
 from kpchain.consortium.generate import (
     FUNDED_BALANCE_WEI,
     ConsortiumNetwork,
     NetworkOptions,
+    add_member,
     create_network,
+    load_network,
 )
 from kpchain.consortium.genesis import QbftParameters
+from kpchain.consortium.join import JoinOptions, JoinPassphrases, Passphrase, join
+from kpchain.consortium.members import Member
 from kpchain.consortium.nodes import NodeKey
-from kpchain.consortium.participants import Participant
-from kpchain.contracts.enums import ParticipantStatus
 from kpchain.errors import ConfigError
 
 DEPLOYER = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
-VALIDATORS = ("BW", "RU", "EU", "AE", "IN")
+CODES = ("BW", "RU", "EU", "AE", "IN")
 GAS_BENCHMARK = Path(__file__).parents[2] / "benchmarks" / "gas.json"
 CODE_BLOCK = re.compile(r"^ *```sh\n(.*?)^ *```", re.MULTILINE | re.DOTALL)
-
-
-def _account(n: int) -> str:
-    return to_checksum_address(f"0x{n:040x}")
-
-
-PARTICIPANTS = {
-    code: Participant(
-        code=code,
-        status=ParticipantStatus.ACTIVE,
-        admin=_account(2 * i + 1),
-        authorities=(_account(2 * i + 2),),
-    )
-    for i, code in enumerate((*VALIDATORS, "ZA"))
-}
+KEYS = {code: NodeKey.generate() for code in (*CODES, "ZA")}  # held by "the governments"
+MEMBERS = [make_member(code, index, key=KEYS[code]) for index, code in enumerate(CODES)]
+LATER = make_member("ZA", len(CODES), key=KEYS["ZA"], host="za-node.example")
 
 
 def _options(**changes: Any) -> NetworkOptions:
     options: dict[str, Any] = {
-        "validators": VALIDATORS,
         "parameters": QbftParameters(),
         "deployer": DEPLOYER,
         "genesis_time": 1_790_000_000,
@@ -67,99 +58,145 @@ def _extra_data_validators(genesis: dict[str, Any]) -> list[str]:
     return [to_checksum_address(validator) for validator in validators]
 
 
+def _files(directory: Path) -> dict[Path, str]:
+    return {path: path.read_text() for path in sorted(directory.rglob("*")) if path.is_file()}
+
+
 @pytest.fixture
 def network(tmp_path: Path) -> ConsortiumNetwork:
-    return create_network(tmp_path / "net", PARTICIPANTS, _options())
+    return create_network(tmp_path / "net", MEMBERS, _options())
 
 
-def test_genesis_validators_are_the_node_keys_addresses(network: ConsortiumNetwork) -> None:
+def test_genesis_validators_are_the_members_node_addresses(network: ConsortiumNetwork) -> None:
     genesis = json.loads((network.directory / "genesis.json").read_text())
 
     validators = _extra_data_validators(genesis)
 
     assert sorted(validators, key=str.lower) == validators
-    assert set(validators) == {
-        NodeKey.read(network.node_folder(node) / "key").address for node in network.nodes
-    }
-    assert [node.code for node in network.nodes] == list(VALIDATORS)
+    assert set(validators) == {member.validator for member in MEMBERS}
+    assert set(validators) == {KEYS[code].address for code in CODES}
+    assert [node.code for node in network.nodes] == list(CODES)
 
 
-def test_each_node_folder_is_self_contained_with_an_owner_only_key(
-    network: ConsortiumNetwork,
-) -> None:
+def test_no_private_key_is_written(network: ConsortiumNetwork) -> None:
+    files = _files(network.directory)
+
+    assert not [path for path in files if path.name == "key"]
+    for key in KEYS.values():
+        assert not [path for path, text in files.items() if key.private_key.hex() in text]
+
+
+def test_each_node_folder_holds_all_but_the_key(network: ConsortiumNetwork) -> None:
     genesis = (network.directory / "genesis.json").read_bytes()
-    for node in network.nodes:
+    for node, member in zip(network.nodes, MEMBERS, strict=True):
         folder = network.node_folder(node)
-        assert stat.S_IMODE((folder / "key").stat().st_mode) == 0o600
-        assert (folder / "key.pub").read_text().strip() == node.key.public_key
+        assert (folder / "key.pub").read_text().strip() == member.node_public_key
         assert (folder / "genesis.json").read_bytes() == genesis
         config = _toml(folder / "config.toml")
-        for name in ("genesis-file", "node-private-key-file", "static-nodes-file"):
+        for name in ("genesis-file", "static-nodes-file", "permissions-accounts-config-file"):
             assert (folder / config[name]).is_file()
-        assert (folder / config["permissions-accounts-config-file"]).is_file()
+        assert config["node-private-key-file"] == "key"  # the operator's own, copied in
+        assert not (folder / "key").exists()
 
 
-def test_nodes_get_consecutive_ports_and_the_first_node_as_bootnode(
+def test_an_operators_folder_with_its_join_key_is_a_validator_of_the_genesis(
+    tmp_path: Path,
+) -> None:
+    passphrases = JoinPassphrases(
+        *(Passphrase(f"{name} passphrase for the test", variable="V") for name in "abc")
+    )
+    joined = [
+        join(
+            tmp_path / code.lower(),
+            JoinOptions(code=code, p2p_port=30303 + i, rpc_port=8545 + i, admin_port=8645 + i),
+            passphrases,
+            work_factor=2**10,
+        )
+        for i, code in enumerate(("BW", "RU", "EU", "AE"))
+    ]
+
+    network = create_network(tmp_path / "net", [r.member for r in joined], _options())
+    for result in joined:  # what each operator does at home
+        shutil.copytree(network.directory / "nodes" / result.member.code, result.node_folder,
+                        dirs_exist_ok=True)  # fmt: skip
+
+    genesis = json.loads((tmp_path / "net" / "genesis.json").read_text())
+    for result in joined:
+        folder = result.node_folder
+        config = _toml(folder / "config.toml")
+        key = NodeKey.read(folder / config["node-private-key-file"])
+        assert key.address in _extra_data_validators(genesis)
+        assert key.public_key == (folder / "key.pub").read_text().strip()
+        enode = f"enode://{key.public_key}@127.0.0.1:{config['p2p-port']}"
+        assert enode in _toml(folder / "permissions_config.toml")["nodes-allowlist"]
+
+
+def test_nodes_listen_on_their_members_ports_and_the_first_is_the_bootnode(
     network: ConsortiumNetwork,
 ) -> None:
     first = network.nodes[0]
     for index, node in enumerate(network.nodes):
         config = _toml(network.node_folder(node) / "config.toml")
         ports = (config["p2p-port"], config["rpc-http-port"], config["rpc-ws-port"])
-        assert ports == (30303 + index, 8545 + index, 8645 + index)
-        assert config.get("bootnodes", []) == ([] if node is first else [first.enode])
+        assert ports == (30303 + index, 8545 + index, 8645 + index) == MEMBERS[index].ports()
+        assert config["p2p-host"] == MEMBERS[index].host
+        assert config.get("bootnodes", []) == ([] if node == first else [first.enode])
 
 
 def test_static_nodes_name_every_other_validator(network: ConsortiumNetwork) -> None:
     for node in network.nodes:
         static = json.loads((network.node_folder(node) / "static-nodes.json").read_text())
-        assert static == [other.enode for other in network.nodes if other is not node]
+        assert static == [other.enode for other in network.nodes if other != node]
+    assert [node.enode for node in network.nodes] == [member.enode for member in MEMBERS]
 
 
-def test_permissions_allow_the_participants_accounts_the_deployer_and_every_node(
+def test_permissions_allow_the_members_accounts_the_deployer_and_every_node(
     network: ConsortiumNetwork,
 ) -> None:
     expected_accounts = sorted(
-        [DEPLOYER]
-        + [p.admin for p in PARTICIPANTS.values() if p.admin]
-        + [a for p in PARTICIPANTS.values() for a in p.authorities],
-        key=str.lower,
+        [DEPLOYER, *(m.admin for m in MEMBERS), *(m.authority for m in MEMBERS)], key=str.lower
     )
     for node in network.nodes:
         permissions = _toml(network.node_folder(node) / "permissions_config.toml")
         assert permissions == {
             "accounts-allowlist": expected_accounts,
-            "nodes-allowlist": [other.enode for other in network.nodes],
+            "nodes-allowlist": [member.enode for member in MEMBERS],
         }
-    assert all(to_checksum_address(a) == a for a in expected_accounts)
+    reasons = {account.address: account.reasons for account in network.allowlist}
+    assert reasons[MEMBERS[0].admin] == ("BW admin",)
+    assert reasons[MEMBERS[0].authority] == ("BW authority",)
+    assert MEMBERS[0].validator not in reasons  # a node key sends no transaction
 
 
-def test_network_file_summarises_without_secrets(network: ConsortiumNetwork) -> None:
-    text = (network.directory / "network.json").read_text()
-    summary = json.loads(text)
+def test_network_file_summarises_the_nodes_and_members(network: ConsortiumNetwork) -> None:
+    summary = json.loads((network.directory / "network.json").read_text())
 
     assert summary["chain_id"] == 7102
     assert summary["nodes"]["BW"] == {
-        "validator": network.nodes[0].validator,
-        "enode": network.nodes[0].enode,
+        "validator": MEMBERS[0].validator,
+        "enode": MEMBERS[0].enode,
         "rpc_url": "http://127.0.0.1:8545",
         "admin_url": "ws://127.0.0.1:8645",
         "folder": "nodes/BW",
     }
+    assert summary["members"]["RU"] == MEMBERS[1].model_dump()
     assert summary["rpc_apis"] == ["ETH", "NET", "WEB3"]
     assert summary["admin_apis"] == ["ADMIN", "QBFT", "PERM", "TXPOOL"]
     assert (summary["gas_limit"], summary["rpc_gas_cap"]) == (50_000_000, 50_000_000)
-    for node in network.nodes:
-        assert node.key.private_key.hex() not in text
+    assert load_network(network.directory) == network
 
 
-def test_readme_tells_operators_how_to_start_check_vote_and_deploy(
+def test_readme_tells_operators_how_to_place_start_check_deploy_and_admit(
     network: ConsortiumNetwork,
 ) -> None:
     readme = (network.directory / "README.md").read_text()
 
-    assert "cd nodes/BW && besu --config-file=config.toml" in readme
+    assert "cp -r nodes/BW/. <BW's join folder>/node/" in readme
+    assert "cd node && besu --config-file=config.toml" in readme
     assert "qbft_getValidatorsByBlockNumber" in readme
+    assert "kpchain consortium join XX --out xx/" in readme
+    assert "kpchain consortium add-member public-XX.json --network ." in readme
+    assert "POST /v1/governance/proposals" in readme
     assert "qbft_proposeValidatorVote" in readme
     assert "perm_addNodesToAllowlist" in readme
     assert "kpchain deploy --rpc-url http://127.0.0.1:8545 --chain-id 7102" in readme
@@ -168,10 +205,12 @@ def test_readme_tells_operators_how_to_start_check_vote_and_deploy(
     assert "KPCHAIN_CONFIRMATIONS=0" in readme
     assert "QBFT needs 4 of these 5 validators" in readme
     assert "--push ws://127.0.0.1:8645" in readme
-    for node in network.nodes:
+    for node, member in zip(network.nodes, MEMBERS, strict=True):
         assert node.validator in readme
         assert f"{network.rpc_url(node)} | {node.admin_url} |" in readme
-        assert node.key.private_key.hex() not in readme
+        assert (
+            f"`{member.admin}` | `{member.authority}` | `{member.encryption_public_key}`" in readme
+        )
 
 
 def test_readme_sends_votes_and_allowlist_changes_to_the_admin_listener_only(
@@ -182,12 +221,12 @@ def test_readme_sends_votes_and_allowlist_changes_to_the_admin_listener_only(
 
     administering = [line for line in commands if re.search(r"\b(qbft|perm|admin)_", line)]
 
-    assert len(administering) >= 4  # the validators check, a node admitted, a vote, its discard
+    assert len(administering) >= 5  # the validators check, a node admitted, peer, vote, discard
     for line in administering:
         assert "kpchain consortium call ws://127.0.0.1:" in line, line
         assert "http" not in line, line
     pushes = [line for line in commands if "--push" in line]
-    assert pushes
+    assert len(pushes) >= 4  # permissions and add-member, each with a dry run first
     assert all("--push ws://127.0.0.1:" in line for line in pushes)
 
 
@@ -217,13 +256,11 @@ def test_gas_limit_and_rpc_gas_cap_are_configurable_and_the_cap_follows_the_limi
 ) -> None:
     capped = create_network(
         tmp_path / "capped",
-        PARTICIPANTS,
+        MEMBERS,
         _options(parameters=QbftParameters(gas_limit=30_000_000), rpc_gas_cap=10_000_000),
     )
     following = create_network(
-        tmp_path / "following",
-        PARTICIPANTS,
-        _options(parameters=QbftParameters(gas_limit=8_000_000)),
+        tmp_path / "following", MEMBERS, _options(parameters=QbftParameters(gas_limit=8_000_000))
     )
 
     assert capped.genesis["gasLimit"] == hex(30_000_000)
@@ -233,86 +270,136 @@ def test_gas_limit_and_rpc_gas_cap_are_configurable_and_the_cap_follows_the_limi
     assert config["rpc-gas-cap"] == 8_000_000
 
 
-def test_generating_again_keeps_the_node_keys(network: ConsortiumNetwork) -> None:
-    again = create_network(
-        network.directory, PARTICIPANTS, _options(validators=(*VALIDATORS, "ZA"))
-    )
+def test_fund_and_rpc_host_reach_the_files(tmp_path: Path) -> None:
+    members = [
+        make_member("BW", 0, host="10.0.0.1"),
+        make_member("EU", 1, host="eu-node.example", p2p_port=40000, admin_port=9000),
+    ]
 
-    assert again.created_keys == ("ZA",)
-    assert [node.key for node in again.nodes[:5]] == [node.key for node in network.nodes]
+    network = create_network(tmp_path, members, _options(fund=True, rpc_host="0.0.0.0"))
 
-
-def test_hosts_fund_and_rpc_host_reach_the_files(tmp_path: Path) -> None:
-    network = create_network(
-        tmp_path,
-        PARTICIPANTS,
-        _options(
-            host="10.0.0.1",
-            hosts={"EU": "eu-node.example"},
-            fund=True,
-            rpc_host="0.0.0.0",
-            p2p_port_base=40000,
-            admin_port_base=9000,
-        ),
-    )
-
-    assert network.nodes[0].enode.endswith("@10.0.0.1:40000")
-    assert network.nodes[2].enode.endswith("@eu-node.example:40002")
+    assert network.nodes[1].enode.endswith("@eu-node.example:40000")
     assert network.genesis["alloc"] == {DEPLOYER: {"balance": hex(FUNDED_BALANCE_WEI)}}
-    config = _toml(tmp_path / "nodes" / "BW" / "config.toml")
+    config = _toml(tmp_path / "nodes" / "EU" / "config.toml")
     assert config["rpc-http-host"] == "0.0.0.0"
     assert (config["rpc-ws-host"], config["rpc-ws-port"]) == ("127.0.0.1", 9000)
     assert network.rpc_url(network.nodes[0]) == "http://127.0.0.1:8545"
     summary = json.loads((tmp_path / "network.json").read_text())
-    assert summary["nodes"]["RU"]["admin_url"] == "ws://127.0.0.1:9001"
+    assert summary["nodes"]["EU"]["admin_url"] == "ws://127.0.0.1:9000"
 
 
 @pytest.mark.parametrize(
-    ("changes", "problem"),
+    ("members", "changes", "problem"),
     [
-        ({"validators": ("BW", "XX")}, "XX is not a participant"),
-        ({"validators": ("BW", "BW")}, "named twice"),
-        ({"validators": ("bw",)}, "two upper-case letters"),
-        ({"validators": ()}, "at least one validator"),
-        ({"hosts": {"ZA": "10.0.0.9"}}, "ZA, which runs no validator node"),
-        ({"rpc_port_base": 65_533}, "past 65535"),
-        ({"admin_port_base": 65_533}, "past 65535"),
-        ({"admin_port_base": 8549}, "--admin-port-base 8549 falls within the 5 ports from --rpc"),
-        ({"admin_port_base": 8545}, "--admin-port-base 8545 falls within the 5 ports from --rpc"),
-        ({"rpc_port_base": 30300}, "--p2p-port-base 30303 falls within the 5 ports from --rpc"),
-        ({"rpc_gas_cap": 50_000_001}, "--rpc-gas-cap 50000001 must be from 21,000 to the block"),
-        ({"rpc_gas_cap": 0}, "Besu reads 0 as no cap"),
-        ({"deployer": "0x1234"}, "--deployer"),
+        ([], {}, "name the founding members"),
+        ([MEMBERS[0], MEMBERS[0]], {}, "two members share a participant code: BW"),
+        (MEMBERS, {"rpc_gas_cap": 50_000_001}, "--rpc-gas-cap 50000001 must be from 21,000"),
+        (MEMBERS, {"rpc_gas_cap": 0}, "Besu reads 0 as no cap"),
+        (MEMBERS, {"deployer": "0x1234"}, "--deployer"),
+        (MEMBERS, {"governor": "0x1234"}, "governor"),
     ],
-    ids=[
-        "unknown",
-        "repeated",
-        "lower-case",
-        "none",
-        "stray-host",
-        "ports",
-        "admin-ports",
-        "admin-overlaps-rpc",
-        "admin-equals-rpc",
-        "rpc-overlaps-p2p",
-        "cap-above-limit",
-        "no-cap",
-        "deployer",
-    ],
+    ids=["none", "repeated", "cap-above-limit", "no-cap", "deployer", "governor"],
 )
-def test_bad_options_raise_config_error_and_write_nothing(
-    tmp_path: Path, changes: dict[str, Any], problem: str
+def test_bad_input_raises_config_error_and_writes_nothing(
+    tmp_path: Path, members: list[Member], changes: dict[str, Any], problem: str
 ) -> None:
     with pytest.raises(ConfigError, match=problem):
-        create_network(tmp_path / "net", PARTICIPANTS, _options(**changes))
+        create_network(tmp_path / "net", members, _options(**changes))
 
     assert not (tmp_path / "net").exists()
 
 
-def test_a_withdrawn_participant_cannot_run_a_validator(tmp_path: Path) -> None:
-    withdrawn = PARTICIPANTS | {
-        "RU": Participant("RU", ParticipantStatus.WITHDRAWN, None, ()),
-    }
+def test_a_node_folder_holding_another_key_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "net" / "nodes" / "RU"
+    folder.mkdir(parents=True)
+    NodeKey.generate().write(folder / "key")  # left by an older init that made every key
 
-    with pytest.raises(ConfigError, match="RU has withdrawn"):
-        create_network(tmp_path, withdrawn, _options())
+    with pytest.raises(ConfigError, match="nodes/RU/key is not RU's node key"):
+        create_network(tmp_path / "net", MEMBERS, _options())
+
+    assert not (tmp_path / "net" / "genesis.json").exists()
+
+
+def test_a_node_folder_holding_its_members_own_key_keeps_it(tmp_path: Path) -> None:
+    folder = tmp_path / "net" / "nodes" / "BW"
+    folder.mkdir(parents=True)
+    KEYS["BW"].write(folder / "key")
+
+    create_network(tmp_path / "net", MEMBERS, _options())
+
+    assert NodeKey.read(folder / "key") == KEYS["BW"]
+
+
+# --- a member added later ----------------------------------------------------------------------
+
+
+def test_a_later_member_gets_a_node_folder_and_the_genesis_stays(
+    network: ConsortiumNetwork,
+) -> None:
+    genesis = (network.directory / "genesis.json").read_bytes()
+
+    updated, added = add_member(load_network(network.directory), LATER)
+
+    assert added
+    assert (network.directory / "genesis.json").read_bytes() == genesis
+    folder = network.directory / "nodes" / "ZA"
+    assert (folder / "genesis.json").read_bytes() == genesis
+    assert (folder / "key.pub").read_text().strip() == LATER.node_public_key
+    assert not (folder / "key").exists()
+    config = _toml(folder / "config.toml")
+    assert (config["p2p-host"], config["p2p-port"]) == ("za-node.example", LATER.p2p_port)
+    assert config["bootnodes"] == [MEMBERS[0].enode]
+    static = json.loads((folder / "static-nodes.json").read_text())
+    assert static == [member.enode for member in MEMBERS]
+    summary = json.loads((network.directory / "network.json").read_text())
+    assert summary["members"]["ZA"] == LATER.model_dump()
+    assert load_network(network.directory) == updated
+
+
+def test_a_later_member_reaches_every_nodes_allowlists(network: ConsortiumNetwork) -> None:
+    add_member(network, LATER)
+
+    for code in (*CODES, "ZA"):
+        folder = network.directory / "nodes" / code
+        permissions = _toml(folder / "permissions_config.toml")
+        assert LATER.enode in permissions["nodes-allowlist"]
+        assert {LATER.admin, LATER.authority} <= set(permissions["accounts-allowlist"])
+        assert DEPLOYER in permissions["accounts-allowlist"]
+        if code != "ZA":
+            static = json.loads((folder / "static-nodes.json").read_text())
+            assert LATER.enode in static
+
+
+def test_adding_the_same_member_again_changes_nothing(network: ConsortiumNetwork) -> None:
+    once, _ = add_member(network, LATER)
+    files = _files(network.directory)
+
+    twice, added = add_member(load_network(network.directory), LATER)
+
+    assert not added
+    assert twice == once
+    assert _files(network.directory) == files
+
+
+def test_another_member_under_a_known_code_is_refused(network: ConsortiumNetwork) -> None:
+    impostor = make_member("RU", 9, host="10.6.6.6")
+    files = _files(network.directory)
+
+    with pytest.raises(ConfigError, match="the network's RU has other public parts"):
+        add_member(network, impostor)
+
+    assert _files(network.directory) == files
+
+
+def test_a_later_member_reusing_a_node_is_refused(network: ConsortiumNetwork) -> None:
+    reused = make_member("ZA", 9, key=KEYS["BW"], host="10.0.0.9")
+
+    with pytest.raises(ConfigError, match="share a node"):
+        add_member(network, reused)
+
+
+def test_a_folder_init_did_not_write_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "network.json").write_text('{"chain_id": 7102, "nodes": {}}')
+
+    with pytest.raises(ConfigError, match="is not a network folder"):
+        load_network(tmp_path)

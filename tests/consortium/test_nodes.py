@@ -13,6 +13,7 @@ import pytest
 import tomli_w
 from coincurve import PublicKey
 from eth_account import Account
+from support_consortium import make_member
 
 from kpchain.consortium.nodes import (
     ADMIN_APIS,
@@ -21,7 +22,6 @@ from kpchain.consortium.nodes import (
     Node,
     NodeKey,
     besu_config,
-    existing_or_new_key,
     write_key_files,
 )
 from kpchain.errors import ConfigError
@@ -37,7 +37,14 @@ GAS_CAP = 50_000_000
 
 
 def _node(key: NodeKey, *, host: str = "127.0.0.1", port: int = 30303) -> Node:
-    return Node(code="BW", key=key, host=host, p2p_port=port, rpc_port=8545, admin_port=8645)
+    return Node(
+        code="BW",
+        public_key=key.public_key,
+        host=host,
+        p2p_port=port,
+        rpc_port=8545,
+        admin_port=8645,
+    )
 
 
 def _parsed_config(node: Node, *, rpc_host: str = "127.0.0.1") -> dict[str, Any]:
@@ -74,6 +81,7 @@ def test_enode_is_public_key_at_host_and_p2p_port() -> None:
     assert match is not None
     assert match["id"] == key.public_key
     assert (match["host"], match["port"]) == ("10.0.0.7", "30311")
+    assert _node(key).validator == ANVIL_ADDRESS  # the key's address, from its public key
 
 
 def test_key_file_is_owner_only_hex_without_prefix_on_one_line(tmp_path: Path) -> None:
@@ -114,20 +122,26 @@ def test_key_file_read_rejects_non_keys_without_quoting_them(tmp_path: Path, con
     assert content not in caught.value.message
 
 
-def test_a_folders_key_is_kept_and_a_new_one_made_only_where_there_is_none(
-    tmp_path: Path,
-) -> None:
-    folder = tmp_path / "nodes" / "BW"
+def test_writing_key_files_keeps_a_key_the_folder_holds(tmp_path: Path) -> None:
+    folder = tmp_path / "node"
+    kept = NodeKey.generate()
 
-    new, created = existing_or_new_key(folder)
-    assert not folder.exists()  # nothing is written until the network is
-    write_key_files(folder, new)
-    kept, created_again = existing_or_new_key(folder)
     write_key_files(folder, kept)
+    write_key_files(folder, NodeKey.generate())
 
-    assert (created, created_again) == (True, False)
-    assert kept == new
-    assert (folder / PUBLIC_KEY_FILE).read_text() == new.public_key + "\n"
+    assert NodeKey.read(folder / KEY_FILE) == kept
+    assert (folder / PUBLIC_KEY_FILE).read_text() == kept.public_key + "\n"
+
+
+def test_a_members_node_has_its_validator_address_enode_and_ports() -> None:
+    key = NodeKey(ANVIL_KEY)
+    member = make_member("RU", 2, key=key, host="ru-node.example")
+
+    node = Node.of(member)
+
+    assert (node.code, node.validator, node.enode) == ("RU", ANVIL_ADDRESS, member.enode)
+    assert (node.p2p_port, node.rpc_port, node.admin_port) == (30305, 8547, 8647)
+    assert node.admin_url == "ws://127.0.0.1:8647"
 
 
 def test_besu_config_parses_as_toml_with_zero_gas_permissions_and_local_rpc() -> None:
@@ -149,6 +163,7 @@ def test_besu_config_parses_as_toml_with_zero_gas_permissions_and_local_rpc() ->
     assert config["permissions-accounts-config-file"] == "permissions_config.toml"
     assert config["permissions-nodes-config-file"] == "permissions_config.toml"
     assert "bootnodes" not in config  # the first node is the others' bootnode
+    assert config["Xdns-enabled"] is True  # enode URLs may name hosts
 
 
 def test_besu_config_names_bootnodes_and_allows_the_rpc_host() -> None:

@@ -1,7 +1,7 @@
 """The accounts allowlist: who is on it (from participants, and from the seeded registry on a real
 anvil as authorities come and go), the permissions file, and pushing it to a node.
 
-Besu cannot run here: pushes go to `FakeBesuPermissions` (tests/consortium/fake_besu.py), a real
+Besu cannot run here: pushes go to `FakeBesu` (tests/consortium/fake_besu.py), a real
 WebSocket JSON-RPC server on 127.0.0.1 standing in for a node's admin listener, which answers
 Besu's three account-allowlist methods as Besu's documentation and source do.
 """
@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 from eth_utils.address import to_checksum_address
-from fake_besu import METHOD_NOT_ENABLED, NOT_ENABLED, FakeBesuPermissions
-from support_consortium import free_port
+from fake_besu import METHOD_NOT_ENABLED, NOT_ENABLED, FakeBesu
+from support_consortium import free_port, make_member
 
 from kpchain.consortium.generate import NetworkOptions, create_network
 from kpchain.consortium.genesis import QbftParameters
@@ -184,13 +184,13 @@ def test_reading_a_permissions_file_that_is_not_toml_raises_config_error(tmp_pat
 
 
 @pytest.fixture
-def node() -> Iterator[FakeBesuPermissions]:
+def node() -> Iterator[FakeBesu]:
     """A node that allows A1 (kept), B1 (stale) and C2 (kept, written in another case)."""
-    with FakeBesuPermissions(allowlist=[A1, B1, C2]).running() as fake:
+    with FakeBesu(allowlist=[A1, B1, C2]).running() as fake:
         yield fake
 
 
-def test_push_adds_missing_accounts_and_removes_stale_ones(node: FakeBesuPermissions) -> None:
+def test_push_adds_missing_accounts_and_removes_stale_ones(node: FakeBesu) -> None:
     change = push_accounts_allowlist(node.url, [A1, A2, C2.lower()])
 
     assert (change.added, change.removed) == ((A2,), (B1.lower(),))
@@ -202,14 +202,14 @@ def test_push_adds_missing_accounts_and_removes_stale_ones(node: FakeBesuPermiss
     ]
 
 
-def test_push_of_the_nodes_own_list_sends_no_change(node: FakeBesuPermissions) -> None:
+def test_push_of_the_nodes_own_list_sends_no_change(node: FakeBesu) -> None:
     change = push_accounts_allowlist(node.url, [A1, B1, C2])
 
     assert (change.added, change.removed) == ((), ())
     assert node.methods() == ["perm_getAccountsAllowlist"]
 
 
-def test_push_dry_run_reports_the_change_and_makes_none(node: FakeBesuPermissions) -> None:
+def test_push_dry_run_reports_the_change_and_makes_none(node: FakeBesu) -> None:
     change = push_accounts_allowlist(node.url, [A2], dry_run=True)
 
     assert (change.added, change.removed) == ((A2,), (A1.lower(), B1.lower(), C2.lower()))
@@ -219,7 +219,7 @@ def test_push_dry_run_reports_the_change_and_makes_none(node: FakeBesuPermission
 
 def test_push_to_a_node_without_account_allowlisting_raises_chain_error() -> None:
     with (
-        FakeBesuPermissions(enabled=False).running() as fake,
+        FakeBesu(enabled=False).running() as fake,
         pytest.raises(ChainError, match=NOT_ENABLED),
     ):
         push_accounts_allowlist(fake.url, [A1])
@@ -234,7 +234,7 @@ def test_push_to_a_node_that_does_not_answer_raises_chain_unavailable() -> None:
 
 @pytest.mark.parametrize("scheme", ["http", "https"])
 def test_push_to_an_http_url_is_refused_before_anything_is_sent(
-    node: FakeBesuPermissions, scheme: str
+    node: FakeBesu, scheme: str
 ) -> None:
     url = node.url.replace("ws://", f"{scheme}://")
 
@@ -246,7 +246,7 @@ def test_push_to_an_http_url_is_refused_before_anything_is_sent(
 
 def test_push_to_a_listener_without_the_perm_api_says_to_enable_it() -> None:
     with (
-        FakeBesuPermissions(apis=("ETH", "NET", "WEB3")).running() as fake,
+        FakeBesu(apis=("ETH", "NET", "WEB3")).running() as fake,
         pytest.raises(ChainError, match=f"{METHOD_NOT_ENABLED}; the listener needs PERM in rpc-ws"),
     ):
         push_accounts_allowlist(fake.url, [A1])
@@ -254,7 +254,7 @@ def test_push_to_a_listener_without_the_perm_api_says_to_enable_it() -> None:
 
 def test_push_is_refused_when_the_host_is_not_in_the_nodes_host_allowlist() -> None:
     with (
-        FakeBesuPermissions(host_allowlist=("node.example",)).running() as fake,
+        FakeBesu(host_allowlist=("node.example",)).running() as fake,
         pytest.raises(ChainError, match="refused the WebSocket connection \\(HTTP 403\\)"),
     ):
         push_accounts_allowlist(fake.url, [A1])
@@ -265,21 +265,15 @@ def test_push_is_refused_when_the_host_is_not_in_the_nodes_host_allowlist() -> N
 def test_push_reaches_the_admin_listener_a_generated_node_config_declares(
     tmp_path: Path,
 ) -> None:
-    participants = {"BW": _participant("BW", ParticipantStatus.ACTIVE, A1, A2)}
+    member = make_member("BW", admin=A1, authority=A2, admin_port=free_port())
     network = create_network(
         tmp_path,
-        participants,
-        NetworkOptions(
-            validators=["BW"],
-            parameters=QbftParameters(),
-            deployer=DEPLOYER,
-            rpc_host="0.0.0.0",
-            admin_port_base=free_port(),
-        ),
+        [member],
+        NetworkOptions(parameters=QbftParameters(), deployer=DEPLOYER, rpc_host="0.0.0.0"),
     )
     (bw,) = network.nodes
 
-    with FakeBesuPermissions.for_node(network.node_folder(bw)).running() as fake:
+    with FakeBesu.for_node(network.node_folder(bw)).running() as fake:
         change = push_accounts_allowlist(bw.admin_url, [A1, B1, DEPLOYER])
 
     assert fake.url == bw.admin_url

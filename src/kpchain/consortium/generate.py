@@ -1,51 +1,56 @@
-"""`kpchain consortium init`: the files of a new QBFT network, one folder per validator node.
+"""`kpchain consortium init`: the files of a new QBFT network, built from the founding members'
+public parts alone (`kpchain consortium join` makes each government's keys on its own machine),
+and `kpchain consortium add-member`'s update of them for a member admitted later.
 
 Layout of the output folder::
 
     genesis.json            the network's genesis (every node needs the same one)
-    network.json            what was generated: chain id, gas limit and cap, the APIs of each
-                            listener, and per node its validator address, enode, RPC URL (the
-                            service's) and admin URL (loopback only) (no secrets)
-    README.md               how operators start the network, add validators, update permissions
-    nodes/<CODE>/           what participant CODE's operator runs, self-contained:
-        key                 the node's private key (mode 0600), for that operator only
-        key.pub             its public key (the enode's node id)
+    network.json            what the network is made of: chain id, gas limit and cap, the APIs of
+                            each listener, per node its validator address, enode, RPC URL (the
+                            service's) and admin URL (loopback only), every member's public
+                            parts, and the accounts allowlist (no secrets)
+    README.md               how operators start the network, deploy, admit members, vote
+    nodes/<CODE>/           what participant CODE's node needs besides its key:
+        key.pub             its public key (the enode's node id), to check the key against
         config.toml         Besu's configuration (paths relative to this folder)
         permissions_config.toml   the accounts and nodes allowlists
         static-nodes.json   the other validators, kept connected
         genesis.json        a copy of the genesis
 
-Generating again into the same folder keeps every node key it finds: a node key is the node's
-identity and its validator address, so it is never replaced.
+No private key is written, read or needed here. Each operator copies ``nodes/<CODE>/`` into the
+``node/`` folder `join` made, beside the node's own `key`. A node folder that holds a `key`
+already (an operator building the files on their own machine) keeps it, when it is the member's.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import shutil
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import tomli_w
+from pydantic import ValidationError
 
-from kpchain.consortium.addresses import checked_code, checksum_address
+from kpchain.consortium.addresses import checksum_address
 from kpchain.consortium.genesis import QbftParameters, genesis
+from kpchain.consortium.members import Member, check_members
 from kpchain.consortium.nodes import (
     ADMIN_APIS,
     CONFIG_FILE,
     GENESIS_FILE,
+    KEY_FILE,
     PERMISSIONS_FILE,
     RPC_APIS,
     STATIC_NODES_FILE,
     Node,
+    NodeKey,
     besu_config,
-    existing_or_new_key,
-    write_key_files,
+    write_public_key,
 )
 from kpchain.consortium.participants import Participant
 from kpchain.consortium.permissions import (
@@ -64,45 +69,31 @@ NETWORK_FILE = "network.json"
 README_FILE = "README.md"
 # What `--fund` gives the deployer: gas is free, so this only satisfies tools that check a balance.
 FUNDED_BALANCE_WEI = 1_000_000 * 10**18
-MAX_PORT = 65_535
 # The smallest `rpc-gas-cap`: a plain transfer. Besu reads 0 as "no cap", which is refused.
 MIN_RPC_GAS_CAP = 21_000
 
 
 @dataclass(frozen=True)
 class NetworkOptions:
-    """What `kpchain consortium init` is asked for.
+    """What `kpchain consortium init` is asked for, besides the members.
 
     Attributes:
-        validators: participant codes; each runs one validator node, numbered in this order.
         parameters: the genesis' network-wide settings.
         deployer: the account that deploys kpchain (allowlisted).
-        governor: the registry's governor, when another account than the deployer (allowlisted).
+        governor: another account to allowlist as the registry's governor, if there is one.
         accounts: more accounts to allowlist.
         fund: give the deployer a balance at genesis.
-        host: the address peers reach every node at, unless `hosts` names one for it.
-        hosts: per participant code, the address peers reach its node at.
-        p2p_port_base: node i (from 0) listens for peers on this port + i.
-        rpc_port_base: node i serves HTTP JSON-RPC (the service's APIs) on this port + i.
-        admin_port_base: node i serves the admin APIs (WebSocket JSON-RPC, 127.0.0.1 only) on
-            this port + i.
-        rpc_host: the interface the HTTP JSON-RPC listener listens on.
+        rpc_host: the interface every node's HTTP JSON-RPC listener listens on.
         rpc_gas_cap: the most gas one `eth_call` or `eth_estimateGas` may use; default: the
             block gas limit (no transaction can use more).
         genesis_time: the genesis block's time, Unix seconds; default: now.
     """
 
-    validators: Sequence[str]
     parameters: QbftParameters
     deployer: str
     governor: str | None = None
     accounts: Sequence[str] = ()
     fund: bool = False
-    host: str = "127.0.0.1"
-    hosts: Mapping[str, str] = field(default_factory=dict)
-    p2p_port_base: int = 30303
-    rpc_port_base: int = 8545
-    admin_port_base: int = 8645
     rpc_host: str = "127.0.0.1"
     rpc_gas_cap: int | None = None
     genesis_time: int | None = None
@@ -110,25 +101,29 @@ class NetworkOptions:
 
 @dataclass(frozen=True)
 class ConsortiumNetwork:
-    """What `create_network` wrote.
+    """A network's files, as `create_network` wrote them or `load_network` read them back.
 
     Attributes:
         directory: the output folder.
-        nodes: the validator nodes, in the order asked.
-        created_keys: codes of the nodes whose key was created now (the others were kept).
+        members: the members' public parts, the founding ones in the order given, then those
+            added later.
         allowlist: the accounts allowlist every node starts with.
         genesis: the genesis.
-        rpc_host: the interface the HTTP JSON-RPC listener listens on.
+        rpc_host: the interface the HTTP JSON-RPC listeners listen on.
         rpc_gas_cap: every node's `rpc-gas-cap`.
     """
 
     directory: Path
-    nodes: tuple[Node, ...]
-    created_keys: tuple[str, ...]
+    members: tuple[Member, ...]
     allowlist: tuple[AllowedAccount, ...]
     genesis: dict[str, Any]
     rpc_host: str
     rpc_gas_cap: int
+
+    @property
+    def nodes(self) -> tuple[Node, ...]:
+        """One validator node a member, in the members' order."""
+        return tuple(Node.of(member) for member in self.members)
 
     def node_folder(self, node: Node) -> Path:
         return self.directory / NODES_DIR / node.code
@@ -138,81 +133,190 @@ class ConsortiumNetwork:
         host = "127.0.0.1" if self.rpc_host in {"0.0.0.0", "::"} else self.rpc_host
         return f"http://{host}:{node.rpc_port}"
 
+    def member(self, code: str) -> Member | None:
+        return next((member for member in self.members if member.code == code), None)
+
 
 def create_network(
-    directory: Path, participants: Mapping[str, Participant], options: NetworkOptions
+    directory: Path, members: Sequence[Member], options: NetworkOptions
 ) -> ConsortiumNetwork:
-    """Writes the files of a QBFT network whose validators are run by `options.validators`.
+    """Writes the files of a QBFT network whose validators are the members' nodes.
 
     Args:
         directory: the output folder (created when missing).
-        participants: the known participants and their accounts (registry or file).
-        options: what to generate.
+        members: the founding members' public parts; the first one's node is the bootnode.
+        options: the network-wide settings and the accounts to allowlist besides the members'.
 
     Raises:
-        ConfigError: an unknown, withdrawn or repeated validator code; a malformed address; a
-            host for a participant that runs no node; a port past 65535, or port ranges that
-            overlap; a gas cap of less than 21,000 or above the block gas limit; an EVM version
-            the genesis cannot activate.
+        ConfigError: no member; two members sharing a code, node, account, encryption key or a
+            port of one host; a malformed address; a gas cap of less than 21,000 or above the
+            block gas limit; an EVM version the genesis cannot activate; a node folder holding
+            a `key` that is not its member's. Nothing is written then.
     """
-    codes = _validator_codes(options.validators, participants)
-    _check_hosts(options.hosts, codes)
-    _check_ports(options, len(codes))
+    if not members:
+        raise ConfigError("name the founding members' public parts: --members public-BW.json …")
+    check_members(members)
     rpc_gas_cap = _rpc_gas_cap(options)
     deployer = checksum_address(options.deployer, what="--deployer")
     allowlist = accounts_allowlist(
-        participants, deployer=deployer, governor=options.governor, accounts=options.accounts
+        _participants(members),
+        deployer=deployer,
+        governor=options.governor,
+        accounts=options.accounts,
     )
-    nodes_dir = directory / NODES_DIR
-    nodes: list[Node] = []
-    created: list[str] = []
-    for index, code in enumerate(codes):
-        key, fresh = existing_or_new_key(nodes_dir / code)
-        if fresh:
-            created.append(code)
-        nodes.append(
-            Node(
-                code=code,
-                key=key,
-                host=options.hosts.get(code, options.host),
-                p2p_port=options.p2p_port_base + index,
-                rpc_port=options.rpc_port_base + index,
-                admin_port=options.admin_port_base + index,
-            )
-        )
     document = genesis(
-        [node.validator for node in nodes],
+        [member.validator for member in members],
         options.parameters,
         timestamp=int(time.time()) if options.genesis_time is None else options.genesis_time,
         balances={deployer: FUNDED_BALANCE_WEI} if options.fund else None,
     )
     network = ConsortiumNetwork(
         directory=directory,
-        nodes=tuple(nodes),
-        created_keys=tuple(created),
+        members=tuple(members),
         allowlist=tuple(allowlist),
         genesis=document,
         rpc_host=options.rpc_host,
         rpc_gas_cap=rpc_gas_cap,
     )
+    _refuse_foreign_keys(network)
     _write(network)
     return network
+
+
+def load_network(directory: Path) -> ConsortiumNetwork:
+    """The network `create_network` wrote into `directory` (its network.json and genesis.json).
+
+    Raises:
+        ConfigError: the files are missing, unreadable, or not those of this kpchain.
+    """
+    summary_path, genesis_path = directory / NETWORK_FILE, directory / GENESIS_FILE
+    try:
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+        document = json.loads(genesis_path.read_text(encoding="utf-8"))
+        members = tuple(Member.model_validate(raw) for raw in summary["members"].values())
+        allowlist = tuple(
+            AllowedAccount(address, tuple(reasons))
+            for address, reasons in summary["accounts_allowlist"].items()
+        )
+        rpc_host, rpc_gas_cap = str(summary["rpc_host"]), int(summary["rpc_gas_cap"])
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        problem = (
+            "a member is malformed"
+            if isinstance(exc, ValidationError)
+            else f"{type(exc).__name__}: {exc}"
+        )
+        raise ConfigError(
+            f"{directory} is not a network folder `kpchain consortium init` wrote ({problem}); "
+            f"give the folder that holds {NETWORK_FILE} and {GENESIS_FILE}",
+            detail={"network": str(directory)},
+        ) from None
+    return ConsortiumNetwork(
+        directory=directory,
+        members=members,
+        allowlist=allowlist,
+        genesis=document,
+        rpc_host=rpc_host,
+        rpc_gas_cap=rpc_gas_cap,
+    )
+
+
+def add_member(network: ConsortiumNetwork, member: Member) -> tuple[ConsortiumNetwork, bool]:
+    """Adds a member admitted after the genesis to the network's files: its node folder, and
+    its node and accounts in every other node's files, network.json and the README. The genesis
+    stays as it is: the new validator is voted in on the running chain.
+
+    Adding the same public parts again changes nothing.
+
+    Returns:
+        The network with the member, and whether it was new to it.
+
+    Raises:
+        ConfigError: the network has a member of that code with other public parts, or the new
+            member shares a node, account, encryption key or port of a host with another.
+    """
+    known = network.member(member.code)
+    if known is not None:
+        if known != member:
+            raise ConfigError(
+                f"the network's {member.code} has other public parts than these (another node "
+                f"or other keys); {network.directory / NETWORK_FILE} keeps the first",
+                detail={"participant": member.code},
+            )
+        return network, False
+    members = (*network.members, member)
+    check_members(members)
+    added = accounts_allowlist(_participants([member]))
+    updated = ConsortiumNetwork(
+        directory=network.directory,
+        members=members,
+        allowlist=_merged(network.allowlist, added),
+        genesis=network.genesis,
+        rpc_host=network.rpc_host,
+        rpc_gas_cap=network.rpc_gas_cap,
+    )
+    _refuse_foreign_keys(updated)
+    _write(updated)
+    return updated, True
+
+
+def _participants(members: Sequence[Member]) -> dict[str, Participant]:
+    """The members as the participants the allowlist is made for: Active, with their admin and
+    their first authority (the registry takes over once kpchain is deployed)."""
+    return {
+        member.code: Participant(
+            code=member.code,
+            status=ParticipantStatus.ACTIVE,
+            admin=member.admin,
+            authorities=(member.authority,),
+        )
+        for member in members
+    }
+
+
+def _merged(
+    allowlist: Sequence[AllowedAccount], more: Sequence[AllowedAccount]
+) -> tuple[AllowedAccount, ...]:
+    reasons = {account.address: list(account.reasons) for account in allowlist}
+    for account in more:
+        held = reasons.setdefault(account.address, [])
+        held.extend(reason for reason in account.reasons if reason not in held)
+    return tuple(
+        AllowedAccount(address, tuple(why))
+        for address, why in sorted(reasons.items(), key=lambda item: item[0].lower())
+    )
+
+
+def _refuse_foreign_keys(network: ConsortiumNetwork) -> None:
+    """A `key` found in a node folder must be that member's: Besu would start with it, and a
+    node whose key is another than its member's is no validator of this network."""
+    for node in network.nodes:
+        path = network.node_folder(node) / KEY_FILE
+        if path.exists() and NodeKey.read(path).public_key != node.public_key:
+            raise ConfigError(
+                f"{path} is not {node.code}'s node key (its public parts name another node); "
+                "remove it: each operator keeps the key `join` made on their own machine",
+                detail={"key_file": str(path)},
+            )
 
 
 def _write(network: ConsortiumNetwork) -> None:
     directory = network.directory
     directory.mkdir(parents=True, exist_ok=True)
     genesis_path = directory / GENESIS_FILE
-    genesis_path.write_text(json.dumps(network.genesis, indent=2) + "\n")
+    text = json.dumps(network.genesis, indent=2) + "\n"
+    if not genesis_path.exists() or genesis_path.read_text(encoding="utf-8") != text:
+        genesis_path.write_text(text)
     accounts = [account.address for account in network.allowlist]
-    enodes = [node.enode for node in network.nodes]
-    bootnode = network.nodes[0]
-    for node in network.nodes:
+    nodes = network.nodes
+    enodes = [node.enode for node in nodes]
+    bootnode = nodes[0]
+    for node in nodes:
         folder = network.node_folder(node)
-        write_key_files(folder, node.key)
+        folder.mkdir(parents=True, exist_ok=True)
+        write_public_key(folder, node.public_key)
         shutil.copyfile(genesis_path, folder / GENESIS_FILE)
-        others = [other.enode for other in network.nodes if other is not node]
-        bootnodes = [] if node is bootnode else [bootnode.enode]
+        others = [other.enode for other in nodes if other != node]
+        bootnodes = [] if node == bootnode else [bootnode.enode]
         config = besu_config(
             node, rpc_host=network.rpc_host, rpc_gas_cap=network.rpc_gas_cap, bootnodes=bootnodes
         )
@@ -221,7 +325,7 @@ def _write(network: ConsortiumNetwork) -> None:
         (folder / STATIC_NODES_FILE).write_text(json.dumps(others, indent=2) + "\n")
     (directory / NETWORK_FILE).write_text(json.dumps(_summary(network), indent=2) + "\n")
     (directory / README_FILE).write_text(operator_readme(network))
-    logger.info("wrote a %s-validator QBFT network to %s", len(network.nodes), directory)
+    logger.info("wrote a %s-validator QBFT network to %s", len(nodes), directory)
 
 
 def _summary(network: ConsortiumNetwork) -> dict[str, Any]:
@@ -230,6 +334,7 @@ def _summary(network: ConsortiumNetwork) -> dict[str, Any]:
         "qbft": network.genesis["config"]["qbft"],
         "gas_limit": int(network.genesis["gasLimit"], 16),
         "rpc_gas_cap": network.rpc_gas_cap,
+        "rpc_host": network.rpc_host,
         "rpc_apis": list(RPC_APIS),
         "admin_apis": list(ADMIN_APIS),
         "nodes": {
@@ -242,57 +347,11 @@ def _summary(network: ConsortiumNetwork) -> dict[str, Any]:
             }
             for node in network.nodes
         },
+        "members": {member.code: member.model_dump() for member in network.members},
         "accounts_allowlist": {
             account.address: list(account.reasons) for account in network.allowlist
         },
     }
-
-
-def _validator_codes(given: Sequence[str], participants: Mapping[str, Participant]) -> list[str]:
-    codes = [checked_code(code, what="validator") for code in given]
-    if not codes:
-        raise ConfigError("name at least one validator (--validators BW,RU,…)")
-    repeated = sorted({code for code in codes if codes.count(code) > 1})
-    if repeated:
-        raise ConfigError(f"validator {', '.join(repeated)} is named twice; each runs one node")
-    unknown = [code for code in codes if code not in participants]
-    if unknown:
-        known = ", ".join(sorted(participants)) or "none"
-        raise ConfigError(
-            f"validator {', '.join(unknown)} is not a participant (known: {known})",
-            detail={"unknown": unknown},
-        )
-    gone = [code for code in codes if participants[code].status == ParticipantStatus.WITHDRAWN]
-    if gone:
-        raise ConfigError(f"validator {', '.join(gone)} has withdrawn from the KP")
-    return codes
-
-
-def _check_hosts(hosts: Mapping[str, str], codes: Sequence[str]) -> None:
-    strays = sorted(set(hosts) - set(codes))
-    if strays:
-        raise ConfigError(f"--host names {', '.join(strays)}, which runs no validator node")
-
-
-def _check_ports(options: NetworkOptions, count: int) -> None:
-    """Every port within 65535, and the P2P, RPC and admin ranges apart: nodes may share a
-    machine, and each of a node's listeners needs a port of its own."""
-    ranges = {
-        "--p2p-port-base": options.p2p_port_base,
-        "--rpc-port-base": options.rpc_port_base,
-        "--admin-port-base": options.admin_port_base,
-    }
-    last_port = max(ranges.values()) + count - 1
-    if last_port > MAX_PORT:
-        raise ConfigError(f"with {count} nodes the ports run to {last_port}, past {MAX_PORT}")
-    named = sorted(ranges.items(), key=lambda item: item[1])
-    for (name, base), (next_name, next_base) in itertools.pairwise(named):
-        if next_base < base + count:
-            raise ConfigError(
-                f"{next_name} {next_base} falls within the {count} ports from {name} {base}; "
-                "move one of them",
-                detail={name: base, next_name: next_base},
-            )
 
 
 def _rpc_gas_cap(options: NetworkOptions) -> int:

@@ -2,9 +2,10 @@
 
 A QBFT validator is identified by its node key: the validator address in the genesis is the
 address of the node's public key, and the enode URL (how peers and the nodes allowlist name it)
-carries the public key itself. Each node's folder holds what Besu reads, with paths relative to
-the folder, so that it can be handed to the participant that runs the node and started there
-with ``besu --config-file=config.toml``.
+carries the public key itself. The key is made by the node's own government (`kpchain
+consortium join`); everything else here needs only its public key. Each node's folder holds what
+Besu reads, with paths relative to the folder: the government's own `key` beside the files
+`kpchain consortium init` writes, started there with ``besu --config-file=config.toml``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 from eth_keys.datatypes import PrivateKey
 
+from kpchain.consortium.members import Member, enode_url, node_address
 from kpchain.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -105,11 +107,11 @@ class NodeKey:
 
 @dataclass(frozen=True)
 class Node:
-    """One validator node, run by participant `code`.
+    """One validator node, run by participant `code`. Only its public key is known here.
 
     Attributes:
         code: the participant running it (its folder is named after it).
-        key: its node key.
+        public_key: its node key's public key, 128 hex digits (the enode's node id).
         host: the address its peers reach it at (Besu's `p2p-host`).
         p2p_port: its P2P (TCP and discovery UDP) port.
         rpc_port: its HTTP JSON-RPC port (`RPC_APIS`).
@@ -117,21 +119,33 @@ class Node:
     """
 
     code: str
-    key: NodeKey
+    public_key: str
     host: str
     p2p_port: int
     rpc_port: int
     admin_port: int
 
+    @classmethod
+    def of(cls, member: Member) -> Node:
+        """The node a member's public parts describe."""
+        return cls(
+            code=member.code,
+            public_key=member.node_public_key,
+            host=member.host,
+            p2p_port=member.p2p_port,
+            rpc_port=member.rpc_port,
+            admin_port=member.admin_port,
+        )
+
     @property
     def enode(self) -> str:
         """Its enode URL: ``enode://<public key>@<host>:<port>``."""
-        return f"enode://{self.key.public_key}@{self.host}:{self.p2p_port}"
+        return enode_url(self.public_key, self.host, self.p2p_port)
 
     @property
     def validator(self) -> str:
         """Its validator address."""
-        return self.key.address
+        return node_address(self.public_key)
 
     @property
     def admin_url(self) -> str:
@@ -139,30 +153,29 @@ class Node:
         return f"ws://{ADMIN_HOST}:{self.admin_port}"
 
 
-def existing_or_new_key(folder: Path) -> tuple[NodeKey, bool]:
-    """The node key in `folder`, or a fresh one (not written yet) when there is none.
-
-    A node's key is its identity on the network: generating the network again keeps it.
+def write_key_files(folder: Path, key: NodeKey) -> NodeKey:
+    """Writes `key`, unless `folder` holds a key already (a node key is never replaced), and
+    the public key of the key it holds as `key.pub`.
 
     Returns:
-        The key, and whether it is new.
+        The key the folder holds.
 
     Raises:
-        ConfigError: `folder` has a key file that does not hold a key.
+        ConfigError: the folder's key file does not hold a key.
     """
-    path = folder / KEY_FILE
-    if path.exists():
-        return NodeKey.read(path), False
-    return NodeKey.generate(), True
-
-
-def write_key_files(folder: Path, key: NodeKey) -> None:
-    """Writes `key` (unless `folder` holds it already) and its public key `key.pub`."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / KEY_FILE
-    if not path.exists():
+    if path.exists():
+        key = NodeKey.read(path)
+    else:
         key.write(path)
-    (folder / PUBLIC_KEY_FILE).write_text(key.public_key + "\n", encoding="ascii")
+    write_public_key(folder, key.public_key)
+    return key
+
+
+def write_public_key(folder: Path, public_key: str) -> None:
+    """Writes a node's public key as `key.pub`, as Besu's ``public-key export`` does."""
+    (folder / PUBLIC_KEY_FILE).write_text(public_key + "\n", encoding="ascii")
 
 
 def besu_config(
@@ -210,6 +223,11 @@ def besu_config(
         "permissions-accounts-config-file": PERMISSIONS_FILE,
         "permissions-nodes-config-file-enabled": True,
         "permissions-nodes-config-file": PERMISSIONS_FILE,
+        # Besu takes only IP addresses in enode URLs (static nodes, bootnodes, the nodes
+        # allowlist) unless domain names are on: an early access feature in Besu 25, and what a
+        # government's node behind a DNS name needs. IP addresses work either way, and a later
+        # member may come with a name.
+        "Xdns-enabled": True,
     }
     if bootnodes:
         config["bootnodes"] = list(bootnodes)

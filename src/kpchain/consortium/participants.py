@@ -1,33 +1,16 @@
-"""The participants of a consortium and their accounts, read from the deployed registry or, before
-there is one, from a file.
-
-The registry is the source of truth once kpchain is deployed: its views give every admitted
-participant's status, admin and current authority accounts. A participants file says the same
-for a network that does not exist yet::
-
-    BW:
-      admin: "0x…"          # optional: the account that adds and revokes BW's authorities
-      authorities: ["0x…"]  # the accounts that act for BW
-    EU:
-      authorities: ["0x…"]
-
-Quote addresses in YAML: unquoted, YAML reads ``0x…`` as a hexadecimal number. The file is read
-with PyYAML's base loader, which keeps every value a string, so that an unquoted code like
-Norway's ``NO`` is not read as "false" either.
+"""The participants of a consortium and their accounts, read from the deployed registry: its
+views give every admitted participant's status, admin and current authority accounts. (Before
+there is a registry, the founding members' public parts say the same: see
+`kpchain.consortium.members`.)
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from web3 import Web3
 
-from kpchain.certificates.models import Address, ParticipantCode
 from kpchain.chain.connection import connect
 from kpchain.chain.transactions import call_node
 from kpchain.config import Settings
@@ -43,7 +26,7 @@ class Participant:
 
     Attributes:
         code: its ISO 3166-1 alpha-2 code ("EU" for the European Union).
-        status: its standing; a participants file's participants are taken as Active.
+        status: its standing (founding members are taken as Active).
         admin: the account that adds and revokes its authorities, when known.
         authorities: its current authority accounts, checksummed.
     """
@@ -68,55 +51,6 @@ class RegistrySource:
     w3: Web3
     address: str
     deployment: Deployment | None
-
-
-class _Entry(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    admin: Address | None = None
-    authorities: list[Address] = Field(default_factory=list)
-
-
-class _ParticipantsFile(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    participants: dict[ParticipantCode, _Entry]
-
-
-def read_participants_file(path: Path) -> dict[str, Participant]:
-    """The participants in a participants file (`.json` is JSON, anything else YAML).
-
-    Raises:
-        ConfigError: the file cannot be read or parsed, or an entry is malformed.
-    """
-    try:
-        text = path.read_text(encoding="utf-8")
-        raw: Any = json.loads(text) if path.suffix.lower() == ".json" else _load_yaml(text)
-    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
-        raise ConfigError(
-            f"cannot read participants file {path}: {type(exc).__name__}: {exc}",
-            detail={"participants_file": str(path)},
-        ) from None
-    try:
-        parsed = _ParticipantsFile.model_validate({"participants": raw or {}})
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc'][1:]) or '(top)'}: {error['msg']}"
-            for error in exc.errors(include_url=False)
-        )
-        raise ConfigError(
-            f"participants file {path} is malformed: {problems}",
-            detail={"participants_file": str(path)},
-        ) from None
-    return {
-        code: Participant(
-            code=code,
-            status=ParticipantStatus.ACTIVE,
-            admin=entry.admin,
-            authorities=tuple(dict.fromkeys(entry.authorities)),
-        )
-        for code, entry in parsed.participants.items()
-    }
 
 
 def open_registry(
@@ -173,8 +107,3 @@ def _participant(functions: Any, code: bytes) -> Participant:
         admin=Web3.to_checksum_address(admin),
         authorities=tuple(Web3.to_checksum_address(account) for account in authorities),
     )
-
-
-def _load_yaml(text: str) -> Any:
-    # BaseLoader builds no objects and resolves no types: every scalar stays a string.
-    return yaml.load(text, Loader=yaml.BaseLoader)
