@@ -56,17 +56,19 @@ def environment(settings: Settings) -> dict[str, str]:
 
 
 class ServiceProcess:
-    """``python -m kpchain serve`` with `settings`, on a fresh free port at every `start`.
+    """``python -m kpchain serve`` with `settings`, on a fresh free port at every `start`, or
+    always on `port` (a service whose address other services keep, as a registered endpoint).
 
     Its output goes to ``service-<n>.log`` in `log_dir` (the n-th start), which a failed start
     quotes.
     """
 
-    def __init__(self, settings: Settings, log_dir: Path) -> None:
+    def __init__(self, settings: Settings, log_dir: Path, *, port: int | None = None) -> None:
         self.settings = settings
         self.log_dir = log_dir
         self.process: subprocess.Popen[bytes] | None = None
-        self.port = 0
+        self.fixed_port = port
+        self.port = port or 0
         self.starts = 0
 
     @property
@@ -81,7 +83,7 @@ class ServiceProcess:
         """Starts the service and returns once its /readyz answers 200."""
         assert self.process is None, "already running"
         self.starts += 1
-        self.port = free_port()
+        self.port = self.fixed_port or free_port()
         env = environment(self.settings)
         env.update({"KPCHAIN_API_HOST": "127.0.0.1", "KPCHAIN_API_PORT": str(self.port)})
         with self.log_file.open("ab") as log:

@@ -405,6 +405,59 @@ def cert_show(client: Any, cert_no: str, with_document: bool) -> None:
     _print(client.document(cert_no) if with_document else client.certificate(cert_no))
 
 
+@main.group()
+@click.option("--api-url", envvar="KPCHAIN_API_URL", help="Default KPCHAIN_API_URL or devnet.json.")
+@click.option("--api-key", envvar="KPCHAIN_API_KEY", help="Default KPCHAIN_API_KEY.")
+@click.pass_context
+def exchange(ctx: click.Context, api_url: str | None, api_key: str | None) -> None:
+    """The private document exchange with other participants' services, through the API."""
+    ctx.obj = _ServiceClient(ctx, api_url=api_url, api_key=api_key)
+
+
+@exchange.command("resend")
+@click.argument("cert_no")
+@click.pass_obj
+def exchange_resend(client: Any, cert_no: str) -> None:
+    """Queue the delivery of CERT_NO's document to its importer again (an officer's key of the
+    exporter)."""
+    _print(client.resend(cert_no))
+
+
+@exchange.command("status")
+@click.argument("cert_no")
+@click.pass_obj
+def exchange_status(client: Any, cert_no: str) -> None:
+    """Show whether CERT_NO's document has reached the importer's service."""
+    _print(client.delivery(cert_no))
+
+
+@exchange.command("endpoint")
+@click.argument("participant")
+@click.option("--url", help="Base URL other services deliver to; default the service's own.")
+@click.option("--rotate-key", is_flag=True, help="Make and register a new encryption key.")
+@click.option("--show", is_flag=True, help="Only show the registered endpoint and key history.")
+@_idempotency
+@click.pass_obj
+def exchange_endpoint(
+    client: Any,
+    participant: str,
+    url: str | None,
+    rotate_key: bool,
+    show: bool,
+    idempotency_key: str | None,
+) -> None:
+    """Register PARTICIPANT's service endpoint and encryption key on chain (its admin's key),
+    or --show them."""
+    if show:
+        _print(client.endpoint(participant))
+        return
+    _print(
+        client.set_endpoint(
+            participant, url=url, rotate_key=rotate_key, idempotency_key=idempotency_key
+        )
+    )
+
+
 def _print(value: Any) -> None:
     click.echo(json.dumps(value, indent=2))
 

@@ -127,6 +127,28 @@ class KpchainClient:
     def participants(self) -> Any:
         return self._read("/v1/participants")
 
+    # --- the document exchange -----------------------------------------------------------------
+
+    def delivery(self, cert_no: str) -> Any:
+        return self._read(f"/v1/certificates/{cert_no}/delivery")
+
+    def resend(self, cert_no: str) -> Any:
+        return self._write("POST", f"/v1/certificates/{cert_no}/delivery/resend", None, None)
+
+    def endpoint(self, code: str) -> Any:
+        return self._read(f"/v1/participants/{code}/endpoint")
+
+    def set_endpoint(
+        self,
+        code: str,
+        *,
+        url: str | None = None,
+        rotate_key: bool = False,
+        idempotency_key: str | None = None,
+    ) -> Any:
+        body = {"url": url, "rotate_key": rotate_key}
+        return self._write("PUT", f"/v1/participants/{code}/endpoint", body, idempotency_key)
+
     # --- plumbing ----------------------------------------------------------------------------
 
     def _read(self, path: str, *, params: dict[str, Any] | None = None) -> Any:

@@ -60,6 +60,14 @@ class Settings(BaseSettings):
         dashboard_idle_minutes: a dashboard session without a request for this long ends.
         dashboard_session_hours: a dashboard session ends this long after log-in, however busy.
         max_streams_per_key: event streams (`GET /v1/events`) one API key may hold open at once.
+        exchange_passphrase: the passphrase the hosted participants' document encryption keys
+            are stored under (`KPCHAIN_EXCHANGE_PASSPHRASE`); in development a public default.
+        exchange_passphrase_file: a file holding it, as mounted secrets are.
+        exchange_allow_http: register and deliver to http:// endpoints; only with
+            `development` (documents go over https otherwise).
+        exchange_max_backoff: the longest wait, in seconds, between two attempts to deliver a
+            document to an importer's service that refused it or did not answer.
+        max_envelope_bytes: the largest envelope `POST /v1/exchange/envelopes` reads.
     """
 
     model_config = SettingsConfigDict(env_prefix="KPCHAIN_", extra="ignore")
@@ -94,6 +102,11 @@ class Settings(BaseSettings):
     dashboard_idle_minutes: int = Field(default=30, ge=1)
     dashboard_session_hours: int = Field(default=12, ge=1)
     max_streams_per_key: int = Field(default=4, ge=1)
+    exchange_passphrase: SecretStr | None = None
+    exchange_passphrase_file: Path | None = None
+    exchange_allow_http: bool = False
+    exchange_max_backoff: float = Field(default=300.0, ge=1)
+    max_envelope_bytes: int = Field(default=256 * 2**10, ge=1024)
 
     @property
     def base_url(self) -> str:

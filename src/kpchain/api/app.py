@@ -17,6 +17,7 @@ from kpchain.api.metrics import Metrics, MetricsMiddleware
 from kpchain.api.routes import (
     certificates,
     events,
+    exchange,
     health,
     participants,
     printing,
@@ -78,12 +79,16 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.add_middleware(
         BodyLimitMiddleware,
         default=settings.max_body_bytes,
-        overrides={certificates.BATCH_PATH: settings.max_batch_body_bytes},
+        overrides={
+            certificates.BATCH_PATH: settings.max_batch_body_bytes,
+            exchange.ENVELOPES_PATH: settings.max_envelope_bytes,
+        },
     )
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(HstsMiddleware)
     for router in (
         certificates.router,
+        exchange.router,
         printing.router,
         participants.router,
         verify.router,

@@ -9,6 +9,7 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from kpchain.errors import AuthenticationError, PermissionDeniedError
+from kpchain.exchange.service import ExchangeService
 from kpchain.service.authority import AuthorityService
 from kpchain.service.keys import Principal, Role, authenticate
 from kpchain.service.runtime import Runtime
@@ -38,6 +39,13 @@ def get_authority(runtime: RuntimeDep) -> AuthorityService:
 
 
 AuthorityDep = Annotated[AuthorityService, Depends(get_authority)]
+
+
+def get_exchange(runtime: RuntimeDep) -> ExchangeService:
+    return runtime.exchange
+
+
+ExchangeDep = Annotated[ExchangeService, Depends(get_exchange)]
 
 
 def get_principal(

@@ -66,6 +66,9 @@ _REVERT_STATUS: dict[str, int] = {
     "ParticipantCodeInvalid": 422,
     "AccountZero": 422,
     "OriginZoneZero": 422,
+    "ServiceEndpointUrlEmpty": 422,
+    "ServiceEndpointUrlTooLong": 422,
+    "EncryptionKeyZero": 422,
 }
 
 _KIND_STATUS: list[tuple[type[KpchainError], int]] = [

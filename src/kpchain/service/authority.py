@@ -26,6 +26,8 @@ from kpchain.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from kpchain.exchange import views as exchange_views
+from kpchain.exchange.service import SET_ENDPOINT
 from kpchain.indexer import queries
 from kpchain.indexer.indexer import Indexer
 from kpchain.service import views
@@ -363,17 +365,20 @@ class AuthorityService:
         return {"items": items, "next_cursor": next_cursor}
 
     def document(self, principal: Principal, cert_no: str) -> dict[str, Any]:
-        """The signed certificate document, when this service issued it: for the two parties'
-        keys only, since it names the exporter and the importer (a governor's key reads the
-        certificate's view, which holds only their salted hashes)."""
+        """The signed certificate document, when this service issued it or received it from
+        the exporter's service (`kpchain.exchange`): for the two parties' keys only, since it
+        names the exporter and the importer (a governor's key reads the certificate's view,
+        which holds only their salted hashes)."""
         with self._sessions() as session:
             row = self._certificate_row(session, cert_no)
             _require_party_reader(principal, row.exporting, row.importing, cert_no)
-            stored = session.get(Document, cert_no)
-            if stored is None or stored.doc_hash != row.doc_hash:
+            stored = exchange_views.held_document(session, cert_no, row.doc_hash)
+            if stored is None:
                 raise NotFoundError(
                     f"the document of {cert_no} is held by the exporting authority's service, "
-                    "not this one; the chain holds its hash",
+                    "which delivers it to the importer's (see GET "
+                    f"/v1/certificates/{cert_no}/delivery); this service does not hold it, "
+                    "the chain holds its hash",
                     code="document_not_held",
                     detail={"cert_no": cert_no, "doc_hash": row.doc_hash},
                 )
@@ -497,6 +502,8 @@ class AuthorityService:
             numbers = [item["document"]["cert_no"] for item in operation.request["certificates"]]
             rows = [self._certificate_row(session, number) for number in numbers]
             return {"certificates": views.certificate_views(session, rows, now=now)}
+        if operation.kind == SET_ENDPOINT:
+            return exchange_views.endpoint_view(session, operation.subject)
         if operation.actor == GOVERNOR:
             row = queries.participant(session, operation.subject)
             assert row is not None
@@ -568,6 +575,11 @@ def _set_zone(registry: Registry, request: dict[str, Any]) -> ContractFunction:
     return registry.set_origin_zone(request["code"], zone, bool(request["allowed"]))
 
 
+def _set_endpoint(registry: Registry, request: dict[str, Any]) -> ContractFunction:
+    key = bytes.fromhex(request["encryption_key"][2:])
+    return registry.set_service_endpoint(request["code"], request["url"], key)
+
+
 _CALLS: dict[str, CallBuilder] = {
     "issue": _issue,
     "issue_batch": _issue,
@@ -580,6 +592,7 @@ _CALLS: dict[str, CallBuilder] = {
     "set_status": _set_status,
     "set_restriction": _set_restriction,
     "set_zone": _set_zone,
+    SET_ENDPOINT: _set_endpoint,
 }
 
 

@@ -18,6 +18,8 @@ from kpchain.config import Settings, get_settings
 from kpchain.contracts.registry import Registry
 from kpchain.deploy import Deployment
 from kpchain.errors import ConfigError
+from kpchain.exchange.keys import KeyRing, exchange_passphrase
+from kpchain.exchange.service import ExchangeService
 from kpchain.indexer.indexer import Indexer
 from kpchain.service.authority import AuthorityService
 from kpchain.service.operations import Hosting, Writer
@@ -25,6 +27,7 @@ from kpchain.service.webhooks import WebhookDispatcher, WebhooksConfig
 from kpchain.signing.base import Signer
 from kpchain.signing.specs import SignersConfig
 from kpchain.store import OwnerLock, create_engine, migrate, own, session_factory
+from kpchain.verification.chain import ContractSignatures
 
 logger = logging.getLogger(__name__)
 
@@ -43,13 +46,15 @@ class Runtime:
     writer: Writer
     authority: AuthorityService
     owner: OwnerLock
+    exchange: ExchangeService
     webhooks: WebhookDispatcher | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
 
     def start(self) -> None:
-        """Starts the indexer and the reconciler. The reconciler's first pass finishes what a
-        previous process left unfinished (after a crash or a kill)."""
+        """Starts the indexer, the reconciler and the document exchange's outbox. The
+        reconciler's first pass finishes what a previous process left unfinished (after a crash
+        or a kill), and so does the outbox's."""
         self._stop.clear()
         self._threads = [
             threading.Thread(
@@ -64,6 +69,13 @@ class Runtime:
                 args=(self._stop,),
                 kwargs={"interval": self.settings.reconcile_interval},
                 name="kpchain-reconciler",
+                daemon=True,
+            ),
+            threading.Thread(
+                target=self.exchange.run,
+                args=(self._stop,),
+                kwargs={"interval": self.settings.index_poll_interval},
+                name="kpchain-exchange",
                 daemon=True,
             ),
         ]
@@ -180,6 +192,7 @@ def _runtime(
         max_validity_days=settings.max_validity_days,
     )
     writer = authority.writer(receipt_timeout=settings.receipt_timeout)
+    exchange = _exchange(settings, w3, registry, sessions, indexer, hosting, writer)
     webhooks = None
     if settings.webhooks_file is not None:
         webhooks = WebhookDispatcher(sessions, WebhooksConfig.load(settings.webhooks_file))
@@ -194,7 +207,47 @@ def _runtime(
         writer=writer,
         authority=authority,
         owner=owner,
+        exchange=exchange,
         webhooks=webhooks,
+    )
+
+
+def _exchange(
+    settings: Settings,
+    w3: Web3,
+    registry: Registry,
+    sessions: sessionmaker[Session],
+    indexer: Indexer,
+    hosting: Hosting,
+    writer: Writer,
+) -> ExchangeService:
+    if settings.exchange_allow_http and not settings.development:
+        raise ConfigError(
+            "KPCHAIN_EXCHANGE_ALLOW_HTTP sends documents unencrypted in transit: it is for "
+            "development only (set KPCHAIN_DEVELOPMENT), production endpoints are https"
+        )
+    passphrase = exchange_passphrase(
+        passphrase=settings.exchange_passphrase,
+        passphrase_file=settings.exchange_passphrase_file,
+        development=settings.development,
+    )
+    if passphrase is None:
+        logger.warning(
+            "no KPCHAIN_EXCHANGE_PASSPHRASE: this service can neither register an encryption "
+            "key nor receive documents from other services"
+        )
+    return ExchangeService(
+        sessions=sessions,
+        indexer=indexer,
+        hosting=hosting,
+        writer=writer,
+        keys=KeyRing(sessions, passphrase=passphrase),
+        chain_id=settings.chain_id,
+        registry=registry.address,
+        public_url=settings.base_url,
+        allow_http=settings.exchange_allow_http,
+        max_backoff=settings.exchange_max_backoff,
+        contract_signatures=ContractSignatures(w3),
     )
 
 

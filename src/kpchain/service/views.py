@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kpchain.certificates import models
 from kpchain.certificates import views as view_models
 from kpchain.contracts.enums import ParticipantStatus
+from kpchain.exchange import views as exchange_views
+from kpchain.exchange.tables import ReceivedDocument
 from kpchain.indexer import queries
 from kpchain.indexer import tables as index
 from kpchain.service.tables import Document
@@ -33,23 +34,21 @@ EVENT_NAMES: tuple[str, ...] = tuple(_EVENT_NAMES.values())
 
 def certificate_view(session: Session, row: index.Certificate, *, now: int) -> dict[str, Any]:
     """The certificate view of `row` at time `now` (expiry is derived from it)."""
-    return _certificate_view(row, session.get(Document, row.cert_no), now=now)
+    stored = exchange_views.held_document(session, row.cert_no, row.doc_hash)
+    return _certificate_view(row, stored, now=now)
 
 
 def certificate_views(
     session: Session, rows: list[index.Certificate], *, now: int
 ) -> list[dict[str, Any]]:
-    """The views of a page of rows, with the documents this service holds read in one query."""
-    numbers = [row.cert_no for row in rows]
-    held: list[Document] = []
-    if numbers:
-        held = list(session.scalars(select(Document).where(Document.cert_no.in_(numbers))))
-    documents = {document.cert_no: document for document in held}
+    """The views of a page of rows, with the documents this service holds (issued here or
+    received) read in two queries."""
+    documents = exchange_views.held_documents(session, [row.cert_no for row in rows])
     return [_certificate_view(row, documents.get(row.cert_no), now=now) for row in rows]
 
 
 def _certificate_view(
-    row: index.Certificate, stored: Document | None, *, now: int
+    row: index.Certificate, stored: Document | ReceivedDocument | None, *, now: int
 ) -> dict[str, Any]:
     document = stored.document if stored is not None and stored.doc_hash == row.doc_hash else None
     view = {
@@ -89,8 +88,9 @@ def _certificate_view(
     return view_models.CertificateView.model_validate(view).model_dump(mode="json")
 
 
-def document_view(stored: Document) -> dict[str, Any]:
-    """The signed document as its issuing service keeps it."""
+def document_view(stored: Document | ReceivedDocument) -> dict[str, Any]:
+    """The signed document as its issuing service keeps it, or as the importer's service
+    received it."""
     view = {
         "document": stored.document,
         "doc_hash": stored.doc_hash,
