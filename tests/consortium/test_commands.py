@@ -386,6 +386,7 @@ def test_join_prints_only_the_public_parts_of_keys_that_open(
     for secret in secrets:
         assert secret.lower() not in shown.lower()
     assert "keys made now: node, authority, admin, encryption" in result.stderr
+    assert "note: only nodes on this machine" not in result.stderr
 
 
 def _secret_lines(path: Path) -> list[str]:
@@ -411,6 +412,7 @@ def test_join_again_keeps_every_key(settings_in: Path, passphrases: dict[str, st
     assert first.exit_code == again.exit_code == 0, first.stderr + again.stderr
     assert again.stdout == first.stdout
     assert "keys made now: none: every key was kept" in again.stderr
+    assert "note: only nodes on this machine reach 127.0.0.1; give --host" in first.stderr
     assert (settings_in / "bw" / "node" / "key").read_bytes() == key
 
 

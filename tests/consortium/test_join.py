@@ -151,6 +151,17 @@ def test_joining_again_keeps_every_key_and_takes_a_new_host(tmp_path: Path) -> N
     assert read_member(again.public_file).host == "10.0.0.9"
 
 
+def test_joining_again_leaves_the_operators_signers_file(tmp_path: Path) -> None:
+    _join(tmp_path / "bw")
+    signers = tmp_path / "bw" / "signers.yaml"
+    edited = signers.read_text() + "governor: {remote: 'https://signer.example', address: '0x…'}\n"
+    signers.write_text(edited)
+
+    _join(tmp_path / "bw")
+
+    assert signers.read_text() == edited
+
+
 def test_joining_again_makes_only_the_missing_key(tmp_path: Path) -> None:
     first = _join(tmp_path / "bw")
     (tmp_path / "bw" / "keys" / "admin.json").unlink()

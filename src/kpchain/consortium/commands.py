@@ -102,6 +102,12 @@ def join_command(
         passphrases,
     )
     click.echo(json.dumps(result.member.model_dump(), indent=2))
+    if result.member.host.startswith("127.") or result.member.host == "localhost":
+        click.echo(
+            f"note: only nodes on this machine reach {result.member.host}; give --host the "
+            "address the other governments' nodes reach this one at",
+            err=True,
+        )
     made = ", ".join(result.created) if result.created else "none: every key was kept"
     click.echo(f"keys made now: {made}", err=True)
     click.echo(

@@ -6,7 +6,7 @@ Layout of the folder it writes::
     public.json               the public parts (`kpchain.consortium.members`): send this file
     signers.yaml              the service's signers file entries for the two keystores
                               (KPCHAIN_SIGNERS_FILE; it names where the passphrases come from,
-                              never a passphrase)
+                              never a passphrase); written once, then the operator's
     node/                     the Besu node's folder: `init` writes the rest of it
         key                   the node's private key, hex, mode 0600 (Besu reads it as it is)
         key.pub               its public key (the enode's node id)
@@ -248,7 +248,9 @@ def join(
         rpc_port=options.rpc_port,
         admin_port=options.admin_port,
     )
-    (directory / SIGNERS_FILE).write_text(_signers_file(code, passphrases))
+    signers = directory / SIGNERS_FILE
+    if not signers.exists():  # the operator's to change once written
+        signers.write_text(_signers_file(code, passphrases))
     member.write(directory / PUBLIC_FILE)
     logger.info("joined as %s in %s: made %s", code, directory, ", ".join(created) or "no new key")
     return JoinResult(directory=directory, member=member, created=tuple(created))
