@@ -164,7 +164,7 @@ class Inbox:
             participant = queries.participant(session, envelope.sender)
             if participant is None:
                 self._indexer.sync()
-                session.expire_all()
+                session.rollback()  # a new snapshot: SQLite keeps a transaction's first one
                 participant = queries.participant(session, envelope.sender)
             authorised = participant is not None and (
                 participant.admin == envelope.signer
@@ -186,7 +186,7 @@ class Inbox:
         if row is None:
             # The sender's node may be a block ahead of ours: catch up once before saying no.
             self._indexer.sync()
-            session.expire_all()
+            session.rollback()  # a new snapshot: SQLite keeps a transaction's first one
             row = queries.certificate(session, cert_no)
         if row is None:
             raise NotFoundError(

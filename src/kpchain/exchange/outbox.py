@@ -46,8 +46,8 @@ ENVELOPES_PATH = "/v1/exchange/envelopes"
 BATCH = 100
 MIN_BACKOFF = 1.0
 
-Local = Callable[[str], bool]
-"""Whether a participant is hosted by this same service (its documents need no delivery)."""
+Locals = Callable[[], set[str]]
+"""The participants hosted by this same service: their documents need no delivery."""
 
 
 class Outbox:
@@ -57,7 +57,8 @@ class Outbox:
         sessions: the service database.
         hosting: the senders of the hosted participants (an envelope is signed with the
             exporter's authority key, or its admin key when only that is hosted).
-        is_local: whether a participant is hosted here too.
+        hosted: the participants hosted here too (an importer among them reads the document
+            this service holds: nothing is sent, and no delivery is recorded).
         chain_id: the chain's id (the EIP-712 domain of envelopes).
         registry: the registry's address.
         allow_http: deliver to http:// endpoints (development and tests only).
@@ -72,7 +73,7 @@ class Outbox:
         *,
         sessions: sessionmaker[Session],
         hosting: Hosting,
-        is_local: Local,
+        hosted: Locals,
         chain_id: int,
         registry: str,
         allow_http: bool,
@@ -83,7 +84,7 @@ class Outbox:
     ) -> None:
         self._sessions = sessions
         self._hosting = hosting
-        self._is_local = is_local
+        self._hosted = hosted
         self._chain_id = chain_id
         self._registry = registry
         self._allow_http = allow_http
@@ -107,7 +108,9 @@ class Outbox:
 
     def enqueue(self) -> int:
         """Creates the deliveries of documents issued here whose certificates are indexed (with
-        the same docHash) and that have none yet; returns how many."""
+        the same docHash), to importers not hosted here, that have none yet; returns how
+        many."""
+        hosted = self._hosted()
         with self._sessions() as session:
             found = session.execute(
                 select(
@@ -124,7 +127,7 @@ class Outbox:
                     ),
                 )
                 .outerjoin(Delivery, Delivery.cert_no == Document.cert_no)
-                .where(Delivery.cert_no.is_(None))
+                .where(Delivery.cert_no.is_(None), Certificate.importing.not_in(hosted))
                 .limit(BATCH)
             ).all()
         created = 0
@@ -268,7 +271,7 @@ class Outbox:
 
     def _create(self, cert_no: str, doc_hash: str, exporting: str, importing: str) -> int:
         now = int(self._clock())
-        local = self._is_local(importing)
+        local = importing in self._hosted()
         stamp = datetime.now(UTC)
         with self._sessions() as session:
             session.connection(execution_options=WRITE)

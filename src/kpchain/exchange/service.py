@@ -96,7 +96,7 @@ class ExchangeService:
         self.outbox = Outbox(
             sessions=sessions,
             hosting=hosting,
-            is_local=self._is_local,
+            hosted=self._hosted,
             chain_id=chain_id,
             registry=registry,
             allow_http=allow_http,
@@ -173,7 +173,7 @@ class ExchangeService:
                     return views.outbound_view(delivery)
                 if self._issued_here(session, row):
                     # Issued and indexed, not yet picked up by the outbox (it will be).
-                    return _queued(row, local=self._is_local(row.importing))
+                    return _queued(row, local=row.importing in self._hosted())
             received = session.get(ReceivedDocument, cert_no)
             if received is not None and received.doc_hash != row.doc_hash:
                 received = None
@@ -212,8 +212,8 @@ class ExchangeService:
 
     # --- internals -------------------------------------------------------------------------
 
-    def _is_local(self, code: str) -> bool:
-        return code in self._hosting.participants or code in self.keys.participants()
+    def _hosted(self) -> set[str]:
+        return set(self._hosting.participants) | self.keys.participants()
 
     def _issued_here(self, session: Session, row: Any) -> bool:
         document = session.get(Document, row.cert_no)
@@ -259,7 +259,7 @@ class ExchangeService:
         row = queries.participant(session, code)
         if row is None:
             self._indexer.sync()
-            session.expire_all()
+            session.rollback()  # a new snapshot: SQLite keeps a transaction's first one
             row = queries.participant(session, code)
         if row is None:
             raise NotFoundError(
@@ -273,7 +273,7 @@ class ExchangeService:
         row = queries.certificate(session, cert_no)
         if row is None:
             self._indexer.sync()
-            session.expire_all()
+            session.rollback()  # a new snapshot: SQLite keeps a transaction's first one
             row = queries.certificate(session, cert_no)
         if row is None:
             raise NotFoundError(
