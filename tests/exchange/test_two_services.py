@@ -121,6 +121,15 @@ def test_importer_service_shows_document_pdf_and_dashboard_when_exporter_deliver
     card = card[: card.index("</li>")]
     assert "BW Diamond Trading Company" in card
     assert "AE Rough Imports Ltd" in card
+    exporter = _log_in(bw)
+    try:
+        outbound = exporter.get("/dashboard").text
+    finally:
+        exporter.close()
+    row = outbound[outbound.index(f'<th scope="row">{cert_no}</th>') :]
+    row = row[: row.index("</tr>")]
+    assert "AE Rough Imports Ltd" in row
+    assert 'data-state="delivered"' in row
 
     confirmed = ae.post(
         f"/v1/certificates/{cert_no}/receive",

@@ -41,7 +41,7 @@ from kpchain.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from kpchain.exchange.crypto import DecryptionError
+from kpchain.exchange.crypto import DecryptionError, KeyPair
 from kpchain.exchange.envelope import Envelope, open_envelope, recovered_signer
 from kpchain.exchange.keys import KeyRing
 from kpchain.exchange.tables import ReceivedDocument
@@ -127,7 +127,7 @@ class Inbox:
 
     # --- the checks ------------------------------------------------------------------------
 
-    def _recipient_key(self, envelope: Envelope) -> Any:
+    def _recipient_key(self, envelope: Envelope) -> KeyPair:
         recipient = envelope.recipient
         if recipient not in self._keys.participants():
             raise NotFoundError(

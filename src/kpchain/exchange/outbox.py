@@ -37,6 +37,7 @@ from kpchain.indexer.tables import Certificate
 from kpchain.service import views as service_views
 from kpchain.service.operations import Hosting
 from kpchain.service.tables import Document
+from kpchain.signing.base import Signer
 from kpchain.store import WRITE
 
 logger = logging.getLogger(__name__)
@@ -351,7 +352,7 @@ class Outbox:
 
     # --- helpers ---------------------------------------------------------------------------
 
-    def _signer(self, code: str) -> Any:
+    def _signer(self, code: str) -> Signer:
         if code in self._hosting.participants:
             return self._hosting.participants[code].signer
         if code in self._hosting.admins:

@@ -206,6 +206,39 @@ class ExchangeService:
         with self._sessions() as session:
             return views.outbound_view(session.get_one(Delivery, cert_no))
 
+    def shipment_documents(self, views_: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """For certificate views (of the dashboard): the exporter and importer named by the
+        signed document this service holds of each (issued here, or delivered by the exporter's
+        service; None when it holds none), and its delivery state (delivered, pending, failed).
+        """
+        numbers = [view["cert_no"] for view in views_]
+        hosted = self._hosted()
+        with self._sessions() as session:
+            held = views.held_documents(session, numbers)
+            states = views.delivery_states(session, numbers)
+        found: dict[str, dict[str, Any]] = {}
+        for view in views_:
+            cert_no = view["cert_no"]
+            document = held.get(cert_no)
+            if document is None or document.doc_hash != view["doc_hash"]:
+                found[cert_no] = {"parties": None, "document_state": "pending"}
+                continue
+            state = states.get(cert_no)
+            if state is None:
+                # No delivery row: received here, or issued here for an importer hosted here
+                # too (delivered), or issued and not yet picked up by the outbox (pending).
+                outbound = isinstance(document, Document)
+                waiting = outbound and view["importing_participant"] not in hosted
+                state = "pending" if waiting else "delivered"
+            found[cert_no] = {
+                "parties": {
+                    "exporter": document.document["exporter"],
+                    "importer": document.document["importer"],
+                },
+                "document_state": state,
+            }
+        return found
+
     def receive(self, envelope: Envelope) -> tuple[dict[str, Any], bool]:
         """Checks and stores a delivered envelope; see `kpchain.exchange.inbox`."""
         return self.inbox.receive(envelope, now=int(time.time()))

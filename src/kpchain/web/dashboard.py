@@ -23,7 +23,6 @@ from kpchain.api.deps import AuthorityDep, RuntimeDep
 from kpchain.api.errors import status_of
 from kpchain.api.routes import printing
 from kpchain.errors import AuthenticationError, KpchainError, PermissionDeniedError
-from kpchain.exchange import views as exchange_views
 from kpchain.reports.monitoring import monitoring
 from kpchain.reports.statistics import FLOWS, MAX_YEAR, MIN_YEAR, PERIODS, statistics
 from kpchain.service.authority import MAX_PAGE, Direction
@@ -122,7 +121,7 @@ def dashboard(
         )
 
     inbound, outbound = shipped("inbound"), shipped("outbound")
-    exchange = _exchange(runtime, [*inbound["items"], *outbound["items"]])
+    exchange = runtime.exchange.shipment_documents([*inbound["items"], *outbound["items"]])
     context: dict[str, Any] = {
         "session": session,
         "today": today.isoformat(),
@@ -140,29 +139,6 @@ def dashboard(
         **_statistics(runtime, session.participant, year=year),
     }
     return render(request, "dashboard.html", context, private=True)
-
-
-def _exchange(runtime: Runtime, views: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """For each certificate shown: the exporter and importer named by the signed document this
-    service holds (issued here, or delivered by the exporter's service), and the document's
-    delivery state ("delivered", "pending", "failed")."""
-    numbers = [view["cert_no"] for view in views]
-    hashes = {view["cert_no"]: view["doc_hash"] for view in views}
-    with runtime.sessions() as db:
-        held = exchange_views.held_documents(db, numbers)
-        states = exchange_views.delivery_states(db, numbers)
-    found: dict[str, dict[str, Any]] = {}
-    for cert_no in numbers:
-        document = held.get(cert_no)
-        parties = None
-        if document is not None and document.doc_hash == hashes[cert_no]:
-            parties = {
-                "exporter": document.document["exporter"],
-                "importer": document.document["importer"],
-            }
-        state = states.get(cert_no) or ("delivered" if parties is not None else "pending")
-        found[cert_no] = {"parties": parties, "document_state": state}
-    return found
 
 
 # --- confirm or reject an inbound shipment -------------------------------------------------------
