@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from eth_account import Account
 from pydantic import SecretStr
 from sqlalchemy.orm import Session, sessionmaker
 
+from kpchain.cli import main
 from kpchain.errors import ConfigError, ConflictError
 from kpchain.exchange.crypto import DecryptionError, KeyPair, is_public_key, seal
 from kpchain.exchange.envelope import Envelope, open_envelope, recovered_signer, seal_envelope
@@ -194,3 +196,36 @@ def test_key_ring_refuses_keys_when_no_passphrase_and_opens_none_with_a_wrong_on
         KeyRing(sessions, passphrase="wrong").key_pair(key)
 
     assert missing.value.code == "exchange_passphrase_missing"
+
+
+def test_import_key_command_keeps_a_consortium_join_key_under_the_service_passphrase(
+    tmp_path: Path, clean_settings: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    joined = KeyPair.generate()
+    key_file = tmp_path / "encryption-key.pem"
+    key_file.write_text(joined.to_pem(passphrase="join passphrase", work_factor=2**14))
+    passphrase_file = tmp_path / "join-passphrase"
+    passphrase_file.write_text("join passphrase\n")
+    database_url = f"sqlite:///{tmp_path / 'kpchain.db'}"
+    monkeypatch.setenv("KPCHAIN_DATABASE_URL", database_url)
+    monkeypatch.setenv("KPCHAIN_EXCHANGE_PASSPHRASE", "service passphrase")
+    command = ["exchange", "import-key", "AE", str(key_file), "--passphrase-file"]
+
+    imported = CliRunner().invoke(main, [*command, str(passphrase_file)])
+    wrong = tmp_path / "wrong"
+    wrong.write_text("not it")
+    refused = CliRunner().invoke(main, [*command, str(wrong)])
+
+    assert imported.exit_code == 0, imported.output
+    assert imported.output.strip() == joined.public_key_hex
+    assert refused.exit_code == 1
+    assert "wrong passphrase" in refused.output
+    engine = create_engine(database_url)
+    try:
+        ring = KeyRing(session_factory(engine), passphrase="service passphrase")
+        assert ring.newest("AE") == joined.public_key_hex
+        opened = ring.key_pair(joined.public_key_hex)
+        assert opened is not None
+        assert opened.public_key == joined.public_key
+    finally:
+        engine.dispose()

@@ -101,6 +101,33 @@ class KeyRing:
         logger.info("new document encryption key %s for %s", pair.public_key_hex, participant)
         return pair.public_key_hex
 
+    def import_pem(self, participant: str, pem: str, *, passphrase: str) -> str:
+        """Stores the key pair of an encrypted PKCS #8 PEM (the ``encryption-key.pem`` that
+        `kpchain consortium join` made) as `participant`'s newest key, under this service's
+        passphrase; returns its public key. Importing a key held already changes nothing.
+
+        Raises:
+            ValueError: the PEM does not open with `passphrase`, or holds no X25519 key.
+            ConflictError: no exchange passphrase is configured.
+        """
+        service_passphrase = self._require_passphrase()
+        pair = KeyPair.from_pem(pem, passphrase=passphrase)
+        with self._sessions() as session:
+            session.connection(execution_options=WRITE)
+            if session.get(ExchangeKey, pair.public_key_hex) is None:
+                session.add(
+                    ExchangeKey(
+                        public_key=pair.public_key_hex,
+                        participant=participant,
+                        private_key=pair.to_pem(passphrase=service_passphrase),
+                        created_at=datetime.now(UTC),
+                    )
+                )
+            session.commit()
+        with self._lock:
+            self._opened[pair.public_key_hex] = pair
+        return pair.public_key_hex
+
     def newest(self, participant: str) -> str | None:
         """The public key made last for `participant`, or None when it has none."""
         with self._sessions() as session:
