@@ -66,7 +66,14 @@ from kpchain.contracts.registry import Confirmation, Registry
 from kpchain.deploy import deploy
 from kpchain.devnet import service as devnet_service
 from kpchain.devnet.anvil import DEVNET_CHAIN_ID, AnvilNode, find_anvil, free_port
-from kpchain.devnet.seed import DEMO_PARTICIPANTS, governor_account, participant_account, seed
+from kpchain.devnet.seed import (
+    DEMO_PARTICIPANTS,
+    DEVNET_GOVERNANCE,
+    founders,
+    governor_account,
+    participant_account,
+    seed,
+)
 from kpchain.service.keys import create_key
 from kpchain.signing.local import LocalSigner
 from kpchain.store import create_engine, migrate, session_factory
@@ -205,14 +212,15 @@ def fresh_chain(directory: Path) -> Iterator[tuple[AnvilNode, Registry, Path]]:
     directory.mkdir(parents=True, exist_ok=True)
     with AnvilNode() as node:
         w3 = connect(node.rpc_url, expected_chain_id=DEVNET_CHAIN_ID)
-        governor = TransactionSender(w3, LocalSigner(governor_account()), chain_id=DEVNET_CHAIN_ID)
+        deployer = TransactionSender(w3, LocalSigner(governor_account()), chain_id=DEVNET_CHAIN_ID)
         deployment = deploy(
-            governor,
-            governor=governor.signer.address,
+            deployer,
+            founders=founders(),
+            governance=DEVNET_GOVERNANCE,
             network="bench",
             expected_chain_id=DEVNET_CHAIN_ID,
         )
-        seed(governor, deployment.address)
+        seed(w3, deployment.address, chain_id=DEVNET_CHAIN_ID)
         yield node, Registry(w3, deployment.address), deployment.write(directory)
 
 

@@ -1,14 +1,17 @@
 """`ape run deploy --network ethereum:<network>:<provider>`: deploy kpchain's registry with ape.
 
-The same deploy code as `kpchain deploy` (kpchain.deploy.deploy), signed by ape's account:
+The same deploy code and options as `kpchain deploy` (kpchain.deploy.deploy), signed by ape's
+account: the registry and its governance, the founding members of `--founders`, and the
+hand-over after which the deployer holds no role:
 
-    ape run deploy --network ethereum:local:foundry               # ape's first test account
-    ape run deploy --network ethereum:kp-devnet:node --account TEST::0
+    ape run deploy --network ethereum:local:foundry --founders founders.yaml
+    ape run deploy --network ethereum:kp-devnet:node --account TEST::0 --founders founders.yaml
     KPCHAIN_RPC_URL=https://… ape run deploy --network ethereum:kp-consortium:node \\
-        --account governor-deployer --governor 0x…
+        --account deployer --founders founders.yaml --quorum 3 --validator 0x… --validator 0x…
 
 On a chain that can reorg (Clique), `--confirmations N` (default: KPCHAIN_CONFIRMATIONS, 0)
-makes the deploy wait until its block is N blocks deep and record the block canonical then.
+makes each step wait until its block is N blocks deep, and the file record the block canonical
+then.
 
 The account comes from `--account` (an alias of `ape accounts`, or TEST::<n>), else from
 `KPCHAIN_APE_ACCOUNT`, else, on local networks only, ape's first test account. The expected
@@ -28,9 +31,11 @@ from ape.cli import ConnectedProviderCommand, account_option, network_option
 from web3.middleware import ExtraDataToPOAMiddleware
 
 from kpchain.chain.transactions import TransactionSender
+from kpchain.cli import governance_options
 from kpchain.config import get_settings
-from kpchain.deploy import deploy
+from kpchain.deploy import deploy, read_founders
 from kpchain.errors import KpchainError
+from kpchain.governance.settings import GovernanceSettings
 from kpchain.signing.ape_signer import ApeSigner
 from kpchain.signing.keystore import is_development_address
 
@@ -40,7 +45,7 @@ ACCOUNT_ENV = "KPCHAIN_APE_ACCOUNT"
 @click.command(cls=ConnectedProviderCommand, short_help="Deploy the kpchain registry")
 @network_option()
 @account_option(prompt=False)
-@click.option("--governor", help="Account given the governance roles; default: the deployer.")
+@governance_options
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -49,18 +54,25 @@ ACCOUNT_ENV = "KPCHAIN_APE_ACCOUNT"
 @click.option(
     "--confirmations",
     type=click.IntRange(min=0),
-    help="Blocks the deploy's block must be below the head before it is recorded (chains that "
-    "can reorg); default: KPCHAIN_CONFIRMATIONS (0: instant finality, as on QBFT).",
+    help="Blocks each step's block must be below the head before the next (chains that can "
+    "reorg); default: KPCHAIN_CONFIRMATIONS (0: instant finality, as on QBFT).",
 )
 def cli(
     provider: Any,
     network: Any,
     account: Any,
-    governor: str | None,
+    founders_file: Path,
+    voting_delay: int,
+    voting_period: int,
+    timelock_delay: int,
+    quorum: int | None,
+    emergency_threshold_bps: int,
+    validators: tuple[str, ...],
     out: Path | None,
     confirmations: int | None,
 ) -> None:
-    """Deploy CertificateRegistry, grant the governance roles, write deployments/<network>.json."""
+    """Deploy the registry and its governance, admit the founders, hand every role over to the
+    governance, write deployments/<network>.json."""
     settings = get_settings()
     account = account or _default_account(network)
     if not network.is_dev and is_development_address(account.address) and not settings.development:
@@ -78,7 +90,15 @@ def cli(
     try:
         deployment = deploy(
             sender,
-            governor=governor or signer.address,
+            founders=read_founders(founders_file),
+            governance=GovernanceSettings(
+                voting_delay=voting_delay,
+                voting_period=voting_period,
+                timelock_delay=timelock_delay,
+                quorum=quorum,
+                emergency_threshold_bps=emergency_threshold_bps,
+            ),
+            validators=validators,
             network=network.name,
             expected_chain_id=chain_id,
             confirmations=settings.confirmations if confirmations is None else confirmations,
@@ -88,7 +108,8 @@ def cli(
     path = deployment.write(out or settings.deployments_dir)
     click.echo(
         f"deployed CertificateRegistry at {deployment.address} in block {deployment.block} "
-        f"on {network.name} (chain {deployment.chain_id}); wrote {path}"
+        f"and KPGovernor at {deployment.governor} on {network.name} (chain "
+        f"{deployment.chain_id}); wrote {path}"
     )
 
 

@@ -1,9 +1,15 @@
 """Gas of every registry operation against its storage floor: `make gas` (a benchmark, not a test).
 
 Starts its own anvil (chain id 2021, zero gas price and base fee), deploys with
-kpchain.deploy.deploy, admits Botswana and the UAE with one authority each (the devnet's
-development keys), runs every operation once, reads `gasUsed` from the receipts, prints a table
-and writes benchmarks/gas.json.
+kpchain.deploy.deploy (Botswana, the UAE and India as founding members, each with one authority:
+the devnet's development keys), runs every operation once, reads `gasUsed` from the receipts,
+prints a table and writes benchmarks/gas.json.
+
+The registry's governance operations (`set_max_validity`, `admit_participant`) are measured on a
+registry of their own governed by an account, as the contract tests deploy it: what the registry
+itself charges. In a deployment they run inside a governance decision, whose own steps are the
+`propose`, `vote`, `queue` and `execute` rows (the execution of the admission of the EU, through
+the timelock and the seats, which keep its seat as checkpoints).
 
 The floor of an operation is what it cannot avoid paying in our storage design:
 
@@ -29,6 +35,16 @@ OpenZeppelin's EnumerableSet:
   `_values` (a new element slot, and the length slot: new for a participant's first authority,
   updated otherwise) and sets `_positions[account]` (a new slot). The measured addition is the
   EU's first authority: 4 new slots.
+- propose: the Governor's proposal record (one new slot: proposer, start and duration pack
+  together) and the KPGovernor's tally and terms (one new slot).
+- vote: the voter's `_voted` flag (new) and the tally (updated).
+- queue: the timelock's operation timestamp and the governor's timelock id (new), the proposal's
+  eta (new: the record's second slot).
+- execute (the admission): the proposal's executed flag and the timelock's operation (updated),
+  the admission's registry slots (as admit participant), and the seats' (new): the admin's
+  participant, and a checkpoint (array length and element) each of the admin's seat, the
+  participant's seat, and the seat count (the count's array exists already: its length and
+  element are updated).
 
 Everything is deterministic (fixed keys, fixed genesis time and document dates, RFC 6979
 signatures), so the figures repeat exactly from run to run and benchmarks/gas.json only changes
@@ -51,6 +67,7 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.types import TxReceipt
 
+from kpchain.artifacts import load_artifact
 from kpchain.certificates.typed_data import (
     MIXED_ORIGIN,
     ZERO32,
@@ -62,9 +79,11 @@ from kpchain.certificates.typed_data import (
 )
 from kpchain.chain.connection import connect
 from kpchain.chain.transactions import TransactionSender
-from kpchain.deploy import deploy
+from kpchain.contracts.enums import Support
+from kpchain.deploy import DEPLOYED_CONTRACT, GOVERNOR_CONTRACT, SEATS_CONTRACT, deploy
 from kpchain.devnet.anvil import DEVNET_CHAIN_ID, AnvilNode
-from kpchain.devnet.seed import governor_account, participant_account, registry
+from kpchain.devnet.seed import DEVNET_GOVERNANCE, governor_account, participant_account, registry
+from kpchain.governance.settings import Founder
 from kpchain.signing.local import LocalSigner
 
 OUTPUT = Path(__file__).resolve().parents[1] / "benchmarks" / "gas.json"
@@ -80,6 +99,7 @@ GENESIS = 1_795_737_600  # 2026-11-27T00:00:00Z: the chain's clock starts here o
 ISSUED_AT = GENESIS
 EXPIRES_AT = GENESIS + 60 * DAY
 BATCH_SIZES = (1, 10, 100)
+FOUNDERS = ("BW", "AE", "IN")
 
 TARGETS = {
     # 75,000 until issue read the registry's maximum validity: one cold slot, 2,100 gas, that no
@@ -150,29 +170,22 @@ def main(argv: list[str] | None = None) -> int:
 def measure(rpc_url: str) -> dict[str, Measurement]:
     """Deploys, sets up BW and AE, runs each operation once; results in gas.json's key order."""
     w3 = connect(rpc_url, expected_chain_id=DEVNET_CHAIN_ID)
-    governor = _sender(w3, governor_account())
+    deployer = _sender(w3, governor_account())
+    founders = [Founder(code, participant_account(code, "admin").address) for code in FOUNDERS]
     deployment = deploy(
-        governor,
-        governor=governor.signer.address,
+        deployer,
+        founders=founders,
+        governance=DEVNET_GOVERNANCE,
         network="gas-benchmark",
         expected_chain_id=DEVNET_CHAIN_ID,
     )
     contract = registry(w3, deployment.address)
     calls = contract.functions
-
-    for code in ("BW", "AE"):
-        _admit(governor, contract, code)
+    for code in FOUNDERS:
+        _add_authority(_sender(w3, participant_account(code, "admin")), contract, code)
     bw = _sender(w3, participant_account("BW", "authority"))
     ae = _sender(w3, participant_account("AE", "authority"))
     results: dict[str, Measurement] = {}
-
-    # Admission and key management: the EU (the third participant) and its first authority.
-    eu_admin = _sender(w3, participant_account("EU", "admin"))
-    eu_index = len(calls.participantCodes().call())
-    admit = governor.transact(calls.admitParticipant(b"EU", eu_admin.signer.address))
-    eu_authority = participant_account("EU", "authority").address
-    eu_first_authority = not calls.authoritiesOf(b"EU").call()
-    add = eu_admin.transact(calls.addAuthority(b"EU", eu_authority))
 
     # Issue one certificate, then batches of 1, 10 and 100.
     single = _certificate("BW-2026-000123")
@@ -207,25 +220,111 @@ def measure(rpc_url: str) -> dict[str, Measurement]:
     receipt = bw.transact(calls.cancel(to_cancel.certNo))
     results["cancel"] = _measured("cancel", w3, receipt, updated=1)
 
-    # Governance: shorten the maximum validity (after the issues above: it applies to later ones).
-    receipt = governor.transact(calls.setMaxValidity(90 * DAY))
-    results["set_max_validity"] = _measured("set_max_validity", w3, receipt, updated=1)
+    # Governance: the admission of the EU, decided by BW and IN (AE abstains).
+    results.update(_govern_admission(w3, deployment.contracts))
 
     # A shipment to AE, then AE suspended: BW withdraws it (the last step, as AE stays suspended).
     to_withdraw = batches[10][2]
     bw.transact(calls.ship(to_withdraw.certNo, seal_ref))
-    governor.transact(calls.setParticipantStatus(b"AE", 2))  # ParticipantStatus.Suspended
+    seats = w3.eth.contract(
+        address=Web3.to_checksum_address(deployment.contracts[SEATS_CONTRACT]),
+        abi=load_artifact(SEATS_CONTRACT).abi,
+    )
+    _decide(w3, deployment.contracts, seats.functions.setParticipantStatus(b"AE", 2), "AE out")
     returned = 0  # WithdrawalReason.Returned
     receipt = bw.transact(calls.withdrawShipment(to_withdraw.certNo, returned))
     results["withdraw"] = _measured("withdraw", w3, receipt, updated=1)
 
+    results.update(_registry_governance(w3, deployer))
+    return {name: results[name] for name in _KEY_ORDER}
+
+
+def _registry_governance(w3: Web3, account: TransactionSender) -> dict[str, Measurement]:
+    """set_max_validity and admit_participant as the registry charges them: on a registry of
+    its own governed by `account` (two participants admitted first, as in the deployment)."""
+    artifact = load_artifact(DEPLOYED_CONTRACT)
+    factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+    address = account.transact(factory.constructor(account.address))["contractAddress"]
+    assert address is not None
+    calls = w3.eth.contract(address=address, abi=artifact.abi).functions
+    for code in ("BW", "AE"):
+        account.transact(calls.admitParticipant(participant_code(code), _stranger(code)))
+    results: dict[str, Measurement] = {}
+    receipt = account.transact(calls.setMaxValidity(90 * DAY))
+    results["set_max_validity"] = _measured("set_max_validity", w3, receipt, updated=1)
+    eu_index = len(calls.participantCodes().call())
+    eu_admin = _sender(w3, participant_account("EU", "admin"))
+    receipt = account.transact(calls.admitParticipant(b"EU", eu_admin.signer.address))
     new, updated = _admission_slots(index=eu_index)
     results["admit_participant"] = _measured(
-        "admit_participant", w3, admit, new=new, updated=updated
+        "admit_participant", w3, receipt, new=new, updated=updated
     )
-    new, updated = _authority_slots(first=eu_first_authority)
+    first = not calls.authoritiesOf(b"EU").call()
+    eu_authority = participant_account("EU", "authority").address
+    add = eu_admin.transact(calls.addAuthority(b"EU", eu_authority))
+    new, updated = _authority_slots(first=first)
     results["add_authority"] = _measured("add_authority", w3, add, new=new, updated=updated)
-    return {name: results[name] for name in _KEY_ORDER}
+    return results
+
+
+def _govern_admission(w3: Web3, contracts: dict[str, str]) -> dict[str, Measurement]:
+    """The propose, vote, queue and execute rows: the admission of the EU by BW and IN."""
+    seats = w3.eth.contract(
+        address=Web3.to_checksum_address(contracts[SEATS_CONTRACT]),
+        abi=load_artifact(SEATS_CONTRACT).abi,
+    )
+    action = seats.functions.admitParticipant(b"EU", participant_account("EU", "admin").address)
+    steps = _decide(w3, contracts, action, "Admit the European Union")
+    eu_index = 3  # after the three founders
+    new, updated = _admission_slots(index=eu_index)
+    return {
+        "propose": _measured("propose", w3, steps["propose"], new=2),
+        "vote": _measured("vote", w3, steps["vote"], new=1, updated=1),
+        "queue": _measured("queue", w3, steps["queue"], new=3),
+        "execute": _measured("execute", w3, steps["execute"], new=new + 7, updated=updated + 4),
+    }
+
+
+def _decide(
+    w3: Web3, contracts: dict[str, str], action: Any, description: str
+) -> dict[str, TxReceipt]:
+    """Proposes `action` as BW, approved by BW and IN; queues and executes it, moving anvil's
+    clock past the vote and the timelock. Returns each step's receipt (the last vote's)."""
+    governor = _governor(w3, contracts)
+    functions = governor.functions
+    target = [action.address]
+    data = [bytes.fromhex(action._encode_transaction_data()[2:])]
+    digest = keccak(text=description)
+    bw, india = (_sender(w3, participant_account(code, "admin")) for code in ("BW", "IN"))
+    _later(w3, 1)  # a proposer needs its seat a second before it proposes
+    receipts = {"propose": bw.transact(functions.propose(target, [0], data, description))}
+    proposal = functions.hashProposal(target, [0], data, digest).call()
+    _later(w3, DEVNET_GOVERNANCE.voting_delay + 1)
+    bw.transact(functions.castVote(proposal, int(Support.APPROVE)))
+    receipts["vote"] = india.transact(functions.castVote(proposal, int(Support.APPROVE)))
+    _later(w3, DEVNET_GOVERNANCE.voting_period + 1)
+    receipts["queue"] = bw.transact(functions.queue(target, [0], data, digest))
+    _later(w3, DEVNET_GOVERNANCE.timelock_delay + 1)
+    receipts["execute"] = bw.transact(functions.execute(target, [0], data, digest))
+    return receipts
+
+
+def _governor(w3: Web3, contracts: dict[str, str]) -> Contract:
+    return w3.eth.contract(
+        address=Web3.to_checksum_address(contracts[GOVERNOR_CONTRACT]),
+        abi=load_artifact(GOVERNOR_CONTRACT).abi,
+    )
+
+
+def _later(w3: Web3, seconds: int) -> None:
+    """Moves anvil's clock `seconds` on and mines a block there."""
+    for method, params in (("evm_increaseTime", [seconds]), ("evm_mine", [])):
+        w3.provider.make_request(method, params)  # type: ignore[arg-type]
+
+
+def _stranger(code: str) -> str:
+    """An admin account for `code` on the registry of its own (one no key is known for)."""
+    return Web3.to_checksum_address(keccak(text=f"gas benchmark admin of {code}")[-20:])
 
 
 _KEY_ORDER = (
@@ -244,6 +343,10 @@ _KEY_ORDER = (
     "set_max_validity",
     "admit_participant",
     "add_authority",
+    "propose",
+    "vote",
+    "queue",
+    "execute",
 )
 
 
@@ -300,12 +403,9 @@ def _sender(w3: Web3, account: Any) -> TransactionSender:
     return TransactionSender(w3, LocalSigner(account), chain_id=DEVNET_CHAIN_ID)
 
 
-def _admit(governor: TransactionSender, contract: Contract, code: str) -> None:
-    admin = _sender(governor.w3, participant_account(code, "admin"))
-    raw = participant_code(code)
-    governor.transact(contract.functions.admitParticipant(raw, admin.signer.address))
+def _add_authority(admin: TransactionSender, contract: Contract, code: str) -> None:
     authority = participant_account(code, "authority").address
-    admin.transact(contract.functions.addAuthority(raw, authority))
+    admin.transact(contract.functions.addAuthority(participant_code(code), authority))
 
 
 def _certificate(number: str) -> Certificate:

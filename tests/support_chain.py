@@ -1,16 +1,21 @@
 """A deployed and seeded registry on anvil, and the operations the index tests perform on it,
-each signed and sent as the devnet participant it belongs to (as the service will)."""
+each signed and sent as the devnet participant it belongs to (as the service will). Changes of
+a participant's standing are governance decisions: `govern` passes a proposal with the demo
+admins' approvals, moving anvil's clock past the vote and the timelock."""
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
 from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.contract import Contract
+from web3.contract.contract import ContractFunction
 from web3.types import TxReceipt
 
+from kpchain.artifacts import load_artifact
 from kpchain.certificates.typed_data import (
     MIXED_ORIGIN,
     ZERO32,
@@ -23,37 +28,56 @@ from kpchain.certificates.typed_data import (
 )
 from kpchain.chain.transactions import TransactionSender
 from kpchain.contracts.enums import ParticipantStatus, RejectionReason, WithdrawalReason
-from kpchain.deploy import deploy
+from kpchain.deploy import GOVERNOR_CONTRACT, Deployment, deploy
 from kpchain.devnet.anvil import DEVNET_CHAIN_ID
-from kpchain.devnet.seed import governor_account, participant_account, registry, seed
+from kpchain.devnet.seed import (
+    DEMO_PARTICIPANTS,
+    DEVNET_GOVERNANCE,
+    founders,
+    governor_account,
+    participant_account,
+    registry,
+    seed,
+)
 from kpchain.signing import LocalSigner
 
 DAY = 86_400
 LINE = Line(hsCode=710231, carats=123_456, valueUsdCents=45_678_900, parcels=3)
+APPROVE = 1
+_DESCRIPTIONS = itertools.count(1)
 
 
 @dataclass
 class Devnet:
-    """The registry on a seeded anvil, with one sender per account."""
+    """The registry and its governance on a seeded anvil, with one sender per account."""
 
     w3: Web3
     address: str
     deploy_block: int
     contract: Contract
+    deployment: Deployment
     _senders: dict[str, TransactionSender] = field(default_factory=dict)
 
     @classmethod
     def deploy_and_seed(cls, w3: Web3) -> Devnet:
-        governor = TransactionSender(w3, LocalSigner(governor_account()), chain_id=DEVNET_CHAIN_ID)
+        """Deploys as the devnet does: the demo dozen as founders, the devnet's periods."""
+        deployer = TransactionSender(w3, LocalSigner(governor_account()), chain_id=DEVNET_CHAIN_ID)
         deployment = deploy(
-            governor,
-            governor=governor.signer.address,
+            deployer,
+            founders=founders(),
+            governance=DEVNET_GOVERNANCE,
             network="test",
             expected_chain_id=DEVNET_CHAIN_ID,
         )
-        seed(governor, deployment.address)
-        devnet = cls(w3, deployment.address, deployment.block, registry(w3, deployment.address))
-        devnet._senders["governor"] = governor
+        seed(w3, deployment.address, chain_id=DEVNET_CHAIN_ID)
+        devnet = cls(
+            w3,
+            deployment.address,
+            deployment.block,
+            registry(w3, deployment.address),
+            deployment,
+        )
+        devnet._senders["deployer"] = deployer
         return devnet
 
     # --- chain control ---------------------------------------------------------------------------
@@ -74,6 +98,11 @@ class Devnet:
 
     def mine(self, blocks: int = 1) -> None:
         self.rpc("anvil_mine", hex(blocks))
+
+    def later(self, seconds: int) -> None:
+        """Mines a block `seconds` later on anvil's clock (votes and timelocks without waiting)."""
+        self.rpc("evm_increaseTime", seconds)
+        self.mine()
 
     @property
     def head(self) -> int:
@@ -97,8 +126,62 @@ class Devnet:
         return self._senders[key]
 
     @property
-    def governor(self) -> TransactionSender:
-        return self._senders["governor"]
+    def deployer(self) -> TransactionSender:
+        """The account that deployed (and holds no role since the hand-over)."""
+        return self._senders["deployer"]
+
+    # --- governance ------------------------------------------------------------------------------
+
+    def governance(self, name: str) -> Contract:
+        """The deployed governance contract `name` (KPGovernor, KPSeats, KPTimelock …)."""
+        address = Web3.to_checksum_address(self.deployment.contracts[name])
+        return self.w3.eth.contract(address=address, abi=load_artifact(name).abi)
+
+    @property
+    def governor(self) -> Contract:
+        return self.governance(GOVERNOR_CONTRACT)
+
+    @property
+    def seats(self) -> Contract:
+        return self.governance("KPSeats")
+
+    def voters(self, *, excluding: str | None = None) -> list[str]:
+        """The quorum of Active demo participants that may vote on a proposal about
+        `excluding`."""
+        active = [
+            p.code
+            for p in DEMO_PARTICIPANTS
+            if p.code != excluding
+            and self.contract.functions.participantStatus(participant_code(p.code)).call()
+            == ParticipantStatus.ACTIVE
+        ]
+        return active[: DEVNET_GOVERNANCE.quorum or 2]
+
+    def govern(self, *calls: ContractFunction, subject: str | None = None) -> TxReceipt:
+        """Proposes `calls` (of the seats, the validator set or the governor), has a quorum of
+        admins other than `subject`'s approve, and queues and executes it, moving anvil's clock
+        past the vote and the timelock; returns the execution's receipt."""
+        governor = self.governor.functions
+        targets = [call.address for call in calls]
+        values = [0] * len(calls)
+        calldatas = [bytes.fromhex(call._encode_transaction_data()[2:]) for call in calls]
+        description = f"test decision {next(_DESCRIPTIONS)}"
+        description_hash = keccak(text=description)
+        voters = self.voters(excluding=subject)
+        self.later(1)  # a proposer needs its seat a second before it proposes
+        self.sender(voters[0], "admin").transact(
+            governor.propose(targets, values, calldatas, description)
+        )
+        proposal_id = governor.hashProposal(targets, values, calldatas, description_hash).call()
+        self.later(DEVNET_GOVERNANCE.voting_delay + 1)
+        for code in voters:
+            self.sender(code, "admin").transact(governor.castVote(proposal_id, APPROVE))
+        self.later(DEVNET_GOVERNANCE.voting_period + 1)
+        self.deployer.transact(governor.queue(targets, values, calldatas, description_hash))
+        self.later(DEVNET_GOVERNANCE.timelock_delay + 1)
+        return self.deployer.transact(
+            governor.execute(targets, values, calldatas, description_hash)
+        )
 
     # --- certificates ----------------------------------------------------------------------------
 
@@ -205,13 +288,17 @@ class Devnet:
         return self.sender(code, "admin").transact(call)
 
     def set_status(self, code: str, status: ParticipantStatus) -> TxReceipt:
-        call = self.contract.functions.setParticipantStatus(participant_code(code), int(status))
-        return self.governor.transact(call)
+        """Changes `code`'s status by a governance decision."""
+        call = self.seats.functions.setParticipantStatus(participant_code(code), int(status))
+        return self.govern(call, subject=code)
 
     def set_zone(self, code: str, zone: str, *, allowed: bool) -> TxReceipt:
-        call = self.contract.functions.setOriginZone(participant_code(code), zone_id(zone), allowed)
-        return self.governor.transact(call)
+        """Allows or disallows a zone of origin `code` by a governance decision."""
+        call = self.seats.functions.setOriginZone(participant_code(code), zone_id(zone), allowed)
+        return self.govern(call, subject=code)
 
     def set_admin(self, code: str, admin: str) -> TxReceipt:
-        call = self.contract.functions.setParticipantAdmin(participant_code(code), admin)
-        return self.governor.transact(call)
+        """Replaces `code`'s admin by a governance decision (the sender of its old admin key is
+        dropped: it no longer acts for `code`)."""
+        call = self.seats.functions.setParticipantAdmin(participant_code(code), admin)
+        return self.govern(call, subject=code)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,6 +13,7 @@ import click
 
 from kpchain.consortium.commands import consortium
 from kpchain.errors import KpchainError
+from kpchain.governance.settings import GovernanceSettings
 
 if TYPE_CHECKING:
     from kpchain.verification.checks import Verification
@@ -45,6 +47,63 @@ def compile_command(project: Path) -> None:
     click.echo(f"compiled {', '.join(sorted(artifacts))}")
 
 
+def governance_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The founders and the governance settings of `kpchain deploy` (and `ape run deploy`)."""
+    defaults = GovernanceSettings()
+    options = [
+        click.option(
+            "--founders",
+            "founders_file",
+            required=True,
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="YAML or JSON file of the founding members: CODE: {admin: '0x…'} each "
+            "(optional status and zones: their founding state).",
+        ),
+        click.option(
+            "--voting-delay",
+            type=click.IntRange(min=0),
+            default=defaults.voting_delay,
+            show_default=True,
+            help="Seconds between a proposal and the start of its vote.",
+        ),
+        click.option(
+            "--voting-period",
+            type=click.IntRange(min=1),
+            default=defaults.voting_period,
+            show_default=True,
+            help="Seconds a vote lasts.",
+        ),
+        click.option(
+            "--timelock-delay",
+            type=click.IntRange(min=0),
+            default=defaults.timelock_delay,
+            show_default=True,
+            help="Seconds between queueing a passed proposal and executing it.",
+        ),
+        click.option(
+            "--quorum",
+            type=click.IntRange(min=2),
+            help="Approvals a proposal needs; default a majority of the Active founders.",
+        ),
+        click.option(
+            "--emergency-threshold-bps",
+            type=click.IntRange(min=5001, max=10_000),
+            default=defaults.emergency_threshold_bps,
+            show_default=True,
+            help="Share of the seats (basis points) whose approvals suspend at once.",
+        ),
+        click.option(
+            "--validator",
+            "validators",
+            multiple=True,
+            help="A genesis validator address, for the ValidatorSet (repeat for each).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @main.command("deploy")
 @click.option("--rpc-url", help="JSON-RPC endpoint; default KPCHAIN_RPC_URL.")
 @click.option(
@@ -61,7 +120,7 @@ def compile_command(project: Path) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="File holding the keystore passphrase; default KPCHAIN_KEYSTORE_PASSPHRASE(_FILE).",
 )
-@click.option("--governor", help="Account given the governance roles; default: the deployer.")
+@governance_options
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -70,8 +129,8 @@ def compile_command(project: Path) -> None:
 @click.option(
     "--confirmations",
     type=click.IntRange(min=0),
-    help="Blocks the deploy's block must be below the head before it is recorded (chains that "
-    "can reorg); default KPCHAIN_CONFIRMATIONS (0: instant finality, as on QBFT).",
+    help="Blocks each step's block must be below the head before the next (chains that can "
+    "reorg); default KPCHAIN_CONFIRMATIONS (0: instant finality, as on QBFT).",
 )
 def deploy_command(
     rpc_url: str | None,
@@ -79,15 +138,22 @@ def deploy_command(
     network: str | None,
     keystore: Path | None,
     passphrase_file: Path | None,
-    governor: str | None,
+    founders_file: Path,
+    voting_delay: int,
+    voting_period: int,
+    timelock_delay: int,
+    quorum: int | None,
+    emergency_threshold_bps: int,
+    validators: tuple[str, ...],
     out: Path | None,
     confirmations: int | None,
 ) -> None:
-    """Deploy the registry, grant the governance roles and write deployments/<network>.json."""
+    """Deploy the registry and its governance, admit the founders, hand every role over to the
+    governance, and write deployments/<network>.json."""
     from kpchain.chain.connection import connect
     from kpchain.chain.transactions import TransactionSender
     from kpchain.config import get_settings
-    from kpchain.deploy import deploy
+    from kpchain.deploy import deploy, read_founders
     from kpchain.errors import ConfigError
     from kpchain.signing.keystore import KeystoreSigner
 
@@ -95,6 +161,7 @@ def deploy_command(
     keystore = keystore or settings.keystore
     if keystore is None:
         raise ConfigError("no deployer keystore: give --keystore FILE or set KPCHAIN_KEYSTORE")
+    founders = read_founders(founders_file)
     chain_id = chain_id if chain_id is not None else settings.chain_id
     url = rpc_url or settings.rpc_url
     w3 = connect(url, expected_chain_id=chain_id)
@@ -107,13 +174,22 @@ def deploy_command(
     )
     deployment = deploy(
         TransactionSender(w3, signer, chain_id=chain_id),
-        governor=governor or signer.address,
+        founders=founders,
+        governance=GovernanceSettings(
+            voting_delay=voting_delay,
+            voting_period=voting_period,
+            timelock_delay=timelock_delay,
+            quorum=quorum,
+            emergency_threshold_bps=emergency_threshold_bps,
+        ),
+        validators=validators,
         network=network or settings.network,
         expected_chain_id=chain_id,
         confirmations=settings.confirmations if confirmations is None else confirmations,
     )
     path = deployment.write(out or settings.deployments_dir)
     click.echo(f"CertificateRegistry {deployment.address}")
+    click.echo(f"KPGovernor {deployment.governor} ({len(founders)} founders)")
     click.echo(f"block {deployment.block} (chain {deployment.chain_id})")
     click.echo(f"wrote {path}")
 
@@ -623,11 +699,17 @@ def devnet_up(project: Path, port: int, api_port: int, no_service: bool, no_demo
     click.echo(f"devnet {state}: {net.rpc_url} (chain id {net.chain_id}, anvil pid {net.pid})")
     origin = "deployed now" if net.deployed else "from the persisted chain state"
     click.echo(f"contract   {net.contract} (ParticipantRegistry + CertificateRegistry, {origin})")
-    click.echo(f"governor   {net.governor}")
+    click.echo(
+        f"governance {net.governor} (KPGovernor: proposals the participants' admins vote on; "
+        "no account holds a role)"
+    )
     click.echo("participants (development keys, see kpchain.devnet.seed):")
     for p in net.participants:
         click.echo(f"  {p.code}  {p.status.label:<9}  authority {p.authority}")
-    click.echo(f"wrote {paths.config_file} (API keys of every participant and the governor)")
+    click.echo(
+        f"wrote {paths.config_file} (API keys of every participant, its admin key included, and "
+        "the read-only governor key)"
+    )
     if net.service_pid is not None:
         bw = net.api_keys.get("BW", {}).get("officer", "<BW officer key from devnet.json>")
         ae = net.api_keys.get("AE", {}).get("officer", "<AE officer key from devnet.json>")

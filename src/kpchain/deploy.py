@@ -1,13 +1,29 @@
 """The one deploy function, used by `kpchain deploy`, `ape run deploy` and the devnet.
 
-CertificateRegistry extends ParticipantRegistry, so one contract is deployed and serves both
-interfaces; the deployments file names it under both names so clients address each interface
-by its own name.
+CertificateRegistry extends ParticipantRegistry, so one registry contract is deployed and serves
+both interfaces; the deployments file names it under both names so clients address each
+interface by its own name.
+
+Beside it, the governance (DESIGN.md section 8): the KPTimelock (OpenZeppelin's
+TimelockController), the ValidatorSet, and the KPGovernor, which creates KPSeats. In order:
+
+1. the registry, with the deployer holding its roles for the set-up;
+2. the founding members (code, admin, and their founding state: status and allowed zones),
+   admitted by the deployer: governance starts with them, since nobody else could vote;
+3. the timelock (the deployer its temporary admin), the validator set (owned by the timelock),
+   the governor (which creates the seats, taking the founders from the registry);
+4. the hand-over: the timelock's proposer, canceller and executor roles to the governor, the
+   registry's GOVERNOR_ROLE to the seats and its DEFAULT_ADMIN_ROLE to the timelock; then the
+   deployer renounces every role it held, and the deploy checks that it holds none.
+
+Afterwards no account can change the registry: only a proposal the founders pass, executed by
+the timelock. The founders may propose from the second after the governor's block.
 
 On a chain that can reorg (Clique, anvil's reorg tests) the block a receipt names may be
 replaced, and with it the block and hash the deployments file records, which the services index
-from. `confirmations` makes the deploy wait until its block is that many blocks below the head,
-then record the block that is canonical then: QBFT, with instant finality, needs 0.
+from. `confirmations` makes each step wait until its block is that many blocks below the head
+(the next step depends on it), then go on from the block that is canonical then: QBFT, with
+instant finality, needs 0. The deployments file records the registry's block.
 """
 
 from __future__ import annotations
@@ -15,35 +31,60 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+import yaml
 from eth_utils.crypto import keccak
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from web3 import Web3
-from web3.contract.contract import ContractConstructor
+from web3.contract import Contract
+from web3.contract.contract import ContractConstructor, ContractFunction
 from web3.types import TxReceipt
 
 from kpchain.artifacts import load_artifact
+from kpchain.certificates.typed_data import participant_code, zone_id
 from kpchain.chain.connection import endpoint, node_chain_id
 from kpchain.chain.transactions import SignedTransaction, TransactionSender, call_node
+from kpchain.contracts.enums import ParticipantStatus
 from kpchain.errors import (
     ChainError,
     ChainIdMismatchError,
     ChainUnavailableError,
+    ConfigError,
     DeploymentError,
     NonceTooLowError,
     TransactionPendingError,
 )
+from kpchain.governance.settings import MIN_QUORUM, Founder, GovernanceSettings
 
 logger = logging.getLogger(__name__)
 
 DEPLOYED_CONTRACT = "CertificateRegistry"
 INTERFACES = ("ParticipantRegistry", "CertificateRegistry")
+GOVERNOR_CONTRACT = "KPGovernor"
+SEATS_CONTRACT = "KPSeats"
+TIMELOCK_CONTRACT = "KPTimelock"
+VALIDATOR_SET_CONTRACT = "ValidatorSet"
+GOVERNANCE_CONTRACTS = (
+    GOVERNOR_CONTRACT,
+    SEATS_CONTRACT,
+    TIMELOCK_CONTRACT,
+    VALIDATOR_SET_CONTRACT,
+)
+"""The names the deployments file gives the governance contracts under `contracts`."""
 CONFIRMATION_POLL = 0.1  # seconds between looks at the head while waiting for confirmations
-_SEND_ATTEMPTS = 3  # signings of the deploy when another client of the key takes its nonce
+_SEND_ATTEMPTS = 3  # signings of a step when another client of the key takes its nonce
+
+DEFAULT_ADMIN_ROLE = bytes(32)
+GOVERNOR_ROLE = keccak(text="GOVERNOR_ROLE")
+PROPOSER_ROLE = keccak(text="PROPOSER_ROLE")
+CANCELLER_ROLE = keccak(text="CANCELLER_ROLE")
+EXECUTOR_ROLE = keccak(text="EXECUTOR_ROLE")
 
 
 @dataclass(frozen=True)
@@ -52,13 +93,13 @@ class Deployment:
 
     network: str
     chain_id: int
-    contracts: dict[str, str]  # interface name -> address
-    block: int  # the deploy transaction's block
+    contracts: dict[str, str]  # interface or contract name -> address
+    block: int  # the registry's deploy transaction's block
     block_hash: str
     tx_hash: str
     deployer: str
-    governor: str
-    code_hashes: dict[str, str]  # interface name -> keccak256 of the runtime code on chain
+    governor: str  # the KPGovernor (no account governs)
+    code_hashes: dict[str, str]  # name -> keccak256 of the runtime code on chain
     compiler: dict[str, Any]  # solc version and standard-JSON settings
     deployed_at: str  # ISO 8601, UTC
 
@@ -78,75 +119,295 @@ class Deployment:
 
     @property
     def address(self) -> str:
-        """The address of the deployed contract (both interfaces)."""
+        """The address of the deployed registry (both interfaces)."""
         return self.contracts[DEPLOYED_CONTRACT]
+
+    @property
+    def governor_address(self) -> str | None:
+        """The KPGovernor's address; None for a deployment made before governance existed."""
+        return self.contracts.get(GOVERNOR_CONTRACT)
 
 
 def deploy(
     sender: TransactionSender,
     *,
-    governor: str,
+    founders: Sequence[Founder],
     network: str,
     expected_chain_id: int,
+    governance: GovernanceSettings | None = None,
+    validators: Sequence[str] = (),
     confirmations: int = 0,
 ) -> Deployment:
-    """Deploys the registry with `governor` holding the governance roles.
-
-    With `confirmations` > 0 it waits until the head is that many blocks above the deploy's
-    block, then reads the receipt again (a reorg may have moved the transaction to another
-    block) and records the block only once the node's block at that height is the receipt's.
+    """Deploys the registry and its governance, admits `founders`, and hands every role over.
 
     Args:
         sender: signs and sends as the deployer; its `receipt_timeout` also bounds how long the
             head may stand still, and how long a transaction a reorg dropped may take to be
             mined again.
-        governor: the KP Chair/Secretariat account (or multisig) that gets DEFAULT_ADMIN_ROLE
-            and GOVERNOR_ROLE.
+        founders: the founding members; at least as many Active ones as the quorum.
         network: the network's name, used for the deployments file name.
         expected_chain_id: the chain id the operator means to deploy to.
-        confirmations: blocks the deploy's block must be below the head before it is recorded:
+        governance: the consensus rules; default `GovernanceSettings()`.
+        validators: the chain's genesis validators, recorded in the ValidatorSet.
+        confirmations: blocks each step's block must be below the head before the next step:
             0 on chains with instant finality (QBFT, anvil), the indexer's depth on chains that
             can reorg.
 
     Raises:
+        ConfigError: the founders or settings cannot make a working governance; nothing was
+            sent.
         ChainIdMismatchError: the node serves another chain; nothing was sent.
-        DeploymentError: a reorg dropped the deploy transaction and it was not mined again
-            (another transaction took its nonce, or none did in time), or the chain stopped
-            before the confirmations came.
+        DeploymentError: a reorg dropped a transaction and it was not mined again (another
+            transaction took its nonce, or none did in time), the chain stopped before the
+            confirmations came, or the deployer still holds a role at the end.
     """
     if confirmations < 0:
         raise ValueError("confirmations must be >= 0")
+    settings = governance or GovernanceSettings()
+    quorum = _check_founders(founders, settings)
     w3 = sender.w3
     actual = node_chain_id(w3)
     if actual != expected_chain_id:
         raise ChainIdMismatchError(expected=expected_chain_id, actual=actual, rpc_url=endpoint(w3))
-    artifact = load_artifact(DEPLOYED_CONTRACT)
-    factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
-    signed = _send(sender, factory.constructor(Web3.to_checksum_address(governor)))
-    receipt = sender.wait(signed.tx_hash, signed.call)
-    if confirmations > 0:
-        receipt = _confirmed(sender, signed, receipt, confirmations)
-    address = receipt["contractAddress"]
-    if address is None:
-        raise DeploymentError("the deploy transaction created no contract")
-    code_hash = "0x" + keccak(bytes(call_node(lambda: w3.eth.get_code(address)))).hex()
-    logger.info("deployed %s at %s in block %s", DEPLOYED_CONTRACT, address, receipt["blockNumber"])
+    steps = _Steps(sender, confirmations)
+    deployer = sender.address
+
+    registry_receipt = steps.deploy(DEPLOYED_CONTRACT, deployer)
+    registry = _contract(w3, DEPLOYED_CONTRACT, registry_receipt)
+    for founder in founders:
+        _found(steps, registry, founder)
+    timelock_receipt = steps.deploy(TIMELOCK_CONTRACT, settings.timelock_delay, [], [], deployer)
+    timelock = _contract(w3, TIMELOCK_CONTRACT, timelock_receipt)
+    validators_receipt = steps.deploy(
+        VALIDATOR_SET_CONTRACT,
+        timelock.address,
+        [Web3.to_checksum_address(v) for v in validators],
+    )
+    consensus = (
+        settings.voting_delay,
+        settings.voting_period,
+        quorum,
+        settings.emergency_threshold_bps,
+    )
+    governor_receipt = steps.deploy(
+        GOVERNOR_CONTRACT,
+        registry.address,
+        timelock.address,
+        validators_receipt["contractAddress"],
+        consensus,
+    )
+    governor = _contract(w3, GOVERNOR_CONTRACT, governor_receipt)
+    seats = Web3.to_checksum_address(call_node(lambda: governor.functions.seats().call()))
+    _hand_over(steps, registry=registry, timelock=timelock, governor=governor.address, seats=seats)
+
+    contracts: dict[str, str] = {name: str(registry.address) for name in INTERFACES}
+    contracts.update(
+        {
+            GOVERNOR_CONTRACT: str(governor.address),
+            SEATS_CONTRACT: seats,
+            TIMELOCK_CONTRACT: str(timelock.address),
+            VALIDATOR_SET_CONTRACT: str(validators_receipt["contractAddress"]),
+        }
+    )
+    code_hashes = {name: _code_hash(w3, address) for name, address in contracts.items()}
+    logger.info(
+        "deployed %s at %s in block %s; governance %s (%s founders, quorum %s)",
+        DEPLOYED_CONTRACT,
+        registry.address,
+        registry_receipt["blockNumber"],
+        governor.address,
+        len(founders),
+        quorum,
+    )
     return Deployment(
         network=network,
         chain_id=actual,
-        contracts={name: address for name in INTERFACES},
-        block=receipt["blockNumber"],
-        block_hash=receipt["blockHash"].to_0x_hex(),
-        tx_hash=receipt["transactionHash"].to_0x_hex(),
-        deployer=sender.signer.address,
-        governor=Web3.to_checksum_address(governor),
-        code_hashes={name: code_hash for name in INTERFACES},
-        compiler=artifact.compiler,
+        contracts=contracts,
+        block=registry_receipt["blockNumber"],
+        block_hash=registry_receipt["blockHash"].to_0x_hex(),
+        tx_hash=registry_receipt["transactionHash"].to_0x_hex(),
+        deployer=deployer,
+        governor=governor.address,
+        code_hashes=code_hashes,
+        compiler=load_artifact(DEPLOYED_CONTRACT).compiler,
         deployed_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
 
 
-def _send(sender: TransactionSender, call: ContractConstructor) -> SignedTransaction:
+def read_founders(path: Path) -> list[Founder]:
+    """The founding members in `path` (`.json` is JSON, anything else YAML): a mapping of code to
+    ``{admin, status?, zones?}``. A participants file of `kpchain consortium` (code to
+    ``{admin, authorities}``) serves as one; keys other than those are ignored.
+
+    Quote addresses in YAML (unquoted, ``0x…`` reads as a number); the file is read with PyYAML's
+    base loader, which keeps every value a string (Norway's ``NO`` stays "NO").
+
+    Raises:
+        ConfigError: the file cannot be read, or an entry lacks an admin or is malformed.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+        raw: Any = (
+            json.loads(text)
+            if path.suffix.lower() == ".json"
+            else yaml.load(text, Loader=yaml.BaseLoader)  # BaseLoader: builds no objects
+        )
+        parsed = _FoundersFile.model_validate({"founders": raw or {}})
+    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
+        problems = (
+            "; ".join(
+                f"{'.'.join(str(part) for part in error['loc'][1:]) or '(top)'}: {error['msg']}"
+                for error in exc.errors(include_url=False)
+            )
+            if isinstance(exc, ValidationError)
+            else f"{type(exc).__name__}: {exc}"
+        )
+        raise ConfigError(
+            f"cannot read founders file {path}: {problems}", detail={"founders_file": str(path)}
+        ) from None
+    return [
+        Founder(
+            code=code,
+            admin=Web3.to_checksum_address(entry.admin),
+            status=ParticipantStatus[entry.status.upper()],
+            zones=tuple(entry.zones),
+        )
+        for code, entry in parsed.founders.items()
+    ]
+
+
+class _FounderEntry(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    admin: str = Field(pattern="^0x[0-9a-fA-F]{40}$")
+    status: str = Field(default="active", pattern="^(active|suspended|withdrawn)$")
+    zones: list[str] = Field(default_factory=list)
+
+
+class _FoundersFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    founders: dict[str, _FounderEntry]
+
+
+def _check_founders(founders: Sequence[Founder], settings: GovernanceSettings) -> int:
+    """The quorum, once the founders and settings are known to make a working governance."""
+    codes = [founder.code for founder in founders]
+    admins = [Web3.to_checksum_address(founder.admin) for founder in founders]
+    for code in codes:
+        participant_code(code)  # raises ValueError on a malformed code
+    if len(set(codes)) != len(codes) or len(set(admins)) != len(admins):
+        raise ConfigError(
+            "each founder needs its own code and its own admin account (one account holds one "
+            "seat at most)",
+            detail={"founders": codes},
+        )
+    quorum = settings.quorum_for(founders)
+    seats = sum(1 for founder in founders if founder.status == ParticipantStatus.ACTIVE)
+    if quorum < MIN_QUORUM or quorum > seats:
+        raise ConfigError(
+            f"a quorum of {quorum} approvals with {seats} Active founders cannot work: it must "
+            f"be at least {MIN_QUORUM} (one key never decides alone) and at most the number of "
+            "Active founders (or nothing could ever pass)",
+            detail={"quorum": quorum, "seats": seats},
+        )
+    if settings.voting_period <= 0 or settings.voting_delay < 0 or settings.timelock_delay < 0:
+        raise ConfigError(
+            "the voting period must be positive, the voting and timelock delays not negative"
+        )
+    if not 5000 < settings.emergency_threshold_bps <= 10_000:
+        raise ConfigError(
+            "the emergency threshold must be more than half of the seats (5000 basis points) and "
+            "at most all of them (10000)",
+            detail={"emergency_threshold_bps": settings.emergency_threshold_bps},
+        )
+    return quorum
+
+
+def _found(steps: _Steps, registry: Contract, founder: Founder) -> None:
+    """Admits `founder` and gives it its founding state."""
+    code = participant_code(founder.code)
+    functions = registry.functions
+    steps.run(functions.admitParticipant(code, Web3.to_checksum_address(founder.admin)))
+    if founder.zones:
+        steps.run(functions.setOriginRestriction(code, True))
+        for zone in founder.zones:
+            steps.run(functions.setOriginZone(code, zone_id(zone), True))
+    if founder.status != ParticipantStatus.ACTIVE:
+        steps.run(functions.setParticipantStatus(code, int(founder.status)))
+    logger.info("founder %s admitted (%s)", founder.code, founder.status.label)
+
+
+def _hand_over(
+    steps: _Steps, *, registry: Contract, timelock: Contract, governor: str, seats: str
+) -> None:
+    """Gives the roles to the governance contracts, then renounces the deployer's; checks that
+    it holds none afterwards."""
+    deployer = steps.sender.address
+    for role in (PROPOSER_ROLE, CANCELLER_ROLE, EXECUTOR_ROLE):
+        steps.run(timelock.functions.grantRole(role, governor))
+    steps.run(registry.functions.grantRole(GOVERNOR_ROLE, seats))
+    steps.run(registry.functions.grantRole(DEFAULT_ADMIN_ROLE, timelock.address))
+    steps.run(registry.functions.renounceRole(GOVERNOR_ROLE, deployer))
+    steps.run(registry.functions.renounceRole(DEFAULT_ADMIN_ROLE, deployer))
+    steps.run(timelock.functions.renounceRole(DEFAULT_ADMIN_ROLE, deployer))
+    held = [
+        name
+        for contract, name, role in (
+            (registry, "the registry's GOVERNOR_ROLE", GOVERNOR_ROLE),
+            (registry, "the registry's DEFAULT_ADMIN_ROLE", DEFAULT_ADMIN_ROLE),
+            (timelock, "the timelock's DEFAULT_ADMIN_ROLE", DEFAULT_ADMIN_ROLE),
+        )
+        if call_node(partial(contract.functions.hasRole(role, deployer).call))
+    ]
+    if held:
+        raise DeploymentError(
+            f"the deployer {deployer} still holds {', '.join(held)} after renouncing them",
+            detail={"deployer": deployer},
+        )
+    logger.info("handed the registry over to the governance; the deployer holds no role")
+
+
+def _code_hash(w3: Web3, address: str) -> str:
+    """keccak256 of the runtime code at `address`, 0x-hex."""
+    code = call_node(partial(w3.eth.get_code, Web3.to_checksum_address(address)))
+    return "0x" + keccak(bytes(code)).hex()
+
+
+def _contract(w3: Web3, name: str, receipt: TxReceipt) -> Contract:
+    address = receipt["contractAddress"]
+    if address is None:
+        raise DeploymentError(f"the deploy transaction of {name} created no contract")
+    return w3.eth.contract(address=address, abi=load_artifact(name).abi)
+
+
+class _Steps:
+    """Sends the deploy's transactions one after another, each confirmed before the next."""
+
+    def __init__(self, sender: TransactionSender, confirmations: int) -> None:
+        self.sender = sender
+        self._confirmations = confirmations
+
+    def deploy(self, name: str, *args: Any) -> TxReceipt:
+        """Deploys contract `name` with constructor `args`; returns the (confirmed) receipt."""
+        artifact = load_artifact(name)
+        factory = self.sender.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+        receipt = self.run(factory.constructor(*args))
+        logger.info("deployed %s at %s", name, receipt["contractAddress"])
+        return receipt
+
+    def run(self, call: ContractFunction | ContractConstructor) -> TxReceipt:
+        """Sends `call` and returns its receipt, once confirmed."""
+        signed = _send(self.sender, call)
+        receipt = self.sender.wait(signed.tx_hash, signed.call)
+        if self._confirmations > 0:
+            receipt = _confirmed(self.sender, signed, receipt, self._confirmations)
+        return receipt
+
+
+def _send(
+    sender: TransactionSender, call: ContractFunction | ContractConstructor
+) -> SignedTransaction:
     """Signs and sends `call`, as `TransactionSender.transact` does, but keeps the signed
     transaction: after a reorg the deploy needs its nonce, and may send it again."""
     tx = sender.prepare(call)

@@ -76,7 +76,14 @@ from kpchain.chain.transactions import TransactionSender
 from kpchain.contracts.enums import ParticipantStatus, RejectionReason, WithdrawalReason
 from kpchain.deploy import deploy
 from kpchain.devnet.anvil import DEVNET_CHAIN_ID
-from kpchain.devnet.seed import governor_account, participant_account, registry, seed
+from kpchain.devnet.seed import (
+    DEVNET_GOVERNANCE,
+    founders,
+    governor_account,
+    participant_account,
+    registry,
+    seed,
+)
 from kpchain.errors import DocumentInvalidError, KpchainError
 from kpchain.signing import LocalSigner
 
@@ -132,15 +139,16 @@ def errors_of(model: type[BaseModel], data: Any) -> list[tuple[tuple[Any, ...], 
 
 
 def deployed(w3: Web3) -> tuple[TransactionSender, str]:
-    """The devnet governor and a registry it deployed."""
-    governor = TransactionSender(w3, LocalSigner(governor_account()), chain_id=DEVNET_CHAIN_ID)
+    """The devnet deployer and a registry it deployed, with the demo participants as founders."""
+    deployer = TransactionSender(w3, LocalSigner(governor_account()), chain_id=DEVNET_CHAIN_ID)
     deployment = deploy(
-        governor,
-        governor=governor.signer.address,
+        deployer,
+        founders=founders(),
+        governance=DEVNET_GOVERNANCE,
         network="test",
         expected_chain_id=DEVNET_CHAIN_ID,
     )
-    return governor, deployment.address
+    return deployer, deployment.address
 
 
 def example() -> CertificateDocument:
@@ -1141,8 +1149,8 @@ def test_to_contract_document_hash_equals_contract_hash_certificate(w3: Web3) ->
 
 @pytest.mark.anvil
 def test_to_contract_certificate_is_issued_and_matches_when_signed_by_authority(w3: Web3) -> None:
-    governor, address = deployed(w3)
-    seed(governor, address)
+    _, address = deployed(w3)
+    seed(w3, address, chain_id=DEVNET_CHAIN_ID)
     authority = LocalSigner(participant_account("BW", "authority"))
     today = datetime.now(UTC).date()
     doc = CertificateDocument.model_validate(

@@ -41,7 +41,14 @@ from kpchain.chain.transactions import SignedTransaction, TransactionSender
 from kpchain.cli import main
 from kpchain.contracts.registry import Registry
 from kpchain.deploy import Deployment, deploy
-from kpchain.devnet.seed import DEMO_PARTICIPANTS, governor_account, participant_account, seed
+from kpchain.devnet.seed import (
+    DEMO_PARTICIPANTS,
+    DEVNET_GOVERNANCE,
+    founders,
+    governor_account,
+    participant_account,
+    seed,
+)
 from kpchain.indexer import Indexer
 from kpchain.signing import LocalSigner, create_keystore
 from kpchain.store import create_engine, migrate, session_factory
@@ -124,16 +131,17 @@ def consortium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Consortium]
     directory = tmp_path_factory.mktemp("consortium")
     with CliqueNetwork(directory / "network") as network:
         w3 = connect(network.rpc_url(1), expected_chain_id=CHAIN_ID)
-        governor = TransactionSender(w3, LocalSigner(governor_account()), chain_id=CHAIN_ID)
+        deployer = TransactionSender(w3, LocalSigner(governor_account()), chain_id=CHAIN_ID)
+        admitted = [p for p in DEMO_PARTICIPANTS if p.code in PARTICIPANTS]
         deployment = deploy(
-            governor,
-            governor=governor.address,
+            deployer,
+            founders=founders(admitted),
+            governance=DEVNET_GOVERNANCE,
             network=NETWORK,
             expected_chain_id=CHAIN_ID,
             confirmations=CONFIRMATIONS,
         )
-        admitted = [p for p in DEMO_PARTICIPANTS if p.code in PARTICIPANTS]
-        seed(governor, deployment.address, participants=admitted)
+        seed(w3, deployment.address, chain_id=CHAIN_ID, participants=admitted)
         path = deployment.write(directory / "deployments")
         yield Consortium(network, deployment, path, directory)
 
@@ -399,13 +407,14 @@ class Deployer:
 
     keystore: Path
     address: str
+    founders: Path  # two founding members (the governance needs a quorum of two)
 
     def deploy(self, rpc_url: str, chain_id: int, out: Path) -> Result:
         """`kpchain deploy` in this process, against `rpc_url`, for the consortium network,
         waiting for the services' confirmations."""
         options = {"--rpc-url": rpc_url, "--chain-id": str(chain_id), "--network": NETWORK}
         options |= {"--keystore": str(self.keystore), "--out": str(out)}
-        options |= {"--confirmations": str(CONFIRMATIONS)}
+        options |= {"--confirmations": str(CONFIRMATIONS), "--founders": str(self.founders)}
         return CliRunner().invoke(main, ["deploy", *(x for pair in options.items() for x in pair)])
 
 
@@ -415,7 +424,14 @@ def deployer(clean_settings: None, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("KPCHAIN_KEYSTORE_PASSPHRASE", DEPLOYER_PASSPHRASE)
     keystore = tmp_path / "deployer.json"
     address = create_keystore(keystore, passphrase=DEPLOYER_PASSPHRASE, iterations=2**10)
-    return Deployer(keystore, address)
+    return Deployer(keystore, address, _founders_file(tmp_path))
+
+
+def _founders_file(directory: Path) -> Path:
+    path = directory / "founders.yaml"
+    admins = {code: participant_account(code, "admin").address for code in ("BW", "AE")}
+    path.write_text("".join(f'{code}: {{admin: "{admin}"}}\n' for code, admin in admins.items()))
+    return path
 
 
 def test_deploy_command_deploys_through_node1_and_writes_deployments_file(
@@ -428,7 +444,8 @@ def test_deploy_command_deploys_through_node1_and_writes_deployments_file(
     assert result.exit_code == 0, result.output
     data = json.loads((out / f"{NETWORK}.json").read_text())
     assert (data["network"], data["chain_id"]) == (NETWORK, CHAIN_ID)
-    assert data["deployer"] == data["governor"] == deployer.address
+    assert data["deployer"] == deployer.address
+    assert data["governor"] == data["contracts"]["KPGovernor"]
     assert consortium.network.node(1).head >= data["block"] + CONFIRMATIONS
     # Another node has the same block (a POA block: extraData over 32 bytes) and the same code.
     consortium.network.wait_for_height(data["block"], nodes=[1, 2, 3])
@@ -457,12 +474,12 @@ def test_ape_run_deploy_on_the_consortium_network_writes_deployments_file(
     in KPCHAIN_RPC_URL as ape-config.yaml reads it, and the services' confirmations in
     KPCHAIN_CONFIRMATIONS; TEST::0 is a development key, which the script takes on a network
     that is not local only with KPCHAIN_DEVELOPMENT=true."""
-    governor = Account.create().address
     env = {key: value for key, value in os.environ.items() if not key.startswith("KPCHAIN_")}
     env |= {"KPCHAIN_RPC_URL": consortium.network.rpc_url(1), "KPCHAIN_DEVELOPMENT": "true"}
     env |= {"KPCHAIN_CONFIRMATIONS": str(CONFIRMATIONS)}
     ape = str(Path(sys.executable).parent / "ape")
-    options = ["--account", "TEST::0", "--governor", governor, "--out", str(tmp_path)]
+    founders = _founders_file(tmp_path)
+    options = ["--account", "TEST::0", "--founders", str(founders), "--out", str(tmp_path)]
 
     result = subprocess.run(
         [ape, "run", "deploy", "--network", f"ethereum:{NETWORK}:node", *options],
@@ -472,7 +489,7 @@ def test_ape_run_deploy_on_the_consortium_network_writes_deployments_file(
     assert result.returncode == 0, result.stdout + result.stderr
     data = json.loads((tmp_path / f"{NETWORK}.json").read_text())
     assert (data["network"], data["chain_id"]) == (NETWORK, CHAIN_ID)
-    assert (data["deployer"], data["governor"]) == (TEST_ACCOUNT_0, governor)
+    assert (data["deployer"], data["governor"]) == (TEST_ACCOUNT_0, data["contracts"]["KPGovernor"])
     address = data["contracts"]["CertificateRegistry"]
     assert address in result.stdout
     consortium.network.wait_for_height(data["block"], nodes=[1, 2, 3])

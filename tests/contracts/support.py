@@ -13,7 +13,7 @@ from typing import Any
 
 import ape
 from eth_abi import decode
-from eth_utils import keccak
+from eth_utils import keccak, to_checksum_address
 
 from kpchain.certificates.typed_data import Certificate
 
@@ -27,21 +27,33 @@ def reverts(error: Any, **inputs: Any) -> Iterator[None]:
     """
     with ape.reverts(error) as info:
         yield
-    if not isinstance(info.value, error) and (raw := _raw_revert(info.value)) is not None:
+    if not isinstance(info.value, error) and (raw := raw_revert(info.value)) is not None:
         # ape now and then leaves a custom error undecoded on its test chain (its message is then
         # the revert data as a bytes literal; seen once in some thousand runs): decode it here,
         # by the error's ABI, as strictly.
         assert raw[:4] == keccak(text=error.abi.selector)[:4], f"reverted with {raw.hex()}"
         types = [item.canonical_type for item in error.abi.inputs]
         names = [item.name for item in error.abi.inputs]
-        assert dict(zip(names, decode(types, raw[4:]), strict=True)) == inputs
+        values = [
+            to_checksum_address(value) if kind == "address" else value
+            for kind, value in zip(types, decode(types, raw[4:]), strict=True)
+        ]
+        assert dict(zip(names, values, strict=True)) == inputs
         return
     assert isinstance(info.value, error), f"reverted with {info.value!r}, not {error.__name__}"
     assert dict(info.value.inputs) == inputs
 
 
-def _raw_revert(value: Any) -> bytes | None:
+def raw_revert(value: Any) -> bytes | None:
+    """The revert data of a revert ape left undecoded (None when it decoded it)."""
     message = getattr(value, "revert_message", None) or ""
+    if message.startswith("0x"):
+        # A custom error of another contract than the one called (raised in a call it made, and
+        # bubbled up), which ape cannot decode by the called contract's ABI.
+        try:
+            return bytes.fromhex(message[2:])
+        except ValueError:
+            return None
     if not message.startswith(("b'", 'b"')):
         return None
     raw = ast.literal_eval(message)

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
+
 import pytest
 from eth_account import Account
 from web3 import Web3
 
 from kpchain.chain.transactions import TransactionSender
+from kpchain.contracts.enums import ParticipantStatus
 from kpchain.deploy import deploy
 from kpchain.devnet.anvil import DEVNET_CHAIN_ID
 from kpchain.devnet.seed import (
     DEMO_PARTICIPANTS,
+    DEVNET_GOVERNANCE,
     DEVNET_MNEMONIC,
-    ParticipantStatus,
+    DemoParticipant,
+    founders,
     governor_account,
     participant_account,
     registry,
@@ -24,20 +30,18 @@ from kpchain.signing import LocalSigner
 ANVIL_FIRST_ACCOUNT = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
 
 
-def _governor(w3: Web3) -> TransactionSender:
-    return TransactionSender(w3, LocalSigner(governor_account()), chain_id=DEVNET_CHAIN_ID)
-
-
-def _deployed(governor: TransactionSender) -> str:
+def _deployed(w3: Web3, participants: Sequence[DemoParticipant] = DEMO_PARTICIPANTS) -> str:
+    deployer = TransactionSender(w3, LocalSigner(governor_account()), chain_id=DEVNET_CHAIN_ID)
     return deploy(
-        governor,
-        governor=governor.signer.address,
+        deployer,
+        founders=founders(participants),
+        governance=DEVNET_GOVERNANCE,
         network="test",
         expected_chain_id=DEVNET_CHAIN_ID,
     ).address
 
 
-def test_governor_account_is_anvil_first_account() -> None:
+def test_deployer_account_is_anvil_first_account() -> None:
     assert governor_account().address == ANVIL_FIRST_ACCOUNT
 
 
@@ -81,42 +85,74 @@ def test_demo_participants_are_a_dozen_with_eu_cf_zones_and_ve_suspended() -> No
     assert [p.code for p in DEMO_PARTICIPANTS if p.origin_restricted] == ["CF"]
 
 
+def test_founders_are_the_demo_dozen_with_their_admin_keys_and_founding_state() -> None:
+    by_code = {f.code: f for f in founders()}
+
+    assert list(by_code) == [p.code for p in DEMO_PARTICIPANTS]
+    assert by_code["BW"].admin == participant_account("BW", "admin").address
+    assert by_code["VE"].status is ParticipantStatus.SUSPENDED
+    assert by_code["CF"].zones == ("CF:Berberati", "CF:Carnot")
+    assert DEVNET_GOVERNANCE.quorum_for(founders()) == 2
+
+
 @pytest.mark.anvil
-def test_seed_sends_nothing_when_participants_already_admitted(w3: Web3) -> None:
-    governor = _governor(w3)
-    address = _deployed(governor)
-    first = seed(governor, address)
+def test_seed_adds_each_authority_once_and_sends_nothing_when_run_again(w3: Web3) -> None:
+    address = _deployed(w3)
+    first = seed(w3, address, chain_id=DEVNET_CHAIN_ID)
     block = w3.eth.block_number
 
-    again = seed(governor, address)
+    again = seed(w3, address, chain_id=DEVNET_CHAIN_ID)
 
     assert again == first
     assert w3.eth.block_number == block
     assert [(p.code, p.status) for p in first] == [(p.code, p.status) for p in DEMO_PARTICIPANTS]
+    contract = registry(w3, address).functions
+    for participant in first:
+        raw = participant.code.encode()
+        assert contract.authorityStatus(participant.authority).call() == [raw, participant.status]
+        assert contract.authoritiesOf(raw).call() == [participant.authority]
+        assert participant.admin == participant_account(participant.code, "admin").address
 
 
 @pytest.mark.anvil
-def test_seed_completes_remaining_participants_when_interrupted(w3: Web3) -> None:
-    governor = _governor(w3)
-    address = _deployed(governor)
-    seed(governor, address, participants=DEMO_PARTICIPANTS[:3])
+def test_seed_completes_remaining_authorities_when_interrupted(w3: Web3) -> None:
+    address = _deployed(w3)
+    seed(w3, address, chain_id=DEVNET_CHAIN_ID, participants=DEMO_PARTICIPANTS[:3])
 
-    seeded = seed(governor, address)
+    seeded = seed(w3, address, chain_id=DEVNET_CHAIN_ID)
 
     contract = registry(w3, address).functions
     assert len(contract.participantCodes().call()) == 12
     for participant in seeded:
-        raw = participant.code.encode()
-        assert contract.authorityStatus(participant.authority).call() == [raw, participant.status]
-    assert {p.code: p.status for p in seeded}["VE"] is ParticipantStatus.SUSPENDED
+        assert contract.isAuthority(participant.code.encode(), participant.authority).call()
 
 
 @pytest.mark.anvil
-def test_seed_raises_contract_revert_when_sender_not_governor(w3: Web3) -> None:
-    address = _deployed(_governor(w3))
-    stranger = TransactionSender(w3, LocalSigner(Account.create()), chain_id=DEVNET_CHAIN_ID)
+def test_seed_skips_demo_participants_the_registry_never_admitted(w3: Web3) -> None:
+    address = _deployed(w3, DEMO_PARTICIPANTS[:3])
+
+    seeded = seed(w3, address, chain_id=DEVNET_CHAIN_ID)
+
+    assert [p.status for p in seeded[3:]] == [ParticipantStatus.NONE] * 9
+    assert len(registry(w3, address).functions.participantCodes().call()) == 3
+
+
+@pytest.mark.anvil
+def test_seed_raises_contract_revert_when_an_admin_key_is_not_the_participants_admin(
+    w3: Web3,
+) -> None:
+    deployer = TransactionSender(w3, LocalSigner(governor_account()), chain_id=DEVNET_CHAIN_ID)
+    stranger = Account.create().address
+    others = [f for f in founders() if f.code != "BW"]
+    address = deploy(
+        deployer,
+        founders=[*others, replace(founders()[0], admin=stranger)],
+        governance=DEVNET_GOVERNANCE,
+        network="test",
+        expected_chain_id=DEVNET_CHAIN_ID,
+    ).address
 
     with pytest.raises(ContractRevertError) as caught:
-        seed(stranger, address)
+        seed(w3, address, chain_id=DEVNET_CHAIN_ID)
 
-    assert caught.value.error_name == "AccessControlUnauthorizedAccount"
+    assert caught.value.error_name == "ParticipantAdminUnauthorized"

@@ -28,13 +28,13 @@ from kpchain.certificates.typed_data import (
     Line,
     cert_number,
     document_hash,
-    participant_code,
     typed_data,
 )
 from kpchain.chain.transactions import TransactionSender
 from kpchain.deploy import deploy
 from kpchain.devnet.seed import participant_account, registry
 from kpchain.errors import SigningError
+from kpchain.governance.settings import Founder
 from kpchain.signing import RemoteSigner, Signer
 from kpchain.signing.devkeys import development_addresses
 
@@ -104,14 +104,11 @@ def test_remote_signer_deploys_admits_and_issues_on_anvil_when_keys_held_remotel
         )
         as_governor = TransactionSender(w3, governor, chain_id=CHAIN_ID)
 
+        founders = [Founder("BW", admin.address), Founder("AE", new_account().address)]
         deployment = deploy(
-            as_governor, governor=governor.address, network="remote", expected_chain_id=CHAIN_ID
+            as_governor, founders=founders, network="remote", expected_chain_id=CHAIN_ID
         )
         contract = registry(w3, deployment.address)
-        for code in ("BW", "AE"):
-            as_governor.transact(
-                contract.functions.admitParticipant(participant_code(code), admin.address)
-            )
         as_admin = TransactionSender(w3, admin, chain_id=CHAIN_ID)
         as_admin.transact(contract.functions.addAuthority(b"BW", authority.address))
         now = int(w3.eth.get_block("latest")["timestamp"])
@@ -131,7 +128,9 @@ def test_remote_signer_deploys_admits_and_issues_on_anvil_when_keys_held_remotel
     assert receipt["from"] == authority.address
     status = contract.functions.certificateStatus(cert.certNo).call()
     assert status != 0  # issued: the contract accepted the remotely made EIP-712 signature
-    assert len(server.calls("eth_signTransaction")) == 5
+    # The deploy's 14 steps (registry, 2 founders, timelock, validator set, governor, 5 grants,
+    # 3 renouncements), the authority's addition and the issue.
+    assert len(server.calls("eth_signTransaction")) == 16
 
 
 def _certificate(*, issued_at: int) -> Certificate:

@@ -57,3 +57,17 @@ class WithdrawalReason(IntEnum):
     SEIZED = 1
     LOST = 2
     OTHER = 3
+
+
+class Support(IntEnum):
+    """Mirrors IKPGovernor.Support: how a seat votes on a governance proposal, in
+    GovernorCountingSimple's numbering (0 Against, 1 For, 2 Abstain)."""
+
+    OBJECT = 0
+    APPROVE = 1
+    ABSTAIN = 2
+
+    @property
+    def label(self) -> str:
+        """The API's name ("approve", "object", "abstain")."""
+        return self.name.lower()

@@ -1,25 +1,30 @@
 """The local devnet behind `kpchain devnet up|down|status`.
 
 `up` starts anvil in the background with the consortium profile (chain id 2021, zero gas price
-and base fee), deploys the registry with `kpchain.deploy.deploy`, seeds the demo participants and
-writes `devnet.json`. Everything lives under ``<project>/.kpchain/``:
+and base fee), deploys the registry and its governance with `kpchain.deploy.deploy` (the demo
+participants as founding members, with the short `DEVNET_GOVERNANCE` periods), seeds their
+authorities and writes `devnet.json`. Everything lives under ``<project>/.kpchain/``:
 
 - ``anvil.pid``: the pid of the anvil that `up` started (removed by `down`);
 - ``anvil.log``: anvil's output;
 - ``anvil-state.json``: the chain state (anvil ``--state``), dumped on exit and every few
   seconds, and loaded by the next `up`, so the chain survives `down` and `up`;
-- ``deployments/kp-devnet.json``: the deployment record, kept here rather than in the
-  repository's ``deployments/`` so that folder only holds real networks;
+- ``deployments/kp-devnet.json``: the deployment record (the registry's and the governance's
+  addresses), kept here rather than in the repository's ``deployments/`` so that folder only
+  holds real networks; the service reads it;
 - ``devnet.json``: what clients need to use the devnet (DESIGN.md section 6, a contract):
-  ``api_url``, ``rpc_url``, ``chain_id``, ``contracts``, ``governor`` and ``participants``.
-  with the API keys of the governor and of every participant (officer, clerk, auditor);
+  ``api_url``, ``rpc_url``, ``chain_id``, ``contracts``, ``governor`` and ``participants``,
+  with the API keys of every participant (officer, clerk, auditor, admin: the admin key casts
+  the participant's vote in governance) and the ``governor`` key, now a read-only key (no key
+  governs: see `kpchain.governance`);
 - the authority service's files (``signers.yaml``, ``kpchain.db``, ``service.pid``,
   ``service.log``): see `kpchain.devnet.service`. `up` starts the service after seeding and
   issues the demo certificates through its API; `down` stops it before anvil.
 
-When ``devnet.json`` names a contract that has code on the running chain (the state survived a
-restart), `up` deploys nothing. Seeding runs on every `up` but only admits participants the chain
-does not know yet, so it sends nothing on a complete chain and finishes an interrupted seeding.
+When ``devnet.json`` names a registry that has code on the running chain (the state survived a
+restart) and the deployment record's governor has code too, `up` deploys nothing. Seeding runs
+on every `up` but only adds the authorities the chain does not have yet, so it sends nothing on a
+complete chain and finishes an interrupted seeding.
 """
 
 from __future__ import annotations
@@ -38,11 +43,18 @@ from web3 import Web3
 
 from kpchain.chain.connection import connect
 from kpchain.chain.transactions import TransactionSender
-from kpchain.deploy import DEPLOYED_CONTRACT, INTERFACES, deploy
+from kpchain.deploy import DEPLOYED_CONTRACT, INTERFACES, Deployment, deploy
 from kpchain.devnet import service
 from kpchain.devnet.anvil import DEVNET_CHAIN_ID, AnvilNode
 from kpchain.devnet.processes import cmdline, is_alive, wait_exit
-from kpchain.devnet.seed import SeededParticipant, governor_account, registry, seed
+from kpchain.devnet.seed import (
+    DEVNET_GOVERNANCE,
+    SeededParticipant,
+    founders,
+    governor_account,
+    registry,
+    seed,
+)
 from kpchain.errors import ChainError, ConfigError, DeploymentError
 from kpchain.signing.local import LocalSigner
 
@@ -104,7 +116,7 @@ class Devnet:
     rpc_url: str
     chain_id: int
     contract: str  # the registry's address (both interfaces)
-    governor: str
+    governor: str  # the KPGovernor's address
     participants: tuple[SeededParticipant, ...]
     pid: int
     started: bool  # True: this `up` started anvil; False: it was running already
@@ -275,26 +287,29 @@ def _start_node(paths: DevnetPaths, *, port: int, timeout: float) -> int:
 
 def _deploy_and_seed(paths: DevnetPaths, *, rpc_url: str, pid: int, started: bool) -> Devnet:
     w3 = connect(rpc_url, expected_chain_id=DEVNET_CHAIN_ID)
-    governor = TransactionSender(w3, LocalSigner(governor_account()), chain_id=DEVNET_CHAIN_ID)
-    contract = _persisted_contract(paths, w3)
-    deployed = contract is None
-    if contract is None:
+    deployer = TransactionSender(w3, LocalSigner(governor_account()), chain_id=DEVNET_CHAIN_ID)
+    persisted = _persisted_deployment(paths, w3)
+    deployed = persisted is None
+    if persisted is None:
         deployment = deploy(
-            governor,
-            governor=governor.signer.address,
+            deployer,
+            founders=founders(),
+            governance=DEVNET_GOVERNANCE,
             network=DEVNET_NETWORK,
             expected_chain_id=DEVNET_CHAIN_ID,
         )
         deployment.write(paths.deployments_dir)
-        contract = deployment.address
     else:
-        logger.info("the registry at %s survived in the chain state; not deploying", contract)
-    participants = seed(governor, contract)
+        deployment = persisted
+        logger.info(
+            "the registry at %s survived in the chain state; not deploying", deployment.address
+        )
+    participants = seed(w3, deployment.address, chain_id=DEVNET_CHAIN_ID)
     return Devnet(
         rpc_url=rpc_url,
         chain_id=DEVNET_CHAIN_ID,
-        contract=contract,
-        governor=governor.signer.address,
+        contract=deployment.address,
+        governor=deployment.governor,
         participants=tuple(participants),
         pid=pid,
         started=started,
@@ -350,6 +365,23 @@ def _persisted_contract(paths: DevnetPaths, w3: Web3) -> str | None:
         logger.info("%s names %s, which has no code on this chain", paths.config_file, address)
         return None
     return str(checksummed)
+
+
+def _persisted_deployment(paths: DevnetPaths, w3: Web3) -> Deployment | None:
+    """The deployment record, when devnet.json's registry and the record's governor both have
+    code on the chain behind `w3` (a chain from before the governance is deployed afresh)."""
+    contract = _persisted_contract(paths, w3)
+    if contract is None or not paths.deployment_file.exists():
+        return None
+    deployment = Deployment.read(paths.deployment_file)
+    governor = deployment.governor_address
+    if deployment.address != contract or governor is None:
+        logger.info("%s records no governance of %s", paths.deployment_file, contract)
+        return None
+    if not w3.eth.get_code(Web3.to_checksum_address(governor)):
+        logger.info("the governor %s has no code on this chain", governor)
+        return None
+    return deployment
 
 
 def _write_json(path: Path, content: dict[str, Any]) -> None:

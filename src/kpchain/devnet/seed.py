@@ -3,10 +3,17 @@
 Every key here is a **development key** derived from a public mnemonic. Anyone can derive them;
 they must never hold value or act on a real network.
 
+The demo dozen are the devnet's founding members: `kpchain.deploy.deploy` admits them, with
+their founding state (VE suspended, CF's origin restricted to two zones), before it hands the
+registry over to the governance, whose short devnet periods are `DEVNET_GOVERNANCE`. Seeding
+then adds each participant's authority, signed by the participant's admin key (key rotation
+needs no governance). Any later change of standing is a proposal the demo admins vote on.
+
 Key derivation (BIP-32/BIP-44 through eth-account's HD wallet):
 
-- the governor (KP Chair/Secretariat) is ``m/44'/60'/0'/0/0`` of anvil's default mnemonic, that
-  is anvil's first pre-funded account ``0xf39F…2266``; it also deploys the contracts;
+- the deployer is ``m/44'/60'/0'/0/0`` of anvil's default mnemonic, that is anvil's first
+  pre-funded account ``0xf39F…2266`` (it was the devnet's governor; since the hand-over it holds
+  no role at all);
 - participant ``XY`` has its keys under ``m/44'/60'/2021'/{n}/{role}`` of the same mnemonic, where
   ``n = 26 * (X - 'A') + (Y - 'A')`` (BW -> 48, EU -> 124) and ``role`` is 0 for the
   participant's admin and 1 for its first authority. Account ``2021'`` (the devnet chain id)
@@ -28,10 +35,11 @@ from web3 import Web3
 from web3.contract import Contract
 
 from kpchain.artifacts import load_artifact
-from kpchain.certificates.typed_data import participant_code, zone_id
+from kpchain.certificates.typed_data import participant_code
 from kpchain.chain.transactions import TransactionSender
 from kpchain.contracts.enums import ParticipantStatus
 from kpchain.deploy import DEPLOYED_CONTRACT
+from kpchain.governance.settings import Founder, GovernanceSettings
 from kpchain.signing import devkeys
 from kpchain.signing.devkeys import DEV_MNEMONIC, DevRole
 from kpchain.signing.devkeys import GOVERNOR_PATH as GOVERNOR_PATH  # re-exported
@@ -88,6 +96,27 @@ DEMO_PARTICIPANTS: tuple[DemoParticipant, ...] = (
 )
 
 
+DEVNET_GOVERNANCE = GovernanceSettings(
+    voting_delay=0, voting_period=20, timelock_delay=2, quorum=2, emergency_threshold_bps=6666
+)
+"""The devnet's consensus rules: votes open at once and last 20 seconds, two approvals (and no
+objection) pass a proposal, the timelock waits 2 seconds, two thirds of the seats make an
+emergency suspension take effect."""
+
+
+def founders(participants: Iterable[DemoParticipant] = DEMO_PARTICIPANTS) -> list[Founder]:
+    """`participants` as founding members: their devnet admin keys and founding state."""
+    return [
+        Founder(
+            code=demo.code,
+            admin=participant_account(demo.code, "admin").address,
+            status=demo.status,
+            zones=demo.zones,
+        )
+        for demo in participants
+    ]
+
+
 @dataclass(frozen=True)
 class SeededParticipant:
     """A demo participant as the chain has it, with its devnet accounts."""
@@ -99,7 +128,7 @@ class SeededParticipant:
 
 
 def governor_account() -> LocalAccount:
-    """The devnet governor and deployer (development key: anvil's first account)."""
+    """The devnet's deployer, once its governor (development key: anvil's first account)."""
     return devkeys.governor_account()
 
 
@@ -119,56 +148,50 @@ def registry(w3: Web3, address: str) -> Contract:
 
 
 def seed(
-    governor: TransactionSender,
+    w3: Web3,
     registry_address: str,
     *,
+    chain_id: int,
     participants: Iterable[DemoParticipant] = DEMO_PARTICIPANTS,
 ) -> list[SeededParticipant]:
-    """Admits `participants` with an admin and one authority each, and sets their standing.
+    """Gives each admitted participant of `participants` its devnet authority, signed by its admin.
 
-    A participant that is already admitted is left as it is, so seeding again sends nothing and
-    an interrupted seeding resumes where it stopped (per participant). Each account sends through
-    one sender, so nonces are counted locally. Transactions go one after another, each waiting
-    for its receipt, because most depend on the one before (an authority needs its participant
-    admitted); on anvil with automine the demo dozen (28 transactions) take about a second.
+    A participant that has its authority already, or is not admitted, is left as it is, so
+    seeding again sends nothing and an interrupted seeding resumes where it stopped. Each admin
+    sends through a sender of its own, one transaction after another; on anvil with automine the
+    demo dozen take a fraction of a second.
 
     Args:
-        governor: sends as the governor (the account holding GOVERNOR_ROLE).
+        w3: connected to the chain of the registry.
         registry_address: the deployed CertificateRegistry.
-        participants: whom to admit; the demo dozen by default.
+        chain_id: the chain's id, to sign for.
+        participants: whose authorities to add; the demo dozen by default.
 
     Returns:
         Each participant as the chain has it afterwards.
 
     Raises:
-        ContractRevertError: the registry refused an operation (e.g. `governor` is not the
-            registry's governor).
+        ContractRevertError: the registry refused an operation (an admin key that is not the
+            participant's admin on chain: ParticipantAdminUnauthorized).
     """
-    contract = registry(governor.w3, registry_address)
-    chain_id = governor.chain_id
+    contract = registry(w3, registry_address)
+    participants = list(participants)
     sent = 0
     for demo in participants:
         code = participant_code(demo.code)
-        if contract.functions.participantStatus(code).call() != ParticipantStatus.NONE:
-            logger.debug("%s is admitted already; leaving it as it is", demo.code)
+        if contract.functions.participantStatus(code).call() == ParticipantStatus.NONE:
+            logger.warning("%s is not a participant of this registry; not seeded", demo.code)
+            continue
+        authority = participant_account(demo.code, "authority").address
+        if contract.functions.isAuthority(code, authority).call():
+            logger.debug("%s has its authority already", demo.code)
             continue
         admin = participant_account(demo.code, "admin")
-        authority = participant_account(demo.code, "authority")
-        governor.transact(contract.functions.admitParticipant(code, admin.address))
-        admin_sender = TransactionSender(governor.w3, LocalSigner(admin), chain_id=chain_id)
-        admin_sender.transact(contract.functions.addAuthority(code, authority.address))
-        sent += 2
-        if demo.origin_restricted:
-            governor.transact(contract.functions.setOriginRestriction(code, True))
-            for zone in demo.zones:
-                governor.transact(contract.functions.setOriginZone(code, zone_id(zone), True))
-            sent += 1 + len(demo.zones)
-        if demo.status != ParticipantStatus.ACTIVE:
-            governor.transact(contract.functions.setParticipantStatus(code, int(demo.status)))
-            sent += 1
-        logger.info("admitted %s (%s) as %s", demo.code, demo.name, demo.status.label)
+        admin_sender = TransactionSender(w3, LocalSigner(admin), chain_id=chain_id)
+        admin_sender.transact(contract.functions.addAuthority(code, authority))
+        sent += 1
     logger.info("seeding sent %s transactions", sent)
-    return describe(governor.w3, registry_address, participants=participants)
+    return describe(w3, registry_address, participants=participants)
 
 
 def describe(
