@@ -63,7 +63,7 @@ class Service:
         return self.client.post(path, json=body, headers=self.headers(code, **headers))
 
 
-ROLES = ("officer", "clerk", "auditor")
+ROLES = ("officer", "clerk", "auditor", "admin")
 METRICS_KEY = "metrics-key-of-the-tests"
 METRICS_HEADERS = {"Authorization": f"Bearer {METRICS_KEY}"}
 
@@ -71,14 +71,18 @@ METRICS_HEADERS = {"Authorization": f"Bearer {METRICS_KEY}"}
 def service_settings(
     tmp_path: Path, rpc_url: str, chain: Devnet, database_url: str, **overrides: Any
 ) -> Settings:
-    """Settings of a service hosting every demo participant and governance with devnet keys
-    (as tests/api/conftest.py builds them)."""
+    """Settings of a service hosting every demo participant and its admin with devnet keys
+    (as tests/api/conftest.py builds them), following the chain's governance."""
     files = devnet_service.ServiceFiles(tmp_path)
     devnet_service.write_signers(files, [p.code for p in DEMO_PARTICIPANTS])
+    # A Devnet knows its deployment; a bare Deployment (the network tests') names its
+    # governance in the deployments file they pass.
+    deployment = getattr(chain, "deployment", None)
     values: dict[str, Any] = {
         "rpc_url": rpc_url,
         "chain_id": 2021,
         "registry_address": chain.address,
+        "governor_address": deployment.governor if deployment is not None else None,
         "deployment_file": tmp_path / "no-deployment.json",
         "database_url": database_url,
         "signers_file": files.signers,
@@ -93,7 +97,8 @@ def service_settings(
 
 
 def create_keys(database_url: str) -> tuple[str, dict[str, dict[str, str]]]:
-    """An API key for every demo participant and role, and a governor key."""
+    """An API key for every demo participant and role (admin included), and a governor key (a
+    read-only key)."""
     engine = create_engine(database_url)
     migrate(engine)
     with session_factory(engine)() as session:

@@ -78,6 +78,10 @@ class Devnet:
             deployment,
         )
         devnet._senders["deployer"] = deployer
+        # The founders may propose from the second after their seats were taken (the governor
+        # counts a proposer's seat at the time before its proposal): as they could on a real
+        # chain, where seconds pass before anyone proposes.
+        devnet.later(1)
         return devnet
 
     # --- chain control ---------------------------------------------------------------------------
@@ -168,7 +172,6 @@ class Devnet:
         description = f"test decision {next(_DESCRIPTIONS)}"
         description_hash = keccak(text=description)
         voters = self.voters(excluding=subject)
-        self.later(1)  # a proposer needs its seat a second before it proposes
         self.sender(voters[0], "admin").transact(
             governor.propose(targets, values, calldatas, description)
         )

@@ -28,7 +28,7 @@ Dump = dict[str, list[tuple[Any, ...]]]
 
 # Ids are the order rows were written in, not part of what the index says: an authority term
 # re-derived after a reorg gets a new id, an event indexed again after a rebuild too.
-_VOLATILE = {"events": {"id"}, "authorities": {"id"}}
+_VOLATILE = {"events": {"id"}, "authorities": {"id"}, "validators": {"id"}}
 
 
 def postgres_bindir() -> Path | None:

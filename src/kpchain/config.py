@@ -22,6 +22,12 @@ class Settings(BaseSettings):
         keystore_passphrase_file: a file holding the passphrase, as mounted secrets are.
         development: allows the well-known development keys; never set it on a real network.
         registry_address: the CertificateRegistry's address; default: from the deployments file.
+        governor_address: the KPGovernor's address (the governance of the registry); default:
+            from the deployments file. Without one, the governance routes answer 404.
+        node_admin_url: this participant's own node's admin listener (``ws://127.0.0.1:…``,
+            network.json's admin_url). When set, the service proposes the validator votes the
+            consortium decided on (ValidatorSet) to its node (`qbft_proposeValidatorVote`);
+            unset (the default), it leaves the node's votes alone.
         deployment_file: the deployments file to read the address and start block from; default
             ``<deployments_dir>/<network>.json``.
         database_url: the service's SQL store (index, API keys, operations): a SQLite file by
@@ -81,6 +87,8 @@ class Settings(BaseSettings):
     keystore_passphrase_file: Path | None = None
     development: bool = False
     registry_address: str | None = None
+    governor_address: str | None = None
+    node_admin_url: str | None = None
     deployment_file: Path | None = None
     database_url: str = "sqlite:///.kpchain/kpchain.db"
     signers_file: Path | None = None

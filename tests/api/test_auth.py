@@ -90,27 +90,26 @@ def test_write_is_forbidden_when_key_is_a_clerk_or_auditor(service: Service) -> 
     assert view["status"] == "issued"
 
 
-def test_governance_is_forbidden_when_key_is_not_a_governor(service: Service) -> None:
-    admit = {"code": "ZW", "admin": "0x" + "1" * 40}
-    for role in ("officer", "clerk", "auditor"):
+def test_governance_is_forbidden_when_key_is_not_a_participant_admin(service: Service) -> None:
+    proposal = {"action": "suspend", "participant": "AE", "description": "Suspend AE"}
+    keys = [("BW", role) for role in ("officer", "clerk", "auditor")] + [("", "governor")]
+    for code, role in keys:
         response = service.client.post(
-            "/v1/participants", json=admit, headers=service.headers("BW", role)
+            "/v1/governance/proposals", json=proposal, headers=service.headers(code, role)
         )
         error = assert_error(response, 403, "role_insufficient")
-        assert error["detail"]["required"] == ["governor"]
-        response = service.client.patch(
-            "/v1/participants/AE", json={"status": "suspended"}, headers=service.headers("AE", role)
-        )
-        assert_error(response, 403, "role_insufficient")
-    assert_error(
-        service.client.get("/v1/participants/ZW", headers=service.headers("BW")),
-        404,
-        "participant_not_found",
-    )
+        assert error["detail"] == {"role": role, "required": ["admin"]}
+        for path in ("/v1/governance/proposals/1/votes", "/v1/governance/proposals/1/execute"):
+            response = service.client.post(
+                path, json={"support": "approve"}, headers=service.headers(code, role)
+            )
+            assert_error(response, 403, "role_insufficient")
+    listed = service.client.get("/v1/governance/proposals", headers=service.headers("BW", "admin"))
+    assert listed.json() == {"items": []}
     ae = service.client.get("/v1/participants/AE", headers=service.headers("BW")).json()
     assert ae["status"] == "active"
 
-    # A governor key signs for no participant: no certificate writes, no participant lists.
+    # A governor key (read-only) signs for no participant: no certificate writes, no lists.
     governor = service.headers("", "governor")
     response = service.client.post(
         "/v1/certificates", json=document("BW-2026-000004"), headers=governor

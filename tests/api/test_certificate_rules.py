@@ -26,7 +26,7 @@ from api_checks import (
 from fastapi.testclient import TestClient
 
 from kpchain.api import create_app
-from kpchain.contracts.enums import CertificateStatus, WithdrawalReason
+from kpchain.contracts.enums import CertificateStatus, ParticipantStatus, WithdrawalReason
 from support_api import Service, create_keys, document, service_settings
 from support_chain import Devnet
 
@@ -43,11 +43,9 @@ def strict_service(tmp_path: Path, anvil: Any, chain: Devnet, sqlite_url: str) -
 
 
 def _set_status(service: Service, code: str, status: str) -> None:
-    response = service.client.patch(
-        f"/v1/participants/{code}", json={"status": status}, headers=service.headers("", "governor")
-    )
-    assert response.status_code == 200, response.text
-    assert response.json()["status"] == status
+    """Changes `code`'s status by a governance decision, and waits until the service sees it."""
+    service.chain.set_status(code, ParticipantStatus[status.upper()])
+    caught_up(service)
 
 
 def _ship(service: Service, cert_no: str) -> dict[str, Any]:

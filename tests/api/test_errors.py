@@ -18,7 +18,7 @@ from api_checks import (
     todays_receipt,
 )
 
-from kpchain.contracts.enums import CertificateStatus
+from kpchain.contracts.enums import CertificateStatus, ParticipantStatus
 from kpchain.devnet.anvil import AnvilNode
 from support_api import METRICS_HEADERS, Service, document
 
@@ -89,7 +89,6 @@ def test_operation_conflicts_when_certificate_state_forbids_it(service: Service)
 
 
 def test_operation_conflicts_when_a_participant_is_not_active(service: Service) -> None:
-    governor = service.headers("", "governor")
     # VE is suspended: it cannot be shipped to, nor issue.
     to_ve = service.post("/v1/certificates", "BW", document("BW-2026-000010", "BW", "VE"))
     error = assert_error(to_ve, 409, "participant_not_active")
@@ -97,25 +96,17 @@ def test_operation_conflicts_when_a_participant_is_not_active(service: Service) 
     from_ve = service.post("/v1/certificates", "VE", document("VE-2026-000001", "VE", "BW"))
     assert_error(from_ve, 409, "participant_not_active")
 
-    # Reinstated, VE is shipped to; suspended again, it can no longer confirm receipt.
-    reinstate = service.client.patch(
-        "/v1/participants/VE", json={"status": "active"}, headers=governor
-    )
-    assert reinstate.status_code == 200, reinstate.text
+    # Reinstated by a decision, VE is shipped to; suspended again, it can no longer confirm.
+    service.chain.set_status("VE", ParticipantStatus.ACTIVE)
+    caught_up(service)
     service.issue("BW-2026-000011", "BW", "VE")
     assert service.post("/v1/certificates/BW-2026-000011/ship", "BW").status_code == 200
-    suspend = service.client.patch(
-        "/v1/participants/VE", json={"status": "suspended"}, headers=governor
-    )
-    assert suspend.json()["status"] == "suspended"
+    service.chain.set_status("VE", ParticipantStatus.SUSPENDED)
     late = service.post("/v1/certificates/BW-2026-000011/receive", "VE", todays_receipt())
     assert_error(late, 409, "participant_not_active")
 
-    # AE suspended by the governor: BW can no longer issue to it.
-    suspend = service.client.patch(
-        "/v1/participants/AE", json={"status": "suspended"}, headers=governor
-    )
-    assert suspend.status_code == 200, suspend.text
+    # AE suspended by a decision: BW can no longer issue to it.
+    service.chain.set_status("AE", ParticipantStatus.SUSPENDED)
     to_ae = service.post("/v1/certificates", "BW", document("BW-2026-000012"))
     assert_error(to_ae, 409, "participant_not_active")
     for number in ("BW-2026-000010", "VE-2026-000001", "BW-2026-000012"):
@@ -229,8 +220,8 @@ def test_request_is_malformed_when_body_is_not_json(service: Service) -> None:
             headers={**service.headers("BW"), "Content-Type": "application/json"},
         )
         assert_error(response, 400, "malformed_json")
-    governor = {**service.headers("", "governor"), "Content-Type": "application/json"}
-    response = service.client.patch("/v1/participants/AE", content=b"{status:", headers=governor)
+    admin = {**service.headers("BW", "admin"), "Content-Type": "application/json"}
+    response = service.client.post("/v1/governance/proposals", content=b"{action:", headers=admin)
     assert_error(response, 400, "malformed_json")
 
 
@@ -389,35 +380,42 @@ def test_bad_input_never_answers_500_when_anything_is_sent(service_on: Service) 
         response = service.client.get("/v1/events", params=params, headers=officer)
         responses.append((repr(params), response))
 
-    governor = service.headers("", "governor")
-    participant_bodies: list[Any] = [
-        {"code": "ZZ", "admin": "0x" + "0" * 40},
-        {"code": "ZZZ", "admin": "0x" + "1" * 40},
-        {"code": "ZZ", "admin": "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92267"},
-        {"code": "zz", "admin": "0x" + "1" * 40},
-        {"code": "ZZ", "admin": 12},
-        {"code": "ZZ", "admin": "0x" + "1" * 40, "status": "gone"},
+    admin = service.headers("BW", "admin")
+    proposals: list[Any] = [
+        {"action": "admit", "participant": "ZZ", "admin": "0x" + "0" * 40, "description": "x"},
+        {"action": "admit", "participant": "ZZZ", "admin": "0x" + "1" * 40, "description": "x"},
+        {"action": "admit", "participant": "zz", "admin": "0x" + "1" * 40, "description": "x"},
+        {"action": "admit", "participant": "ZZ", "admin": 12, "description": "x"},
+        {"action": "suspend", "participant": "AE", "description": ""},
+        {"action": "suspend", "participant": "AE", "description": "x" * 2001},
+        {"action": "suspend", "participant": "AE", "emergency": 1, "description": "x"},
+        {"action": "allow_zone", "participant": "CF", "zone": "", "description": "x"},
+        {"action": "retire", "participant": "AE", "description": "x"},
+        {"action": "add_validator", "validator": "0x12", "description": "x"},
+        {"action": "suspend", "participant": "ZZ", "description": "x"},
+        {"action": "reinstate", "participant": "AE", "description": "no change"},
+        [],
         None,
     ]
-    for body in participant_bodies:
-        response = service.client.post("/v1/participants", json=body, headers=governor)
+    for body in proposals:
+        response = service.client.post("/v1/governance/proposals", json=body, headers=admin)
         responses.append((repr(body), response))
-    patches: list[tuple[str, Any]] = [
-        ("AE", {"status": "retired"}),
-        ("AE", {"origin_restricted": "yes"}),
-        ("AE", {"add_zones": ["A"], "remove_zones": ["A"]}),
-        ("AE", {"add_zones": [""]}),
-        ("AE", {"add_zones": "CF:Berberati"}),
-        ("ae", {"status": "active"}),
-        ("AEX", {"status": "active"}),
-        ("A%00", {"status": "active"}),
-        ("ZZ", {"status": "active"}),
-        ("AE", {"status": "active"}),  # no change
-        ("AE", []),
-    ]
-    for code, body in patches:
-        response = service.client.patch(f"/v1/participants/{code}", json=body, headers=governor)
-        responses.append((f"{code} {body!r}", response))
+    for proposal, body in (
+        ("1", {"support": "approve"}),
+        ("x", {"support": "approve"}),
+        ("9" * 79, {"support": "approve"}),
+        ("1", {"support": "yes"}),
+        ("1", None),
+    ):
+        response = service.client.post(
+            f"/v1/governance/proposals/{proposal}/votes", json=body, headers=admin
+        )
+        responses.append((f"vote {proposal} {body!r}", response))
+    for path in ("/v1/governance/proposals/1/execute", "/v1/governance/proposals/-1/execute"):
+        responses.append((path, service.client.post(path, headers=admin)))
+    for params in ({"state": "over"}, {"limit": "0"}, {"limit": "501"}):
+        response = service.client.get("/v1/governance/proposals", params=params, headers=admin)
+        responses.append((repr(params), response))
 
     long_key = {**officer, "Idempotency-Key": "k" * 201}
     responses.append(
@@ -440,3 +438,5 @@ def test_bad_input_never_answers_500_when_anything_is_sent(service_on: Service) 
     view = service.client.get("/v1/certificates", headers=officer).json()
     assert [item["cert_no"] for item in view["items"]] == ["BW-2026-000050"]
     assert view["items"][0]["status"] == "issued"
+    listed = service.client.get("/v1/governance/proposals", headers=officer).json()
+    assert listed == {"items": []}  # and no proposal was made

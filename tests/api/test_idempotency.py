@@ -6,9 +6,9 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from api_checks import assert_error, assert_step, authority, chain_status, nonce
+from api_checks import assert_error, assert_step, authority, caught_up, chain_status, nonce
 
-from kpchain.contracts.enums import CertificateStatus
+from kpchain.contracts.enums import CertificateStatus, ParticipantStatus
 from support_api import Service, document
 
 
@@ -94,26 +94,31 @@ def test_retry_conflicts_when_key_is_reused_to_ship_another_certificate_with_the
     assert chain_status(service, "BW-2026-000040") == CertificateStatus.SHIPPED
 
 
-def test_retry_conflicts_when_key_is_reused_to_update_another_participant(
+def test_retry_conflicts_when_key_is_reused_to_vote_on_another_proposal(
     service: Service,
 ) -> None:
-    governor = service.headers("", "governor")
-    first = service.client.patch(
-        "/v1/participants/NA",
-        json={"status": "suspended"},
-        headers={**governor, "Idempotency-Key": "suspend"},
+    admin = service.headers("BW", "admin")
+    proposals = []
+    for code in ("NA", "AO"):
+        body = {"action": "suspend", "participant": code, "description": f"Suspend {code}"}
+        made = service.client.post("/v1/governance/proposals", json=body, headers=admin)
+        assert made.status_code == 201, made.text
+        proposals.append(made.json()["id"])
+    service.chain.later(1)  # the votes open
+    vote = {"support": "approve"}
+    ae = service.headers("AE", "admin", idempotency_key="approve")
+    first = service.client.post(
+        f"/v1/governance/proposals/{proposals[0]}/votes", json=vote, headers=ae
     )
-    assert first.status_code == 200, first.text
+    assert first.status_code == 201, first.text
 
-    other = service.client.patch(
-        "/v1/participants/AO",
-        json={"status": "suspended"},
-        headers={**governor, "Idempotency-Key": "suspend"},
+    other = service.client.post(
+        f"/v1/governance/proposals/{proposals[1]}/votes", json=vote, headers=ae
     )
 
     assert_error(other, 409, "idempotency_key_reused")
-    listed = service.client.get("/v1/participants/AO", headers=governor)
-    assert listed.json()["status"] == "active"
+    second = service.client.get(f"/v1/governance/proposals/{proposals[1]}", headers=admin)
+    assert second.json()["votes"]["by"] == []
 
 
 def test_idempotency_key_longer_than_128_characters_is_refused_before_anything_is_recorded(
@@ -130,13 +135,6 @@ def test_idempotency_key_longer_than_128_characters_is_refused_before_anything_i
     assert chain_status(service, "BW-2026-000050") == CertificateStatus.NONE
     assert longest.status_code == 201, longest.text  # fits the column, on PostgreSQL too
     assert nonce(service, "BW") == before + 1
-    # A request of several steps keys each one "<key>#<n>": that fits as well.
-    suspended = service.client.patch(
-        "/v1/participants/NA",
-        json={"status": "suspended", "origin_restricted": True},
-        headers={**service.headers("", "governor"), "Idempotency-Key": "p" * 128},
-    )
-    assert suspended.status_code == 200, suspended.text
 
 
 def test_failed_retry_returns_first_error_when_key_is_the_same(service: Service) -> None:
@@ -147,10 +145,8 @@ def test_failed_retry_returns_first_error_when_key_is_the_same(service: Service)
 
     # Even once VE is reinstated (so that running it again would succeed), the retry answers
     # with the first error and sends nothing.
-    reinstated = service.client.patch(
-        "/v1/participants/VE", json={"status": "active"}, headers=service.headers("", "governor")
-    )
-    assert reinstated.status_code == 200, reinstated.text
+    service.chain.set_status("VE", ParticipantStatus.ACTIVE)
+    caught_up(service)
     again = _issue(service, body, "to-ve")
     assert assert_error(again, 409, "participant_not_active") == error
     assert nonce(service, "BW") == before

@@ -3,8 +3,9 @@
 checking every answer against the document: no server error, only documented statuses, content
 types, headers and bodies, and invalid requests refused.
 
-The run is bounded and seeded (the same cases every time), once with an exporting officer's key
-over every operation and once with a governor's key over the participant registry's.
+The run is bounded and seeded (the same cases every time): once with an exporting officer's key
+over every operation, once with a (read-only) governor's key over the participant registry's,
+and once with a participant admin's key over the governance's (proposals, votes, executions).
 """
 
 from __future__ import annotations
@@ -108,6 +109,12 @@ def served(tmp_path_factory: pytest.TempPathFactory, node: AnvilNode) -> Iterato
         with service.client(keys["AE"]["officer"]) as client:
             issued = client.post("/v1/certificates", json=document("AE-2026-000001", "AE", "BW"))
             assert issued.status_code == 201, issued.text
+        # And a proposal, open for votes.
+        with service.client(keys["BW"]["admin"]) as client:
+            body = {"action": "suspend", "participant": "AO", "description": "Suspend AO"}
+            proposed = client.post("/v1/governance/proposals", json=body)
+            assert proposed.status_code == 201, proposed.text
+        devnet.later(1)
         yield Served(service, keys, governor, directory)
     finally:
         service.stop()
@@ -136,6 +143,17 @@ def test_participant_registry_answers_a_governor_as_its_openapi_document_says(
     served: Served,
 ) -> None:
     result = served.schemathesis(served.governor, "--include-path-regex", "^/v1/participants")
+
+    assert result.returncode == 0, _failures(result)
+    assert _cases(result) > 100
+
+
+def test_governance_answers_a_participant_admin_as_its_openapi_document_says(
+    served: Served,
+) -> None:
+    result = served.schemathesis(
+        served.keys["BW"]["admin"], "--include-path-regex", "^/v1/governance"
+    )
 
     assert result.returncode == 0, _failures(result)
     assert _cases(result) > 100

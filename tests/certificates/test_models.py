@@ -27,8 +27,6 @@ from kpchain.certificates.models import (
     CancelRequest,
     CertificateDocument,
     CertificateLine,
-    ParticipantCreate,
-    ParticipantUpdate,
     Party,
     ReceiveRequest,
     RejectionReasonLabel,
@@ -73,7 +71,7 @@ from kpchain.certificates.typed_data import (
     zone_id,
 )
 from kpchain.chain.transactions import TransactionSender
-from kpchain.contracts.enums import ParticipantStatus, RejectionReason, WithdrawalReason
+from kpchain.contracts.enums import RejectionReason, WithdrawalReason
 from kpchain.deploy import deploy
 from kpchain.devnet.anvil import DEVNET_CHAIN_ID
 from kpchain.devnet.seed import (
@@ -1049,76 +1047,6 @@ def test_cancel_request_takes_optional_reason() -> None:
     assert CancelRequest.model_validate({}).reason is None
     assert CancelRequest.model_validate({"reason": "typo in licence"}).reason == "typo in licence"
     assert errors_of(CancelRequest, {"reason": 3}) == [(("reason",), "string_type")]
-
-
-# ----------------------------------------------------------------------------------------------
-# Participant requests
-# ----------------------------------------------------------------------------------------------
-
-ADMIN = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
-
-
-@pytest.mark.parametrize("given_address", [ADMIN, ADMIN.lower(), "0x" + ADMIN[2:].upper()])
-def test_participant_create_checksums_admin_when_one_case_or_checksummed(
-    given_address: str,
-) -> None:
-    request = ParticipantCreate.model_validate({"code": "UZ", "admin": given_address})
-
-    assert request.admin == ADMIN
-    assert request.status == "active"
-    assert request.status_code() is ParticipantStatus.ACTIVE
-
-
-@pytest.mark.parametrize(
-    ("changes", "loc", "kind"),
-    [
-        ({"admin": ADMIN.replace("F", "f", 1)}, ("admin",), "address_checksum"),
-        ({"admin": ADMIN[:-1]}, ("admin",), "address_format"),
-        ({"admin": "0x" + "0" * 40}, ("admin",), "address_zero"),
-        ({"admin": 12}, ("admin",), "address_format"),
-        ({"code": "uz"}, ("code",), "participant_code"),
-        ({"status": "none"}, ("status",), "literal_error"),
-    ],
-)
-def test_participant_create_rejects_naming_field_when_invalid(
-    changes: dict[str, Any], loc: tuple[Any, ...], kind: str
-) -> None:
-    assert errors_of(ParticipantCreate, {"code": "UZ", "admin": ADMIN, **changes}) == [(loc, kind)]
-
-
-def test_participant_update_converts_zone_names_to_ids() -> None:
-    update = ParticipantUpdate.model_validate(
-        {
-            "status": "suspended",
-            "add_zones": ["CF:Berberati", "CF:Carnot", "CF:Berberati"],
-            "remove_zones": ["CF:Bangui"],
-        }
-    )
-
-    assert update.status_code() is ParticipantStatus.SUSPENDED
-    assert update.add_zones == ["CF:Berberati", "CF:Carnot"]
-    assert update.add_zone_ids() == [zone_id("CF:Berberati"), zone_id("CF:Carnot")]
-    assert update.remove_zone_ids() == [zone_id("CF:Bangui")]
-
-
-def test_participant_update_changes_nothing_when_empty() -> None:
-    update = ParticipantUpdate.model_validate({})
-
-    assert update.status_code() is None
-    assert update.origin_restricted is None
-    assert update.add_zone_ids() == update.remove_zone_ids() == []
-
-
-def test_participant_update_rejects_naming_field_when_invalid() -> None:
-    overlap = {"add_zones": ["CF:Carnot"], "remove_zones": ["CF:Carnot"]}
-
-    assert errors_of(ParticipantUpdate, overlap) == [(("remove_zones",), "zones_conflict")]
-    assert errors_of(ParticipantUpdate, {"add_zones": [""]}) == [
-        (("add_zones", 0), "string_too_short")
-    ]
-    assert errors_of(ParticipantUpdate, {"origin_restricted": "yes"}) == [
-        (("origin_restricted",), "bool_type")
-    ]
 
 
 # ----------------------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from web3 import Web3
 
-from kpchain.certificates.models import zone_id
 from kpchain.devnet.anvil import AnvilNode
 from kpchain.devnet.seed import participant_account
 from kpchain.service.tables import Operation
@@ -42,13 +41,13 @@ BW_AUTHORITY = participant_account("BW", "authority")
 
 @dataclass
 class Stage:
-    """A service process, the chain it writes to, its store, and a BW officer's key."""
+    """A service process, the chain it writes to, its store, and BW's officer and admin keys."""
 
     chain: Devnet
     service: ServiceProcess
     sessions: sessionmaker[Session]
     officer: str
-    governor: str
+    admin: str
 
     def post_issue(self, cert_no: str, idempotency_key: str) -> httpx.Response:
         with self.service.client(self.officer) as client:
@@ -85,12 +84,10 @@ class Stage:
     def mine(self) -> None:
         self.chain.rpc("evm_mine")
 
-    def patch_participant(
-        self, code: str, body: dict[str, object], idempotency_key: str
-    ) -> httpx.Response:
-        with self.service.client(self.governor) as client:
-            return client.patch(
-                f"/v1/participants/{code}",
+    def propose(self, body: dict[str, object], idempotency_key: str) -> httpx.Response:
+        with self.service.client(self.admin) as client:
+            return client.post(
+                "/v1/governance/proposals",
                 json=body,
                 headers={"Idempotency-Key": idempotency_key},
             )
@@ -98,11 +95,12 @@ class Stage:
 
 def _stage(tmp_path: Path, chain: Devnet, rpc_url: str, database_url: str) -> Iterator[Stage]:
     settings = service_settings(tmp_path, rpc_url, chain, database_url)
-    governor, keys = create_keys(database_url)
+    _, keys = create_keys(database_url)
     service = ServiceProcess(settings, tmp_path).start()
     engine = create_engine(database_url)
     try:
-        yield Stage(chain, service, session_factory(engine), keys["BW"]["officer"], governor)
+        admin = keys["BW"]["admin"]
+        yield Stage(chain, service, session_factory(engine), keys["BW"]["officer"], admin)
     finally:
         service.stop()
         engine.dispose()
@@ -304,37 +302,69 @@ def test_retry_completes_the_write_once_when_the_node_was_unreachable_before_it_
     _assert_issued_once(stage, "BW-2026-000105", "node-gone-pending", done)
 
 
-def test_retried_participant_update_finishes_the_rest_when_the_node_went_away_after_its_first_step(
+def test_retried_proposal_is_made_once_when_the_node_went_away_while_it_waited_for_mining(
     proxied_stage: Stage, proxy: NodeProxy
 ) -> None:
     stage = proxied_stage
-    body = {"status": "suspended", "origin_restricted": True, "add_zones": ["Zone A"]}
+    body = {"action": "suspend", "participant": "NA", "description": "Suspend NA"}
     stage.chain.rpc("evm_setAutomine", False)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        request = pool.submit(stage.patch_participant, "NA", body, "na-sanctions")
-        first_step = stage.signed("na-sanctions#0")
+        request = pool.submit(stage.propose, body, "na-suspension")
+        sent = stage.signed("na-suspension")
         proxy.cut()
         response = request.result(timeout=30)
     assert response.status_code == 503, response.text
     proxy.restore()
-    stage.mine()  # the suspension is on chain; the restriction and the zone were never sent
+    stage.mine()  # the proposal is on chain; the service has not seen it mined
     stage.chain.rpc("evm_setAutomine", True)
 
-    retry = stage.patch_participant("NA", body, "na-sanctions")
-    again = stage.patch_participant("NA", body, "na-sanctions")
-    reused = stage.patch_participant("NA", {"status": "active"}, "na-sanctions")
+    retry = stage.propose(body, "na-suspension")
+    again = stage.propose(body, "na-suspension")
+    reused = stage.propose({**body, "description": "Suspend NA at once"}, "na-suspension")
 
-    assert retry.status_code == 200, retry.text
+    assert retry.status_code == 201, retry.text
     view = retry.json()
-    assert view["status"] == "suspended"
-    assert view["origin_restricted"] is True
-    assert view["zones"] == ["0x" + zone_id("Zone A").hex()]
-    assert again.status_code == 200, again.text
+    assert (view["action"], view["participant"]) == ("suspend", "NA")
+    assert again.status_code == 201, again.text
     assert again.json() == view
     assert reused.status_code == 409, reused.text
     assert reused.json()["error"]["code"] == "idempotency_key_reused"
-    steps = [operation(stage.sessions, f"na-sanctions#{i}") for i in range(3)]
-    assert [step.status if step else None for step in steps] == ["done", "done", "done"]
-    assert [step.kind for step in steps if step] == ["set_status", "set_restriction", "set_zone"]
-    assert steps[0] is not None
-    assert steps[0].tx_hash == first_step.tx_hash  # sent once, never again
+    done = operation(stage.sessions, "na-suspension")
+    assert done is not None
+    assert (done.status, done.kind, done.tx_hash) == ("done", "governance_propose", sent.tx_hash)
+    created = stage.chain.governor.events.ProposalCreated().get_logs(from_block=0)
+    assert [log["args"]["proposalId"] for log in created] == [int(view["id"])]
+
+
+def test_restart_finishes_a_vote_once_when_killed_with_its_transaction_in_the_pool(
+    stage: Stage,
+) -> None:
+    body = {"action": "suspend", "participant": "NA", "description": "Suspend NA"}
+    proposed = stage.propose(body, "na-proposal")
+    assert proposed.status_code == 201, proposed.text
+    stage.chain.later(1)
+    path = f"/v1/governance/proposals/{proposed.json()['id']}/votes"
+    stage.chain.rpc("evm_setAutomine", False)
+
+    def vote() -> httpx.Response:
+        with stage.service.client(stage.admin) as client:
+            return client.post(path, json={"support": "approve"}, headers={"Idempotency-Key": "v"})
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        request = pool.submit(vote)
+        signed = stage.signed("v")
+        stage.service.kill()
+        with pytest.raises(httpx.TransportError):
+            request.result(timeout=30)
+    stage.mine()
+    stage.chain.rpc("evm_setAutomine", True)
+    stage.service.start()
+
+    done = stage.done("v")  # the reconciler's first pass finished it
+    retried = vote()
+
+    assert done.tx_hash == signed.tx_hash
+    assert retried.status_code == 201, retried.text
+    assert retried.json()["votes"]["approve"] == 1
+    votes = stage.chain.governor.events.SeatVoted().get_logs(from_block=0)
+    assert len(votes) == 1

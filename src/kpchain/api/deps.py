@@ -8,8 +8,9 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from kpchain.errors import AuthenticationError, PermissionDeniedError
+from kpchain.errors import AuthenticationError, NotFoundError, PermissionDeniedError
 from kpchain.exchange.service import ExchangeService
+from kpchain.governance.service import GovernanceService
 from kpchain.service.authority import AuthorityService
 from kpchain.service.keys import Principal, Role, authenticate
 from kpchain.service.runtime import Runtime
@@ -39,6 +40,19 @@ def get_authority(runtime: RuntimeDep) -> AuthorityService:
 
 
 AuthorityDep = Annotated[AuthorityService, Depends(get_authority)]
+
+
+def get_governance(runtime: RuntimeDep) -> GovernanceService:
+    if runtime.governance is None:
+        raise NotFoundError(
+            "this service knows no governance contracts: its deployments file names no "
+            "KPGovernor (deploy with this kpchain version) and KPCHAIN_GOVERNOR_ADDRESS is unset",
+            code="governance_not_deployed",
+        )
+    return runtime.governance
+
+
+GovernanceDep = Annotated[GovernanceService, Depends(get_governance)]
 
 
 def get_exchange(runtime: RuntimeDep) -> ExchangeService:
@@ -79,7 +93,6 @@ def require(*roles: Role) -> Callable[[Principal], Principal]:
 
 
 OfficerDep = Annotated[Principal, Depends(require("officer"))]
-GovernorDep = Annotated[Principal, Depends(require("governor"))]
 AdminDep = Annotated[Principal, Depends(require("admin"))]
 """A participant admin's key: the participant's vote in governance, its authority keys and its
 exchange endpoint."""

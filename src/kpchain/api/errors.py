@@ -69,6 +69,25 @@ _REVERT_STATUS: dict[str, int] = {
     "ServiceEndpointUrlEmpty": 422,
     "ServiceEndpointUrlTooLong": 422,
     "EncryptionKeyZero": 422,
+    # Governance (KPGovernor, KPSeats, KPTimelock, ValidatorSet); the rest are state conflicts.
+    "GovernorNonexistentProposal": 404,
+    "VoterWithoutSeat": 403,
+    "VoterIsSubject": 403,
+    "GovernorInsufficientProposerVotes": 403,
+    "GovernorRestrictedProposer": 403,
+    "GovernorOnlyExecutor": 403,
+    "OwnableUnauthorizedAccount": 403,
+    "CallerNotGovernor": 403,
+    "TimelockUnauthorizedCaller": 403,
+    "RelayTargetForbidden": 403,
+    "GovernorInvalidVoteType": 422,
+    "GovernorInvalidProposalLength": 422,
+    "ProposalSubjectsMixed": 422,
+    "QuorumTooLow": 422,
+    "EmergencyThresholdInvalid": 422,
+    "VotingPeriodZero": 422,
+    "ValidatorZero": 422,
+    "ValidatorNotFound": 404,
 }
 
 _KIND_STATUS: list[tuple[type[KpchainError], int]] = [

@@ -48,7 +48,6 @@ from pydantic import (
     StringConstraints,
     ValidationError,
     WithJsonSchema,
-    field_validator,
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -63,7 +62,7 @@ from kpchain.certificates.typed_data import (
     participant_code,
     zone_id,
 )
-from kpchain.contracts.enums import ParticipantStatus, RejectionReason, WithdrawalReason
+from kpchain.contracts.enums import RejectionReason, WithdrawalReason
 from kpchain.errors import DocumentInvalidError
 
 # ----------------------------------------------------------------------------------------------
@@ -1042,76 +1041,3 @@ def withdrawal_reason_label(reason: WithdrawalReason | int) -> WithdrawalReasonL
     """
     label = _label_of(_WITHDRAWAL_LABELS, WithdrawalReason, reason, "withdrawal reason")
     return cast(WithdrawalReasonLabel, label)
-
-
-# ----------------------------------------------------------------------------------------------
-# Request bodies of the participant registry
-# ----------------------------------------------------------------------------------------------
-
-
-def _check_not_zero_address(value: str) -> str:
-    if int(value, 16) == 0:
-        raise PydanticCustomError("address_zero", "must not be the zero address")
-    return value
-
-
-class ParticipantCreate(BaseModel):
-    """Body of POST /v1/participants: admit `code` with `admin`, and leave it in `status`."""
-
-    model_config = _REQUEST_CONFIG
-
-    code: ParticipantCode
-    admin: Annotated[Address, AfterValidator(_check_not_zero_address)]
-    status: ParticipantStatusLabel = "active"
-
-    def status_code(self) -> ParticipantStatus:
-        """`status` as the contract's enum."""
-        return ParticipantStatus[self.status.upper()]
-
-
-class ParticipantUpdate(BaseModel):
-    """Body of PATCH /v1/participants/{code}: what to change; None and empty lists change
-    nothing. Zones are given by name ("CF:Berberati") and go on chain as `zone_id(name)`."""
-
-    model_config = _REQUEST_CONFIG
-
-    status: ParticipantStatusLabel | None = None
-    origin_restricted: bool | None = Field(default=None, strict=True)
-    add_zones: list[ZoneName] = Field(default_factory=list)
-    remove_zones: list[ZoneName] = Field(default_factory=list)
-
-    @field_validator("add_zones", "remove_zones")
-    @classmethod
-    def _unique(cls, zones: list[str]) -> list[str]:
-        # A name listed twice is one change; keep the first, in order.
-        return list(dict.fromkeys(zones))
-
-    @model_validator(mode="after")
-    def _check_zone_overlap(self) -> Self:
-        both = sorted(set(self.add_zones) & set(self.remove_zones))
-        if both:
-            raise ValidationError.from_exception_data(
-                type(self).__name__,
-                [
-                    _field_error(
-                        "remove_zones",
-                        list(self.remove_zones),
-                        "zones_conflict",
-                        "names zones that add_zones adds too: {zones}",
-                        {"zones": ", ".join(both)},
-                    )
-                ],
-            )
-        return self
-
-    def status_code(self) -> ParticipantStatus | None:
-        """`status` as the contract's enum, or None to leave it."""
-        return None if self.status is None else ParticipantStatus[self.status.upper()]
-
-    def add_zone_ids(self) -> list[bytes]:
-        """The zone ids to allow, in order."""
-        return [zone_id(name) for name in self.add_zones]
-
-    def remove_zone_ids(self) -> list[bytes]:
-        """The zone ids to disallow, in order."""
-        return [zone_id(name) for name in self.remove_zones]

@@ -1,11 +1,12 @@
 """The authority service on the devnet: its signers file, its API keys, the process that
 `kpchain devnet up` starts, and the demo certificates it issues through the API.
 
-The devnet's service hosts every demo participant and governance (one hosted service, as a
-KP-wide platform would run for participants without their own system). Its files, beside the
+The devnet's service hosts every demo participant and its admin (one hosted service, as a
+KP-wide platform would run for participants without their own system), so each demo admin's
+key proposes and votes through it (/v1/governance). Its files, beside the
 chain's under ``<project>/.kpchain``:
 
-- ``signers.yaml``: each participant's devnet authority key (``dev: BW``) and the governor's;
+- ``signers.yaml``: each participant's devnet authority and admin keys (``dev: BW``);
 - ``kpchain.db``: the SQLite store (index, API keys, operations, documents); it is started
   afresh whenever the contract is deployed afresh, so it never indexes another deployment;
 - ``service.pid`` / ``service.log``: the uvicorn process and its output.
@@ -72,10 +73,9 @@ class ServiceFiles:
 
 
 def write_signers(files: ServiceFiles, codes: list[str]) -> None:
-    """The signers file: every demo participant's devnet authority and admin keys, and the
-    governor's."""
+    """The signers file: every demo participant's devnet authority and admin keys (no governor
+    key: no account governs; the admins' keys vote)."""
     content = {
-        "governor": {"dev": "governor"},
         "participants": {code: {"dev": code} for code in codes},
         "admins": {code: {"dev": code} for code in codes},
     }
@@ -94,7 +94,7 @@ def reset_database(files: ServiceFiles) -> None:
 def api_keys(
     files: ServiceFiles, codes: list[str], previous: dict[str, Any] | None
 ) -> tuple[str, dict[str, dict[str, str]]]:
-    """The governor's key and each participant's officer, clerk, auditor and admin keys.
+    """The (read-only) governor key and each participant's officer, clerk, auditor and admin keys.
 
     Keys that `previous` (the last devnet.json) lists and the store still accepts are kept, so
     a restarted devnet keeps the keys its users copied; the rest are created.

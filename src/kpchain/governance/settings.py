@@ -57,3 +57,7 @@ class GovernanceSettings:
             return self.quorum
         seats = sum(1 for f in founders if f.status == ParticipantStatus.ACTIVE)
         return max(MIN_QUORUM, seats // 2 + 1)
+
+
+MAX_DESCRIPTION_LENGTH = 2000
+"""Characters of a proposal's description: the governor emits it whole in ProposalCreated."""

@@ -1,4 +1,5 @@
-"""Follow the registry's events into the SQL store: checkpointed, idempotent, reorg-aware.
+"""Follow the registry's events (and its governance's) into the SQL store: checkpointed,
+idempotent, reorg-aware.
 
 One pass (`Indexer.sync`) reads the logs of the registry from the block after the checkpoint up
 to the node's head (minus `confirmations`), in ranges; each range is written in one transaction
@@ -22,7 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,6 +107,8 @@ class Indexer:
         sessions: sessions on a migrated store (see kpchain.store).
         registry: address of the deployed CertificateRegistry.
         start_block: first block to index (the deployment's block saves reading empty ones).
+        contracts: further contracts whose events to index, address -> artifact name (the
+            governance: the governor, its seats, the validator set).
         confirmations: blocks below the head to stay: 0 for chains with instant finality
             (QBFT), more where reorgs happen.
         batch_blocks: most blocks per `eth_getLogs` range (and per transaction).
@@ -118,20 +121,32 @@ class Indexer:
         *,
         registry: str,
         start_block: int = 0,
+        contracts: Mapping[str, str] | None = None,
         confirmations: int = 0,
         batch_blocks: int = 2000,
     ) -> None:
         if start_block < 0 or confirmations < 0 or batch_blocks < 1:
             raise ValueError("start_block and confirmations must be >= 0, batch_blocks >= 1")
         self.registry = Web3.to_checksum_address(registry)
-        self._registry_bytes = bytes.fromhex(self.registry[2:])
+        sources = {self.registry: DEPLOYED_CONTRACT}
+        sources.update(
+            (Web3.to_checksum_address(address), name) for address, name in (contracts or {}).items()
+        )
+        # One eth_getLogs asks for every followed contract: a single address while it is only
+        # the registry, as before, a list otherwise.
+        followed: list[str] = list(sources)
+        self._log_address: str | list[str] = followed[0] if len(followed) == 1 else followed
+        self._address_bytes = [bytes.fromhex(address[2:]) for address in followed]
+        self._decoders = {
+            address.lower(): EventDecoder(load_artifact(name).abi)
+            for address, name in sources.items()
+        }
         self.start_block = start_block
         self.confirmations = confirmations
         self.batch_blocks = batch_blocks
         self.keep_blocks = KEEP_BLOCKS
         self._w3 = w3
         self._sessions = sessions
-        self._decoder = EventDecoder(load_artifact(DEPLOYED_CONTRACT).abi)
         self._lock = threading.Lock()  # one pass at a time
         self._changed = threading.Condition()  # notified after every pass
         self._syncing = False  # an ensure_indexed caller is running a pass for the others
@@ -312,7 +327,7 @@ class Indexer:
             ("eth_getBlockByNumber", [hex(start), False]),
             (
                 "eth_getLogs",
-                [{"address": self.registry, "fromBlock": hex(start), "toBlock": hex(start)}],
+                [{"address": self._log_address, "fromBlock": hex(start), "toBlock": hex(start)}],
             ),
         ]
         if checkpoint is not None:
@@ -351,7 +366,7 @@ class Indexer:
             logs = first_logs if self._logs_belong(first_logs, first) else None
             if logs is None:
                 # By hash: these logs belong to exactly the header just read.
-                query = {"address": self.registry, "blockHash": first.hash}
+                query = {"address": self._log_address, "blockHash": first.hash}
                 logs = self._request("eth_getLogs", [query])
         else:
             logs = self._logs(start, end)
@@ -381,7 +396,9 @@ class Indexer:
             return False
         if logs:
             return all(str(log["blockHash"]).lower() == header.hash for log in logs)
-        return not _bloom_may_contain(header.logs_bloom, self._registry_bytes)
+        return not any(
+            _bloom_may_contain(header.logs_bloom, address) for address in self._address_bytes
+        )
 
     def _decode(self, logs: list[dict[str, Any]], headers: dict[int, _Header]) -> list[Event]:
         times = {number: header.timestamp for number, header in headers.items()}
@@ -401,7 +418,8 @@ class Indexer:
                 continue
             stamp = log.get("blockTimestamp")
             block_time = _int(stamp) if stamp is not None else times[int(log["blockNumber"], 16)]
-            event = self._decoder.decode(log, block_time=block_time)
+            decoder = self._decoders.get(str(log["address"]).lower())
+            event = decoder.decode(log, block_time=block_time) if decoder is not None else None
             if event is not None:
                 events.append(event)
         events.sort(key=lambda e: (e.block_number, e.log_index))
@@ -564,7 +582,7 @@ class Indexer:
     def _logs(self, start: int, end: int) -> list[dict[str, Any]]:
         """The registry's logs of blocks `start`..`end`, halving the range when the node
         refuses it (too many results, range too wide)."""
-        query = {"address": self.registry, "fromBlock": hex(start), "toBlock": hex(end)}
+        query = {"address": self._log_address, "fromBlock": hex(start), "toBlock": hex(end)}
         try:
             logs: list[dict[str, Any]] = self._request("eth_getLogs", [query])
             return logs

@@ -16,6 +16,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from kpchain.contracts.enums import ParticipantStatus, RejectionReason, WithdrawalReason
+from kpchain.governance import projection as governance
 from kpchain.indexer.decoding import MIXED_ORIGIN, code_of, text_of
 from kpchain.indexer.tables import (
     Authority,
@@ -41,6 +42,8 @@ def project(session: Session, event: Event) -> None:
     handler = _HANDLERS.get(event.name)
     if handler is not None:
         handler(session, event)
+    else:
+        governance.project(session, event)
 
 
 def rederive(session: Session, *, cert_nos: Collection[str], codes: Collection[str]) -> None:
@@ -64,6 +67,8 @@ def rederive(session: Session, *, cert_nos: Collection[str], codes: Collection[s
         replay.update((event.id, event) for event in session.scalars(query))
     for event in sorted(replay.values(), key=lambda e: (e.block_number, e.log_index)):
         project(session, event)
+    # Governance events name no certificate nor participant column: rebuilt whole (a few rows).
+    governance.rederive(session)
 
 
 # --- certificates ------------------------------------------------------------------------------

@@ -42,6 +42,9 @@ BIG_ID = BigInteger().with_variant(Integer(), "sqlite")
 ARGS = JSON().with_variant(JSONB(), "postgresql")
 
 INDEX_TABLES = (
+    "proposal_votes",  # kpchain.governance.tables
+    "proposals",
+    "validators",
     "certificate_lines",
     "certificates",
     "participant_zones",

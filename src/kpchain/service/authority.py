@@ -8,7 +8,7 @@ view of the mined result.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any, Literal
 
@@ -18,7 +18,6 @@ from web3.contract.contract import ContractFunction
 
 from kpchain.certificates import models
 from kpchain.certificates.typed_data import document_hash, typed_data
-from kpchain.contracts.enums import ParticipantStatus
 from kpchain.contracts.registry import Confirmation, Registry
 from kpchain.errors import (
     ConflictError,
@@ -32,7 +31,7 @@ from kpchain.indexer import queries
 from kpchain.indexer.indexer import Indexer
 from kpchain.service import views
 from kpchain.service.keys import Principal
-from kpchain.service.operations import GOVERNOR, CallBuilder, Hosting, Intent, Step, Writer
+from kpchain.service.operations import CallBuilder, Hosting, Intent, Renderer, Writer
 from kpchain.service.tables import Document, Operation
 
 Direction = Literal["inbound", "outbound"]
@@ -70,16 +69,30 @@ class AuthorityService:
         self._chain_id = chain_id
         self._max_validity_days = max_validity_days
         self._writer: Writer | None = None
+        self._renders: dict[str, Renderer] = {}
 
-    def writer(self, *, receipt_timeout: float) -> Writer:
-        """The writer of this service (created once)."""
+    def writer(
+        self,
+        *,
+        receipt_timeout: float,
+        calls: Mapping[str, CallBuilder] | None = None,
+        renders: Mapping[str, Renderer] | None = None,
+    ) -> Writer:
+        """The writer of this service (created once).
+
+        Args:
+            receipt_timeout: seconds a request waits for its transaction to be mined.
+            calls: the operation kinds of other concerns (governance) and their calls.
+            renders: how those kinds' finished operations are rendered, by kind.
+        """
         if self._writer is None:
+            self._renders = dict(renders or {})
             self._writer = Writer(
                 sessions=self._sessions,
                 registry=self._registry,
                 hosting=self._hosting,
                 indexer=self._indexer,
-                calls=_CALLS,
+                calls={**_CALLS, **(calls or {})},
                 render=self._render,
                 receipt_timeout=receipt_timeout,
             )
@@ -239,96 +252,6 @@ class AuthorityService:
         return self._lifecycle(
             principal, cert_no, "withdraw", "exporting", request, idempotency_key
         )
-
-    # --- participant writes (governance) ---------------------------------------------------
-
-    def admit(
-        self,
-        principal: Principal,
-        request: models.ParticipantCreate,
-        *,
-        idempotency_key: str | None,
-    ) -> dict[str, Any]:
-        """Admits a participant (and sets its status when it is not to start Active)."""
-        _require_governor(principal)
-        body = request.model_dump(mode="json")
-        code = request.code
-        with self._sessions() as session:
-            admitted = queries.participant(session, code) is not None
-        if admitted and not self._write.recorded(GOVERNOR, idempotency_key):
-            raise ConflictError(
-                f"participant {code} is already admitted",
-                code="participant_already_admitted",
-                detail={"code": code},
-            )
-        status = request.status_code()
-        steps = [Step("admit", body, in_effect=admitted)]
-        if status != ParticipantStatus.ACTIVE:
-            steps.append(Step("set_status", {"code": code, "status": int(status)}))
-        self._write.submit_steps(
-            actor=GOVERNOR,
-            kind="admit_participant",
-            subject=code,
-            body=body,
-            steps=steps,
-            idempotency_key=idempotency_key,
-        )
-        return self.participant(code)
-
-    def update_participant(
-        self,
-        principal: Principal,
-        code: str,
-        request: models.ParticipantUpdate,
-        *,
-        idempotency_key: str | None,
-    ) -> dict[str, Any]:
-        """Changes a participant's status, origin restriction and zones: one transaction per
-        change, each an operation of its own, in an order that follows from the request alone
-        (so a retry after some of them finished finishes the rest; see `Writer.submit_steps`)."""
-        _require_governor(principal)
-        # What is already in effect is judged against the index: bring it up to the chain
-        # first, so that a change made a moment ago (or before this process caught up) is not
-        # taken for one still to make, nor the other way round.
-        self._indexer.sync()
-        with self._sessions() as session:
-            current = self._participant_row(session, code)
-            allowed = {zone.zone_id for zone in current.zones}
-        steps: list[Step] = []
-        status = request.status_code()
-        if status is not None:
-            steps.append(
-                Step(
-                    "set_status",
-                    {"code": code, "status": int(status)},
-                    in_effect=views.participant_status(current) == status,
-                )
-            )
-        if request.origin_restricted is not None:
-            steps.append(
-                Step(
-                    "set_restriction",
-                    {"code": code, "restricted": request.origin_restricted},
-                    in_effect=request.origin_restricted == current.origin_restricted,
-                )
-            )
-        for names, zones, allow in (
-            (request.add_zones, request.add_zone_ids(), True),
-            (request.remove_zones, request.remove_zone_ids(), False),
-        ):
-            for name, zone in zip(names, zones, strict=True):
-                zone_hex = "0x" + zone.hex()
-                change = {"code": code, "zone": zone_hex, "allowed": allow, "name": name}
-                steps.append(Step("set_zone", change, in_effect=(zone_hex in allowed) == allow))
-        self._write.submit_steps(
-            actor=GOVERNOR,
-            kind="update_participant",
-            subject=code,
-            body=request.model_dump(mode="json"),
-            steps=steps,
-            idempotency_key=idempotency_key,
-        )
-        return self.participant(code)
 
     # --- reads -----------------------------------------------------------------------------
 
@@ -504,10 +427,8 @@ class AuthorityService:
             return {"certificates": views.certificate_views(session, rows, now=now)}
         if operation.kind == SET_ENDPOINT:
             return exchange_views.endpoint_view(session, operation.subject)
-        if operation.actor == GOVERNOR:
-            row = queries.participant(session, operation.subject)
-            assert row is not None
-            return views.participant_view(session, row)
+        if operation.kind in self._renders:
+            return self._renders[operation.kind](session, operation)
         return views.certificate_view(
             session, self._certificate_row(session, operation.subject), now=now
         )
@@ -558,23 +479,6 @@ def _withdraw(registry: Registry, request: dict[str, Any]) -> ContractFunction:
     return registry.withdraw_shipment(request["cert_no"], reason)
 
 
-def _admit(registry: Registry, request: dict[str, Any]) -> ContractFunction:
-    return registry.admit_participant(request["code"], request["admin"])
-
-
-def _set_status(registry: Registry, request: dict[str, Any]) -> ContractFunction:
-    return registry.set_participant_status(request["code"], ParticipantStatus(request["status"]))
-
-
-def _set_restriction(registry: Registry, request: dict[str, Any]) -> ContractFunction:
-    return registry.set_origin_restriction(request["code"], bool(request["restricted"]))
-
-
-def _set_zone(registry: Registry, request: dict[str, Any]) -> ContractFunction:
-    zone = bytes.fromhex(request["zone"][2:])
-    return registry.set_origin_zone(request["code"], zone, bool(request["allowed"]))
-
-
 def _set_endpoint(registry: Registry, request: dict[str, Any]) -> ContractFunction:
     key = bytes.fromhex(request["encryption_key"][2:])
     return registry.set_service_endpoint(request["code"], request["url"], key)
@@ -588,10 +492,6 @@ _CALLS: dict[str, CallBuilder] = {
     "reject": _reject,
     "cancel": _cancel,
     "withdraw": _withdraw,
-    "admit": _admit,
-    "set_status": _set_status,
-    "set_restriction": _set_restriction,
-    "set_zone": _set_zone,
     SET_ENDPOINT: _set_endpoint,
 }
 
@@ -712,10 +612,3 @@ def _issue_live(session: Session, document: Document) -> bool:
     """Whether the issue that recorded `document` is done or may still be (not failed)."""
     operation = session.get(Operation, document.operation_id)
     return operation is not None and operation.status != "failed"
-
-
-def _require_governor(principal: Principal) -> None:
-    if principal.role != "governor":
-        raise PermissionDeniedError(
-            "only a governor key can change the registry", code="governor_required"
-        )

@@ -2,9 +2,10 @@
 
 Each key belongs to one participant and one role. Roles (DESIGN.md section 4): ``clerk`` and
 ``auditor`` read; ``officer`` signs and submits the participant's operations; ``admin`` acts as
-the participant's admin (its seat in governance, its authority keys, its exchange endpoint);
-``governor`` runs the registry's governance (admit, suspend, zones) and belongs to no
-participant.
+the participant's admin (its seat in governance: proposals and votes, its authority keys, its
+exchange endpoint); ``governor`` belongs to no participant and only reads (every certificate's
+view, the registry, the proposals), as the KP Chair and Secretariat do: no key governs the
+registry, which changes only by proposals the participants' admins pass (/v1/governance).
 """
 
 from __future__ import annotations

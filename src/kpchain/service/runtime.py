@@ -15,11 +15,14 @@ from web3 import Web3
 from kpchain.chain.connection import connect
 from kpchain.chain.transactions import TransactionSender
 from kpchain.config import Settings, get_settings
+from kpchain.contracts.governance import Governance
 from kpchain.contracts.registry import Registry
-from kpchain.deploy import Deployment
+from kpchain.deploy import GOVERNOR_CONTRACT, SEATS_CONTRACT, VALIDATOR_SET_CONTRACT, Deployment
 from kpchain.errors import ConfigError
 from kpchain.exchange.keys import KeyRing, exchange_passphrase
 from kpchain.exchange.service import ExchangeService
+from kpchain.governance.service import GovernanceService
+from kpchain.governance.validators import ValidatorVoter
 from kpchain.indexer.indexer import Indexer
 from kpchain.service.authority import AuthorityService
 from kpchain.service.operations import Hosting, Writer
@@ -48,6 +51,8 @@ class Runtime:
     owner: OwnerLock
     exchange: ExchangeService
     webhooks: WebhookDispatcher | None = None
+    governance: GovernanceService | None = None  # None: no governance contracts known
+    validator_voter: ValidatorVoter | None = None  # set by KPCHAIN_NODE_ADMIN_URL
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
 
@@ -79,6 +84,16 @@ class Runtime:
                 daemon=True,
             ),
         ]
+        if self.validator_voter is not None:
+            self._threads.append(
+                threading.Thread(
+                    target=self.validator_voter.run,
+                    args=(self._stop,),
+                    kwargs={"interval": self.settings.reconcile_interval},
+                    name="kpchain-validator-votes",
+                    daemon=True,
+                )
+            )
         if self.webhooks is not None:
             self._threads.append(
                 threading.Thread(
@@ -116,8 +131,11 @@ def index_runtime(settings: Settings | None = None) -> IndexRuntime:
     """The standalone indexer of `settings` (default: the environment's)."""
     settings = settings or get_settings()
     w3, registry, engine, owner, start_block = _core(settings)
+    governance = _governance(settings, w3, registry)
     return IndexRuntime(
-        indexer=_indexer(settings, w3, registry, session_factory(engine), start_block),
+        indexer=_indexer(
+            settings, w3, registry, session_factory(engine), start_block, governance=governance
+        ),
         registry=registry.address,
         database=make_url(settings.database_url).render_as_string(hide_password=True),
         start_block=start_block,
@@ -147,12 +165,22 @@ def _indexer(
     registry: Registry,
     sessions: sessionmaker[Session],
     start_block: int,
+    *,
+    governance: Governance | None,
 ) -> Indexer:
+    contracts: dict[str, str] = {}
+    if governance is not None:
+        contracts = {
+            governance.address: GOVERNOR_CONTRACT,
+            governance.seats_address: SEATS_CONTRACT,
+            governance.validator_set_address: VALIDATOR_SET_CONTRACT,
+        }
     return Indexer(
         w3,
         sessions,
         registry=registry.address,
         start_block=start_block,
+        contracts=contracts,
         confirmations=settings.confirmations,
     )
 
@@ -181,7 +209,8 @@ def _runtime(
     start_block: int,
 ) -> Runtime:
     sessions = session_factory(engine)
-    indexer = _indexer(settings, w3, registry, sessions, start_block)
+    contracts = _governance(settings, w3, registry)
+    indexer = _indexer(settings, w3, registry, sessions, start_block, governance=contracts)
     hosting = _hosting(settings, w3)
     authority = AuthorityService(
         sessions=sessions,
@@ -191,7 +220,22 @@ def _runtime(
         chain_id=settings.chain_id,
         max_validity_days=settings.max_validity_days,
     )
-    writer = authority.writer(receipt_timeout=settings.receipt_timeout)
+    governance = None
+    if contracts is not None:
+        governance = GovernanceService(
+            sessions=sessions,
+            indexer=indexer,
+            governance=contracts,
+            hosting=hosting,
+            now=authority.now,
+        )
+    writer = authority.writer(
+        receipt_timeout=settings.receipt_timeout,
+        calls=governance.calls if governance is not None else None,
+        renders=dict.fromkeys(governance.calls, governance.render) if governance else None,
+    )
+    if governance is not None:
+        governance.attach(writer)
     exchange = _exchange(settings, w3, registry, sessions, indexer, hosting, writer)
     webhooks = None
     if settings.webhooks_file is not None:
@@ -209,6 +253,8 @@ def _runtime(
         owner=owner,
         exchange=exchange,
         webhooks=webhooks,
+        governance=governance,
+        validator_voter=_validator_voter(settings, sessions, governance),
     )
 
 
@@ -269,6 +315,41 @@ def registry_location(settings: Settings) -> tuple[str, int]:
             f"{settings.chain_id} is configured"
         )
     return deployment.address, deployment.block
+
+
+def _governance(settings: Settings, w3: Web3, registry: Registry) -> Governance | None:
+    """The governance of `registry`: the KPGovernor of KPCHAIN_GOVERNOR_ADDRESS or of the
+    deployments file, checked to govern this registry; None when neither names one (a
+    deployment from before the governance)."""
+    address = settings.governor_address
+    path = settings.deployment_path
+    if address is None and path.exists():
+        address = Deployment.read(path).governor_address
+    if address is None:
+        logger.warning("no governance contracts known: the /v1/governance routes answer 404")
+        return None
+    governance = Governance(w3, address)
+    if governance.registry_address != registry.address:
+        raise ConfigError(
+            f"the governor {governance.address} governs the registry "
+            f"{governance.registry_address}, not {registry.address}: check "
+            "KPCHAIN_GOVERNOR_ADDRESS and the deployments file"
+        )
+    return governance
+
+
+def _validator_voter(
+    settings: Settings, sessions: sessionmaker[Session], governance: GovernanceService | None
+) -> ValidatorVoter | None:
+    if settings.node_admin_url is None:
+        return None
+    if governance is None:
+        raise ConfigError(
+            "KPCHAIN_NODE_ADMIN_URL is set, but no governance contracts are known: the node's "
+            "validator votes follow the governance's ValidatorSet"
+        )
+    logger.info("validator votes go to the node's admin listener (KPCHAIN_NODE_ADMIN_URL)")
+    return ValidatorVoter(sessions, settings.node_admin_url)
 
 
 def _hosting(settings: Settings, w3: Web3) -> Hosting:

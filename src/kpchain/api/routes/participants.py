@@ -1,14 +1,17 @@
-"""The participant registry: reads for any key, admission and changes for governors."""
+"""The participant registry, as the index has it: reads for any key.
+
+No key changes the registry: admissions, suspensions, zones and admins are governance decisions,
+proposed and voted under /v1/governance (kpchain.api.routes.governance).
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, Path
 
-from kpchain.api.deps import AuthorityDep, GovernorDep, IdempotencyKey, ReaderDep
-from kpchain.api.schemas import CHAIN, READ, WRITE, error_responses
-from kpchain.certificates.models import ParticipantCreate, ParticipantUpdate
+from kpchain.api.deps import AuthorityDep, ReaderDep
+from kpchain.api.schemas import CHAIN, READ, error_responses
 from kpchain.certificates.views import ParticipantView
 
 router = APIRouter(prefix="/v1/participants", tags=["participants"])
@@ -26,31 +29,3 @@ def list_participants(_: ReaderDep, authority: AuthorityDep) -> list[dict[str, A
 def get_participant(code: Code, _: ReaderDep, authority: AuthorityDep) -> dict[str, Any]:
     """One participant."""
     return authority.participant(code)
-
-
-@router.post(
-    "",
-    status_code=status.HTTP_201_CREATED,
-    response_model=ParticipantView,
-    responses=error_responses(*WRITE),
-)
-def admit(
-    request: ParticipantCreate,
-    principal: GovernorDep,
-    authority: AuthorityDep,
-    idempotency_key: IdempotencyKey = None,
-) -> dict[str, Any]:
-    """Admit a participant and name its admin."""
-    return authority.admit(principal, request, idempotency_key=idempotency_key)
-
-
-@router.patch("/{code}", response_model=ParticipantView, responses=error_responses(*WRITE))
-def update(
-    code: Code,
-    request: ParticipantUpdate,
-    principal: GovernorDep,
-    authority: AuthorityDep,
-    idempotency_key: IdempotencyKey = None,
-) -> dict[str, Any]:
-    """Suspend, reinstate or withdraw a participant; restrict its origin; allow zones."""
-    return authority.update_participant(principal, code, request, idempotency_key=idempotency_key)
