@@ -95,6 +95,7 @@ class GovernanceService:
         proposal = Proposal(actions=(self._action(request),), description=request.description)
         subject = str(proposal.id)
         if not self._write.recorded(actor, idempotency_key):
+            self._hosting.sender(actor)  # refuse an unhosted admin before judging anything
             self._indexer.sync()
             with self._sessions() as session:
                 self._check_proposable(session, request)
