@@ -40,7 +40,13 @@ from kpchain.chain.connection import connect
 from kpchain.chain.transactions import SignedTransaction, TransactionSender
 from kpchain.cli import main
 from kpchain.contracts.registry import Registry
-from kpchain.deploy import Deployment, deploy
+from kpchain.deploy import (
+    GOVERNOR_CONTRACT,
+    SEATS_CONTRACT,
+    VALIDATOR_SET_CONTRACT,
+    Deployment,
+    deploy,
+)
 from kpchain.devnet.seed import (
     DEMO_PARTICIPANTS,
     DEVNET_GOVERNANCE,
@@ -65,6 +71,7 @@ PARTICIPANTS = ("BW", "AE", "ZA", "US")  # admitted by the seeding: the demo doz
 TEST_ACCOUNT_0 = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"  # ape's TEST::0
 YEAR = datetime.now(UTC).year
 DEPLOYER_PASSPHRASE = "consortium deployer"
+INDEXED_GOVERNANCE = (GOVERNOR_CONTRACT, SEATS_CONTRACT, VALIDATOR_SET_CONTRACT)
 
 
 @dataclass
@@ -86,12 +93,15 @@ class Consortium:
         return session_factory(engine)
 
     def indexer(self, node: int, store: sessionmaker[Session], **options: Any) -> Indexer:
-        """An indexer of the registry following node `node` into `store`."""
+        """An indexer of the registry and its governance following node `node` into `store`,
+        as the services' indexers do."""
+        contracts = {self.deployment.contracts[name]: name for name in INDEXED_GOVERNANCE}
         return Indexer(
             self.w3(node),
             store,
             registry=self.deployment.address,
             start_block=self.deployment.block,
+            contracts=contracts,
             **options,
         )
 
@@ -251,6 +261,47 @@ def test_certificate_shipped_through_node1_and_received_through_node2_reads_alik
         "BW",
         "AE",
     )
+
+
+def test_decision_proposed_at_bw_and_voted_at_ae_takes_effect_in_both_services(
+    authorities: dict[str, Authority],
+) -> None:
+    """Governance end to end across nodes: BW's service (node 1) proposes with BW's admin key,
+    AE's (node 2) votes with AE's, and executes once the vote and the timelock are over."""
+    bw, ae = authorities["BW"], authorities["AE"]
+    # US: only ever an importer in these tests, so restricting its origin changes nothing else.
+    body = {"action": "restrict_origin", "participant": "US", "description": "Restrict US"}
+    with bw.service.client(bw.keys["BW"]["admin"]) as client:
+        proposed = client.post("/v1/governance/proposals", json=body)
+    assert proposed.status_code == 201, proposed.text
+    path = f"/v1/governance/proposals/{proposed.json()['id']}"
+
+    def post(authority: Authority, code: str, action: str, body: Any = None) -> Any:
+        with authority.service.client(authority.keys[code]["admin"]) as client:
+            response = client.post(f"{path}/{action}", json=body)
+        waiting = {"proposal_not_found", "proposal_not_active", "proposal_not_ready"}
+        if response.status_code in (404, 409) and response.json()["error"]["code"] in waiting:
+            return None  # not indexed there yet, or its time has not come: ask again
+        assert response.status_code in (200, 201), response.text
+        return response.json()
+
+    approve = {"support": "approve"}
+    wait_until(lambda: post(ae, "AE", "votes", approve), timeout=60, what="AE's vote")
+    wait_until(lambda: post(bw, "BW", "votes", approve), timeout=60, what="BW's vote")
+    queued = wait_until(lambda: post(ae, "AE", "execute"), timeout=90, what="the end of the vote")
+    executed = wait_until(lambda: post(ae, "AE", "execute"), timeout=60, what="the timelock")
+
+    assert queued["state"] == "queued"
+    assert executed["state"] == "executed"
+
+    def restricted(authority: Authority) -> bool:
+        with authority.service.client(authority.keys["US"]["clerk"]) as client:
+            view = client.get("/v1/participants/US").json()
+            state = client.get(path).json()["state"]
+        return bool(view["origin_restricted"]) and state == "executed"
+
+    wait_until(lambda: restricted(bw), timeout=60, what="BW's service: executed")
+    wait_until(lambda: restricted(ae), timeout=60, what="AE's service: executed")
 
 
 def test_indexer_stays_its_confirmations_behind_the_head_of_the_clique_chain(
