@@ -430,6 +430,7 @@ def test_sign_transaction_refuses_before_sending_when_transaction_incomplete(
 
 @pytest.mark.parametrize("dev_key", ["anvil", "participant"])
 def test_remote_signer_refuses_development_address_unless_development(dev_key: str) -> None:
+    Account.enable_unaudited_hdwallet_features()  # for from_mnemonic, whatever ran before
     account: LocalAccount = (
         Account.from_mnemonic(
             "test test test test test test test test test test test junk",

@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import random
 import shutil
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -40,11 +42,30 @@ def find_anvil(project_root: Path | None = None) -> Path:
     raise ToolchainError("anvil not found: run `npm ci` (package @foundry-rs/anvil-linux-amd64)")
 
 
+# Ports handed out come from below Linux's ephemeral range (32768-60999 by default): a port the
+# kernel gave (port 0) is one it may hand to the next outgoing connection too, and a server
+# starting a moment later on it then fails with "address already in use" (seen in the tests).
+_PORTS = range(20_000, 32_768)
+_handed_out: set[int] = set()
+_handed_out_lock = threading.Lock()
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+    """A TCP port nothing listens on right now, never handed out before by this process (two
+    servers given ports one after the other must not get the same one)."""
+    with _handed_out_lock:
+        for _ in range(1000):
+            port = random.choice(_PORTS)
+            if port in _handed_out:
+                continue
+            with socket.socket() as sock:
+                try:
+                    sock.bind((host, port))
+                except OSError:
+                    continue
+            _handed_out.add(port)
+            return port
+    raise ToolchainError(f"no free TCP port on {host} in {_PORTS.start}-{_PORTS.stop - 1}")
 
 
 @dataclass
