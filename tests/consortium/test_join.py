@@ -154,7 +154,7 @@ def test_joining_again_keeps_every_key_and_takes_a_new_host(tmp_path: Path) -> N
 def test_joining_again_leaves_the_operators_signers_file(tmp_path: Path) -> None:
     _join(tmp_path / "bw")
     signers = tmp_path / "bw" / "signers.yaml"
-    edited = signers.read_text() + "governor: {remote: 'https://signer.example', address: '0x…'}\n"
+    edited = signers.read_text() + "# the operator's own note\n"
     signers.write_text(edited)
 
     _join(tmp_path / "bw")

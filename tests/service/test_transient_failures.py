@@ -59,9 +59,7 @@ def stage(tmp_path: Path, anvil: Any, seeded: Devnet, sqlite_url: str) -> Iterat
         "remote": signer.url,
         "address": participant_account("BW", "authority").address,
     }
-    signers.write_text(
-        yaml.safe_dump({"governor": {"dev": "governor"}, "participants": participants})
-    )
+    signers.write_text(yaml.safe_dump({"participants": participants}))
     settings = service_settings(tmp_path, anvil.rpc_url, seeded, sqlite_url, signers_file=signers)
     _, keys = create_keys(sqlite_url)
     try:

@@ -52,7 +52,6 @@ def _yaml(folder: Path, web3signer: FakeWeb3Signer, remote_key: LocalAccount) ->
     path = folder / "signers.yaml"
     path.write_text(
         f"""
-governor: {{keystore: keys/gov.json, passphrase_file: secrets/gov}}
 participants:
   BW: {{keystore: keys/bw.json, passphrase_env: KPCHAIN_BW_PASSPHRASE}}
   AE:
@@ -60,6 +59,8 @@ participants:
     address: "{remote_key.address}"
     headers: {{Authorization: "{TOKEN}"}}
   EU: {{dev: EU}}
+admins:
+  BW: {{keystore: keys/gov.json, passphrase_file: secrets/gov}}
 """
     )
     return path
@@ -70,7 +71,7 @@ def test_load_reads_yaml_and_resolves_paths_against_the_file_folder(
 ) -> None:
     config = SignersConfig.load(_yaml(folder, web3signer, remote_key))
 
-    assert config.governor == KeystoreSignerSpec(
+    assert config.admins["BW"] == KeystoreSignerSpec(
         keystore=folder / "keys" / "gov.json", passphrase_file=folder / "secrets" / "gov"
     )
     bw, ae, eu = (config.participants[code] for code in ("BW", "AE", "EU"))
@@ -91,7 +92,6 @@ def test_load_reads_json_the_same_as_yaml(
     path.write_text(
         json.dumps(
             {
-                "governor": {"keystore": "keys/gov.json", "passphrase_file": "secrets/gov"},
                 "participants": {
                     "BW": {"keystore": "keys/bw.json", "passphrase_env": "KPCHAIN_BW_PASSPHRASE"},
                     "AE": {
@@ -100,6 +100,9 @@ def test_load_reads_json_the_same_as_yaml(
                         "headers": {"Authorization": TOKEN},
                     },
                     "EU": {"dev": "EU"},
+                },
+                "admins": {
+                    "BW": {"keystore": "keys/gov.json", "passphrase_file": "secrets/gov"},
                 },
             }
         )
@@ -146,7 +149,7 @@ def test_open_all_opens_every_kind_when_development(
 
     hosted = config.open_all(development=True)
     try:
-        assert isinstance(hosted.governor, KeystoreSigner)
+        assert isinstance(hosted.admins["BW"], KeystoreSigner)
         assert isinstance(hosted.participants["BW"], KeystoreSigner)
         assert isinstance(hosted.participants["AE"], RemoteSigner)
         assert hosted.participants["AE"].address == remote_key.address
@@ -196,10 +199,12 @@ def test_load_refuses_an_admin_entry_whose_key_is_not_a_participant_code(tmp_pat
         SignersConfig.load(path)
 
 
-def test_open_signer_returns_governor_key_when_dev_governor() -> None:
-    signer = open_signer(DevSignerSpec(dev="governor"), development=True)
+def test_load_refuses_a_governor_entry_since_no_account_governs(tmp_path: Path) -> None:
+    path = tmp_path / "signers.yaml"
+    path.write_text("governor: {dev: BW}\nparticipants: {BW: {dev: BW}}\n")
 
-    assert signer.address == governor_account().address
+    with pytest.raises(ConfigError, match="governor"):
+        SignersConfig.load(path)
 
 
 @pytest.mark.usefixtures("clean_settings")

@@ -21,7 +21,7 @@ import hashlib
 import json
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -49,13 +49,7 @@ from kpchain.store import WRITE, begin_write
 
 logger = logging.getLogger(__name__)
 
-GOVERNOR = "governor"
-"""The actor name of governance operations (admit, suspend, zones)."""
-
 UNFINISHED = ("pending", "signed")
-PLAN = "plan"
-"""The status of a request of several steps (`Writer.submit_steps`): never sent itself, it holds
-the Idempotency-Key and the request's hash; its steps are operations of their own."""
 
 CallBuilder = Callable[[Registry, dict[str, Any]], ContractFunction]
 Renderer = Callable[[Session, Operation], dict[str, Any]]
@@ -67,7 +61,8 @@ class Intent:
     """What an operation will do, complete enough to be finished after a crash.
 
     Args:
-        actor: the participant code the operation acts for, or `GOVERNOR`.
+        actor: the participant code the operation acts for (its authority signs), or
+            `admin_actor(code)` (its admin signs).
         kind: the operation's name; `calls` must know it.
         subject: the certificate number or participant code it is about.
         request: everything needed to build the contract call again (JSON-friendly).
@@ -102,21 +97,6 @@ def request_hash(kind: str, subject: str, body: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-@dataclass(frozen=True)
-class Step:
-    """One transaction of a request that takes several (`Writer.submit_steps`).
-
-    Args:
-        kind: the operation's name; `calls` must know it.
-        request: everything needed to build its contract call.
-        in_effect: the chain already shows what this step would do, so it sends nothing.
-    """
-
-    kind: str
-    request: dict[str, Any]
-    in_effect: bool = False
-
-
 def admin_actor(code: str) -> str:
     """The actor name of operations signed with participant `code`'s admin key ("BW/admin")."""
     return f"{code}{_ADMIN_SUFFIX}"
@@ -127,17 +107,14 @@ _ADMIN_SUFFIX = "/admin"
 
 class Hosting:
     """The senders of the accounts this service signs for: each hosted participant's authority
-    (actor "BW") and admin (actor "BW/admin", see `admin_actor`), and the governor's when the
-    service hosts governance."""
+    (actor "BW") and admin (actor "BW/admin", see `admin_actor`)."""
 
     def __init__(
         self,
         participants: dict[str, TransactionSender],
-        governor: TransactionSender | None,
         admins: dict[str, TransactionSender] | None = None,
     ) -> None:
         self.participants = participants
-        self.governor = governor
         self.admins = dict(admins or {})
 
     def sender(self, actor: str) -> TransactionSender:
@@ -146,14 +123,12 @@ class Hosting:
         Raises:
             PermissionDeniedError: this service holds no key for `actor`.
         """
-        if actor == GOVERNOR:
-            sender = self.governor
-        elif actor.endswith(_ADMIN_SUFFIX):
-            sender = self.admins.get(actor.removesuffix(_ADMIN_SUFFIX))
+        if actor.endswith(_ADMIN_SUFFIX):
+            code = actor.removesuffix(_ADMIN_SUFFIX)
+            sender, who = self.admins.get(code), f"the admin of participant {code}"
         else:
-            sender = self.participants.get(actor)
+            sender, who = self.participants.get(actor), f"participant {actor}"
         if sender is None:
-            who = "governance" if actor == GOVERNOR else f"participant {actor}"
             raise PermissionDeniedError(
                 f"this service holds no signing key for {who}; its own service must submit",
                 code="participant_not_hosted",
@@ -162,8 +137,7 @@ class Hosting:
         return sender
 
     def all(self) -> list[TransactionSender]:
-        senders = [*self.participants.values(), *self.admins.values()]
-        return [*senders, self.governor] if self.governor is not None else senders
+        return [*self.participants.values(), *self.admins.values()]
 
 
 class Writer:
@@ -224,51 +198,6 @@ class Writer:
         self._hosting.sender(intent.actor)  # refuse unhosted actors before recording anything
         operation_id = self._record(intent, on_record)
         return self.drive(operation_id)
-
-    def submit_steps(
-        self,
-        *,
-        actor: str,
-        kind: str,
-        subject: str,
-        body: Any,
-        steps: Sequence[Step],
-        idempotency_key: str | None,
-    ) -> dict[str, Any] | None:
-        """Runs a request that takes several transactions, one operation per step, in order.
-
-        The steps must follow from the request alone (not from the state it finds), so that
-        step i of a retry is step i of the first attempt. With an Idempotency-Key, the request
-        itself is recorded first (status ``plan``: it is never sent, and holds the key and the
-        request's hash), and step i becomes an operation of key ``<key>#i``: a retry after some
-        steps finished returns their first results and finishes the rest; a retry with another
-        body is refused like any reused key. A step already in effect that no attempt recorded
-        sends nothing.
-
-        Returns:
-            The response of the last step that ran, or None when every step was in effect.
-
-        Raises:
-            ConflictError: the Idempotency-Key was used for a different request.
-            KpchainError: a step failed (the same error on every retry) or is not finished yet.
-        """
-        if idempotency_key is not None:
-            self._record_plan(actor, kind, subject, body, idempotency_key)
-        response: dict[str, Any] | None = None
-        for index, step in enumerate(steps):
-            key = None if idempotency_key is None else f"{idempotency_key}#{index}"
-            if step.in_effect and not self.recorded(actor, key):
-                continue
-            intent = Intent(
-                actor=actor,
-                kind=step.kind,
-                subject=subject,
-                request=step.request,
-                body={"request": body, "step": index},
-                idempotency_key=key,
-            )
-            response = self.submit(intent)
-        return response
 
     def recorded(self, actor: str, idempotency_key: str | None) -> bool:
         """Whether an operation of `actor` was recorded under `idempotency_key` (a retry)."""
@@ -343,7 +272,6 @@ class Writer:
             if operation.status == "failed":
                 assert operation.error is not None
                 raise restore_error(operation.error)
-            assert operation.status != PLAN, "a plan is never driven; its steps are"
             session.commit()  # no transaction stays open across calls to the node
             sender = self._hosting.sender(operation.actor)
             self._prime(sender)
@@ -481,38 +409,6 @@ class Writer:
                     raise
                 return existing
             return operation.id
-
-    def _record_plan(
-        self, actor: str, kind: str, subject: str, body: Any, idempotency_key: str
-    ) -> None:
-        """Records a request of several steps under its Idempotency-Key (once)."""
-        digest = request_hash(kind, subject, body)
-        with self._sessions() as session:
-            session.connection(execution_options=WRITE)
-            if _existing(session, actor, idempotency_key, digest) is not None:
-                return
-            now = datetime.now(UTC)
-            session.add(
-                Operation(
-                    actor=actor,
-                    idempotency_key=idempotency_key,
-                    kind=kind,
-                    subject=subject,
-                    request=body,
-                    request_hash=digest,
-                    status=PLAN,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-            try:
-                session.commit()
-            except IntegrityError:
-                # A concurrent retry recorded it first: the same request, or a conflict.
-                session.rollback()
-                session.connection(execution_options=WRITE)
-                if _existing(session, actor, idempotency_key, digest) is None:
-                    raise
 
     def _existing(self, session: Session, intent: Intent) -> int | None:
         if intent.idempotency_key is None:

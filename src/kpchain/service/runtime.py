@@ -355,7 +355,7 @@ def _validator_voter(
 def _hosting(settings: Settings, w3: Web3) -> Hosting:
     if settings.signers_file is None:
         logger.warning("no KPCHAIN_SIGNERS_FILE: the service is read-only")
-        return Hosting({}, None)
+        return Hosting({})
     hosted = SignersConfig.load(settings.signers_file).open_all(development=settings.development)
 
     def sender(signer: Signer) -> TransactionSender:
@@ -363,9 +363,7 @@ def _hosting(settings: Settings, w3: Web3) -> Hosting:
             w3, signer, chain_id=settings.chain_id, receipt_timeout=settings.receipt_timeout
         )
 
-    governor = sender(hosted.governor) if hosted.governor is not None else None
     return Hosting(
         {code: sender(s) for code, s in hosted.participants.items()},
-        governor,
         {code: sender(s) for code, s in hosted.admins.items()},
     )

@@ -3,7 +3,6 @@
 YAML or JSON:
 
 ```yaml
-governor: {keystore: /path/gov.json, passphrase_file: /run/secrets/gov}     # optional
 participants:
   BW: {keystore: keys/bw.json, passphrase_env: KPCHAIN_BW_PASSPHRASE}
   AE: {remote: "https://signer.ae.example:9000", address: "0x…", headers: {Authorization: …}}
@@ -20,8 +19,9 @@ endpoint), a key of its own that no officer's operation uses.
 Each entry is exactly one of: an encrypted keystore with its passphrase from an environment
 variable or a file (relative paths are relative to the signers file), a remote Web3Signer-style
 signer holding the key, or a devnet key (``dev: <participant code>`` for that participant's
-authority, ``dev: governor`` for the devnet governor). The file names no secret itself: header
-values are kept as secrets in memory and never shown.
+authority, or its admin under `admins`). No account governs (see `kpchain.governance`), so the
+file names no governor. The file names no secret itself: header values are kept as secrets in
+memory and never shown.
 """
 
 from __future__ import annotations
@@ -54,7 +54,6 @@ from kpchain.errors import ConfigError, KpchainError, SigningError
 from kpchain.signing.base import Signer
 from kpchain.signing.devkeys import (
     DevRole,
-    governor_account,
     participant_account,
     participant_index,
 )
@@ -63,9 +62,6 @@ from kpchain.signing.local import LocalSigner
 from kpchain.signing.remote import RemoteSigner
 
 logger = logging.getLogger(__name__)
-
-GOVERNOR = "governor"
-"""The `dev` value naming the devnet governor's key."""
 
 
 _BASE_DIR = "base_dir"  # validation context: the signers file's folder
@@ -131,7 +127,7 @@ class RemoteSignerSpec(_Spec):
 
 
 class DevSignerSpec(_Spec):
-    """A devnet key: a participant's authority (`dev: EU`) or the governor (`dev: governor`).
+    """A devnet key of a participant (`dev: EU`): its authority, or its admin under `admins`.
 
     Development mode only: these keys are public.
     """
@@ -140,9 +136,8 @@ class DevSignerSpec(_Spec):
 
     @field_validator("dev")
     @classmethod
-    def _participant_or_governor(cls, value: str) -> str:
-        if value != GOVERNOR:
-            participant_index(value)  # raises ValueError for anything but two capitals
+    def _participant(cls, value: str) -> str:
+        participant_index(value)  # raises ValueError for anything but two capitals
         return value
 
 
@@ -179,18 +174,17 @@ SignerSpec = Annotated[
 
 @dataclass
 class HostedSigners:
-    """The signers a service acts as: the governor's (if hosted) and each participant's.
+    """The signers a service acts as: each hosted participant's authority and admin.
 
     `close` releases the remote signers' connections.
     """
 
-    governor: Signer | None
     participants: dict[str, Signer] = field(default_factory=dict)
     admins: dict[str, Signer] = field(default_factory=dict)
 
     def close(self) -> None:
         """Closes every signer that holds a connection."""
-        for signer in [self.governor, *self.participants.values(), *self.admins.values()]:
+        for signer in [*self.participants.values(), *self.admins.values()]:
             if isinstance(signer, RemoteSigner):
                 signer.close()
 
@@ -199,12 +193,10 @@ class SignersConfig(_Spec):
     """A signers file: whom the service signs as, and how each key is opened.
 
     Attributes:
-        governor: the governor's signer, when this service governs.
         participants: each hosted participant's authority signer, by participant code ("BW").
         admins: each hosted participant's admin signer, by participant code.
     """
 
-    governor: SignerSpec | None = None
     participants: dict[str, SignerSpec] = Field(default_factory=dict)
     admins: dict[str, SignerSpec] = Field(default_factory=dict)
 
@@ -248,9 +240,8 @@ class SignersConfig(_Spec):
                 detail={"signers_file": str(path)},
             ) from None
         logger.info(
-            "signers file %s: governor %s, participants %s, admins %s",
+            "signers file %s: participants %s, admins %s",
             path,
-            "hosted" if config.governor is not None else "not hosted",
             ", ".join(sorted(config.participants)) or "none",
             ", ".join(sorted(config.admins)) or "none",
         )
@@ -267,10 +258,8 @@ class SignersConfig(_Spec):
             SigningError: a signer cannot be opened; the message names its entry. Signers
                 opened before it are closed.
         """
-        hosted = HostedSigners(governor=None)
+        hosted = HostedSigners()
         try:
-            if self.governor is not None:
-                hosted.governor = _open_entry(GOVERNOR, self.governor, development=development)
             for code, spec in self.participants.items():
                 hosted.participants[code] = _open_entry(
                     f"participants.{code}", spec, development=development
@@ -334,7 +323,7 @@ def open_signer(
             "allowed only with KPCHAIN_DEVELOPMENT=true on a throwaway devnet",
             detail={"dev": spec.dev},
         )
-    account = governor_account() if spec.dev == GOVERNOR else participant_account(spec.dev, role)
+    account = participant_account(spec.dev, role)
     return LocalSigner(account)
 
 
