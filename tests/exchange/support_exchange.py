@@ -95,7 +95,9 @@ class Party:
         return httpx.post(f"{self.url}/v1/exchange/envelopes", json=body, timeout=60)
 
 
-def party_settings(directory: Path, rpc_url: str, chain: Devnet, code: str) -> Settings:
+def party_settings(
+    directory: Path, rpc_url: str, chain: Devnet, code: str, *, index_poll_interval: float = 0.2
+) -> Settings:
     """A service hosting only `code` (its devnet authority and admin keys), http allowed."""
     files = devnet_service.ServiceFiles(directory)
     devnet_service.write_signers(files, [code])
@@ -111,14 +113,19 @@ def party_settings(directory: Path, rpc_url: str, chain: Devnet, code: str) -> S
         exchange_max_backoff=2,
         receipt_timeout=30,
         reconcile_interval=0.5,
-        index_poll_interval=0.2,
+        index_poll_interval=index_poll_interval,
     )
 
 
-def start_party(directory: Path, rpc_url: str, chain: Devnet, code: str) -> Party:
-    """`code`'s own service, started, with an officer, a clerk and an admin key."""
+def start_party(
+    directory: Path, rpc_url: str, chain: Devnet, code: str, *, index_poll_interval: float = 0.2
+) -> Party:
+    """`code`'s own service, started, with an officer, a clerk and an admin key (its index
+    following the chain every `index_poll_interval` seconds)."""
     directory.mkdir(parents=True, exist_ok=True)
-    settings = party_settings(directory, rpc_url, chain, code)
+    settings = party_settings(
+        directory, rpc_url, chain, code, index_poll_interval=index_poll_interval
+    )
     engine = create_engine(settings.database_url)
     migrate(engine)
     with session_factory(engine)() as session:

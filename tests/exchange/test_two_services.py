@@ -286,6 +286,27 @@ def test_envelope_refused_and_nothing_stored_when_sender_unknown(
     assert error["detail"] == {"sender": "BW", "signer": stranger.address}
 
 
+def test_envelope_accepted_when_signed_by_an_authority_added_after_the_importer_last_polled(
+    tmp_path: Path, node: AnvilNode, devnet: Devnet
+) -> None:
+    # An importer whose index polls once an hour: it learns of the new authority only by
+    # catching up when the envelope arrives, as it must (the sender's node may be ahead).
+    india = start_party(tmp_path / "IN", node.rpc_url, devnet, "IN", index_poll_interval=3600)
+    try:
+        key = india.register_endpoint()["encryption_key"]
+        late = Direct(devnet)
+        signed = late.issue("BW-2026-D00009", "IN")
+
+        response = india.envelope(late.seal(signed, key, recipient="IN"))
+
+        assert response.status_code == 201, response.text
+        held = india.get("/v1/certificates/BW-2026-D00009/document")
+        assert held.status_code == 200, held.text
+        assert held.json()["signer"] == late.authority.address
+    finally:
+        india.service.stop()
+
+
 def test_envelope_refused_when_replayed_for_another_certificate(
     parties: dict[str, Party], direct: Direct
 ) -> None:

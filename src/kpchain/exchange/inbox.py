@@ -9,7 +9,7 @@ sees in its delivery state):
    `envelope_from_future`);
 3. its signature recovers to the `signer` it names (403 `envelope_signature_invalid`), and that
    account is now an authority or the admin of the sending participant, in the registry
-   (403 `exchange_sender_unknown`);
+   (403 `exchange_sender_unknown`, after catching the index up once);
 4. the certificate exists on chain (404 `certificate_not_found`), from the sender to the
    recipient (403 `exchange_parties_mismatch`), and its docHash is the envelope's
    (422 `document_hash_mismatch`);
@@ -68,8 +68,8 @@ class Inbox:
     Args:
         sessions: the service database.
         keys: the hosted participants' encryption keys.
-        indexer: the index the checks read (caught up once when a certificate is not there
-            yet: the sender's node may be a block ahead).
+        indexer: the index the checks read (caught up once when a signer or a certificate is
+            not there yet: the sender's node may be blocks ahead).
         chain_id: the chain's id (the EIP-712 domains).
         registry: the registry's address.
         contract_signatures: asks a contract account whether it accepts a document signature
@@ -160,25 +160,31 @@ class Inbox:
                 code="envelope_signature_invalid",
                 detail={"cert_no": envelope.cert_no, "signer": envelope.signer},
             )
-        with self._sessions() as session:
-            participant = queries.participant(session, envelope.sender)
-            if participant is None:
-                self._indexer.sync()
-                session.rollback()  # a new snapshot: SQLite keeps a transaction's first one
-                participant = queries.participant(session, envelope.sender)
-            authorised = participant is not None and (
-                participant.admin == envelope.signer
-                or any(
-                    term.address == envelope.signer and term.revoked_block is None
-                    for term in participant.authorities
-                )
-            )
+        # The sender's node may be blocks ahead of ours (a key added a moment ago): when the
+        # index does not know the signer, catch up once before saying no.
+        authorised = self._is_sender_key(envelope)
+        if not authorised:
+            self._indexer.sync()
+            authorised = self._is_sender_key(envelope)
         if not authorised:
             raise PermissionDeniedError(
                 f"{envelope.signer} is neither an authority nor the admin of {envelope.sender} in "
                 "the registry: the sender is unknown",
                 code="exchange_sender_unknown",
                 detail={"sender": envelope.sender, "signer": envelope.signer},
+            )
+
+    def _is_sender_key(self, envelope: Envelope) -> bool:
+        """Whether the envelope's signer is, in the index, an unrevoked authority or the admin
+        of its sending participant."""
+        with self._sessions() as session:
+            participant = queries.participant(session, envelope.sender)
+            return participant is not None and (
+                participant.admin == envelope.signer
+                or any(
+                    term.address == envelope.signer and term.revoked_block is None
+                    for term in participant.authorities
+                )
             )
 
     def _certificate(self, session: Session, cert_no: str) -> Certificate:
