@@ -58,6 +58,22 @@ def node_chain_id(w3: Web3) -> int:
         ) from exc
 
 
+def latest_block_time(w3: Web3) -> int:
+    """The time of the node's latest block: the clock contracts judging by block time (the
+    governor's votes and timelock) read in a call or an estimate now.
+
+    Raises:
+        ChainUnavailableError: the node does not answer.
+    """
+    try:
+        return int(w3.eth.get_block("latest")["timestamp"])
+    except (RequestException, OSError) as exc:
+        raise ChainUnavailableError(
+            f"cannot reach the JSON-RPC node at {endpoint(w3)}: {type(exc).__name__}",
+            detail={"rpc_url": endpoint(w3)},
+        ) from exc
+
+
 def endpoint(w3: Web3) -> str:
     """The URL of the node behind `w3`, for messages: without credentials or query."""
     url = getattr(w3.provider, "endpoint_uri", None)

@@ -53,7 +53,8 @@ class GovernanceService:
         indexer: the index reads come from and writes wait for.
         governance: the deployed governance contracts.
         hosting: the admin keys this service signs with.
-        now: the time proposals' states are read at (AuthorityService.now: the chain's clock).
+        now: the time proposals' states are read at: the node's latest block's (see
+            `kpchain.service.runtime`), the clock the governor judges an estimate by.
     """
 
     def __init__(

@@ -1,9 +1,9 @@
 """Proposal views from the index: the state derived as the governor derives it, the action
 described from its calls, the votes.
 
-The state depends on the time: `now` is the chain's clock as the service reads it (this host's
-time, or the indexed head's when the chain is ahead), the time the next block will about carry,
-which is the time the governor judges a vote or an execution by.
+The state depends on the time: `now` is the chain's clock as the service reads it (the time of
+the node's latest block), the time the governor judges a vote or an execution by when the
+service estimates it; a proposal whose vote opens reads pending until a block is past its start.
 """
 
 from __future__ import annotations

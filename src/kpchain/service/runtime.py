@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,13 +13,13 @@ from sqlalchemy import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from web3 import Web3
 
-from kpchain.chain.connection import connect
+from kpchain.chain.connection import connect, latest_block_time
 from kpchain.chain.transactions import TransactionSender
 from kpchain.config import Settings, get_settings
 from kpchain.contracts.governance import Governance
 from kpchain.contracts.registry import Registry
 from kpchain.deploy import GOVERNOR_CONTRACT, SEATS_CONTRACT, VALIDATOR_SET_CONTRACT, Deployment
-from kpchain.errors import ConfigError
+from kpchain.errors import ChainUnavailableError, ConfigError
 from kpchain.exchange.keys import KeyRing, exchange_passphrase
 from kpchain.exchange.service import ExchangeService
 from kpchain.governance.service import GovernanceService
@@ -227,7 +228,7 @@ def _runtime(
             indexer=indexer,
             governance=contracts,
             hosting=hosting,
-            now=authority.now,
+            now=_governor_clock(w3, fallback=authority.now),
         )
     writer = authority.writer(
         receipt_timeout=settings.receipt_timeout,
@@ -295,6 +296,21 @@ def _exchange(
         max_backoff=settings.exchange_max_backoff,
         contract_signatures=ContractSignatures(w3),
     )
+
+
+def _governor_clock(w3: Web3, *, fallback: Callable[[], int]) -> Callable[[], int]:
+    """The time proposals' states are judged at: the node's latest block's, which the governor
+    reads when a vote or an execution is estimated (this host's clock can be a block period
+    ahead: a vote it deemed open would be refused by the chain). Without the node, `fallback`
+    (the certificate views' clock), so the proposals still read."""
+
+    def now() -> int:
+        try:
+            return latest_block_time(w3)
+        except ChainUnavailableError:
+            return fallback()
+
+    return now
 
 
 def registry_location(settings: Settings) -> tuple[str, int]:
