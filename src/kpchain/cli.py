@@ -689,11 +689,27 @@ _project_option = click.option(
 @click.option("--api-port", type=int, default=8000, show_default=True, help="Service port.")
 @click.option("--no-service", is_flag=True, help="Only the chain: no service, no API keys.")
 @click.option("--no-demo", is_flag=True, help="Do not issue the demo certificates.")
-def devnet_up(project: Path, port: int, api_port: int, no_service: bool, no_demo: bool) -> None:
-    """Start anvil, deploy, seed, start the service, issue demo certificates, write devnet.json."""
+@click.option(
+    "--sovereign",
+    is_flag=True,
+    help="BW, AE, IN, EU, RU and ZA each run a service of their own (ports from --api-port "
+    "on) and exchange the documents; one more service hosts the other participants.",
+)
+def devnet_up(
+    project: Path, port: int, api_port: int, no_service: bool, no_demo: bool, sovereign: bool
+) -> None:
+    """Start anvil, deploy, seed, start the service(s), issue demo certificates, write
+    devnet.json."""
     from kpchain.devnet.devnet import DevnetPaths, up
 
-    net = up(project, port=port, api_port=api_port, with_service=not no_service, demo=not no_demo)
+    net = up(
+        project,
+        port=port,
+        api_port=api_port,
+        with_service=not no_service,
+        demo=not no_demo,
+        sovereign=sovereign,
+    )
     paths = DevnetPaths.of(project)
     state = "started" if net.started else "already running, reused"
     click.echo(f"devnet {state}: {net.rpc_url} (chain id {net.chain_id}, anvil pid {net.pid})")
@@ -710,32 +726,35 @@ def devnet_up(project: Path, port: int, api_port: int, no_service: bool, no_demo
         f"wrote {paths.config_file} (API keys of every participant, its admin key included, and "
         "the read-only governor key)"
     )
-    if net.service_pid is not None:
+    if net.services:
         bw = net.api_keys.get("BW", {}).get("officer", "<BW officer key from devnet.json>")
         ae = net.api_keys.get("AE", {}).get("officer", "<AE officer key from devnet.json>")
+        bw_url, ae_url = net.api_urls.get("BW", net.api_url), net.api_urls.get("AE", net.api_url)
         click.echo("")
-        click.echo(
-            f"service    {net.api_url} (pid {net.service_pid}), log {paths.directory}/service.log"
-        )
+        for running in net.services:
+            hosts = " ".join(running.codes)
+            click.echo(
+                f"service    {running.url} (pid {running.pid}) hosts {hosts}; "
+                f"log {running.log_file}"
+            )
         year = datetime.now(UTC).year
         demo_no = f"BW-{year}-000001"
-        click.echo(f"API docs   {net.api_url}/docs")
-        click.echo(f"dashboard  {net.api_url}/dashboard (log in with AE's officer key: {ae})")
-        click.echo(f"verify     {net.api_url}/verify/{demo_no} (public)")
-        click.echo(f"health     {net.api_url}/readyz (metrics: set KPCHAIN_METRICS_KEY)")
+        click.echo(f"API docs   {bw_url}/docs")
+        click.echo(f"dashboard  {ae_url}/dashboard (log in with AE's officer key: {ae})")
+        click.echo(f"verify     {bw_url}/verify/{demo_no} (public)")
+        click.echo(f"health     {bw_url}/readyz (metrics: set KPCHAIN_METRICS_KEY)")
         click.echo(f"demo       {net.demo_certificates} certificates issued through the API")
         click.echo("")
-        click.echo("try it (BW exports to AE; AE is told and confirms):")
-        click.echo(f'  curl -s -H "Authorization: Bearer {bw}" {net.api_url}/v1/certificates')
+        told = "AE's service receives the document and" if bw_url != ae_url else "AE is told and"
+        click.echo(f"try it (BW exports to AE; {told} confirms):")
+        click.echo(f'  curl -s -H "Authorization: Bearer {bw}" {bw_url}/v1/certificates')
+        click.echo(f'  curl -sN -H "Authorization: Bearer {ae}" "{ae_url}/v1/events?follow=false"')
         click.echo(
-            f'  curl -sN -H "Authorization: Bearer {ae}" "{net.api_url}/v1/events?follow=false"'
+            f'  curl -s -o {demo_no}.pdf -H "Authorization: Bearer {ae}" '
+            f"{ae_url}/v1/certificates/{demo_no}/pdf"
         )
         click.echo(
-            f'  curl -s -o {demo_no}.pdf -H "Authorization: Bearer {bw}" '
-            f"{net.api_url}/v1/certificates/{demo_no}/pdf"
-        )
-        click.echo(
-            f'  curl -s -H "Authorization: Bearer {ae}" "{net.api_url}/v1/statistics?year={year}"'
+            f'  curl -s -H "Authorization: Bearer {ae}" "{ae_url}/v1/statistics?year={year}"'
         )
         click.echo(f"  KPCHAIN_API_KEY={bw} kpchain cert show {demo_no}")
     click.echo("stop it with: kpchain devnet down" + _project_flag(project))
@@ -766,7 +785,10 @@ def devnet_status(project: Path) -> None:
     click.echo(f"contract   {found.contract or 'none deployed'}")
     if found.participant_count is not None:
         click.echo(f"participants {found.participant_count}")
-    click.echo(f"service    {found.service_url or 'not running'}")
+    if not found.services:
+        click.echo("service    not running")
+    for name, url in found.services:
+        click.echo(f"service    {url} ({name})")
 
 
 def _project_flag(project: Path) -> str:

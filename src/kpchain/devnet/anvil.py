@@ -50,22 +50,28 @@ _handed_out: set[int] = set()
 _handed_out_lock = threading.Lock()
 
 
-def free_port(host: str = "127.0.0.1") -> int:
+def free_port(host: str = "127.0.0.1", *, count: int = 1) -> int:
     """A TCP port nothing listens on right now, never handed out before by this process (two
-    servers given ports one after the other must not get the same one)."""
+    servers given ports one after the other must not get the same one); with `count`, the
+    first of that many consecutive such ports (the sovereign devnet's services)."""
     with _handed_out_lock:
         for _ in range(1000):
-            port = random.choice(_PORTS)
-            if port in _handed_out:
+            first = random.randrange(_PORTS.start, _PORTS.stop - count + 1)
+            block = range(first, first + count)
+            if any(port in _handed_out or not _bindable(host, port) for port in block):
                 continue
-            with socket.socket() as sock:
-                try:
-                    sock.bind((host, port))
-                except OSError:
-                    continue
-            _handed_out.add(port)
-            return port
+            _handed_out.update(block)
+            return first
     raise ToolchainError(f"no free TCP port on {host} in {_PORTS.start}-{_PORTS.stop - 1}")
+
+
+def _bindable(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 @dataclass

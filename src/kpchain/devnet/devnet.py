@@ -1,7 +1,8 @@
 """The local devnet behind `kpchain devnet up|down|status`.
 
 `up` starts anvil in the background with the consortium profile (chain id 2021, zero gas price
-and base fee), deploys the registry and its governance with `kpchain.deploy.deploy` (the demo
+and base fee, transactions mined at once and an empty block every `BLOCK_PERIOD` seconds),
+deploys the registry and its governance with `kpchain.deploy.deploy` (the demo
 participants as founding members, with the short `DEVNET_GOVERNANCE` periods), seeds their
 authorities and writes `devnet.json`. Everything lives under ``<project>/.kpchain/``:
 
@@ -65,6 +66,11 @@ DEFAULT_PORT = 8545
 HOST = "127.0.0.1"
 API_URL = "http://127.0.0.1:8000"
 """Where the authority service listens on the devnet by default."""
+BLOCK_PERIOD = 2
+"""Seconds between the devnet's blocks when nothing is sent: transactions are still mined at
+once (automine), and anvil seals an empty block this often, as the consortium's QBFT network
+does (`blockperiodseconds`), so the chain's clock moves without traffic: a vote's period ends,
+a timelock passes (the governor judges both by the latest block's time)."""
 
 
 @dataclass(frozen=True)
@@ -121,14 +127,29 @@ class Devnet:
     pid: int
     started: bool  # True: this `up` started anvil; False: it was running already
     deployed: bool  # True: this `up` deployed the contract; False: it survived in the state
-    api_url: str = API_URL
     governor_api_key: str | None = None
     api_keys: dict[str, dict[str, str]] = field(default_factory=dict)  # code -> role -> key
-    service_pid: int | None = None
+    services: tuple[service.RunningService, ...] = ()
     demo_certificates: int = 0
 
+    @property
+    def api_url(self) -> str:
+        """BW's service (the only one, when one service hosts everybody)."""
+        return self.api_urls.get("BW", API_URL)
+
+    @property
+    def api_urls(self) -> dict[str, str]:
+        """Each participant's service."""
+        return {code: running.url for running in self.services for code in running.codes}
+
+    @property
+    def service_pid(self) -> int | None:
+        """The pid of BW's service, while one runs."""
+        return next((s.pid for s in self.services if "BW" in s.codes), None)
+
     def to_json(self) -> dict[str, Any]:
-        """The content of ``devnet.json``, in the shape DESIGN.md section 6 fixes."""
+        """The content of ``devnet.json``, in the shape DESIGN.md sections 6 and 8 fix."""
+        urls = self.api_urls
         return {
             "api_url": self.api_url,
             "rpc_url": self.rpc_url,
@@ -139,6 +160,7 @@ class Devnet:
                 p.code: {
                     "status": p.status.label,
                     "authority": p.authority,
+                    "api_url": urls.get(p.code),
                     "api_keys": self.api_keys.get(p.code, {}),
                 }
                 for p in self.participants
@@ -156,7 +178,8 @@ class DevnetStatus:
     block_number: int | None = None
     contract: str | None = None  # set only when the contract has code on the running chain
     participant_count: int | None = None
-    service_url: str | None = None  # set while the devnet's service runs
+    service_url: str | None = None  # set while the devnet's (BW's) service runs
+    services: tuple[tuple[str, str], ...] = ()  # (name, url) of every running service
 
 
 def up(
@@ -166,6 +189,7 @@ def up(
     api_port: int = service.SERVICE_PORT,
     with_service: bool = True,
     demo: bool = True,
+    sovereign: bool = False,
     timeout: float = 30.0,
 ) -> Devnet:
     """Starts (or reuses) the devnet of `project`, deploys and seeds it, writes ``devnet.json``.
@@ -173,9 +197,12 @@ def up(
     Args:
         project: the project root; the devnet's files go to ``project/.kpchain``.
         port: the JSON-RPC port for a new anvil (a running devnet keeps its own port).
-        api_port: the port of the authority service.
-        with_service: also start the authority service with API keys for every participant.
-        demo: issue the demo certificates through the service (once; later `up`s find them).
+        api_port: the port of the authority service (BW's, and the next ones for the other
+            services of the sovereign layout).
+        with_service: also start the authority services with API keys for every participant.
+        demo: issue the demo certificates through the services (once; later `up`s find them).
+        sovereign: BW, AE, IN, EU, RU and ZA each run a service of their own and exchange the
+            documents (see `kpchain.devnet.service`); otherwise one service hosts everybody.
         timeout: seconds to wait for anvil to answer.
 
     Raises:
@@ -198,7 +225,9 @@ def up(
         previous = _read_config(paths)
         devnet = _deploy_and_seed(paths, rpc_url=rpc_url, pid=pid, started=started)
         if with_service:
-            devnet = _start_service(paths, devnet, previous=previous, api_port=api_port, demo=demo)
+            devnet = _start_services(
+                paths, devnet, previous=previous, api_port=api_port, demo=demo, sovereign=sovereign
+            )
     except BaseException:
         if started:
             down(project)
@@ -217,7 +246,8 @@ def down(project: Path, *, timeout: float = 15.0) -> bool:
         ChainError: anvil did not exit, even after SIGKILL.
     """
     paths = DevnetPaths.of(project)
-    service_stopped = service.stop(service.ServiceFiles(paths.directory))
+    stopped = [service.stop(files) for files in service.every_layout(paths.directory)]
+    service_stopped = any(stopped)
     pid = _running_pid(paths)
     if pid is None:
         return service_stopped
@@ -256,7 +286,8 @@ def status(project: Path) -> DevnetStatus:
         block_number=w3.eth.block_number,
         contract=contract,
         participant_count=count,
-        service_url=service.running_url(service.ServiceFiles(paths.directory)),
+        service_url=_bw_service_url(paths),
+        services=_running_services(paths),
     )
 
 
@@ -276,6 +307,7 @@ def _start_node(paths: DevnetPaths, *, port: int, timeout: float) -> int:
         state_file=paths.state_file,
         log_file=paths.log_file,
         host=HOST,
+        extra_args=("--block-time", str(BLOCK_PERIOD), "--mixed-mining"),
     )
     node.start(timeout=timeout, detach=True)
     assert node.process is not None  # start() sets it
@@ -317,29 +349,59 @@ def _deploy_and_seed(paths: DevnetPaths, *, rpc_url: str, pid: int, started: boo
     )
 
 
-def _start_service(
+def _start_services(
     paths: DevnetPaths,
     devnet: Devnet,
     *,
     previous: dict[str, Any] | None,
     api_port: int,
     demo: bool,
+    sovereign: bool,
 ) -> Devnet:
-    files = service.ServiceFiles(paths.directory)
     codes = [p.code for p in devnet.participants]
+    groups = service.plan(paths.directory, codes, api_port=api_port, sovereign=sovereign)
+    wanted = {group.files.directory for group in groups}
+    for files in service.every_layout(paths.directory):
+        if devnet.deployed or files.directory not in wanted:
+            service.stop(files)  # it served the previous deployment, or the other layout
     if devnet.deployed:
-        service.stop(files)  # it served the previous deployment
-        service.reset_database(files)
         previous = None
-    service.write_signers(files, codes)
-    governor_key, keys = service.api_keys(files, codes, previous)
-    devnet = replace(devnet, governor_api_key=governor_key, api_keys=keys)
-    service_pid, url = service.start(
-        files, rpc_url=devnet.rpc_url, deployment=paths.deployment_file, port=api_port
-    )
-    devnet = replace(devnet, api_url=url, service_pid=service_pid)
-    count = service.issue_demo_certificates(url, keys) if demo else 0
+    keys: dict[str, dict[str, str]] = {}
+    governor_key = None
+    for group in groups:
+        if devnet.deployed:
+            service.reset_database(group.files)
+        group.files.directory.mkdir(parents=True, exist_ok=True)
+        service.write_signers(group.files, list(group.codes))
+        # devnet.json has one (read-only) governor key: BW's service's, as its api_url is.
+        hosts_bw = "BW" in group.codes
+        group_governor, group_keys = service.api_keys(
+            group.files, list(group.codes), previous, governor=hosts_bw
+        )
+        keys.update(group_keys)
+        governor_key = group_governor if hosts_bw else governor_key
+    running = service.start(groups, rpc_url=devnet.rpc_url, deployment=paths.deployment_file)
+    devnet = replace(devnet, governor_api_key=governor_key, api_keys=keys, services=tuple(running))
+    if sovereign:
+        for started in running:
+            service.register_endpoints(started.url, keys, started.codes)
+    count = service.issue_demo_certificates(devnet.api_urls, keys) if demo else 0
     return replace(devnet, demo_certificates=count)
+
+
+def _running_services(paths: DevnetPaths) -> tuple[tuple[str, str], ...]:
+    found = []
+    for files in service.every_layout(paths.directory):
+        url = service.running_url(files)
+        if url is not None:
+            name = files.directory.name if files.directory != paths.directory else service.HOSTED
+            found.append((name, url))
+    return tuple(found)
+
+
+def _bw_service_url(paths: DevnetPaths) -> str | None:
+    running = dict(_running_services(paths))
+    return running.get("BW") or running.get(service.HOSTED)
 
 
 def _read_config(paths: DevnetPaths) -> dict[str, Any] | None:

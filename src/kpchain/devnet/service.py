@@ -1,15 +1,24 @@
-"""The authority service on the devnet: its signers file, its API keys, the process that
-`kpchain devnet up` starts, and the demo certificates it issues through the API.
+"""The authority services of the devnet: their signers files, their API keys, the processes
+that `kpchain devnet up` starts, and the demo certificates issued through their APIs.
 
-The devnet's service hosts every demo participant and its admin (one hosted service, as a
-KP-wide platform would run for participants without their own system), so each demo admin's
-key proposes and votes through it (/v1/governance). Its files, beside the
-chain's under ``<project>/.kpchain``:
+Two layouts (`plan`):
 
-- ``signers.yaml``: each participant's devnet authority and admin keys (``dev: BW``);
+- hosted (the default): one service hosts every demo participant and its admin, as a KP-wide
+  platform would run for participants without a system of their own; its files sit in
+  ``<project>/.kpchain`` itself;
+- sovereign (``--sovereign``): BW, AE, IN, EU, RU and ZA each run a service of their own, with
+  its own database, keys and port (BW's at the API port, the next ones after it), and one more
+  service hosts the other demo participants; each service's files sit in
+  ``<project>/.kpchain/services/<BW|AE|…|hosted>``. Every service registers its participants'
+  endpoints on chain, so an exporter's service delivers each signed document to the importer's.
+
+A service's files:
+
+- ``signers.yaml``: its participants' devnet authority and admin keys (``dev: BW``);
 - ``kpchain.db``: the SQLite store (index, API keys, operations, documents); it is started
   afresh whenever the contract is deployed afresh, so it never indexes another deployment;
-- ``service.pid`` / ``service.log``: the uvicorn process and its output.
+- ``service.pid`` / ``service.url`` / ``service.log``: the uvicorn process, where it listens,
+  and its output.
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -29,7 +39,7 @@ from typing import Any
 import httpx
 import yaml
 
-from kpchain.client import KpchainClient
+from kpchain.client import ApiError, KpchainClient
 from kpchain.devnet.processes import cmdline, is_alive, wait_exit
 from kpchain.errors import AuthenticationError, ConfigError
 from kpchain.service.keys import authenticate, create_key
@@ -39,6 +49,13 @@ logger = logging.getLogger(__name__)
 
 SERVICE_PORT = 8000
 PARTICIPANT_ROLES = ("officer", "clerk", "auditor", "admin")
+SOVEREIGN_PARTICIPANTS = ("BW", "AE", "IN", "EU", "RU", "ZA")
+"""The demo participants that run a service of their own in the sovereign layout, BW first (its
+service is the devnet's ``api_url``)."""
+HOSTED = "hosted"
+"""The name of the service that hosts the participants without a service of their own."""
+READY_TIMEOUT = 90.0
+"""Seconds a starting service has to answer /readyz (several start at once on two cores)."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +89,62 @@ class ServiceFiles:
         return f"sqlite:///{self.database.resolve()}"
 
 
+@dataclass(frozen=True)
+class ServiceGroup:
+    """One of the devnet's services and the participants it hosts."""
+
+    name: str  # a participant's code, or HOSTED
+    codes: tuple[str, ...]
+    files: ServiceFiles
+    port: int
+
+
+@dataclass(frozen=True)
+class RunningService:
+    """A started service: who it hosts, its process and its URL."""
+
+    name: str
+    codes: tuple[str, ...]
+    pid: int
+    url: str
+    log_file: Path
+
+
+def plan(
+    directory: Path, codes: list[str], *, api_port: int, sovereign: bool
+) -> list[ServiceGroup]:
+    """The services of a devnet whose files are under `directory` (see the module docstring).
+
+    Args:
+        directory: the devnet's ``.kpchain`` folder.
+        codes: the demo participants, in the devnet's order.
+        api_port: the port of the first service (BW's, in the sovereign layout).
+        sovereign: one service per `SOVEREIGN_PARTICIPANTS` member, and one for the rest.
+    """
+    if not sovereign:
+        return [ServiceGroup(HOSTED, tuple(codes), ServiceFiles(directory), api_port)]
+    own = [code for code in SOVEREIGN_PARTICIPANTS if code in codes]
+    rest = tuple(code for code in codes if code not in own)
+    groups = [
+        ServiceGroup(code, (code,), ServiceFiles(directory / "services" / code), api_port + n)
+        for n, code in enumerate(own)
+    ]
+    if rest:
+        files = ServiceFiles(directory / "services" / HOSTED)
+        groups.append(ServiceGroup(HOSTED, rest, files, api_port + len(own)))
+    return groups
+
+
+def every_layout(directory: Path) -> list[ServiceFiles]:
+    """The files of every service a devnet under `directory` may have started, in either
+    layout (to stop them all, or the ones a change of layout left behind)."""
+    services = directory / "services"
+    found = (
+        sorted(path for path in services.iterdir() if path.is_dir()) if services.is_dir() else []
+    )
+    return [ServiceFiles(directory), *(ServiceFiles(path) for path in found)]
+
+
 def write_signers(files: ServiceFiles, codes: list[str]) -> None:
     """The signers file: every demo participant's devnet authority and admin keys (no governor
     key: no account governs; the admins' keys vote)."""
@@ -92,9 +165,14 @@ def reset_database(files: ServiceFiles) -> None:
 
 
 def api_keys(
-    files: ServiceFiles, codes: list[str], previous: dict[str, Any] | None
-) -> tuple[str, dict[str, dict[str, str]]]:
-    """The (read-only) governor key and each participant's officer, clerk, auditor and admin keys.
+    files: ServiceFiles,
+    codes: list[str],
+    previous: dict[str, Any] | None,
+    *,
+    governor: bool = True,
+) -> tuple[str | None, dict[str, dict[str, str]]]:
+    """The (read-only) governor key, when `governor` asks for one, and each participant's
+    officer, clerk, auditor and admin keys.
 
     Keys that `previous` (the last devnet.json) lists and the store still accepts are kept, so
     a restarted devnet keeps the keys its users copied; the rest are created.
@@ -115,7 +193,10 @@ def api_keys(
                         pass
                 return create_key(session, participant=participant, role=role, label="devnet").token
 
-            governor = key((previous or {}).get("governor", {}).get("api_key"), None, "governor")
+            governor_key = None
+            if governor:
+                previous_governor = (previous or {}).get("governor", {}).get("api_key")
+                governor_key = key(previous_governor, None, "governor")
             participants = {
                 code: {
                     role: key(
@@ -128,19 +209,45 @@ def api_keys(
             session.commit()
     finally:
         engine.dispose()
-    return governor, participants
+    return governor_key, participants
 
 
-def start(files: ServiceFiles, *, rpc_url: str, deployment: Path, port: int) -> tuple[int, str]:
-    """Starts ``kpchain serve`` in the background for the devnet; returns its pid and URL once
-    it is ready. A service already running for the devnet is reused, on its own port.
+def start(groups: list[ServiceGroup], *, rpc_url: str, deployment: Path) -> list[RunningService]:
+    """Starts ``kpchain serve`` in the background for each of `groups`, all at once; returns
+    them once every one is ready. A service already running for the devnet is reused, on its
+    own port.
 
     Raises:
-        ConfigError: the service did not become ready (its log says why).
+        ConfigError: a service did not become ready (its log says why); the ones this call
+            started are stopped again.
     """
-    running = running_pid(files)
-    if running is not None and files.url_file.exists():
-        return running, files.url_file.read_text().strip()
+    spawned: list[tuple[ServiceGroup, subprocess.Popen[bytes] | None, str]] = []
+    try:
+        for group in groups:
+            running = running_pid(group.files)
+            if running is not None and group.files.url_file.exists():
+                spawned.append((group, None, group.files.url_file.read_text().strip()))
+            else:
+                spawned.append((group, *_spawn(group, rpc_url=rpc_url, deployment=deployment)))
+        started = []
+        for group, process, url in spawned:
+            pid = _wait_ready(group.files, process, url) if process else running_pid(group.files)
+            assert pid is not None  # reused: running_pid found it a moment ago
+            started.append(RunningService(group.name, group.codes, pid, url, group.files.log_file))
+        return started
+    except BaseException:
+        for group, process, _url in spawned:
+            if process is not None:
+                stop(group.files)
+        raise
+
+
+def _spawn(
+    group: ServiceGroup, *, rpc_url: str, deployment: Path
+) -> tuple[subprocess.Popen[bytes], str]:
+    files = group.files
+    files.directory.mkdir(parents=True, exist_ok=True)
+    url = api_url(group.port)
     env = {
         **os.environ,
         "KPCHAIN_RPC_URL": rpc_url,
@@ -151,7 +258,12 @@ def start(files: ServiceFiles, *, rpc_url: str, deployment: Path, port: int) -> 
         "KPCHAIN_SIGNERS_FILE": str(files.signers.resolve()),
         "KPCHAIN_DEVELOPMENT": "true",
         "KPCHAIN_API_HOST": "127.0.0.1",
-        "KPCHAIN_API_PORT": str(port),
+        "KPCHAIN_API_PORT": str(group.port),
+        "KPCHAIN_PUBLIC_URL": url,
+        # The devnet's services talk plain http on loopback, and retry a delivery within
+        # seconds (not minutes) when another service is still starting.
+        "KPCHAIN_EXCHANGE_ALLOW_HTTP": "true",
+        "KPCHAIN_EXCHANGE_MAX_BACKOFF": "5",
     }
     with files.log_file.open("ab") as log:
         process = subprocess.Popen(
@@ -163,24 +275,40 @@ def start(files: ServiceFiles, *, rpc_url: str, deployment: Path, port: int) -> 
             start_new_session=True,  # outlives `kpchain devnet up`; `down` stops it
         )
     files.pid_file.write_text(f"{process.pid}\n")
-    url = api_url(port)
     files.url_file.write_text(f"{url}\n")
-    deadline = time.monotonic() + 60
+    return process, url
+
+
+def _wait_ready(files: ServiceFiles, process: subprocess.Popen[bytes], url: str) -> int:
+    deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
             files.pid_file.unlink(missing_ok=True)
+            files.url_file.unlink(missing_ok=True)
             raise ConfigError(
-                f"the service exited with status {process.returncode}; see {files.log_file}"
+                f"the service at {url} exited with status {process.returncode}; "
+                f"see {files.log_file}"
             )
         try:
             if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
                 logger.info("service ready at %s (pid %s)", url, process.pid)
-                return process.pid, url
+                return process.pid
         except httpx.TransportError:
             pass
         time.sleep(0.2)
-    stop(files)
-    raise ConfigError(f"the service did not become ready within 60s; see {files.log_file}")
+    raise ConfigError(
+        f"the service at {url} did not become ready within {READY_TIMEOUT:.0f}s; "
+        f"see {files.log_file}"
+    )
+
+
+def register_endpoints(url: str, keys: dict[str, dict[str, str]], codes: tuple[str, ...]) -> None:
+    """Registers, through each participant's admin key, the service at `url` as the endpoint
+    of `codes` (with a document encryption key the service makes): where other services
+    deliver their documents. A registration that changes nothing sends nothing."""
+    for code in codes:
+        with KpchainClient(url, keys[code]["admin"]) as admin:
+            admin.set_endpoint(code, url=url)
 
 
 def stop(files: ServiceFiles, *, timeout: float = 15.0) -> bool:
@@ -214,6 +342,36 @@ def running_url(files: ServiceFiles) -> str | None:
     if running_pid(files) is None or not files.url_file.exists():
         return None
     return files.url_file.read_text().strip()
+
+
+_BEFORE = {
+    "ship": {"issued"},
+    "cancel": {"issued", "shipped"},
+    "receive": {"shipped"},
+    "reject": {"shipped"},
+}
+"""The statuses from which a demo step is still to be taken."""
+
+
+def _status(client: KpchainClient, cert_no: str) -> str | None:
+    """`cert_no`'s status at `client`'s service, or None when it has no such certificate."""
+    try:
+        return str(client.certificate(cert_no)["status"])
+    except ApiError as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+def _wait_shipped(importer: KpchainClient, cert_no: str, *, timeout: float = 60.0) -> None:
+    """Waits until the importer's service has indexed `cert_no` as shipped (or past it)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if _status(importer, cert_no) not in (None, "issued"):
+            return
+        if time.monotonic() > deadline:
+            raise ConfigError(f"the importer's service did not see {cert_no} shipped in {timeout}s")
+        time.sleep(0.2)
 
 
 def api_url(port: int) -> str:
@@ -260,11 +418,16 @@ def demo_document(
     }
 
 
-def issue_demo_certificates(url: str, keys: dict[str, dict[str, str]]) -> int:
-    """Puts a few certificates in each state through the API, as the authorities would.
+def issue_demo_certificates(urls: Mapping[str, str], keys: dict[str, dict[str, str]]) -> int:
+    """Puts a few certificates in each state through the API, as the authorities would: each
+    participant at the service `urls` names for it (the importer confirms at its own, once its
+    index has the shipment).
 
-    Every request has a fixed Idempotency-Key, so running this again (another `up`) changes
-    nothing. Returns how many certificates exist afterwards.
+    A step the certificate has already taken (as the service that takes it reads the chain)
+    is skipped, so running this again (another `up`, on another day, or with services whose
+    databases are new) changes nothing and an interrupted run is finished; every request also
+    has a fixed Idempotency-Key, so a retried one is never done twice. Returns how many
+    certificates exist afterwards.
     """
     today = datetime.now(UTC).date()
     year = today.year
@@ -291,12 +454,20 @@ def issue_demo_certificates(url: str, keys: dict[str, dict[str, str]]) -> int:
     ]
     for doc, steps in plan:
         cert_no = doc["cert_no"]
-        exporter = KpchainClient(url, keys[doc["exporting_participant"]]["officer"])
-        importer = KpchainClient(url, keys[doc["importing_participant"]]["officer"])
+        exporting, importing = doc["exporting_participant"], doc["importing_participant"]
+        exporter = KpchainClient(urls[exporting], keys[exporting]["officer"])
+        importer = KpchainClient(urls[importing], keys[importing]["officer"])
         with exporter, importer:
-            exporter.issue(doc, idempotency_key=f"demo:{cert_no}:issue")
+            if _status(exporter, cert_no) is None:
+                exporter.issue(doc, idempotency_key=f"demo:{cert_no}:issue")
             for step in steps:
                 key = f"demo:{cert_no}:{step}"
+                by_importer = step in ("receive", "reject")
+                if by_importer:
+                    _wait_shipped(importer, cert_no)
+                status = _status(importer if by_importer else exporter, cert_no)
+                if status not in _BEFORE[step]:
+                    continue  # taken already
                 if step == "ship":
                     exporter.ship(cert_no, f"SEAL-{cert_no}", idempotency_key=key)
                 elif step == "cancel":
