@@ -212,8 +212,8 @@ def test_permissions_writes_the_registrys_allowlist_keeping_the_nodes_allowlist(
     written = _toml(out)
     assert written["nodes-allowlist"] == [enode]
     governor = governor_account().address
-    assert governor in written["accounts-allowlist"]  # deployer and governor, from deployments
-    assert f"{governor}  deployer, governor" in result.stdout
+    assert governor in written["accounts-allowlist"]  # the deployer, from deployments
+    assert f"{governor}  deployer" in result.stdout
     assert participant_account("BW", "authority").address in written["accounts-allowlist"]
     assert f"registry {seeded.address}" in result.stdout
 

@@ -82,12 +82,10 @@ def test_allowlist_holds_active_authorities_admins_of_the_admitted_and_the_deplo
 def test_allowlist_lists_an_account_once_with_all_its_reasons() -> None:
     participants = {"BW": _participant("BW", ParticipantStatus.ACTIVE, DEPLOYER, DEPLOYER)}
 
-    allowlist = accounts_allowlist(
-        participants, deployer=DEPLOYER, governor=DEPLOYER, accounts=[DEPLOYER.lower()]
-    )
+    allowlist = accounts_allowlist(participants, deployer=DEPLOYER, accounts=[DEPLOYER.lower()])
 
     assert _by_address(allowlist) == {
-        DEPLOYER: ("deployer", "governor", "BW authority", "BW admin", "--account")
+        DEPLOYER: ("deployer", "BW authority", "BW admin", "--account")
     }
 
 

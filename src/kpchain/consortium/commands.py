@@ -134,7 +134,6 @@ def join_command(
     help="Folder to write the network into.",
 )
 @click.option("--deployer", required=True, help="Account that deploys kpchain (allowlisted).")
-@click.option("--governor", help="An account governing the registry, if any (allowlisted).")
 @click.option("--account", "accounts", multiple=True, help="Another account to allowlist.")
 @click.option("--fund", is_flag=True, help="Give the deployer a balance at genesis.")
 @click.option(
@@ -187,7 +186,6 @@ def init(
     member_paths: tuple[Path, ...],
     out: Path,
     deployer: str,
-    governor: str | None,
     accounts: tuple[str, ...],
     fund: bool,
     chain_id: int,
@@ -215,7 +213,6 @@ def init(
                 gas_limit=gas_limit,
             ),
             deployer=deployer,
-            governor=governor,
             accounts=accounts,
             fund=fund,
             rpc_host=rpc_host,
@@ -347,7 +344,6 @@ def permissions(
     allowlist = accounts_allowlist(
         read_registry(source.w3, source.address),
         deployer=deployment.deployer if deployment else None,
-        governor=deployment.governor if deployment else None,
         accounts=accounts,
     )
     click.echo(f"accounts allowlist from registry {source.address} ({len(allowlist)} accounts):")

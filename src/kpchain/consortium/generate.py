@@ -80,7 +80,6 @@ class NetworkOptions:
     Attributes:
         parameters: the genesis' network-wide settings.
         deployer: the account that deploys kpchain (allowlisted).
-        governor: another account to allowlist as the registry's governor, if there is one.
         accounts: more accounts to allowlist.
         fund: give the deployer a balance at genesis.
         rpc_host: the interface every node's HTTP JSON-RPC listener listens on.
@@ -91,7 +90,6 @@ class NetworkOptions:
 
     parameters: QbftParameters
     deployer: str
-    governor: str | None = None
     accounts: Sequence[str] = ()
     fund: bool = False
     rpc_host: str = "127.0.0.1"
@@ -161,7 +159,6 @@ def create_network(
     allowlist = accounts_allowlist(
         _participants(members),
         deployer=deployer,
-        governor=options.governor,
         accounts=options.accounts,
     )
     document = genesis(

@@ -45,7 +45,7 @@ class RegistrySource:
         w3: connected to a node of the registry's chain.
         address: the registry's address.
         deployment: the deployments file's record of this registry, when there is one (it names
-            the deployer and the governor).
+            the deployer).
     """
 
     w3: Web3

@@ -8,7 +8,8 @@ free, that is what stops a stranger from filling blocks. The accounts allowlist 
 - the authority accounts of Active participants (only they can act on certificates);
 - the admins of Active and Suspended participants (a suspended participant may still have to
   revoke a leaked key), but not of Withdrawn ones;
-- the deployer and the governor (from the deployments file, or as given);
+- the deployer (from the deployments file, or as given); no account governs: the governance is
+  a contract, and the admins who vote are allowlisted as admins;
 - any account the operator adds (`--account`).
 
 A running node's allowlist changes through Besu's `perm_addAccountsToAllowlist` and
@@ -61,13 +62,12 @@ def accounts_allowlist(
     participants: Mapping[str, Participant],
     *,
     deployer: str | None = None,
-    governor: str | None = None,
     accounts: Iterable[str] = (),
 ) -> list[AllowedAccount]:
     """The accounts allowed to send transactions (see the module docstring), in address order.
 
     Raises:
-        ConfigError: `deployer`, `governor` or one of `accounts` is not an address.
+        ConfigError: `deployer` or one of `accounts` is not an address.
     """
     reasons: dict[str, list[str]] = {}
 
@@ -76,8 +76,6 @@ def accounts_allowlist(
 
     if deployer is not None:
         allow(deployer, "deployer")
-    if governor is not None:
-        allow(governor, "governor")
     for participant in sorted(participants.values(), key=lambda p: p.code):
         if participant.status in _ACTING:
             for authority in participant.authorities:

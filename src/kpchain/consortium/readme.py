@@ -183,7 +183,7 @@ kpchain consortium permissions --rpc-url {rpc} --push {admin}
 
 Every other operator does the same with their node's service and admin URLs (table above). The
 list holds the authorities of Active participants, the admins of Active and Suspended ones, the
-deployer and governor from `deployments/kp-consortium.json`, and whatever `--account` adds.
+deployer from `deployments/kp-consortium.json`, and whatever `--account` adds.
 
 ## Admit a member
 
