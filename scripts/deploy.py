@@ -33,7 +33,7 @@ from web3.middleware import ExtraDataToPOAMiddleware
 from kpchain.chain.transactions import TransactionSender
 from kpchain.cli import governance_options
 from kpchain.config import get_settings
-from kpchain.deploy import deploy, read_founders
+from kpchain.deploy import deploy, read_founders, read_validators
 from kpchain.errors import KpchainError
 from kpchain.governance.settings import GovernanceSettings
 from kpchain.signing.ape_signer import ApeSigner
@@ -98,7 +98,7 @@ def cli(
                 quorum=quorum,
                 emergency_threshold_bps=emergency_threshold_bps,
             ),
-            validators=validators,
+            validators=validators or read_validators(founders_file),
             network=network.name,
             expected_chain_id=chain_id,
             confirmations=settings.confirmations if confirmations is None else confirmations,

@@ -57,7 +57,8 @@ def governance_options(command: Callable[..., Any]) -> Callable[..., Any]:
             required=True,
             type=click.Path(exists=True, dir_okay=False, path_type=Path),
             help="YAML or JSON file of the founding members: CODE: {admin: '0x…'} each "
-            "(optional status and zones: their founding state).",
+            "(optional status and zones: their founding state), or the network.json of "
+            "`kpchain consortium init` (its members, and its nodes' validators).",
         ),
         click.option(
             "--voting-delay",
@@ -96,7 +97,8 @@ def governance_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "--validator",
             "validators",
             multiple=True,
-            help="A genesis validator address, for the ValidatorSet (repeat for each).",
+            help="A genesis validator address, for the ValidatorSet (repeat for each); "
+            "default the validators of a network.json given as --founders.",
         ),
     ]
     for option in reversed(options):
@@ -153,7 +155,7 @@ def deploy_command(
     from kpchain.chain.connection import connect
     from kpchain.chain.transactions import TransactionSender
     from kpchain.config import get_settings
-    from kpchain.deploy import deploy, read_founders
+    from kpchain.deploy import deploy, read_founders, read_validators
     from kpchain.errors import ConfigError
     from kpchain.signing.keystore import KeystoreSigner
 
@@ -182,7 +184,7 @@ def deploy_command(
             quorum=quorum,
             emergency_threshold_bps=emergency_threshold_bps,
         ),
-        validators=validators,
+        validators=validators or read_validators(founders_file),
         network=network or settings.network,
         expected_chain_id=chain_id,
         confirmations=settings.confirmations if confirmations is None else confirmations,

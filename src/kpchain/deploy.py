@@ -236,8 +236,9 @@ def deploy(
 
 def read_founders(path: Path) -> list[Founder]:
     """The founding members in `path` (`.json` is JSON, anything else YAML): a mapping of code to
-    ``{admin, status?, zones?}``. A participants file of `kpchain consortium` (code to
-    ``{admin, authorities}``) serves as one; keys other than those are ignored.
+    ``{admin, status?, zones?}``, or the ``network.json`` of `kpchain consortium init`, whose
+    members (each with its admin) are the founders, all Active; keys other than those are
+    ignored.
 
     Quote addresses in YAML (unquoted, ``0x…`` reads as a number); the file is read with PyYAML's
     base loader, which keeps every value a string (Norway's ``NO`` stays "NO").
@@ -246,12 +247,9 @@ def read_founders(path: Path) -> list[Founder]:
         ConfigError: the file cannot be read, or an entry lacks an admin or is malformed.
     """
     try:
-        text = path.read_text(encoding="utf-8")
-        raw: Any = (
-            json.loads(text)
-            if path.suffix.lower() == ".json"
-            else yaml.load(text, Loader=yaml.BaseLoader)  # BaseLoader: builds no objects
-        )
+        raw = _read_founders_file(path)
+        if _is_network_file(raw):
+            raw = raw["members"]
         parsed = _FoundersFile.model_validate({"founders": raw or {}})
     except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
         problems = (
@@ -274,6 +272,37 @@ def read_founders(path: Path) -> list[Founder]:
         )
         for code, entry in parsed.founders.items()
     ]
+
+
+def read_validators(path: Path) -> tuple[str, ...]:
+    """The genesis validators `path` names: those of its nodes when it is the ``network.json``
+    of `kpchain consortium init`, none for a plain founders file.
+
+    Raises:
+        ConfigError: the file cannot be read, or a validator is not an address.
+    """
+    try:
+        raw = _read_founders_file(path)
+        if not _is_network_file(raw):
+            return ()
+        return tuple(Web3.to_checksum_address(node["validator"]) for node in raw["nodes"].values())
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError, yaml.YAMLError) as exc:
+        raise ConfigError(
+            f"cannot read the validators of {path}: {type(exc).__name__}: {exc}",
+            detail={"founders_file": str(path)},
+        ) from None
+
+
+def _read_founders_file(path: Path) -> Any:
+    text = path.read_text(encoding="utf-8")
+    if path.suffix.lower() == ".json":
+        return json.loads(text)
+    return yaml.load(text, Loader=yaml.BaseLoader)  # BaseLoader: builds no objects
+
+
+def _is_network_file(raw: Any) -> bool:
+    """Whether `raw` is `kpchain consortium init`'s network.json (nodes and members)."""
+    return isinstance(raw, dict) and isinstance(raw.get("members"), dict) and "nodes" in raw
 
 
 class _FounderEntry(BaseModel):

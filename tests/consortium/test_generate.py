@@ -29,7 +29,10 @@ from kpchain.consortium.genesis import QbftParameters
 from kpchain.consortium.join import JoinOptions, JoinPassphrases, Passphrase, join
 from kpchain.consortium.members import Member
 from kpchain.consortium.nodes import NodeKey
+from kpchain.contracts.enums import ParticipantStatus
+from kpchain.deploy import read_founders, read_validators
 from kpchain.errors import ConfigError
+from kpchain.governance.settings import Founder
 
 DEPLOYER = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
 CODES = ("BW", "RU", "EU", "AE", "IN")
@@ -296,9 +299,8 @@ def test_fund_and_rpc_host_reach_the_files(tmp_path: Path) -> None:
         (MEMBERS, {"rpc_gas_cap": 50_000_001}, "--rpc-gas-cap 50000001 must be from 21,000"),
         (MEMBERS, {"rpc_gas_cap": 0}, "Besu reads 0 as no cap"),
         (MEMBERS, {"deployer": "0x1234"}, "--deployer"),
-        (MEMBERS, {"governor": "0x1234"}, "governor"),
     ],
-    ids=["none", "repeated", "cap-above-limit", "no-cap", "deployer", "governor"],
+    ids=["none", "repeated", "cap-above-limit", "no-cap", "deployer"],
 )
 def test_bad_input_raises_config_error_and_writes_nothing(
     tmp_path: Path, members: list[Member], changes: dict[str, Any], problem: str
@@ -403,3 +405,19 @@ def test_a_folder_init_did_not_write_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match="is not a network folder"):
         load_network(tmp_path)
+
+
+def test_network_json_serves_kpchain_deploy_as_founders_and_validators_file(
+    tmp_path: Path,
+) -> None:
+    create_network(tmp_path / "net", MEMBERS, _options())
+    network_file = tmp_path / "net" / "network.json"
+
+    founders = read_founders(network_file)
+    validators = read_validators(network_file)
+
+    assert founders == [
+        Founder(code=member.code, admin=member.admin, status=ParticipantStatus.ACTIVE)
+        for member in MEMBERS
+    ]
+    assert validators == tuple(member.validator for member in MEMBERS)
