@@ -233,7 +233,8 @@ def new_keystore(out: Path, passphrase_file: Path | None) -> None:
     "--role",
     required=True,
     type=click.Choice(["clerk", "officer", "auditor", "admin", "governor"]),
-    help="clerk/auditor read; officer signs and submits; governor runs the registry.",
+    help="clerk/auditor read; officer signs and submits; admin proposes and votes for its "
+    "participant; governor reads the registry (no key governs).",
 )
 @click.option("--label", help="A note to recognise the key by (who holds it).")
 def keys_create(participant: str | None, role: str, label: str | None) -> None:
