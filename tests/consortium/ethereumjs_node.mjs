@@ -67,6 +67,15 @@
 //    is not the account's next one. So an account's transactions were mined only by the node
 //    that sealed its previous one ("selected txs=0, skipped byNonce=9" on the others), and
 //    not at all while that node was down.
+// 12. A block is run on its parent's state after the block the node was running lost to a
+//    competing one. The node runs its blocks one after the other, each on the state the one
+//    before left, and lets new blocks in while it runs one. When a heavier block of the same
+//    height came in then (the in-turn signer's, while the node ran an out-of-turn block of its
+//    own or of a peer), the node ran the winner next on the loser's state, unaware of the
+//    switch: with a transaction both blocks carried, "the tx doesn't have the correct nonce.
+//    account has nonce of: 5 tx has nonce of: 4" on two nodes at once, each of which then
+//    stopped following the chain for good, and the network stopped sealing. A block that does
+//    not follow the one run before it is run as after a reorg: on its parent's state.
 //
 // The launcher also takes an option of its own, which it removes before ethereumjs reads the
 // command line: `--sealOnlyWithTxs` keeps the miner from sealing while the pool is empty. A
@@ -78,6 +87,7 @@ import {
   cliqueSigner,
   createBlockFromBytesArray,
 } from '@ethereumjs/block';
+import { Blockchain } from '@ethereumjs/blockchain';
 import { EVM } from '@ethereumjs/evm';
 import { Address, bigIntToHex, bytesToHex, hexToBytes } from '@ethereumjs/util';
 import { ReceiptsManager } from '@ethereumjs/client/dist/esm/src/execution/receipt.js';
@@ -262,6 +272,21 @@ TxPool.prototype.txsByPriceAndNonce = async function (vm, options) {
     }
   }
   return txsByPriceAndNonce.call(this, vm, options);
+};
+
+// 12. ethereumjs's iterator tells its callback of a reorg only when the block it hands over does
+// not follow the one it handed over before and whose run it kept; a block whose run it dropped,
+// because a competing block replaced it meanwhile, goes unsaid, though the callback ran it.
+const iterator = Blockchain.prototype.iterator;
+Blockchain.prototype.iterator = function (name, onBlock, maxBlocks, releaseLockOnCallback) {
+  let ran; // the block the callback ran last, kept by the iterator or not
+  const run = async (block, reorg) => {
+    const parent = bytesToHex(block.header.parentHash);
+    const follows = ran === undefined || bytesToHex(ran.hash()) === parent;
+    await onBlock(block, reorg || !follows);
+    ran = block;
+  };
+  return iterator.call(this, name, run, maxBlocks, releaseLockOnCallback);
 };
 
 // ethereumjs's command line, which reads this script's arguments (process.argv[2:]).
