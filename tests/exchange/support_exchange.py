@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
@@ -20,79 +19,11 @@ from kpchain.certificates.typed_data import document_hash, participant_code, typ
 from kpchain.chain.transactions import TransactionSender
 from kpchain.config import Settings
 from kpchain.devnet import service as devnet_service
-from kpchain.devnet.anvil import DEVNET_CHAIN_ID, free_port
+from kpchain.devnet.anvil import DEVNET_CHAIN_ID
 from kpchain.exchange.envelope import Envelope, seal_envelope
-from kpchain.service.keys import create_key
 from kpchain.signing import LocalSigner
-from kpchain.store import create_engine, migrate, session_factory
-from support_api import document
+from support_api import Party, document, start_sovereign_service
 from support_chain import Devnet
-from support_service import ServiceProcess, wait_until
-
-ROLES = ("officer", "clerk", "admin")
-WAIT = 90.0  # seconds a test waits for a delivery (two services and an indexer on 2 cores)
-
-
-@dataclass
-class Party:
-    """One participant's own service, with its API keys."""
-
-    code: str
-    service: ServiceProcess
-    keys: dict[str, str]
-
-    @property
-    def url(self) -> str:
-        return self.service.url
-
-    def client(self, role: str = "officer") -> httpx.Client:
-        return self.service.client(self.keys[role])
-
-    def get(self, path: str, role: str = "officer") -> httpx.Response:
-        with self.client(role) as client:
-            return client.get(path)
-
-    def post(self, path: str, body: Any = None, role: str = "officer") -> httpx.Response:
-        with self.client(role) as client:
-            return client.post(path, json=body)
-
-    def issue(self, cert_no: str, importing: str, **fields: Any) -> dict[str, Any]:
-        response = self.post("/v1/certificates", document(cert_no, self.code, importing, **fields))
-        assert response.status_code == 201, response.text
-        return dict(response.json())
-
-    def register_endpoint(self, *, rotate_key: bool = False) -> dict[str, Any]:
-        with self.client("admin") as client:
-            response = client.put(
-                f"/v1/participants/{self.code}/endpoint",
-                json={"url": self.url, "rotate_key": rotate_key},
-            )
-        assert response.status_code == 200, response.text
-        return dict(response.json())
-
-    def delivery(self, cert_no: str) -> dict[str, Any]:
-        response = self.get(f"/v1/certificates/{cert_no}/delivery")
-        assert response.status_code == 200, response.text
-        return dict(response.json())
-
-    def wait_delivery(self, cert_no: str, state: str, code: str | None = None) -> dict[str, Any]:
-        """Waits until this (exporting) service's delivery of `cert_no` is in `state` (with
-        error `code`, when given)."""
-
-        def reached() -> dict[str, Any] | None:
-            view = self.delivery(cert_no)
-            if view["state"] != state:
-                return None
-            if code is not None and (view["error"] or {}).get("code") != code:
-                return None
-            return view
-
-        return wait_until(reached, timeout=WAIT, what=f"{cert_no} {state} ({code}) at {self.code}")
-
-    def envelope(self, envelope: Envelope | dict[str, Any]) -> httpx.Response:
-        """POSTs an envelope to this service, as another service would (no API key)."""
-        body = envelope.model_dump(mode="json") if isinstance(envelope, Envelope) else envelope
-        return httpx.post(f"{self.url}/v1/exchange/envelopes", json=body, timeout=60)
 
 
 def party_settings(
@@ -120,20 +51,13 @@ def party_settings(
 def start_party(
     directory: Path, rpc_url: str, chain: Devnet, code: str, *, index_poll_interval: float = 0.2
 ) -> Party:
-    """`code`'s own service, started, with an officer, a clerk and an admin key (its index
-    following the chain every `index_poll_interval` seconds)."""
+    """`code`'s own service, started, with a key of each role (its index following the chain
+    every `index_poll_interval` seconds)."""
     directory.mkdir(parents=True, exist_ok=True)
     settings = party_settings(
         directory, rpc_url, chain, code, index_poll_interval=index_poll_interval
     )
-    engine = create_engine(settings.database_url)
-    migrate(engine)
-    with session_factory(engine)() as session:
-        keys = {role: create_key(session, participant=code, role=role).token for role in ROLES}
-        session.commit()
-    engine.dispose()
-    service = ServiceProcess(settings, directory, port=free_port()).start(timeout=90)
-    return Party(code, service, keys)
+    return start_sovereign_service(directory, settings, code)
 
 
 @dataclass

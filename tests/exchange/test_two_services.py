@@ -17,12 +17,13 @@ import httpx
 import pytest
 from click.testing import CliRunner
 from eth_account import Account
-from support_exchange import WAIT, Direct, Party, start_party
+from support_exchange import Direct, start_party
 
 from kpchain.cli import main
 from kpchain.devnet.anvil import DEVNET_CHAIN_ID, AnvilNode
 from kpchain.exchange.envelope import typed_data
 from kpchain.signing import LocalSigner
+from support_api import WAIT, Party
 from support_chain import Devnet
 from support_pdf import flat, pages_text
 from support_service import wait_until
@@ -54,14 +55,12 @@ def direct(devnet: Devnet) -> Direct:
 
 
 def _ae_key(parties: dict[str, Party]) -> str:
-    response = parties["BW"].get("/v1/participants/AE/endpoint")
-    assert response.status_code == 200, response.text
-    return str(response.json()["encryption_key"])
+    return str(parties["BW"].endpoint("AE")["encryption_key"])
 
 
 def _wait_key(parties: dict[str, Party], key: str) -> None:
     """Waits until BW's index has AE's key `key` in force."""
-    wait_until(lambda: _ae_key(parties) == key, timeout=WAIT, what="BW's index to see AE's key")
+    parties["BW"].wait_endpoint("AE", key)
 
 
 def _log_in(party: Party) -> httpx.Client:
