@@ -1,14 +1,20 @@
 """kpchain on a real multi-node proof-of-authority network: three Clique signers (ethereumjs, see
 support_network), one per authority, started once for the module.
 
-The registry is deployed and seeded through node 1. The exporting authority's service (BW)
-talks to node 1, the importing authority's (AE) to node 2, each with a database of its own and
-with the indexer two blocks behind the head (Clique can reorg; QBFT, with instant finality,
-runs with 0); every deploy here waits for the same two confirmations before it records its
-block. Then: a certificate goes from BW to AE and both services read it alike; node 3
-stops, blocks and certificates keep coming, node 3 comes back and an index built from it
-equals the services'; node 3 seals a branch of its own while cut off, and an indexer following
-it repairs the reorg when node 3 rejoins; and the two deploy commands work against the network.
+The registry is deployed and seeded through node 1. The services are sovereign: the exporting
+authority's (BW) talks to node 1 and hosts only BW, the importing authority's (AE) talks to
+node 2 and hosts only AE, each with a database and keys of its own and with the indexer two
+blocks behind the head (Clique can reorg; QBFT, with instant finality, runs with 0); every
+deploy here waits for the same two confirmations before it records its block. AE's admin
+registers AE's endpoint on chain, and the signed document travels from BW's service to AE's
+through the private document exchange. Then: a certificate issued and shipped at BW reaches
+AE's service with its document, which AE shows and prints with the identities, and confirms;
+both services read it alike and their statistics agree; a document sent while AE's service is
+down reaches it when it comes back; a decision proposed at BW and voted at AE takes effect in
+both; node 3 stops, blocks and certificates keep coming, node 3 comes back and an index built
+from it equals the services'; node 3 seals a branch of its own while cut off, and an indexer
+following it repairs the reorg when node 3 rejoins; and the two deploy commands work against
+the network.
 """
 
 from __future__ import annotations
@@ -24,7 +30,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from click.testing import CliRunner, Result
 from eth_account import Account
@@ -58,9 +63,10 @@ from kpchain.devnet.seed import (
 from kpchain.indexer import Indexer
 from kpchain.signing import LocalSigner, create_keystore
 from kpchain.store import create_engine, migrate, session_factory
-from support_api import create_keys, document, service_settings
+from support_api import WAIT, Party, document, service_settings, start_sovereign_service
 from support_db import Dump, dump_index
-from support_service import ServiceProcess, wait_until
+from support_pdf import flat, pages_text
+from support_service import wait_until
 
 pytestmark = pytest.mark.network
 
@@ -107,20 +113,15 @@ class Consortium:
 
 
 @dataclass
-class Authority:
-    """A participant's own service process, its API keys, and its database."""
+class Authority(Party):
+    """A participant's own service process (hosting only that participant), its API keys by
+    role, and its database."""
 
-    code: str
-    service: ServiceProcess
-    keys: dict[str, dict[str, str]]
     engine: Engine
 
     @property
     def sessions(self) -> sessionmaker[Session]:
         return session_factory(self.engine)
-
-    def client(self) -> httpx.Client:
-        return self.service.client(self.keys[self.code]["officer"])
 
     def view(self, cert_no: str) -> dict[str, Any]:
         with self.client() as client:
@@ -133,6 +134,14 @@ class Authority:
         with self.client() as client:
             response = client.get(f"/v1/certificates/{cert_no}")
         return str(response.json()["status"]) if response.status_code == 200 else None
+
+    def wait_status(self, cert_no: str, status: str) -> None:
+        """Waits until this service's index has `cert_no` in `status` (it trails the head)."""
+        wait_until(
+            lambda: self.status(cert_no) == status,
+            timeout=60,
+            what=f"{self.code}'s index: {cert_no} {status}",
+        )
 
 
 @pytest.fixture(scope="module")
@@ -158,7 +167,9 @@ def consortium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Consortium]
 
 @pytest.fixture(scope="module")
 def authorities(consortium: Consortium) -> Iterator[dict[str, Authority]]:
-    """BW's service on node 1 and AE's on node 2, each with its own SQLite database."""
+    """BW's service on node 1 and AE's on node 2, each hosting only its own participant, with its
+    own SQLite database and the document exchange on; AE's endpoint and key registered on chain
+    by AE's admin, and seen by BW's service."""
     started: dict[str, Authority] = {}
     try:
         for code, node in (("BW", 1), ("AE", 2)):
@@ -170,15 +181,20 @@ def authorities(consortium: Consortium) -> Iterator[dict[str, Authority]]:
                 consortium.network.rpc_url(node),
                 consortium.deployment,  # service_settings reads the registry's `address`
                 database_url,
+                hosted=[code],
                 chain_id=CHAIN_ID,
                 network=NETWORK,
                 deployment_file=consortium.deployment_file,
                 confirmations=CONFIRMATIONS,
                 receipt_timeout=60,
+                exchange_allow_http=True,  # development mode: the tests' services speak http
+                exchange_max_backoff=2,
             )
-            _, keys = create_keys(database_url)
-            service = ServiceProcess(settings, directory).start(timeout=60)
-            started[code] = Authority(code, service, keys, create_engine(database_url))
+            party = start_sovereign_service(directory, settings, code)
+            engine = create_engine(database_url)
+            started[code] = Authority(party.code, party.service, party.keys, engine)
+        registered = started["AE"].register_endpoint()
+        started["BW"].wait_endpoint("AE", registered["encryption_key"])
         yield started
     finally:
         for authority in started.values():
@@ -211,8 +227,13 @@ def _wait_for_index(authority: Authority, expected: Dump) -> None:
 
 
 def send_certificate(bw: Authority, ae: Authority, cert_no: str) -> None:
-    """Issues and ships `cert_no` at BW's service, receives it at AE's once AE's index has it
-    shipped, and waits until BW's index has it received."""
+    """Issues and ships `cert_no` at BW's service, then `receive_certificate`."""
+    issue_and_ship(bw, cert_no)
+    receive_certificate(bw, ae, cert_no)
+
+
+def issue_and_ship(bw: Authority, cert_no: str) -> None:
+    """Issues `cert_no` (from BW to AE) and ships it at BW's service."""
     with bw.client() as client:
         issued = client.post(
             "/v1/certificates", json=document(cert_no), headers={"Idempotency-Key": cert_no}
@@ -224,9 +245,12 @@ def send_certificate(bw: Authority, ae: Authority, cert_no: str) -> None:
             headers={"Idempotency-Key": f"{cert_no}:ship"},
         )
         assert shipped.status_code == 200, shipped.text
-    wait_until(
-        lambda: ae.status(cert_no) == "shipped", timeout=60, what=f"AE's index: {cert_no} shipped"
-    )
+
+
+def receive_certificate(bw: Authority, ae: Authority, cert_no: str) -> None:
+    """Receives `cert_no` at AE's service once AE's index has it shipped, and waits until both
+    indexes have it received."""
+    ae.wait_status(cert_no, "shipped")
     with ae.client() as client:
         received = client.post(
             f"/v1/certificates/{cert_no}/receive",
@@ -238,9 +262,22 @@ def send_certificate(bw: Authority, ae: Authority, cert_no: str) -> None:
             headers={"Idempotency-Key": f"{cert_no}:receive"},
         )
         assert received.status_code == 200, received.text
-    wait_until(
-        lambda: bw.status(cert_no) == "received", timeout=60, what=f"BW's index: {cert_no} received"
-    )
+    for authority in (bw, ae):
+        authority.wait_status(cert_no, "received")
+
+
+def statistics(authority: Authority) -> dict[str, Any]:
+    """`authority`'s statistics of this year, as its index has them."""
+    response = authority.get(f"/v1/statistics?year={YEAR}")
+    assert response.status_code == 200, response.text
+    report: dict[str, Any] = response.json()
+    return report
+
+
+def flows(report: dict[str, Any], code: str) -> dict[str, Any]:
+    """`code`'s row (its exports and imports) in a statistics report."""
+    row: dict[str, Any] = next(row for row in report["participants"] if row["code"] == code)
+    return row
 
 
 # --- part 2: certificates across nodes -----------------------------------------------------------
@@ -249,10 +286,29 @@ def send_certificate(bw: Authority, ae: Authority, cert_no: str) -> None:
 def test_certificate_shipped_through_node1_and_received_through_node2_reads_alike_in_both_services(
     authorities: dict[str, Authority],
 ) -> None:
+    """BW's service (node 1) issues and ships; its outbox delivers the signed document to AE's
+    service (node 2), which shows it, prints it with the identities and confirms receipt."""
     bw, ae = authorities["BW"], authorities["AE"]
     cert_no = f"BW-{YEAR}-000101"
+    before = statistics(bw)
 
-    send_certificate(bw, ae, cert_no)
+    issue_and_ship(bw, cert_no)
+
+    sent = bw.wait_delivery(cert_no, "delivered")
+    assert (sent["direction"], sent["sender"], sent["recipient"]) == ("outbound", "BW", "AE")
+    assert sent["endpoint"] == ae.url
+    issued = bw.get(f"/v1/certificates/{cert_no}/document")
+    assert issued.status_code == 200, issued.text
+    held = ae.get(f"/v1/certificates/{cert_no}/document")
+    assert held.status_code == 200, held.text
+    assert held.json() == issued.json()
+    pdf = ae.get(f"/v1/certificates/{cert_no}/pdf")
+    assert pdf.status_code == 200, pdf.text
+    text = flat(" ".join(pages_text(pdf.content)))
+    assert "BW Diamond Trading Company" in text
+    assert "AE Rough Imports Ltd" in text
+
+    receive_certificate(bw, ae, cert_no)
 
     exporter_view, importer_view = bw.view(cert_no), ae.view(cert_no)
     assert exporter_view == importer_view
@@ -261,6 +317,43 @@ def test_certificate_shipped_through_node1_and_received_through_node2_reads_alik
         "BW",
         "AE",
     )
+    after = statistics(bw)
+    assert statistics(ae) == after
+    exports, imports = flows(after, "BW")["exports"], flows(after, "AE")["imports"]
+    assert exports["certificates"] == flows(before, "BW")["exports"]["certificates"] + 1
+    assert imports["certificates"] == flows(before, "AE")["imports"]["certificates"] + 1
+
+
+def test_document_reaches_node2s_service_when_it_comes_back_after_a_stop_during_delivery(
+    authorities: dict[str, Authority],
+) -> None:
+    """AE's service is down when BW's delivers: the delivery fails, is tried again, and reaches
+    AE's service once it is back on its registered address; AE holds the one document."""
+    bw, ae = authorities["BW"], authorities["AE"]
+    cert_no = f"BW-{YEAR}-000102"
+    ae.service.stop()
+    try:
+        issue_and_ship(bw, cert_no)
+
+        failed = bw.wait_delivery(cert_no, "failed", "endpoint_unreachable")
+
+        assert failed["attempts"] >= 1
+        assert failed["endpoint"] == ae.url
+    finally:
+        ae.service.start(timeout=WAIT)  # on the same port: the endpoint registered on chain
+
+    delivered = bw.wait_delivery(cert_no, "delivered")
+
+    assert delivered["error"] is None
+    assert delivered["attempts"] > failed["attempts"]  # the same delivery, tried again
+    held = ae.get(f"/v1/certificates/{cert_no}/document")
+    assert held.status_code == 200, held.text
+    assert held.json() == bw.get(f"/v1/certificates/{cert_no}/document").json()
+    received = ae.delivery(cert_no)
+    assert (received["direction"], received["state"]) == ("inbound", "delivered")
+    assert received["doc_hash"] == delivered["doc_hash"]
+    receive_certificate(bw, ae, cert_no)
+    assert bw.view(cert_no) == ae.view(cert_no)
 
 
 def test_decision_proposed_at_bw_and_voted_at_ae_takes_effect_in_both_services(
@@ -271,13 +364,13 @@ def test_decision_proposed_at_bw_and_voted_at_ae_takes_effect_in_both_services(
     bw, ae = authorities["BW"], authorities["AE"]
     # US: only ever an importer in these tests, so restricting its origin changes nothing else.
     body = {"action": "restrict_origin", "participant": "US", "description": "Restrict US"}
-    with bw.service.client(bw.keys["BW"]["admin"]) as client:
+    with bw.client("admin") as client:
         proposed = client.post("/v1/governance/proposals", json=body)
     assert proposed.status_code == 201, proposed.text
     path = f"/v1/governance/proposals/{proposed.json()['id']}"
 
-    def post(authority: Authority, code: str, action: str, body: Any = None) -> Any:
-        with authority.service.client(authority.keys[code]["admin"]) as client:
+    def post(authority: Authority, action: str, body: Any = None) -> Any:
+        with authority.client("admin") as client:
             response = client.post(f"{path}/{action}", json=body)
         waiting = {"proposal_not_found", "proposal_not_active", "proposal_not_ready"}
         if response.status_code in (404, 409) and response.json()["error"]["code"] in waiting:
@@ -286,16 +379,16 @@ def test_decision_proposed_at_bw_and_voted_at_ae_takes_effect_in_both_services(
         return response.json()
 
     approve = {"support": "approve"}
-    wait_until(lambda: post(ae, "AE", "votes", approve), timeout=60, what="AE's vote")
-    wait_until(lambda: post(bw, "BW", "votes", approve), timeout=60, what="BW's vote")
-    queued = wait_until(lambda: post(ae, "AE", "execute"), timeout=90, what="the end of the vote")
-    executed = wait_until(lambda: post(ae, "AE", "execute"), timeout=60, what="the timelock")
+    wait_until(lambda: post(ae, "votes", approve), timeout=60, what="AE's vote")
+    wait_until(lambda: post(bw, "votes", approve), timeout=60, what="BW's vote")
+    queued = wait_until(lambda: post(ae, "execute"), timeout=90, what="the end of the vote")
+    executed = wait_until(lambda: post(ae, "execute"), timeout=60, what="the timelock")
 
     assert queued["state"] == "queued"
     assert executed["state"] == "executed"
 
     def restricted(authority: Authority) -> bool:
-        with authority.service.client(authority.keys["US"]["clerk"]) as client:
+        with authority.client("clerk") as client:  # its own participant's key: it hosts no other
             view = client.get("/v1/participants/US").json()
             state = client.get(path).json()["state"]
         return bool(view["origin_restricted"]) and state == "executed"
