@@ -22,7 +22,7 @@ from kpchain.exchange.outbox import Outbox
 from kpchain.exchange.tables import Delivery, ReceivedDocument
 from kpchain.indexer import queries
 from kpchain.indexer.indexer import Indexer
-from kpchain.service.keys import Principal
+from kpchain.service.keys import Principal, require_participant
 from kpchain.service.operations import Hosting, Intent, Writer, admin_actor
 from kpchain.service.tables import Document, Operation
 from kpchain.verification.checks import ContractSignatureCheck
@@ -130,7 +130,7 @@ class ExchangeService:
         A new key pair is made (and stored) when the participant has none here, or when
         `rotate_key` asks for one; a request that changes nothing sends nothing.
         """
-        _require_admin(principal, code)
+        require_participant(principal, code, doing=f"registers {code}'s endpoint")
         url = self._checked_url(request.url or self._public_url)
         actor = admin_actor(code)
         self._hosting.sender(actor)  # refuse an unhosted admin before making a key
@@ -328,16 +328,6 @@ def _queued(row: Any, *, local: bool) -> dict[str, Any]:
         "local": local,
     }
     return views.DeliveryView.model_validate(view).model_dump(mode="json")
-
-
-def _require_admin(principal: Principal, code: str) -> None:
-    if principal.participant != code:
-        raise PermissionDeniedError(
-            f"only {code}'s admin key registers {code}'s endpoint; this key is "
-            f"{principal.participant or 'a governor'}'s",
-            code="participant_mismatch",
-            detail={"participant": principal.participant, "required": code},
-        )
 
 
 def _require_party(principal: Principal, exporting: str, importing: str, cert_no: str) -> None:

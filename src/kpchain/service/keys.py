@@ -20,7 +20,7 @@ from typing import Literal, cast, get_args
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from kpchain.errors import AuthenticationError, InvalidRequestError
+from kpchain.errors import AuthenticationError, InvalidRequestError, PermissionDeniedError
 from kpchain.service.tables import ApiKey, DashboardSession
 
 Role = Literal["clerk", "officer", "auditor", "admin", "governor"]
@@ -111,6 +111,26 @@ def require_live(session: Session, principal: Principal) -> None:
     row = session.get(ApiKey, principal.key_id)
     if row is None or row.revoked_at is not None:
         raise AuthenticationError("the API key is not valid", code="api_key_invalid")
+
+
+def require_participant(principal: Principal, code: str, *, doing: str) -> None:
+    """Refuses a key that is not participant `code`'s (a route that checked its role already:
+    an admin key of `code` manages what is `code`'s only).
+
+    Args:
+        doing: what the key's role does for `code`, for the message ("registers BW's endpoint").
+
+    Raises:
+        PermissionDeniedError: the key is another participant's, or a governor's
+            (participant_mismatch).
+    """
+    if principal.participant != code:
+        raise PermissionDeniedError(
+            f"only {code}'s {principal.role} key {doing}; this key is "
+            f"{principal.participant or 'a governor'}'s",
+            code="participant_mismatch",
+            detail={"participant": principal.participant, "required": code},
+        )
 
 
 def revoke_key(session: Session, key_id: str) -> bool:
