@@ -374,6 +374,16 @@ Address = Annotated[
 """An account address, written back EIP-55 checksummed."""
 
 
+def _not_zero(address: str) -> str:
+    if int(address, 16) == 0:
+        raise PydanticCustomError("address_zero", "must not be the zero address")
+    return address
+
+
+NonZeroAddress = Annotated[Address, AfterValidator(_not_zero)]
+"""An account address other than the zero address."""
+
+
 def _parse_hex32(value: Any) -> str:
     if isinstance(value, bytes | bytearray) and len(value) == 32:
         return "0x" + bytes(value).hex()
@@ -931,6 +941,18 @@ class WithdrawRequest(BaseModel):
     def reason_code(self) -> WithdrawalReason:
         """The reason as the contract's enum."""
         return withdrawal_reason_code(self.reason)
+
+
+class AuthorityRequest(BaseModel):
+    """Body of POST /v1/participants/{code}/authorities: the account the participant's admin
+    makes an authority of the participant (a key that signs its certificates)."""
+
+    model_config = _REQUEST_CONFIG
+
+    account: NonZeroAddress = Field(
+        description="The new authority account (EIP-55 checksummed, or all one case).",
+        examples=["0x5B38Da6a701c568545dCfcB03FcB875f56beddC4"],
+    )
 
 
 def validity_days(issued_at: date, expires_at: date) -> int:

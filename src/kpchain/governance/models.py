@@ -10,10 +10,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
-from pydantic_core import PydanticCustomError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from kpchain.certificates.models import Address, Hex32, HexData, ParticipantCode, ZoneName
+from kpchain.certificates.models import (
+    Address,
+    Hex32,
+    HexData,
+    NonZeroAddress,
+    ParticipantCode,
+    ZoneName,
+)
 from kpchain.certificates.views import StepView
 from kpchain.governance.settings import MAX_DESCRIPTION_LENGTH
 
@@ -31,15 +37,6 @@ Description = Annotated[
     ),
 ]
 
-
-def _not_zero(address: str) -> str:
-    if int(address, 16) == 0:
-        raise PydanticCustomError("address_zero", "must not be the zero address")
-    return address
-
-
-NonZeroAddress = Annotated[Address, AfterValidator(_not_zero)]
-"""An account address other than the zero address."""
 
 ActionLabel = Literal[
     "admit",

@@ -1,5 +1,6 @@
 """What an authority can do through the service, checked against the index before any gas is
-spent (the contract checks again), and turned into crash-safe operations.
+spent (the contract checks again), and turned into crash-safe operations; and what a
+participant's admin does to the participant's own authority keys (adds and revokes them).
 
 Reads come from the index; writes go to the chain through `Writer` and answer with the index's
 view of the mined result.
@@ -30,13 +31,17 @@ from kpchain.exchange.service import SET_ENDPOINT
 from kpchain.indexer import queries
 from kpchain.indexer.indexer import Indexer
 from kpchain.service import views
-from kpchain.service.keys import Principal
-from kpchain.service.operations import CallBuilder, Hosting, Intent, Renderer, Writer
+from kpchain.service.keys import Principal, require_participant
+from kpchain.service.operations import CallBuilder, Hosting, Intent, Renderer, Writer, admin_actor
 from kpchain.service.tables import Document, Operation
 
 Direction = Literal["inbound", "outbound"]
 MAX_PAGE = 500
 MAX_BATCH = 100
+ADD_AUTHORITY = "add_authority"
+"""The operation kind that makes an account an authority of a participant (its admin signs)."""
+REVOKE_AUTHORITY = "revoke_authority"
+"""The operation kind that revokes an authority account of a participant (its admin signs)."""
 
 
 class AuthorityService:
@@ -253,6 +258,65 @@ class AuthorityService:
             principal, cert_no, "withdraw", "exporting", request, idempotency_key
         )
 
+    # --- the participant's authority keys (its admin's) ------------------------------------
+
+    def add_authority(
+        self, principal: Principal, code: str, account: str, *, idempotency_key: str | None
+    ) -> dict[str, Any]:
+        """Makes `account` an authority of `code` (a key that signs its certificates), signed by
+        `code`'s admin key; answers with the participant's view once mined and indexed.
+
+        Raises:
+            PermissionDeniedError: the key is another participant's (participant_mismatch), or
+                this service does not host `code`'s admin key (participant_not_hosted).
+            NotFoundError: `code` is not admitted.
+            ConflictError: `account` is an authority already, of `code` or of another
+                participant (authority_already_registered, as the registry's revert).
+        """
+        return self._authority_key(principal, code, account, ADD_AUTHORITY, idempotency_key)
+
+    def revoke_authority(
+        self, principal: Principal, code: str, account: str, *, idempotency_key: str | None
+    ) -> dict[str, Any]:
+        """Revokes `account` as an authority of `code` (a leaked or retired key), signed by
+        `code`'s admin key; answers with the participant's view once mined and indexed.
+
+        Raises:
+            PermissionDeniedError: as `add_authority`.
+            NotFoundError: `code` is not admitted.
+            ConflictError: `account` is not a current authority of `code`
+                (authority_not_registered, as the registry's revert).
+        """
+        return self._authority_key(principal, code, account, REVOKE_AUTHORITY, idempotency_key)
+
+    def _authority_key(
+        self,
+        principal: Principal,
+        code: str,
+        account: str,
+        kind: str,
+        idempotency_key: str | None,
+    ) -> dict[str, Any]:
+        require_participant(principal, code, doing=f"manages {code}'s authority keys")
+        actor = admin_actor(code)
+        if not self._write.recorded(actor, idempotency_key):  # a retry answers as the first did
+            self._hosting.sender(actor)  # refuse an unhosted admin before judging anything
+            self._indexer.sync()  # another service may have added or revoked it a block ago
+            with self._sessions() as session:
+                self._participant_row(session, code)
+                holder = _authority_holder(session, account)
+            _check_authority_change(kind, code, account, holder)
+        return self._write.submit(
+            Intent(
+                actor=actor,
+                kind=kind,
+                subject=code,
+                request={"code": code, "account": account},
+                body={"account": account},
+                idempotency_key=idempotency_key,
+            )
+        )
+
     # --- reads -----------------------------------------------------------------------------
 
     def certificate(self, principal: Principal, cert_no: str) -> dict[str, Any]:
@@ -427,6 +491,10 @@ class AuthorityService:
             return {"certificates": views.certificate_views(session, rows, now=now)}
         if operation.kind == SET_ENDPOINT:
             return exchange_views.endpoint_view(session, operation.subject)
+        if operation.kind in (ADD_AUTHORITY, REVOKE_AUTHORITY):
+            return views.participant_view(
+                session, self._participant_row(session, operation.subject)
+            )
         if operation.kind in self._renders:
             return self._renders[operation.kind](session, operation)
         return views.certificate_view(
@@ -484,6 +552,14 @@ def _set_endpoint(registry: Registry, request: dict[str, Any]) -> ContractFuncti
     return registry.set_service_endpoint(request["code"], request["url"], key)
 
 
+def _add_authority(registry: Registry, request: dict[str, Any]) -> ContractFunction:
+    return registry.add_authority(request["code"], request["account"])
+
+
+def _revoke_authority(registry: Registry, request: dict[str, Any]) -> ContractFunction:
+    return registry.revoke_authority(request["code"], request["account"])
+
+
 _CALLS: dict[str, CallBuilder] = {
     "issue": _issue,
     "issue_batch": _issue,
@@ -493,6 +569,8 @@ _CALLS: dict[str, CallBuilder] = {
     "cancel": _cancel,
     "withdraw": _withdraw,
     SET_ENDPOINT: _set_endpoint,
+    ADD_AUTHORITY: _add_authority,
+    REVOKE_AUTHORITY: _revoke_authority,
 }
 
 
@@ -597,6 +675,34 @@ def _check_received_at(row: Any, received_at: date, *, now: int) -> None:
                 "received_at": received_at.isoformat(),
                 "today": today.isoformat(),
             },
+        )
+
+
+def _authority_holder(session: Session, account: str) -> str | None:
+    """The participant `account` is an authority of now, as the index has it (an account acts
+    for one participant at a time), or None."""
+    terms = queries.authority_history(session, account)
+    if terms and terms[-1].revoked_block is None:
+        return terms[-1].participant
+    return None
+
+
+def _check_authority_change(kind: str, code: str, account: str, holder: str | None) -> None:
+    """Refuses what the registry would revert, with its error's code: adding an account that is
+    an authority already (of any participant), revoking one that is not `code`'s."""
+    if kind == ADD_AUTHORITY and holder is not None:
+        raise ConflictError(
+            f"{account} is an authority of {holder} already: an account acts for one "
+            "participant at a time (its admin revokes it first)",
+            code="authority_already_registered",
+            detail={"account": account, "participant": holder},
+        )
+    if kind == REVOKE_AUTHORITY and holder != code:
+        held = "no participant's" if holder is None else f"{holder}'s"
+        raise ConflictError(
+            f"{account} is not a current authority of {code} (it is {held}): nothing to revoke",
+            code="authority_not_registered",
+            detail={"account": account, "participant": code},
         )
 
 
