@@ -14,6 +14,7 @@ from typing import Any
 import click
 import pytest
 from click.testing import CliRunner
+from eth_account import Account
 from sqlalchemy import func, select
 
 from kpchain.cli import main
@@ -198,6 +199,37 @@ def test_cert_withdraw_closes_shipment_when_importer_suspended_in_transit(
     view = json.loads(withdrawn.output)
     assert (view["status"], view["withdrawal_reason"]) == ("cancelled", "seized")
     assert set(view["steps"]) == {"issued", "shipped", "cancelled"}
+
+
+@pytest.mark.usefixtures("clean_settings")
+def test_authorities_commands_add_and_revoke_a_key_through_the_api_when_admin_key_given(
+    served: Any, seeded: Devnet
+) -> None:
+    process, keys = served
+    fresh = Account.create().address
+
+    def authorities(*args: str, role: str = "admin") -> Any:
+        options = ["--api-url", process.url, "--api-key", keys["BW"][role]]
+        return _invoke("authorities", *options, *args)
+
+    added = authorities("add", "BW", fresh, "--idempotency-key", "cli-add-1")
+    retried = authorities("add", "BW", fresh, "--idempotency-key", "cli-add-1")
+    again = authorities("add", "BW", fresh)
+    officer = authorities("revoke", "BW", fresh, role="officer")
+    revoked = authorities("revoke", "BW", fresh)
+
+    assert added.exit_code == 0, added.output
+    assert json.loads(retried.output) == json.loads(added.output)
+    [term] = [t for t in json.loads(added.output)["authorities"] if t["address"] == fresh]
+    assert term["revoked_block"] is None
+    assert again.exit_code == 1
+    assert "authority_already_registered" in again.stderr
+    assert officer.exit_code == 1
+    assert "role_insufficient" in officer.stderr
+    assert revoked.exit_code == 0, revoked.output
+    [term] = [t for t in json.loads(revoked.output)["authorities"] if t["address"] == fresh]
+    assert term["revoked_block"] is not None
+    assert seeded.contract.functions.isAuthority(b"BW", fresh).call() is False
 
 
 def _commands(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:

@@ -576,6 +576,42 @@ def exchange_import_key(participant: str, key_file: Path, passphrase_file: Path)
     click.echo(public_key)
 
 
+@main.group()
+@click.option("--api-url", envvar="KPCHAIN_API_URL", help="Default KPCHAIN_API_URL or devnet.json.")
+@click.option("--api-key", envvar="KPCHAIN_API_KEY", help="Default KPCHAIN_API_KEY.")
+@click.pass_context
+def authorities(ctx: click.Context, api_url: str | None, api_key: str | None) -> None:
+    """A participant's authority keys (the keys that sign its certificates), added and revoked
+    on chain by its admin through the API: an API key of role admin for the participant, whose
+    service hosts the participant's admin key. Each prints the participant once mined."""
+    ctx.obj = _ServiceClient(ctx, api_url=api_url, api_key=api_key)
+
+
+@authorities.command("add")
+@click.argument("participant")
+@click.argument("account")
+@_idempotency
+@click.pass_obj
+def authorities_add(
+    client: Any, participant: str, account: str, idempotency_key: str | None
+) -> None:
+    """Make ACCOUNT (0x…) an authority of PARTICIPANT."""
+    _print(client.add_authority(participant, account, idempotency_key=idempotency_key))
+
+
+@authorities.command("revoke")
+@click.argument("participant")
+@click.argument("account")
+@_idempotency
+@click.pass_obj
+def authorities_revoke(
+    client: Any, participant: str, account: str, idempotency_key: str | None
+) -> None:
+    """Revoke ACCOUNT (0x…) as an authority of PARTICIPANT: a leaked or retired key signs no
+    new certificate (those it signed stay valid)."""
+    _print(client.revoke_authority(participant, account, idempotency_key=idempotency_key))
+
+
 def _print(value: Any) -> None:
     click.echo(json.dumps(value, indent=2))
 

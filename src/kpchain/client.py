@@ -127,6 +127,20 @@ class KpchainClient:
     def participants(self) -> Any:
         return self._read("/v1/participants")
 
+    # --- a participant's authority keys (its admin's key) ----------------------------------------
+
+    def add_authority(self, code: str, account: str, *, idempotency_key: str | None = None) -> Any:
+        """Makes `account` an authority of `code`; the participant's view once mined."""
+        body = {"account": account}
+        return self._write("POST", f"/v1/participants/{code}/authorities", body, idempotency_key)
+
+    def revoke_authority(
+        self, code: str, account: str, *, idempotency_key: str | None = None
+    ) -> Any:
+        """Revokes `account` as an authority of `code`; the participant's view once mined."""
+        path = f"/v1/participants/{code}/authorities/{account}"
+        return self._write("DELETE", path, None, idempotency_key)
+
     # --- the document exchange -----------------------------------------------------------------
 
     def delivery(self, cert_no: str) -> Any:
