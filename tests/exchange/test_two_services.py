@@ -306,6 +306,23 @@ def test_envelope_accepted_when_signed_by_an_authority_added_after_the_importer_
         india.service.stop()
 
 
+def test_importer_reads_a_certificate_issued_after_its_index_last_polled(
+    tmp_path: Path, node: AnvilNode, devnet: Devnet, direct: Direct
+) -> None:
+    # The read misses in the index, which catches up once: the second look must see what the
+    # catch-up wrote (on SQLite a read transaction keeps the snapshot of its first statement).
+    india = start_party(tmp_path / "IN", node.rpc_url, devnet, "IN", index_poll_interval=3600)
+    try:
+        direct.issue("BW-2026-D00010", "IN")
+
+        response = india.get("/v1/certificates/BW-2026-D00010")
+
+        assert response.status_code == 200, response.text
+        assert response.json()["status"] == "issued"
+    finally:
+        india.service.stop()
+
+
 def test_envelope_refused_when_replayed_for_another_certificate(
     parties: dict[str, Party], direct: Direct
 ) -> None:

@@ -272,7 +272,8 @@ class GovernanceService:
         if row is None:
             # Another service may have proposed it a moment ago: catch the index up once.
             self._indexer.sync()
-            session.expire_all()
+            # A new read transaction: SQLite's keeps the snapshot of its first statement.
+            session.rollback()
             row = session.get(ProposalRow, proposal_id)
         if row is None:
             raise NotFoundError(

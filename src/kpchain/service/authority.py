@@ -422,7 +422,9 @@ class AuthorityService:
             # It may be on chain already and the index a block behind (another service issued
             # it a moment ago): catch up once before saying it does not exist.
             self._indexer.sync()
-            session.expire_all()
+            # A new read transaction: SQLite's keeps the snapshot of its first statement, which
+            # predates the catch-up (nothing is pending here: reads and renders only).
+            session.rollback()
             row = queries.certificate(session, cert_no)
         if row is None:
             raise NotFoundError(
@@ -438,7 +440,7 @@ class AuthorityService:
             # As for certificates: the index may trail the chain (just after a start, or when
             # another service admitted it a moment ago); catch up once before saying no.
             self._indexer.sync()
-            session.expire_all()
+            session.rollback()  # a new snapshot, as for certificates
             row = queries.participant(session, code)
         if row is None:
             raise NotFoundError(

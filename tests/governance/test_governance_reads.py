@@ -1,0 +1,44 @@
+"""Governance reads at a service whose index trails the chain: a proposal made a moment ago
+(at another participant's service, straight on chain here) is found by catching the index up
+once, on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from eth_utils.crypto import keccak
+from sqlalchemy.orm import Session, sessionmaker
+
+from kpchain.certificates.typed_data import participant_code, zone_id
+from kpchain.contracts.governance import Governance
+from kpchain.governance.service import GovernanceService
+from kpchain.indexer import Indexer
+from kpchain.service.operations import Hosting
+from support_chain import Devnet
+
+
+def test_proposal_made_after_the_index_last_caught_up_is_read_after_one_catch_up(
+    devnet: Devnet, make_indexer: Callable[..., Indexer], sessions: sessionmaker[Session]
+) -> None:
+    indexer = make_indexer()
+    indexer.sync()
+    service = GovernanceService(
+        sessions=sessions,
+        indexer=indexer,
+        governance=Governance(devnet.w3, devnet.deployment.governor),
+        hosting=Hosting({}),
+        now=devnet.now,
+    )
+    call = devnet.seats.functions.setOriginZone(participant_code("CF"), zone_id("CF:Bozoum"), True)
+    data = bytes.fromhex(call._encode_transaction_data()[2:])
+    description = "Allow Bozoum"
+    governor = devnet.governor.functions
+    devnet.sender("BW", "admin").transact(
+        governor.propose([call.address], [0], [data], description)
+    )
+    proposal = governor.hashProposal([call.address], [0], [data], keccak(text=description)).call()
+
+    view = service.proposal(str(proposal))
+
+    assert view["id"] == str(proposal)
+    assert (view["action"], view["participant"]) == ("allow_zone", "CF")
