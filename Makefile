@@ -30,7 +30,7 @@ node_modules/.installed: package.json package-lock.json
 
 ## run: the devnet (anvil + contracts + demo participants); `make down` stops it
 run: install
-	$(BIN)/kpchain devnet up
+	$(BIN)/kpchain devnet up --sovereign
 
 down: install
 	$(BIN)/kpchain devnet down

@@ -143,22 +143,39 @@ reaches one node's JSON-RPC:
 ```sh
 KPCHAIN_KEYSTORE_PASSPHRASE_FILE=/run/secrets/deployer \\
   kpchain deploy --rpc-url {rpc} --chain-id {chain_id} \\
-                 --network kp-consortium --keystore deployer.json
+                 --network kp-consortium --keystore deployer.json --founders network.json
 # or with ape (ape-config.yaml's kp-consortium network must say chain_id {chain_id})
 KPCHAIN_RPC_URL={rpc} \\
-  ape run deploy --network ethereum:kp-consortium:node --account deployer
+  ape run deploy --network ethereum:kp-consortium:node --account deployer --founders network.json
 ```
 
 Both write `deployments/kp-consortium.json`; give it to every participant. The founding members
-are admitted with the admin and authority accounts of the members table (`members` in
-`network.json`): the keys each government made and holds. Each authority's service then talks to
-its own node, with the keys of its join folder:
+of the members table are admitted, each with the admin account it made (its governance seat);
+the governance (KPGovernor, KPSeats, KPTimelock, and the ValidatorSet with the validators above)
+is deployed, and the deployer renounces every role: from then on only an executed proposal
+changes the registry (`--voting-delay`, `--voting-period`, `--timelock-delay`, `--quorum`,
+`--emergency-threshold-bps` set the consensus rules).
+
+Each authority's service then talks to its own node, with the keys of its join folder:
 
 ```sh
 KPCHAIN_RPC_URL=http://127.0.0.1:<its node's RPC port> KPCHAIN_CHAIN_ID={chain_id} \\
 KPCHAIN_CONFIRMATIONS=0 KPCHAIN_NETWORK=kp-consortium \\
 KPCHAIN_DEPLOYMENT_FILE=deployments/kp-consortium.json \\
-KPCHAIN_SIGNERS_FILE=<join folder>/signers.yaml kpchain serve
+KPCHAIN_SIGNERS_FILE=<join folder>/signers.yaml \\
+KPCHAIN_PUBLIC_URL=https://<where the other services reach it> \\
+KPCHAIN_EXCHANGE_PASSPHRASE_FILE=<a file with the passphrase its database keeps keys under> \\
+KPCHAIN_NODE_ADMIN_URL=ws://127.0.0.1:<its node's admin port> kpchain serve
+```
+
+and, once, with an API key of role `admin` for the participant (`kpchain keys create
+--participant XX --role admin`) in `KPCHAIN_API_KEY` and the service's URL in `KPCHAIN_API_URL`,
+its admin adds its authority key and registers where it takes documents:
+
+```sh
+kpchain authorities add XX <its authority address, from the members table>
+kpchain exchange import-key XX <join folder>/keys/encryption-key.pem --passphrase-file <its file>
+kpchain exchange endpoint XX
 ```
 
 `KPCHAIN_CONFIRMATIONS=0`: a sealed QBFT block is final, so the index need not stay behind.
