@@ -161,11 +161,11 @@ class Inbox:
                 detail={"cert_no": envelope.cert_no, "signer": envelope.signer},
             )
         # The sender's node may be blocks ahead of ours (a key added a moment ago): when the
-        # index does not know the signer, catch up once before saying no.
-        authorised = self._is_sender_key(envelope)
-        if not authorised:
-            self._indexer.sync()
-            authorised = self._is_sender_key(envelope)
+        # index does not know the signer, caught up once before saying no.
+        with self._sessions() as session:
+            authorised = self._indexer.find(
+                session, lambda s: True if _is_sender_key(s, envelope) else None
+            )
         if not authorised:
             raise PermissionDeniedError(
                 f"{envelope.signer} is neither an authority nor the admin of {envelope.sender} in "
@@ -174,26 +174,9 @@ class Inbox:
                 detail={"sender": envelope.sender, "signer": envelope.signer},
             )
 
-    def _is_sender_key(self, envelope: Envelope) -> bool:
-        """Whether the envelope's signer is, in the index, an unrevoked authority or the admin
-        of its sending participant."""
-        with self._sessions() as session:
-            participant = queries.participant(session, envelope.sender)
-            return participant is not None and (
-                participant.admin == envelope.signer
-                or any(
-                    term.address == envelope.signer and term.revoked_block is None
-                    for term in participant.authorities
-                )
-            )
-
     def _certificate(self, session: Session, cert_no: str) -> Certificate:
-        row = queries.certificate(session, cert_no)
-        if row is None:
-            # The sender's node may be a block ahead of ours: catch up once before saying no.
-            self._indexer.sync()
-            session.rollback()  # a new snapshot: SQLite keeps a transaction's first one
-            row = queries.certificate(session, cert_no)
+        # The sender's node may be a block ahead of ours: caught up once before saying no.
+        row = self._indexer.find(session, lambda s: queries.certificate(s, cert_no))
         if row is None:
             raise NotFoundError(
                 f"no certificate {cert_no} on the chain (as this service's index has it yet)",
@@ -343,3 +326,16 @@ def _receipt(held: ReceivedDocument, *, duplicate: bool) -> dict[str, Any]:
         "duplicate": duplicate,
     }
     return EnvelopeReceipt.model_validate(receipt).model_dump(mode="json")
+
+
+def _is_sender_key(session: Session, envelope: Envelope) -> bool:
+    """Whether the envelope's signer is, in the index, an unrevoked authority or the admin of
+    its sending participant."""
+    participant = queries.participant(session, envelope.sender)
+    return participant is not None and (
+        participant.admin == envelope.signer
+        or any(
+            term.address == envelope.signer and term.revoked_block is None
+            for term in participant.authorities
+        )
+    )

@@ -289,11 +289,7 @@ class ExchangeService:
         return url.rstrip("/")
 
     def _participant(self, session: Session, code: str) -> Any:
-        row = queries.participant(session, code)
-        if row is None:
-            self._indexer.sync()
-            session.rollback()  # a new snapshot: SQLite keeps a transaction's first one
-            row = queries.participant(session, code)
+        row = self._indexer.find(session, lambda s: queries.participant(s, code))
         if row is None:
             raise NotFoundError(
                 f"participant {code} is not admitted",
@@ -303,11 +299,7 @@ class ExchangeService:
         return row
 
     def _certificate(self, session: Session, cert_no: str) -> Any:
-        row = queries.certificate(session, cert_no)
-        if row is None:
-            self._indexer.sync()
-            session.rollback()  # a new snapshot: SQLite keeps a transaction's first one
-            row = queries.certificate(session, cert_no)
+        row = self._indexer.find(session, lambda s: queries.certificate(s, cert_no))
         if row is None:
             raise NotFoundError(
                 f"no certificate {cert_no}",

@@ -268,13 +268,8 @@ class GovernanceService:
         _check_change(session, found, request)
 
     def _proposal_row(self, session: Session, proposal_id: str) -> ProposalRow:
-        row = session.get(ProposalRow, proposal_id)
-        if row is None:
-            # Another service may have proposed it a moment ago: catch the index up once.
-            self._indexer.sync()
-            # A new read transaction: SQLite's keeps the snapshot of its first statement.
-            session.rollback()
-            row = session.get(ProposalRow, proposal_id)
+        # Another service may have proposed it a moment ago: caught up once before saying no.
+        row = self._indexer.find(session, lambda s: s.get(ProposalRow, proposal_id))
         if row is None:
             raise NotFoundError(
                 f"no proposal {proposal_id}", code="proposal_not_found", detail={"id": proposal_id}

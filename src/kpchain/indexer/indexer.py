@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from eth_utils.crypto import keccak
 from requests.exceptions import RequestException
@@ -46,6 +46,8 @@ from kpchain.indexer.tables import INDEX_TABLES, Block, Checkpoint, Event
 from kpchain.store import WRITE, Base
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 Progress = Callable[[int, int], None]
 """Called with (last block indexed, block the pass aims for) after each range."""
@@ -188,6 +190,21 @@ class Indexer:
                 return self._sync(None)
             finally:
                 self._notify()
+
+    def find(self, session: Session, lookup: Callable[[Session], T | None]) -> T | None:
+        """`lookup(session)`, or when it finds nothing, the same after one catch-up: the chain
+        may be a block ahead of the index (another service wrote a moment ago).
+
+        The second look runs in a new read transaction of `session` (which must hold nothing
+        unsaved): SQLite keeps the snapshot of a transaction's first statement, which predates
+        the catch-up.
+        """
+        found = lookup(session)
+        if found is None:
+            self.sync()
+            session.rollback()
+            found = lookup(session)
+        return found
 
     def ensure_indexed(self, block_number: int, *, timeout: float) -> bool:
         """Waits until the index has reached `block_number`, running passes as needed.

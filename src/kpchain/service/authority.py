@@ -417,15 +417,9 @@ class AuthorityService:
         )
 
     def _certificate_row(self, session: Session, cert_no: str) -> Any:
-        row = queries.certificate(session, cert_no)
-        if row is None:
-            # It may be on chain already and the index a block behind (another service issued
-            # it a moment ago): catch up once before saying it does not exist.
-            self._indexer.sync()
-            # A new read transaction: SQLite's keeps the snapshot of its first statement, which
-            # predates the catch-up (nothing is pending here: reads and renders only).
-            session.rollback()
-            row = queries.certificate(session, cert_no)
+        # It may be on chain already and the index a block behind (another service issued it a
+        # moment ago): caught up once before saying it does not exist.
+        row = self._indexer.find(session, lambda s: queries.certificate(s, cert_no))
         if row is None:
             raise NotFoundError(
                 f"no certificate {cert_no}",
@@ -435,13 +429,9 @@ class AuthorityService:
         return row
 
     def _participant_row(self, session: Session, code: str) -> Any:
-        row = queries.participant(session, code)
-        if row is None:
-            # As for certificates: the index may trail the chain (just after a start, or when
-            # another service admitted it a moment ago); catch up once before saying no.
-            self._indexer.sync()
-            session.rollback()  # a new snapshot, as for certificates
-            row = queries.participant(session, code)
+        # As for certificates: the index may trail the chain (just after a start, or when
+        # another service admitted it a moment ago).
+        row = self._indexer.find(session, lambda s: queries.participant(s, code))
         if row is None:
             raise NotFoundError(
                 f"participant {code} is not admitted",
