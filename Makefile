@@ -50,8 +50,8 @@ test: install lint typecheck
 
 lint: install
 	$(BIN)/python scripts/check_requirements.py
-	$(BIN)/ruff check src tests scripts
-	$(BIN)/ruff format --check src tests scripts
+	$(BIN)/ruff check src tests scripts benchmarks
+	$(BIN)/ruff format --check src tests scripts benchmarks
 
 typecheck: install
 	$(BIN)/mypy
@@ -66,7 +66,7 @@ gas: install
 
 ## bench: API throughput against the node's raw rate; prints a table, writes benchmarks/throughput.json
 bench: install
-	$(BIN)/python scripts/bench.py
+	$(BIN)/python -m benchmarks
 
 clean:
 	rm -rf $(VENV) node_modules .solcx .build .cache .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -13,9 +13,9 @@ Per request (`POST /{code}` with an unsigned call `{"to", "data", "gas"}` for pa
 4. the receipt's hash, status and block are returned.
 
 Whatever rate this reaches on a machine bounds what the real service can reach there. Started
-by scripts/bench.py with KPCHAIN_RPC_URL, KPCHAIN_CHAIN_ID, KPCHAIN_DATABASE_URL,
-KPCHAIN_API_PORT, KPCHAIN_API_THREADS and FLOOR_PARTICIPANTS (comma-separated codes) in its
-environment.
+by `python -m benchmarks` (benchmarks/phases/floor.py) with KPCHAIN_RPC_URL, KPCHAIN_CHAIN_ID,
+KPCHAIN_DATABASE_URL, KPCHAIN_API_PORT, KPCHAIN_API_THREADS and FLOOR_PARTICIPANTS
+(comma-separated codes) in its environment.
 """
 
 from __future__ import annotations

@@ -228,10 +228,11 @@ def start(groups: list[ServiceGroup], *, rpc_url: str, deployment: Path) -> list
             if running is not None and group.files.url_file.exists():
                 spawned.append((group, None, group.files.url_file.read_text().strip()))
             else:
-                spawned.append((group, *_spawn(group, rpc_url=rpc_url, deployment=deployment)))
+                launched = launch(group.files, group.port, rpc_url=rpc_url, deployment=deployment)
+                spawned.append((group, *launched))
         started = []
         for group, process, url in spawned:
-            pid = _wait_ready(group.files, process, url) if process else running_pid(group.files)
+            pid = wait_ready(group.files, process, url) if process else running_pid(group.files)
             assert pid is not None  # reused: running_pid found it a moment ago
             started.append(RunningService(group.name, group.codes, pid, url, group.files.log_file))
         return started
@@ -242,12 +243,27 @@ def start(groups: list[ServiceGroup], *, rpc_url: str, deployment: Path) -> list
         raise
 
 
-def _spawn(
-    group: ServiceGroup, *, rpc_url: str, deployment: Path
+def launch(
+    files: ServiceFiles,
+    port: int,
+    *,
+    rpc_url: str,
+    deployment: Path,
+    environment: Mapping[str, str] | None = None,
 ) -> tuple[subprocess.Popen[bytes], str]:
-    files = group.files
+    """Starts ``kpchain serve`` in the background with `files` (its SQLite store, signers file,
+    pid, url and log files) on `port`; returns the process and its URL without waiting (see
+    `wait_ready`). The one launcher of a local service: the devnet's and the benchmarks'.
+
+    Args:
+        files: the service's files (the signers file must exist).
+        port: its port on 127.0.0.1.
+        rpc_url: the node it talks to.
+        deployment: the deployments file naming the contracts.
+        environment: settings over the devnet's (``KPCHAIN_*``), e.g. another database.
+    """
     files.directory.mkdir(parents=True, exist_ok=True)
-    url = api_url(group.port)
+    url = api_url(port)
     env = {
         **os.environ,
         "KPCHAIN_RPC_URL": rpc_url,
@@ -258,12 +274,13 @@ def _spawn(
         "KPCHAIN_SIGNERS_FILE": str(files.signers.resolve()),
         "KPCHAIN_DEVELOPMENT": "true",
         "KPCHAIN_API_HOST": "127.0.0.1",
-        "KPCHAIN_API_PORT": str(group.port),
+        "KPCHAIN_API_PORT": str(port),
         "KPCHAIN_PUBLIC_URL": url,
         # The devnet's services talk plain http on loopback, and retry a delivery within
         # seconds (not minutes) when another service is still starting.
         "KPCHAIN_EXCHANGE_ALLOW_HTTP": "true",
         "KPCHAIN_EXCHANGE_MAX_BACKOFF": "5",
+        **(environment or {}),
     }
     with files.log_file.open("ab") as log:
         process = subprocess.Popen(
@@ -279,7 +296,13 @@ def _spawn(
     return process, url
 
 
-def _wait_ready(files: ServiceFiles, process: subprocess.Popen[bytes], url: str) -> int:
+def wait_ready(files: ServiceFiles, process: subprocess.Popen[bytes], url: str) -> int:
+    """Waits until the service `launch` started answers ``/readyz``; returns its pid.
+
+    Raises:
+        ConfigError: it exited, or did not become ready within READY_TIMEOUT (its log says
+            why).
+    """
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:

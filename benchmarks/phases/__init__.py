@@ -1,0 +1,1 @@
+"""One module per phase of `make bench`; each measures on chains of its own."""
