@@ -71,11 +71,12 @@ class Chain:
 
 
 @contextmanager
-def fresh_chain(directory: Path) -> Iterator[Chain]:
+def fresh_chain(directory: Path, *, anvil_args: tuple[str, ...] = ()) -> Iterator[Chain]:
     """A fresh anvil (chain id 2021, zero gas price, automine), deployed and seeded as the devnet
-    is; its deployments file is written under `directory`."""
+    is; its deployments file is written under `directory`. `anvil_args` go to anvil as they are
+    (`make bench-year` starts its chain in the year it replays: `--timestamp`)."""
     directory.mkdir(parents=True, exist_ok=True)
-    with AnvilNode() as node:
+    with AnvilNode(extra_args=anvil_args) as node:
         w3 = connect(node.rpc_url, expected_chain_id=DEVNET_CHAIN_ID)
         deployer = TransactionSender(w3, LocalSigner(governor_account()), chain_id=DEVNET_CHAIN_ID)
         deployment = deploy(
