@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.28;
 
+import {Multicall} from "@openzeppelin/contracts/utils/Multicall.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 
@@ -10,7 +11,10 @@ import {ParticipantRegistry} from "./ParticipantRegistry.sol";
 /// @title CertificateRegistry
 /// @notice The lifecycle of Kimberley Process certificates, and (inherited) the participant
 /// registry that authorises it: one contract, so authorisation is an internal storage read.
-contract CertificateRegistry is ICertificateRegistry, ParticipantRegistry, EIP712 {
+/// @dev Inherits OpenZeppelin {Multicall}: its `multicall(bytes[])` batches calls to this
+/// contract, each keeping `msg.sender` and its own authorisation, all or nothing (see "Batching"
+/// in {ICertificateRegistry}).
+contract CertificateRegistry is ICertificateRegistry, ParticipantRegistry, EIP712, Multicall {
     // ------------------------------------------------------------------------------------------
     // Constants
     // ------------------------------------------------------------------------------------------
@@ -217,7 +221,7 @@ contract CertificateRegistry is ICertificateRegistry, ParticipantRegistry, EIP71
         override(ICertificateRegistry, ParticipantRegistry)
         returns (string memory)
     {
-        return "1.1.0";
+        return "1.2.0";
     }
 
     // ------------------------------------------------------------------------------------------

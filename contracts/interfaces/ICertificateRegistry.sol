@@ -10,6 +10,22 @@ pragma solidity ^0.8.24;
 /// On-chain state is one storage slot per certificate. The document itself (KPCS Annex I)
 /// travels in calldata and in {CertificateIssued}; its EIP-712 hash is computed here from the
 /// fields given, so the indexed fields and the signed hash can never disagree.
+///
+/// Batching: the implementation is also an OpenZeppelin `Multicall`, whose
+/// `multicall(bytes[] calldata data) returns (bytes[] memory results)` runs each element of
+/// `data` (the ABI-encoded call of one of this contract's functions) in order, as a
+/// `delegatecall` to itself, and returns each call's return data. One authority's several
+/// operations ({issue}, {issueBatch}, {ship}, {confirmReceipt}, {reject}, {cancel},
+/// {withdrawShipment}) then go in one transaction and share its 21,000 gas and its receipt; each
+/// still emits its own event. Every call keeps `msg.sender` and is authorised exactly as if it
+/// were sent alone, so a batch can do nothing its sender could not do call by call (a
+/// governance-only function in it reverts for anyone without GOVERNOR_ROLE).
+/// A batch is all or nothing: one reverting call reverts the whole batch, with that call's
+/// custom error bubbled up unchanged, and undoes the effects and events of the calls before it.
+/// A client that batches independent requests therefore simulates each call first (`eth_call`
+/// or `eth_estimateGas` from the same sender) and batches only those that pass: the kpchain
+/// service does. `multicall` is declared by OpenZeppelin's contract, not here: two declarations
+/// would need an override, and an override cannot call an external base function.
 interface ICertificateRegistry {
     // ------------------------------------------------------------------------------------------
     // Types

@@ -7,6 +7,10 @@ then suspended for `withdrawShipment` ...), puts the actor in its state, makes t
 actor, and checks the state change and the event, or the exact revert and its arguments. For
 `issue` and `issueBatch` the actor signs the documents too.
 
+Every cell is tested twice: the call sent directly, and the same call sent as the one call of a
+`multicall` (OpenZeppelin Multicall). A call in a batch keeps its sender, so the outcome must be
+the same: a batch can do nothing its sender could not do directly, governance included.
+
 The actors (MATRIX columns), with BW exporting to AE throughout:
 
 - governor: the KP Chair/Secretariat account (GOVERNOR_ROLE and DEFAULT_ADMIN_ROLE).
@@ -78,6 +82,12 @@ MATRIX: dict[str, tuple[str, ...]] = {
 # State-changing functions the registry inherits from OpenZeppelin AccessControl unchanged; their
 # authorisation (DEFAULT_ADMIN_ROLE, or the caller's own role) is OpenZeppelin's, tested there.
 OPENZEPPELIN_FUNCTIONS = {"grantRole", "revokeRole", "renounceRole"}
+# OpenZeppelin Multicall's `multicall`: anyone may call it, and each call in it is authorised as
+# its own; every cell of MATRIX is tested through it (ROUTES).
+BATCHING_FUNCTIONS = {"multicall"}
+
+# How a cell's call is sent: directly, or as the one call of a multicall.
+ROUTES = ("direct", "multicall")
 
 # The importer acts in these; the exporter (BW) in every other certificate function.
 IMPORTER_FUNCTIONS = {"confirmReceipt", "reject"}
@@ -114,6 +124,13 @@ class World:
     def issue(self, cert: Certificate, actor: Any) -> Any:
         """Issues `cert` with `actor` as both sender and signer."""
         return self.registry.issue(cert.to_abi(), actor, self.sign(cert, actor), sender=actor)
+
+    def send(self, function: str, arguments: tuple[Any, ...], actor: Any, route: str) -> Any:
+        """Calls `function` with `arguments` as `actor`, directly or inside a multicall."""
+        method = getattr(self.registry, function)
+        if route == "direct":
+            return method(*arguments, sender=actor)
+        return self.registry.multicall([method.encode_input(*arguments)], sender=actor)
 
     def issued(self) -> Certificate:
         cert = self.make_certificate()
@@ -203,10 +220,11 @@ ACTOR_SETUP: dict[str, Callable[[World, str], Any]] = {
 @dataclass(frozen=True)
 class Operation:
     """How to exercise one function: `prepare` builds its precondition and returns the call's
-    subject, `call` makes it as the actor, `verify` checks the state change and the event."""
+    subject, `arguments` gives the call's arguments for the subject and the actor, `verify`
+    checks the state change and the event."""
 
     prepare: Callable[[World], Any]
-    call: Callable[[World, Any, Any], Any]
+    arguments: Callable[[World, Any, Any], tuple[Any, ...]]
     verify: Callable[[World, Any, Any, Any], None]
 
 
@@ -310,13 +328,13 @@ def _verify_issued(w: World, certs: list[Certificate], actor: Any, receipt: Any)
     ]
 
 
-def _issue_one(w: World, certs: list[Certificate], actor: Any) -> Any:
-    return w.issue(certs[0], actor)
+def _issue_one(w: World, certs: list[Certificate], actor: Any) -> tuple[Any, ...]:
+    return (certs[0].to_abi(), actor, w.sign(certs[0], actor))
 
 
-def _issue_batch(w: World, certs: list[Certificate], actor: Any) -> Any:
+def _issue_batch(w: World, certs: list[Certificate], actor: Any) -> tuple[Any, ...]:
     signatures = [w.sign(cert, actor) for cert in certs]
-    return w.registry.issueBatch([cert.to_abi() for cert in certs], actor, signatures, sender=actor)
+    return ([cert.to_abi() for cert in certs], actor, signatures)
 
 
 def _verify_transition(
@@ -344,96 +362,88 @@ def _verify_transition(
 OPERATIONS: dict[str, Operation] = {
     "admitParticipant": Operation(
         prepare=_nothing,
-        call=lambda w, _, actor: w.registry.admitParticipant(CF, w.newcomer, sender=actor),
+        arguments=lambda w, _, actor: (CF, w.newcomer),
         verify=_verify_admitted,
     ),
     "setParticipantStatus": Operation(
         prepare=_nothing,
-        call=lambda w, _, actor: w.registry.setParticipantStatus(
-            EU, ParticipantStatus.SUSPENDED, sender=actor
-        ),
+        arguments=lambda w, _, actor: (EU, ParticipantStatus.SUSPENDED),
         verify=_verify_status_set,
     ),
     "setParticipantAdmin": Operation(
         prepare=_nothing,
-        call=lambda w, _, actor: w.registry.setParticipantAdmin(BW, w.newcomer, sender=actor),
+        arguments=lambda w, _, actor: (BW, w.newcomer),
         verify=_verify_admin_set,
     ),
     "setOriginRestriction": Operation(
         prepare=_nothing,
-        call=lambda w, _, actor: w.registry.setOriginRestriction(BW, True, sender=actor),
+        arguments=lambda w, _, actor: (BW, True),
         verify=_verify_origin_restricted,
     ),
     "setOriginZone": Operation(
         prepare=_nothing,
-        call=lambda w, _, actor: w.registry.setOriginZone(BW, ZONE, True, sender=actor),
+        arguments=lambda w, _, actor: (BW, ZONE, True),
         verify=_verify_zone_allowed,
     ),
     "addAuthority": Operation(
         prepare=_nothing,
-        call=lambda w, _, actor: w.registry.addAuthority(BW, w.newcomer, sender=actor),
+        arguments=lambda w, _, actor: (BW, w.newcomer),
         verify=_verify_authority_added,
     ),
     "revokeAuthority": Operation(
         prepare=_nothing,
-        call=lambda w, _, actor: w.registry.revokeAuthority(BW, w.bw_authority, sender=actor),
+        arguments=lambda w, _, actor: (BW, w.bw_authority),
         verify=_verify_authority_revoked,
     ),
     "issue": Operation(
         prepare=lambda w: [w.make_certificate()],
-        call=_issue_one,
+        arguments=_issue_one,
         verify=_verify_issued,
     ),
     "issueBatch": Operation(
         prepare=lambda w: [w.make_certificate(f"BW-2026-00012{i}") for i in range(3)],
-        call=_issue_batch,
+        arguments=_issue_batch,
         verify=_verify_issued,
     ),
     "ship": Operation(
         prepare=World.issued,
-        call=lambda w, cert, actor: w.registry.ship(cert.certNo, SEAL, sender=actor),
+        arguments=lambda w, cert, actor: (cert.certNo, SEAL),
         verify=_verify_transition(CertificateStatus.SHIPPED, "CertificateShipped", sealRef=SEAL),
     ),
     "confirmReceipt": Operation(
         prepare=World.shipped,
-        call=lambda w, cert, actor: w.registry.confirmReceipt(
-            cert.certNo, CONFIRMATION, sender=actor
-        ),
+        arguments=lambda w, cert, actor: (cert.certNo, CONFIRMATION),
         verify=_verify_transition(
             CertificateStatus.RECEIVED, "CertificateReceived", confirmation=list(CONFIRMATION)
         ),
     ),
     "reject": Operation(
         prepare=World.shipped,
-        call=lambda w, cert, actor: w.registry.reject(cert.certNo, REJECTION_REASON, sender=actor),
+        arguments=lambda w, cert, actor: (cert.certNo, REJECTION_REASON),
         verify=_verify_transition(
             CertificateStatus.REJECTED, "CertificateRejected", reason=REJECTION_REASON
         ),
     ),
     "cancel": Operation(
         prepare=World.issued,
-        call=lambda w, cert, actor: w.registry.cancel(cert.certNo, sender=actor),
+        arguments=lambda w, cert, actor: (cert.certNo,),
         verify=_verify_transition(CertificateStatus.CANCELLED, "CertificateCancelled"),
     ),
     "withdrawShipment": Operation(
         prepare=World.stranded,
-        call=lambda w, cert, actor: w.registry.withdrawShipment(
-            cert.certNo, WITHDRAWAL_REASON, sender=actor
-        ),
+        arguments=lambda w, cert, actor: (cert.certNo, WITHDRAWAL_REASON),
         verify=_verify_transition(
             CertificateStatus.CANCELLED, "ShipmentWithdrawn", reason=WITHDRAWAL_REASON
         ),
     ),
     "setMaxValidity": Operation(
         prepare=_nothing,
-        call=lambda w, _, actor: w.registry.setMaxValidity(MAX_VALIDITY, sender=actor),
+        arguments=lambda w, _, actor: (MAX_VALIDITY,),
         verify=_verify_max_validity_set,
     ),
     "setServiceEndpoint": Operation(
         prepare=_nothing,
-        call=lambda w, _, actor: w.registry.setServiceEndpoint(
-            BW, ENDPOINT_URL, ENCRYPTION_KEY, sender=actor
-        ),
+        arguments=lambda w, _, actor: (BW, ENDPOINT_URL, ENCRYPTION_KEY),
         verify=_verify_endpoint_set,
     ),
 }
@@ -457,51 +467,55 @@ def _expected_inputs(w: World, function: str, error: str, actor: Any) -> dict[st
 # ----------------------------------------------------------------------------------------------
 
 CELLS = [
-    (function, actor, outcome)
+    (function, actor, outcome, route)
     for function, row in MATRIX.items()
     for actor, outcome in zip(ACTORS, row, strict=True)
+    for route in ROUTES
 ]
-ALLOWED_CELLS = [(f, a) for f, a, outcome in CELLS if outcome == OK]
-DENIED_CELLS = [(f, a, outcome) for f, a, outcome in CELLS if outcome != OK]
+ALLOWED_CELLS = [(f, a, route) for f, a, outcome, route in CELLS if outcome == OK]
+DENIED_CELLS = [(f, a, outcome, route) for f, a, outcome, route in CELLS if outcome != OK]
 
 
 @pytest.mark.parametrize(
-    ("function", "actor_name"), ALLOWED_CELLS, ids=[f"{f}-by-{a}" for f, a in ALLOWED_CELLS]
+    ("function", "actor_name", "route"),
+    ALLOWED_CELLS,
+    ids=[f"{f}-by-{a}-{route}" for f, a, route in ALLOWED_CELLS],
 )
 def test_call_succeeds_when_caller_is_authorised(
-    world: World, function: str, actor_name: str
+    world: World, function: str, actor_name: str, route: str
 ) -> None:
     operation = OPERATIONS[function]
     subject = operation.prepare(world)
     actor = ACTOR_SETUP[actor_name](world, function)
 
-    receipt = operation.call(world, subject, actor)
+    receipt = world.send(function, operation.arguments(world, subject, actor), actor, route)
 
     operation.verify(world, subject, actor, receipt)
 
 
 @pytest.mark.parametrize(
-    ("function", "actor_name", "error"),
+    ("function", "actor_name", "error", "route"),
     DENIED_CELLS,
-    ids=[f"{f}-by-{a}" for f, a, _ in DENIED_CELLS],
+    ids=[f"{f}-by-{a}-{route}" for f, a, _, route in DENIED_CELLS],
 )
 def test_call_reverts_when_caller_is_not_authorised(
-    world: World, function: str, actor_name: str, error: str
+    world: World, function: str, actor_name: str, error: str, route: str
 ) -> None:
     operation = OPERATIONS[function]
     subject = operation.prepare(world)
     actor = ACTOR_SETUP[actor_name](world, function)
     expected = getattr(world.registry, error)
+    arguments = operation.arguments(world, subject, actor)
 
     with reverts(expected, **_expected_inputs(world, function, error, actor)):
-        operation.call(world, subject, actor)
+        world.send(function, arguments, actor, route)
 
 
 def test_matrix_covers_every_state_changing_function(registry: Any) -> None:
     state_changing = {
         abi.name
         for abi in registry.contract_type.mutable_methods
-        if abi.name not in OPENZEPPELIN_FUNCTIONS
+        if abi.name not in OPENZEPPELIN_FUNCTIONS | BATCHING_FUNCTIONS
     }
 
     assert state_changing == set(MATRIX) == set(OPERATIONS)

@@ -1,6 +1,6 @@
 """CertificateRegistry: issuing (single, batch, replacement), shipping, receipt, rejection,
-cancellation, withdrawal of a shipment and the maximum validity, each with its stored record, its
-event and every revert it documents."""
+cancellation, withdrawal of a shipment, the maximum validity and batches of calls (multicall),
+each with its stored record, its event and every revert it documents."""
 
 from __future__ import annotations
 
@@ -1695,3 +1695,100 @@ def test_certificate_status_keeps_final_status_when_past_expiry(
     after_expiry(chain, cert)
 
     assert admitted.certificateStatus(cert.certNo) == status
+
+
+# ----------------------------------------------------------------------------------------------
+# multicall: one authority's calls in one transaction
+# ----------------------------------------------------------------------------------------------
+
+
+def test_multicall_ships_receives_and_issues_and_emits_each_event_when_one_authority_batches(
+    admitted: Any,
+    issue: Callable[..., Any],
+    make_certificate: Callable[..., Certificate],
+    shipped: Certificate,
+    sign: Callable[[Certificate, Any], bytes],
+    doc_hash: Callable[[Certificate], bytes],
+    ae_authority: Any,
+    confirmation: tuple[int, int, int, bytes],
+) -> None:
+    # The UAE's authority exports one certificate, imports another and issues a third at once.
+    def exported_by_ae(number: str) -> Certificate:
+        return make_certificate(number, exportingParticipant=AE, importingParticipant=BW, origin=AE)
+
+    to_ship, to_issue = exported_by_ae("AE-2026-000001"), exported_by_ae("AE-2026-000002")
+    issue(to_ship, sender=ae_authority)
+    calls = [
+        admitted.ship.encode_input(to_ship.certNo, SEAL),
+        admitted.confirmReceipt.encode_input(shipped.certNo, confirmation),
+        admitted.issue.encode_input(to_issue.to_abi(), ae_authority, sign(to_issue, ae_authority)),
+    ]
+
+    receipt = admitted.multicall(calls, sender=ae_authority)
+
+    assert emitted(receipt) == [
+        event(
+            admitted.CertificateShipped,
+            certNo=to_ship.certNo,
+            exportingParticipant=AE,
+            importingParticipant=BW,
+            authority=ae_authority.address,
+            sealRef=SEAL,
+        ),
+        event(
+            admitted.CertificateReceived,
+            certNo=shipped.certNo,
+            exportingParticipant=BW,
+            importingParticipant=AE,
+            authority=ae_authority.address,
+            confirmation=list(confirmation),
+        ),
+        issued_event(admitted, to_issue, doc_hash(to_issue), ae_authority),
+    ]
+    assert admitted.certificateStatus(to_ship.certNo) == CertificateStatus.SHIPPED
+    assert admitted.certificateStatus(shipped.certNo) == CertificateStatus.RECEIVED
+    assert admitted.certificate(to_issue.certNo) == record(
+        to_issue, CertificateStatus.ISSUED, doc_hash(to_issue)
+    )
+
+
+def test_multicall_reverts_with_error_of_reverting_call_and_undoes_calls_before_it(
+    admitted: Any, certificate_in: Any, bw_authority: Any
+) -> None:
+    cert = certificate_in(CertificateStatus.ISSUED)
+    # The second call sees the first one's effect (shipped), so it cannot cancel any more.
+    calls = [
+        admitted.ship.encode_input(cert.certNo, SEAL),
+        admitted.cancel.encode_input(cert.certNo),
+    ]
+
+    with reverts(
+        admitted.CertificateStatusInvalid,
+        certNo=cert.certNo,
+        status=CertificateStatus.SHIPPED,
+        required=CertificateStatus.ISSUED,
+    ):
+        admitted.multicall(calls, sender=bw_authority)
+
+    assert admitted.certificateStatus(cert.certNo) == CertificateStatus.ISSUED
+
+
+def test_multicall_reverts_when_non_governor_batches_governance_call(
+    admitted: Any, certificate_in: Any, bw_authority: Any
+) -> None:
+    # The authority's own shipment does not lend the batch any right of the governance's.
+    cert = certificate_in(CertificateStatus.ISSUED)
+    calls = [
+        admitted.ship.encode_input(cert.certNo, SEAL),
+        admitted.setMaxValidity.encode_input(365 * DAY),
+    ]
+
+    with reverts(
+        admitted.AccessControlUnauthorizedAccount,
+        account=bw_authority.address,
+        neededRole=admitted.GOVERNOR_ROLE(),
+    ):
+        admitted.multicall(calls, sender=bw_authority)
+
+    assert admitted.certificateStatus(cert.certNo) == CertificateStatus.ISSUED
+    assert admitted.maxValidity() == admitted.DEFAULT_MAX_VALIDITY()
