@@ -10,7 +10,7 @@ ANVIL_DIR := $(CURDIR)/node_modules/@foundry-rs/anvil-linux-amd64/bin
 export SOLCX_BINARY_PATH := $(CURDIR)/.solcx
 export PATH := $(CURDIR)/$(BIN):$(ANVIL_DIR):$(PATH)
 
-.PHONY: install run test lint typecheck test-contracts-anvil compile gas bench down status clean
+.PHONY: install run test lint typecheck test-contracts-anvil compile gas bench bench-year down status clean
 
 install: $(VENV)/.installed node_modules/.installed .solcx/.installed
 
@@ -67,6 +67,12 @@ gas: install
 ## bench: API throughput against the node's raw rate; prints a table, writes benchmarks/throughput.json
 bench: install
 	$(BIN)/python -m benchmarks
+
+## bench-year: a KP year (60,000 certificates x issue, ship, receive) through the API, then its
+## statistics checked against the documents; prints the times, writes benchmarks/year.json
+## (minutes: not in CI; `python -m benchmarks.year --help` for a smaller year)
+bench-year: install
+	$(BIN)/python -m benchmarks.year
 
 clean:
 	rm -rf $(VENV) node_modules .solcx .build .cache .pytest_cache .mypy_cache .ruff_cache .hypothesis
