@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from sqlalchemy import distinct, func, select
+
 from kpchain.certificates import models
 from kpchain.certificates.typed_data import typed_data
 from kpchain.chain.connection import connect
@@ -40,6 +42,7 @@ from kpchain.devnet.seed import (
     seed,
 )
 from kpchain.service.keys import create_key
+from kpchain.service.tables import Operation
 from kpchain.signing.local import LocalSigner
 from kpchain.store import create_engine, migrate, session_factory
 
@@ -126,9 +129,26 @@ class Service:
     url: str
     codes: tuple[str, ...]
     officer_keys: dict[str, str]
+    database_url: str
 
     def log_tail(self, lines: int = 40) -> list[str]:
         return tail(self.files.log_file, lines)
+
+    def transactions(self) -> tuple[int, int]:
+        """(finished operations, distinct transactions they were sent in), from its store:
+        fewer transactions than operations means writes were coalesced."""
+        engine = create_engine(self.database_url)
+        try:
+            with engine.connect() as connection:
+                done = Operation.status == "done"
+                operations = connection.scalar(select(func.count()).where(done)) or 0
+                transactions = (
+                    connection.scalar(select(func.count(distinct(Operation.tx_hash))).where(done))
+                    or 0
+                )
+        finally:
+            engine.dispose()
+        return int(operations), int(transactions)
 
 
 @contextmanager
@@ -167,7 +187,7 @@ def services(
             except BaseException:
                 devnet_service.stop(files)
                 raise
-            started[name] = Service(files, pid, url, tuple(codes), keys)
+            started[name] = Service(files, pid, url, tuple(codes), keys, database_url)
         yield started
     finally:
         for service in started.values():

@@ -140,6 +140,14 @@ def _write_rows(report: dict[str, Any]) -> Rows:
                 f"{stats['count']:,} requests",
             )
         )
+    if api.get("operations_per_transaction") is not None:
+        rows.append(
+            (
+                "API operations per transaction",
+                f"{api['operations_per_transaction']:.2f}",
+                f"{api['transactions']:,} transactions (coalesced writes, warm-up included)",
+            )
+        )
     api_cpu = api.get("cpu_ms_per_operation") or {}
     rows.append(
         (

@@ -100,6 +100,12 @@ def measure(
         deadline = time.perf_counter() + duration if duration is not None else None
         elapsed = run_workers(workers, cpu)
         result = _result(tally, elapsed, threads, duration, certificates, served, cpu)
+        counts = [s.transactions() for s in served]
+        operations, transactions = (sum(c[0] for c in counts), sum(c[1] for c in counts))
+        result["transactions"] = transactions
+        result["operations_per_transaction"] = (
+            round(operations / transactions, 2) if transactions else None
+        )
     result["service_threads"] = service_threads
     result["service_processes"] = processes
     result["database"] = databases.kind
