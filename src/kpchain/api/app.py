@@ -10,7 +10,7 @@ from anyio import to_thread
 from fastapi import FastAPI
 
 from kpchain import __version__
-from kpchain.api import docs, errors
+from kpchain.api import caching, docs, errors
 from kpchain.api.headers import HstsMiddleware
 from kpchain.api.limits import BodyLimitMiddleware
 from kpchain.api.metrics import Metrics, MetricsMiddleware
@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         current = runtime or build_runtime(settings)
         app.state.runtime = current
         app.state.contract_signatures = ContractSignatures(current.w3)
+        caching.follow_index(app.state.answers, current)
         current.start()
         logger.info("kpchain service ready: registry %s", current.registry.address)
         try:
@@ -75,8 +76,16 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.state.metrics = Metrics()
     app.state.settings = settings
     app.state.streams = events.OpenStreams(settings.max_streams_per_key)
+    app.state.answers = caching.HeadCache()
     errors.install(app)
-    # The last added runs first: metrics count every request, the refused ones included.
+    # The last added runs first: metrics count every request, the refused ones included, and
+    # the answers served from the cache get the same headers and metrics as the others.
+    app.add_middleware(
+        caching.CachedAnswersMiddleware,
+        cache=app.state.answers,
+        prefix=verify.PREFIX,
+        route=verify.route(),
+    )
     app.add_middleware(
         BodyLimitMiddleware,
         default=settings.max_body_bytes,

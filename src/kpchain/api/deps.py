@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from kpchain.api.caching import HeadCache
 from kpchain.errors import AuthenticationError, NotFoundError, PermissionDeniedError
 from kpchain.exchange.service import ExchangeService
 from kpchain.governance.service import GovernanceService
@@ -33,6 +34,15 @@ def get_contract_signatures(request: Request) -> ContractSignatures:
 
 
 ContractSignaturesDep = Annotated[ContractSignatures, Depends(get_contract_signatures)]
+
+
+def get_answers(request: Request) -> HeadCache:
+    answers: HeadCache = request.app.state.answers
+    return answers
+
+
+AnswersDep = Annotated[HeadCache, Depends(get_answers)]
+"""The public reads' answers kept at the index head (`kpchain.api.caching`)."""
 
 
 def get_authority(runtime: RuntimeDep) -> AuthorityService:

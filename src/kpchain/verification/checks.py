@@ -41,6 +41,7 @@ from kpchain.errors import DocumentInvalidError, InvalidRequestError
 CheckName = Literal["exists", "document_hash", "signature", "authority", "status"]
 
 _ACCEPTED_STATUSES = ("issued", "shipped", "received")
+_OPEN_STATUSES = ("issued", "shipped")  # those that expire
 _HEX32 = re.compile(r"0x[0-9a-fA-F]{64}")
 _HEX = re.compile(r"0x(?:[0-9a-fA-F]{2})+")
 _MAX_SIGNATURE_HEX = 2 + 2 * 1024  # an ERC-1271 signature may be longer than a key's 65 bytes
@@ -144,6 +145,9 @@ class Verification:
             was not compared, for instance).
         replaced_by: for a cancelled certificate, the number of the one that replaces it, when
             known.
+        holds_until: the Unix time up to which the report holds while the chain says nothing
+            new: a certificate read as valid expires after it; None when only a new event can
+            change the report. Not part of the public JSON.
     """
 
     cert_no: str
@@ -163,6 +167,7 @@ class Verification:
     advice: str | None
     note: str | None
     replaced_by: str | None = None
+    holds_until: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The public JSON of the report: dates as ISO dates, never an identity."""
@@ -518,6 +523,11 @@ def _report(
         advice=_advice(cert_no, first, facts) if first else None,
         note=note,
         replaced_by=facts.replaced_by if facts else None,
+        # Issued or shipped reads as expired once the clock passes the expiry (see
+        # CertificateFacts.status); every other status changes only by an event.
+        holds_until=(
+            facts.expires_at if facts is not None and facts.status in _OPEN_STATUSES else None
+        ),
     )
 
 

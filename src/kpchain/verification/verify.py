@@ -8,11 +8,12 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kpchain.errors import InvalidRequestError
 from kpchain.indexer import queries
-from kpchain.indexer.tables import Certificate
+from kpchain.indexer.tables import Certificate, Event
 from kpchain.verification.checks import (
     AuthorityTerm,
     CertificateFacts,
@@ -112,3 +113,22 @@ def _terms(session: Session, address: str) -> list[AuthorityTerm]:
         )
         for term in queries.authority_history(session, address)
     ]
+
+
+def index_version(session: Session) -> tuple[int, str, int] | None:
+    """What a verification reads from the index, as one value that changes whenever it may:
+    the newest event indexed (block number, block hash, log index); None when there is none.
+
+    The index's tables are projections of its events, written in the transaction that stores
+    them. A new event is newer than every one before; a reorg repair deletes the events of the
+    blocks it rewinds (among them the newest) and the replacement blocks have other hashes; a
+    rebuild empties the events first. So equal versions mean equal events, and equal answers
+    (the clock aside: see `Verification.holds_until`). Blocks without events leave it alone.
+    Read it first in a transaction, before the data it vouches for.
+    """
+    newest = session.execute(
+        select(Event.block_number, Event.block_hash, Event.log_index)
+        .order_by(Event.block_number.desc(), Event.log_index.desc())
+        .limit(1)
+    ).first()
+    return None if newest is None else (newest[0], newest[1], newest[2])
