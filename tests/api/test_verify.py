@@ -1,20 +1,28 @@
 """Public verification over HTTP (GET /v1/verify/{cert_no}, no API key): every branch of the
 verdict (genuine, unknown, hash mismatch, wrong signer, a key revoked before the issue, expired,
-cancelled, rejected) against anvil, the indexer and a real database."""
+cancelled, rejected) against anvil, the indexer and a real database; and its answers kept at the
+index head (ETag, 304, never older than the index)."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 from api_checks import assert_error, authority, caught_up, todays_receipt
 from eth_account import Account
+from fastapi.testclient import TestClient
 
+from kpchain.api import create_app
 from kpchain.artifacts import load_artifact
 from kpchain.certificates.typed_data import document_hash, typed_data
 from kpchain.devnet.seed import participant_account
 from kpchain.signing import LocalSigner
-from support_api import Service
+from support_api import METRICS_HEADERS, Service, create_keys, service_settings
+from support_chain import Devnet
 
 DAY = 86_400
 
@@ -341,3 +349,174 @@ def test_verify_reports_genuine_when_a_contract_account_validated_the_certificat
     assert "ERC-1271" in _message(report, "signature")
     assert forged["genuine"] is False
     assert _passed(forged)["signature"] is False
+
+
+# --- answers kept at the index head ----------------------------------------------------------
+
+_STRONG_ETAG = re.compile(r'"[0-9a-f]{32}"')
+
+
+def test_verify_answers_with_a_strong_etag_and_304_when_if_none_match_names_it(
+    service: Service,
+) -> None:
+    issued = service.issue("BW-2026-000320")
+    path = f"/v1/verify/BW-2026-000320?doc_hash={issued['doc_hash']}"
+
+    first = service.client.get(path)
+    again = service.client.get(path)
+    etag = first.headers["ETag"]
+    revalidated = {
+        tag: service.client.get(path, headers={"If-None-Match": tag})
+        for tag in (etag, f"W/{etag}", f'"{"0" * 32}", {etag}', "*")
+    }
+    other = service.client.get(path, headers={"If-None-Match": f'"{"0" * 32}"'})
+
+    assert first.status_code == 200
+    assert _STRONG_ETAG.fullmatch(etag)
+    assert first.headers["Cache-Control"] == "public, no-cache"
+    assert first.json()["genuine"] is True
+    assert (again.status_code, again.headers["ETag"], again.content) == (200, etag, first.content)
+    for tag, response in revalidated.items():
+        assert response.status_code == 304, tag
+        assert response.content == b""
+        assert response.headers["ETag"] == etag
+        assert response.headers["Cache-Control"] == "public, no-cache"
+    assert (other.status_code, other.headers["ETag"], other.content) == (200, etag, first.content)
+    # Another question about the same certificate is another answer, with another tag.
+    unpresented = service.client.get("/v1/verify/BW-2026-000320")
+    assert unpresented.headers["ETag"] != etag
+    assert unpresented.json()["doc_hash_checked"] is False
+
+
+def test_verify_etag_changes_when_the_index_moves_past_a_change_of_the_certificate(
+    service: Service,
+) -> None:
+    service.issue("BW-2026-000321")
+    issued = service.client.get("/v1/verify/BW-2026-000321")
+
+    assert service.post("/v1/certificates/BW-2026-000321/ship", "BW").status_code == 200
+    shipped = service.client.get(
+        "/v1/verify/BW-2026-000321", headers={"If-None-Match": issued.headers["ETag"]}
+    )
+
+    assert issued.json()["status"] == "issued"
+    assert shipped.status_code == 200
+    assert shipped.json()["status"] == "shipped"
+    assert shipped.headers["ETag"] != issued.headers["ETag"]
+
+
+def test_verify_keeps_its_answer_and_etag_when_the_index_moves_without_events(
+    service: Service,
+) -> None:
+    service.issue("BW-2026-000322")
+    before = service.client.get("/v1/verify/BW-2026-000322")
+    head = caught_up(service)["checks"]["index"]["block"]
+
+    service.chain.mine(3)  # empty blocks, as QBFT and the devnet seal them
+    moved = caught_up(service)["checks"]["index"]["block"]
+    after = service.client.get(
+        "/v1/verify/BW-2026-000322", headers={"If-None-Match": before.headers["ETag"]}
+    )
+
+    assert moved == head + 3
+    assert after.status_code == 304
+    assert after.headers["ETag"] == before.headers["ETag"]
+
+
+def test_verify_finds_a_certificate_issued_through_the_service_at_once_after_not_found(
+    service: Service,
+) -> None:
+    path = f"/v1/verify/BW-2026-000323?doc_hash=0x{'ab' * 32}"
+    unknown = service.client.get(path)
+    assert unknown.json()["found"] is False
+    assert service.client.get(path).headers["ETag"] == unknown.headers["ETag"]  # kept
+
+    issued = service.issue("BW-2026-000323")
+    path = f"/v1/verify/BW-2026-000323?doc_hash={issued['doc_hash']}"
+    at_once = service.client.get(path)
+    stale_tag = service.client.get(
+        f"/v1/verify/BW-2026-000323?doc_hash=0x{'ab' * 32}",
+        headers={"If-None-Match": unknown.headers["ETag"]},
+    )
+    service.chain.mine()  # the index moves on
+    caught_up(service)
+    later = service.client.get(path, headers={"If-None-Match": at_once.headers["ETag"]})
+
+    assert at_once.status_code == 200
+    assert at_once.json()["found"] is True
+    assert at_once.json()["genuine"] is True
+    assert stale_tag.status_code == 200
+    assert stale_tag.json()["found"] is True  # the wrong hash's answer: found, not genuine
+    assert stale_tag.json()["genuine"] is False
+    assert later.status_code == 304
+
+
+@pytest.fixture
+def slow_poller(tmp_path: Path, anvil: Any, chain: Devnet, sqlite_url: str) -> Iterator[Service]:
+    """A service whose indexer polls the node once an hour: its index moves only when it
+    is made to (a write through it, or `Indexer.sync`, what each poll runs)."""
+    settings = service_settings(
+        tmp_path, anvil.rpc_url, chain, sqlite_url, index_poll_interval=3600
+    )
+    governor, keys = create_keys(sqlite_url)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        yield Service(client, chain, settings, keys, governor)
+
+
+def test_verify_reads_a_certificate_issued_elsewhere_as_soon_as_the_index_has_it(
+    slow_poller: Service,
+) -> None:
+    service = slow_poller
+    path = "/v1/verify/BW-2026-000324"
+    assert service.client.get(path).json()["found"] is False
+
+    # Issued by BW's authority straight on the chain, as another service of the consortium
+    # would: this service hears of it at its indexer's next poll, and not before.
+    service.chain.issue(service.chain.certificate("BW-2026-000324"))
+    before_poll = service.client.get(path)
+    service.client.app.state.runtime.indexer.sync()  # the next poll
+    after_poll = service.client.get(path, headers={"If-None-Match": before_poll.headers["ETag"]})
+
+    assert before_poll.json()["found"] is False
+    assert after_poll.status_code == 200
+    assert after_poll.json()["found"] is True
+    assert after_poll.json()["status"] == "issued"
+
+
+def test_verify_answers_from_the_cache_are_counted_and_headed_as_every_answer(
+    service: Service,
+) -> None:
+    service.issue("BW-2026-000325")
+    url = "https://testserver/v1/verify/BW-2026-000325"  # HSTS is sent over https only
+
+    first = service.client.get(url)
+    kept = service.client.get(url)
+    revalidated = service.client.get(url, headers={"If-None-Match": first.headers["ETag"]})
+    text = service.client.get("/metrics", headers=METRICS_HEADERS).text
+
+    assert len(service.client.app.state.answers) >= 1
+    for response in (first, kept, revalidated):
+        assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+    route = 'route="/v1/verify/{cert_no}"'
+    assert f'kpchain_http_requests_total{{method="GET",{route},status="200"}} 2.0' in text
+    assert f'kpchain_http_requests_total{{method="GET",{route},status="304"}} 1.0' in text
+
+
+def test_verify_reads_a_kept_valid_answer_as_expired_once_the_clock_passes_the_expiry(
+    service: Service,
+) -> None:
+    service.issue("BW-2026-000326", days=1)
+    valid = service.client.get("/v1/verify/BW-2026-000326")
+
+    # Only an empty block, three days later: the index's events, and so its version, stay.
+    service.chain.rpc("evm_increaseTime", 3 * DAY)
+    service.chain.rpc("evm_mine")
+    caught_up(service)
+    expired = service.client.get(
+        "/v1/verify/BW-2026-000326", headers={"If-None-Match": valid.headers["ETag"]}
+    )
+
+    assert valid.json()["status"] == "issued"
+    assert expired.status_code == 200
+    assert expired.json()["status"] == "expired"
+    assert expired.json()["genuine"] is False
