@@ -131,10 +131,18 @@ class Certificate(Base):
     __table_args__ = (
         Index(None, "exporting", "issued_block", "cert_no"),
         Index(None, "importing", "issued_block", "cert_no"),
-        Index(None, "issued_at"),
-        Index(None, "received_at"),
+        # The statistics' exports (by date of issue) and imports (by date of receipt), read
+        # from these alone (kpchain.reports.statistics; migration 0008_statistics).
+        Index(
+            "ix_certificates_exports",
+            "issued_at", "status", "exporting", "cert_no", "carats_hundredths", "value_cents",
+        ),
+        Index(
+            "ix_certificates_imports",
+            "received_at", "status", "importing", "cert_no", "carats_hundredths", "value_cents",
+        ),
         Index(None, "replaces"),
-    )
+    )  # fmt: skip
 
     cert_no: Mapped[str] = mapped_column(CERT_NO, primary_key=True)
     exporting: Mapped[str] = mapped_column(CODE)
@@ -200,6 +208,16 @@ class CertificateLine(Base):
     """One HS-code line of a certificate, in document order (`position` from 0)."""
 
     __tablename__ = "certificate_lines"
+    # A certificate's lines by HS code, read from the index alone (the statistics).
+    __table_args__ = (
+        Index(
+            "ix_certificate_lines_by_hs_code",
+            "cert_no",
+            "hs_code",
+            "carats_hundredths",
+            "value_cents",
+        ),
+    )
 
     cert_no: Mapped[str] = mapped_column(
         ForeignKey("certificates.cert_no", ondelete="CASCADE"), primary_key=True
