@@ -42,6 +42,9 @@ class Settings(BaseSettings):
         receipt_timeout: seconds a write waits for its transaction to be mined before it answers
             503 and leaves the operation to finish in the background.
         reconcile_interval: seconds between the service's passes over unfinished operations.
+        coalesce_writes: send the registry calls one account has ready at the same moment as
+            one transaction (a `multicall`; see `kpchain.service.batching`). Off, every write
+            is a transaction of its own.
         api_threads: worker threads serving blocking requests at once. A write holds one while
             it waits for its block, so chains with a block period want many; where blocks come
             at once (anvil's automine) fewer are faster, since the service is CPU-bound and
@@ -98,6 +101,7 @@ class Settings(BaseSettings):
     index_poll_interval: float = Field(default=0.5, gt=0)
     receipt_timeout: float = Field(default=60.0, gt=0)
     reconcile_interval: float = Field(default=5.0, gt=0)
+    coalesce_writes: bool = True
     webhooks_file: Path | None = None
     api_threads: int = Field(default=40, ge=1, le=1000)
     public_url: str | None = None

@@ -34,8 +34,19 @@ def service_on(tmp_path: Path, anvil: Any, chain: Devnet, database_url: str) -> 
     yield from _running(tmp_path, anvil.rpc_url, chain, database_url)
 
 
-def _running(tmp_path: Path, rpc_url: str, chain: Devnet, database_url: str) -> Iterator[Service]:
-    settings = service_settings(tmp_path, rpc_url, chain, database_url)
+@pytest.fixture(params=[False, True], ids=["one-tx-per-write", "coalesced"])
+def service_by_writes(
+    request: pytest.FixtureRequest, tmp_path: Path, anvil: Any, chain: Devnet, sqlite_url: str
+) -> Iterator[Service]:
+    """The service on SQLite, once with every write a transaction of its own and once with
+    concurrent writes coalesced into batches (the default)."""
+    yield from _running(tmp_path, anvil.rpc_url, chain, sqlite_url, coalesce_writes=request.param)
+
+
+def _running(
+    tmp_path: Path, rpc_url: str, chain: Devnet, database_url: str, **overrides: Any
+) -> Iterator[Service]:
+    settings = service_settings(tmp_path, rpc_url, chain, database_url, **overrides)
     governor, keys = create_keys(database_url)
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         yield Service(client, chain, settings, keys, governor)

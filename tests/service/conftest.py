@@ -34,6 +34,20 @@ def runtime(tmp_path: Path, anvil: Any, chain: Devnet, sqlite_url: str) -> Itera
 
 
 @pytest.fixture
+def runtime_one_by_one(
+    tmp_path: Path, anvil: Any, chain: Devnet, sqlite_url: str
+) -> Iterator[Runtime]:
+    """`runtime` with every write a transaction of its own (no coalescing): the only way one
+    service has two transactions of one account in the node's pool at once."""
+    settings = service_settings(tmp_path, anvil.rpc_url, chain, sqlite_url, coalesce_writes=False)
+    built = build_runtime(settings)
+    try:
+        yield built
+    finally:
+        built.stop()
+
+
+@pytest.fixture
 def store(sqlite_url: str) -> Iterator[sessionmaker[Session]]:
     """Sessions on the SQLite store, for looking at the service's tables from the test."""
     engine = create_engine(sqlite_url)

@@ -77,8 +77,9 @@ def test_write_fails_without_sending_when_its_estimate_reverts(
 
 
 def test_write_fails_with_the_contract_error_when_its_transaction_is_mined_and_reverts(
-    runtime: Runtime, chain: Devnet, store: sessionmaker[Session]
+    runtime_one_by_one: Runtime, chain: Devnet, store: sessionmaker[Session]
 ) -> None:
+    runtime = runtime_one_by_one
     _issue(runtime)
     before = sent_count(chain, BW_AUTHORITY)
     chain.rpc("evm_setAutomine", False)

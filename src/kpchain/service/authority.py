@@ -80,6 +80,7 @@ class AuthorityService:
         self,
         *,
         receipt_timeout: float,
+        coalesce: bool = True,
         calls: Mapping[str, CallBuilder] | None = None,
         renders: Mapping[str, Renderer] | None = None,
     ) -> Writer:
@@ -87,6 +88,8 @@ class AuthorityService:
 
         Args:
             receipt_timeout: seconds a request waits for its transaction to be mined.
+            coalesce: batch the registry calls an account has ready at once (see
+                `kpchain.service.batching`).
             calls: the operation kinds of other concerns (governance) and their calls.
             renders: how those kinds' finished operations are rendered, by kind.
         """
@@ -100,6 +103,7 @@ class AuthorityService:
                 calls={**_CALLS, **(calls or {})},
                 render=self._render,
                 receipt_timeout=receipt_timeout,
+                coalesce=coalesce,
             )
         return self._writer
 

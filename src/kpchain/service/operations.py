@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from web3.contract.contract import ContractFunction
@@ -44,6 +44,7 @@ from kpchain.errors import (
     restore_error,
 )
 from kpchain.indexer.indexer import Indexer
+from kpchain.service.batching import Coalescer, Expected, SendAlone, is_batch
 from kpchain.service.tables import Operation
 from kpchain.store import WRITE, begin_write
 
@@ -151,6 +152,8 @@ class Writer:
         calls: how each operation kind becomes a contract call.
         render: the response of a finished operation, read from the index.
         receipt_timeout: seconds a request waits for its transaction to be mined.
+        coalesce: send the registry calls one account has ready at the same moment as one
+            transaction (`kpchain.service.batching`).
     """
 
     def __init__(
@@ -163,6 +166,7 @@ class Writer:
         calls: dict[str, CallBuilder],
         render: Renderer,
         receipt_timeout: float = 60.0,
+        coalesce: bool = True,
     ) -> None:
         self._sessions = sessions
         self._registry = registry
@@ -175,6 +179,21 @@ class Writer:
         self._locks_guard = threading.Lock()
         self._primed: set[str] = set()
         self._primed_guard = threading.Lock()
+        self._announced: dict[int, Expected] = {}  # by operation id, until it is sent
+        self._coalescer = (
+            Coalescer(
+                registry=registry,
+                store_signed=self._store_signed_batch,
+                receipt_timeout=receipt_timeout,
+            )
+            if coalesce
+            else None
+        )
+
+    @property
+    def coalescer(self) -> Coalescer | None:
+        """What batches the registry calls of each account; None when writes go one by one."""
+        return self._coalescer
 
     # --- entry points ----------------------------------------------------------------------
 
@@ -195,9 +214,20 @@ class Writer:
                 finished now (chain unavailable, not mined yet): it stays recorded and a retry
                 or the reconciler finishes it.
         """
-        self._hosting.sender(intent.actor)  # refuse unhosted actors before recording anything
-        operation_id = self._record(intent, on_record)
-        return self.drive(operation_id)
+        sender = self._hosting.sender(intent.actor)  # refuse unhosted actors before recording
+        if self._coalescer is None:
+            return self.drive(self._record(intent, on_record))
+        # Announced to the batching, so that a batch being formed for this sender waits for it.
+        expected = self._coalescer.expect(sender.address)
+        operation_id: int | None = None
+        try:
+            operation_id = self._record(intent, on_record)
+            self._announced[operation_id] = expected
+            return self.drive(operation_id)
+        finally:
+            if operation_id is not None:
+                self._announced.pop(operation_id, None)
+            expected.close()
 
     def recorded(self, actor: str, idempotency_key: str | None) -> bool:
         """Whether an operation of `actor` was recorded under `idempotency_key` (a retry)."""
@@ -290,6 +320,15 @@ class Writer:
         self, session: Session, operation: Operation, sender: TransactionSender
     ) -> TxReceipt:
         call = self._calls[operation.kind](self._registry, operation.request)
+        if self._coalescer is not None and self._coalescer.batches(call):
+            expected = self._announced.pop(operation.id, None)
+            try:
+                receipt = self._coalescer.send(sender, operation.id, call, expected=expected)
+            except SendAlone:
+                pass  # its batch would revert, or did: it goes alone, estimated on its own
+            else:
+                session.expire(operation)  # the batch's leader stored its transaction
+                return receipt
         # The estimate runs the call first: a revert (wrong status, not an authority …)
         # surfaces here, before anything is signed or gas spent.
         unsigned = sender.prepare(call)
@@ -344,7 +383,16 @@ class Writer:
                     return self._resign(session, operation, sender)
             else:
                 return self._resign(session, operation, sender)
-        return sender.wait(operation.tx_hash, call, timeout=self._receipt_timeout)
+        if not is_batch(call):
+            return sender.wait(operation.tx_hash, call, timeout=self._receipt_timeout)
+        try:
+            return sender.wait(operation.tx_hash, None, timeout=self._receipt_timeout)
+        except KpchainError as exc:
+            if exc.retryable:
+                raise
+            # A batch mined reverted: one of its calls met a state its estimate did not see.
+            # Each of its operations goes alone again, so only that one fails.
+            return self._resign(session, operation, sender)
 
     def _resign(
         self, session: Session, operation: Operation, sender: TransactionSender
@@ -433,6 +481,29 @@ class Writer:
         # Committed before the transaction leaves the process: after a crash from here on,
         # the reconciler finds it and finishes it instead of sending the call a second time.
         session.commit()
+
+    def _store_signed_batch(
+        self, operation_ids: list[int], signed: SignedTransaction, unsigned: dict[str, Any]
+    ) -> None:
+        """`_store_signed` for every operation a batch carries, in one database transaction,
+        committed before the batch leaves the process."""
+        now = datetime.now(UTC)
+        with self._sessions() as session:
+            begin_write(session)
+            session.execute(
+                update(Operation)
+                .where(Operation.id.in_(operation_ids))
+                .values(
+                    unsigned_tx=_jsonable(unsigned),
+                    status="signed",
+                    sender=signed.sender,
+                    nonce=signed.nonce,
+                    tx_hash=signed.tx_hash,
+                    raw_tx="0x" + signed.raw.hex(),
+                    updated_at=now,
+                )
+            )
+            session.commit()
 
     def _fail(self, session: Session, operation: Operation, error: KpchainError) -> None:
         session.rollback()

@@ -232,6 +232,7 @@ def _runtime(
         )
     writer = authority.writer(
         receipt_timeout=settings.receipt_timeout,
+        coalesce=settings.coalesce_writes,
         calls=governance.calls if governance is not None else None,
         renders=dict.fromkeys(governance.calls, governance.render) if governance else None,
     )
