@@ -40,21 +40,26 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     machine = machine_facts()
     phases: dict[str, dict[str, Any]] = {}
-    databases = Databases(args.database)
-    try:
-        with tempfile.TemporaryDirectory(prefix="kpchain-bench-") as tmp:
-            directory = Path(tmp)
-            with fresh_chain(directory / "api") as chain:
-                phases["api"] = api.measure(
-                    chain,
-                    directory / "api",
-                    threads=args.threads,
-                    service_threads=args.service_threads,
-                    processes=args.processes,
-                    duration=None if args.certificates else args.duration,
-                    certificates=args.certificates,
-                    databases=databases,
-                )
+    with tempfile.TemporaryDirectory(prefix="kpchain-bench-") as tmp:
+        directory = Path(tmp)
+        for database in args.databases:
+            # The first database's run is the headline (`api`); the others are beside it.
+            name = "api" if database == args.databases[0] else f"api_{database}"
+            databases = Databases(database)
+            try:
+                with fresh_chain(directory / name) as chain:
+                    phases[name] = api.measure(
+                        chain,
+                        directory / name,
+                        threads=args.threads,
+                        service_threads=args.service_threads,
+                        processes=args.processes,
+                        duration=None if args.certificates else args.duration,
+                        certificates=args.certificates,
+                        databases=databases,
+                    )
+            finally:
+                databases.close()
             # By default as many raw transactions as the API made operations, so that every
             # phase grows its chain alike (anvil slows down as its chain grows).
             certificates = args.raw_certificates or max(
@@ -69,8 +74,6 @@ def main(argv: list[str] | None = None) -> int:
                     threads=args.threads,
                     service_threads=args.service_threads,
                 )
-    finally:
-        databases.close()
     arguments = {k: v for k, v in vars(args).items() if k not in ("markdown", "no_write")}
     result = report.build_report(machine, phases, arguments)
     failures = result["summary"]["failures"]
@@ -130,10 +133,11 @@ def _parser() -> argparse.ArgumentParser:
         "hosting its exporter and importer with its own database, as separate authorities would",
     )
     parser.add_argument(
-        "--database",
-        choices=("sqlite", "postgresql"),
-        default="sqlite",
-        help="the service's store: a SQLite file (default) or a throw-away PostgreSQL cluster",
+        "--databases",
+        type=_databases,
+        default=["sqlite", "postgresql"],
+        help="the service's stores to measure the API on, comma-separated, the first one the "
+        "headline: sqlite (a file) and postgresql (a throw-away cluster; default: both)",
     )
     parser.add_argument(
         "--no-write", action="store_true", help="do not write benchmarks/throughput.json"
@@ -154,6 +158,14 @@ def machine_facts() -> dict[str, Any]:
         "platform": platform.platform(),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+
+
+def _databases(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = set(names) - {"sqlite", "postgresql"}
+    if not names or unknown or len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError("a comma-separated list of sqlite and postgresql")
+    return names
 
 
 def _positive(text: str) -> int:

@@ -45,6 +45,21 @@ def build_report(
     if "index" in phases:
         figures["index_events_per_second"] = phases["index"]["summary"]["events_per_second"]
     failures = sum(_failures(name, result) for name, result in phases.items())
+    by_database = {
+        result.get("database", "sqlite"): {
+            "api_operations_per_second": result["operations_per_second"],
+            "api_cpu_ms_per_operation": (result.get("cpu_ms_per_operation") or {}).get("service"),
+            "operations_per_transaction": result.get("operations_per_transaction"),
+            "cpu_ratio_to_floor": _ratio(
+                (result.get("cpu_ms_per_operation") or {}).get("service"), floor_cpu
+            ),
+            "ratio_to_floor": _ratio(
+                result["operations_per_second"], floor["operations_per_second"]
+            ),
+        }
+        for name, result in phases.items()
+        if name == "api" or name.startswith("api_")
+    }
     return {
         "summary": {
             "api_operations_per_second": api["operations_per_second"],
@@ -54,6 +69,8 @@ def build_report(
             "api_cpu_ms_per_operation": api_cpu,
             "floor_cpu_ms_per_operation": floor_cpu,
             **figures,
+            "database": api.get("database", "sqlite"),
+            "by_database": by_database,
             "ratio": _ratio(api["operations_per_second"], raw_rate),
             "floor_ratio": _ratio(floor["operations_per_second"], raw_rate),
             "targets": {name: TARGETS[name] for name in figures},
@@ -97,6 +114,9 @@ def print_table(
 ) -> None:
     """Prints the run's figures; `extra_rows` gives the rows of the optional phases."""
     rows = [("measure", "value", "note"), *_write_rows(report)]
+    for name in sorted(report):
+        if name.startswith("api_"):
+            rows += _other_database_rows(report[name])
     for name, rows_of in extra_rows.items():
         if name in report:
             rows += rows_of(report[name])
@@ -192,6 +212,27 @@ def _write_rows(report: dict[str, Any]) -> Rows:
     return rows
 
 
+def _other_database_rows(api: dict[str, Any]) -> Rows:
+    database = api.get("database", "?")
+    cpu = api.get("cpu_ms_per_operation") or {}
+    per_transaction = api.get("operations_per_transaction")
+    return [
+        (
+            f"API operations/s, {database}",
+            f"{api['operations_per_second']:,.1f}",
+            f"{api['operations']:,} ops in {api['seconds']:.1f}s, "
+            f"p50 / p95 {api['latency_ms']['all']['p50']:,.0f} / "
+            f"{api['latency_ms']['all']['p95']:,.0f} ms",
+        ),
+        (
+            f"CPU per API operation, {database}",
+            _ms(cpu.get("service")),
+            "service"
+            + (f"; {per_transaction:.2f} operations per transaction" if per_transaction else ""),
+        ),
+    ]
+
+
 def _target_rows(summary: dict[str, Any]) -> Rows:
     labels = {
         "cpu_ratio_to_floor": ("service CPU / floor CPU per op", "{:.2f}x", "at most"),
@@ -217,7 +258,7 @@ def print_failures(report: dict[str, Any]) -> None:
     bar = "!" * 78
     print(bar, file=sys.stderr)
     print("BENCHMARK FAILED: the figures above do not count", file=sys.stderr)
-    for name in ("api", "raw", "floor", "verify", "index"):
+    for name in [n for n in report if n.startswith("api")] + ["raw", "floor", "verify", "index"]:
         result = report.get(name)
         if not result or not _failures(name, result):
             continue
