@@ -1,0 +1,144 @@
+"""The statistics' sums on an index written directly (SQLite and PostgreSQL): what the workload
+through the API (tests/api/test_statistics.py) never makes, a certificate with two lines under
+one HS code, counts once in that code's breakdown, and its carats and value twice."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import pytest
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from kpchain.certificates.models import expiry_seconds, issued_at_seconds
+from kpchain.indexer.tables import Certificate, CertificateLine, Participant
+from kpchain.reports.statistics import statistics
+from kpchain.store import create_engine, migrate, session_factory
+
+HASH = "0x" + "ab" * 32
+ADDRESS = "0x" + "00" * 19 + "01"
+
+
+@pytest.fixture
+def session(database_url: str) -> Iterator[Session]:
+    engine = create_engine(database_url)
+    migrate(engine)
+    try:
+        with session_factory(engine)() as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _certificate(
+    cert_no: str,
+    importing: str,
+    status: str,
+    lines: list[tuple[int, int, int]],
+    *,
+    issued: date,
+    received: date | None = None,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A BW certificate as the indexer leaves it, with `lines` of (HS code, hundredths, cents)."""
+    row = {
+        "cert_no": cert_no,
+        "exporting": "BW",
+        "importing": importing,
+        "origin": "BW",
+        "exporter_hash": HASH,
+        "importer_hash": HASH,
+        "issued_at": issued_at_seconds(issued),
+        "expires_at": expiry_seconds(date(issued.year, 12, 31)),
+        "issuing_authority": "BW Government Diamond Office",
+        "doc_hash": HASH,
+        "signer": ADDRESS,
+        "status": status,
+        "carats_hundredths": sum(h for _, h, _ in lines),
+        "value_cents": sum(c for _, _, c in lines),
+        "parcels": len(lines),
+        "issued_block": 1,
+        "issued_tx": HASH,
+        "issued_time": issued_at_seconds(issued),
+        "received_at": issued_at_seconds(received) if received else None,
+    }
+    children = [
+        {
+            "cert_no": cert_no,
+            "position": position,
+            "hs_code": hs_code,
+            "carats_hundredths": hundredths,
+            "value_cents": cents,
+            "parcels": 1,
+        }
+        for position, (hs_code, hundredths, cents) in enumerate(lines)
+    ]
+    return row, children
+
+
+def test_statistics_count_certificate_once_per_hs_code_when_two_of_its_lines_share_it(
+    session: Session,
+) -> None:
+    certificates = [
+        _certificate(
+            "BW-2023-000001",
+            "AE",
+            "received",
+            [(710231, 10_001, 100_001), (710210, 500, 500), (710231, 20_002, 200_002)],
+            issued=date(2023, 3, 1),
+            received=date(2023, 3, 10),
+        ),
+        _certificate(
+            "BW-2023-000002", "EU", "shipped", [(710231, 100, 100)], issued=date(2023, 5, 1)
+        ),
+        _certificate(
+            "BW-2023-000003", "AE", "cancelled", [(710231, 7, 7)], issued=date(2023, 5, 2)
+        ),
+    ]
+    session.execute(
+        insert(Participant),
+        [
+            {
+                "code": code,
+                "status": "active",
+                "admin": ADDRESS,
+                "origin_restricted": False,
+                "admitted_block": 1,
+                "admitted_time": 0,
+            }
+            for code in ("AE", "BW", "EU")
+        ],
+    )
+    session.execute(insert(Certificate), [row for row, _ in certificates])
+    session.execute(insert(CertificateLine), [line for _, lines in certificates for line in lines])
+    session.commit()
+
+    report = statistics(session, year=2023)
+
+    rows = {row["code"]: row for row in report["participants"]}
+    exports = rows["BW"]["exports"]
+    assert (exports["carats"], exports["value_usd"], exports["certificates"]) == (
+        "306.03",
+        "3006.03",
+        2,
+    )
+    assert exports["by_hs_code"]["7102.31"] == {
+        "carats": "301.03",
+        "value_usd": "3001.03",
+        "certificates": 2,
+    }
+    assert exports["by_hs_code"]["7102.10"] == {
+        "carats": "5.00",
+        "value_usd": "5.00",
+        "certificates": 1,
+    }
+    imports = rows["AE"]["imports"]
+    assert imports["by_hs_code"]["7102.31"] == {
+        "carats": "300.03",
+        "value_usd": "3000.03",
+        "certificates": 1,
+    }
+    assert imports["certificates"] == 1
+    assert rows["EU"]["imports"]["certificates"] == 0  # shipped, not received
+    assert report["totals"]["exports"]["by_hs_code"]["7102.31"]["certificates"] == 2
