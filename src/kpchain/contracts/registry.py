@@ -10,14 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from eth_utils.abi import get_abi_input_types
 from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 
 from kpchain.artifacts import load_artifact
 from kpchain.certificates.typed_data import Certificate, cert_number, participant_code
-from kpchain.chain.transactions import call_node
+from kpchain.chain.transactions import call_node, calldata
 from kpchain.contracts.enums import (
     CertificateStatus,
     ParticipantStatus,
@@ -56,9 +55,6 @@ class Registry:
         self.contract: Contract = w3.eth.contract(
             address=self.address, abi=load_artifact(REGISTRY_ARTIFACT).abi
         )
-        # A function's selector (as bytes) and argument types, by its 0x-hex selector: what
-        # `multicall` encodes each call with.
-        self._encoding: dict[str, tuple[bytes, tuple[str, ...]]] = {}
 
     # --- certificates ----------------------------------------------------------------------
 
@@ -128,7 +124,7 @@ class Registry:
                     f"{call.fn_name} is a call of {call.address}, not of the registry"
                     f" {self.address}: multicall runs calls of the registry only"
                 )
-            data.append(self._calldata(call))
+            data.append(bytes.fromhex(calldata(call)[2:]))
         return self.contract.functions.multicall(data)
 
     def set_max_validity(self, seconds: int) -> ContractFunction:
@@ -191,14 +187,3 @@ class Registry:
                 lambda: self.contract.functions.isAuthority(participant_code(code), account).call()
             )
         )
-
-    # --- internal --------------------------------------------------------------------------
-
-    def _calldata(self, call: ContractFunction) -> bytes:
-        """`call`'s transaction data: its selector, then its arguments ABI-encoded."""
-        encoding = self._encoding.get(call.selector)
-        if encoding is None:
-            types = tuple(get_abi_input_types(call.abi))
-            encoding = self._encoding[call.selector] = (bytes.fromhex(call.selector[2:]), types)
-        selector, types = encoding
-        return selector + self.w3.codec.encode(types, call.arguments)
