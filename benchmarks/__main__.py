@@ -6,6 +6,7 @@ automine) with the registry deployed and the devnet's demo participants seeded.
 2. raw: the node's rate for the same transactions, signed offline (phases/raw.py);
 3. floor: the stack's floor, a stand-in doing only what any crash-safe write must
    (phases/floor.py, benchmarks/floor_service.py);
+4. verify: public verification under 100 concurrent clients (phases/verify.py, autocannon);
 
 The headline figures are the service's CPU per operation over the floor's (target at most 2x)
 and its operations/s over the floor's (target at least 1.0). Prints a table and writes
@@ -29,7 +30,7 @@ from typing import Any
 
 from benchmarks import report
 from benchmarks.harness import Databases, fresh_chain
-from benchmarks.phases import api, floor, raw
+from benchmarks.phases import api, floor, raw, verify
 from kpchain.devnet.anvil import find_anvil
 
 MIN_RAW_CERTIFICATES = 100
@@ -74,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
                     threads=args.threads,
                     service_threads=args.service_threads,
                 )
+        if "verify" in args.phases:
+            phases["verify"] = verify.measure(directory / "verify", clients=args.verify_clients)
     arguments = {k: v for k, v in vars(args).items() if k not in ("markdown", "no_write")}
     result = report.build_report(machine, phases, arguments)
     failures = result["summary"]["failures"]
@@ -83,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{report.OUTPUT.name} not written: a run with failures is no reference"
     else:
         where = f"wrote {report.write(result)}"
-    report.print_table(result, {}, markdown=args.markdown)
+    report.print_table(result, {"verify": verify.rows}, markdown=args.markdown)
     print(f"{where} in {time.monotonic() - started:.1f}s")
     if failures:
         report.print_failures(result)
@@ -138,6 +141,19 @@ def _parser() -> argparse.ArgumentParser:
         default=["sqlite", "postgresql"],
         help="the service's stores to measure the API on, comma-separated, the first one the "
         "headline: sqlite (a file) and postgresql (a throw-away cluster; default: both)",
+    )
+    parser.add_argument(
+        "--phases",
+        type=lambda text: {name.strip() for name in text.split(",") if name.strip()},
+        default={"verify"},
+        help="optional phases to run after api, raw and floor, comma-separated (default: "
+        "verify); an empty string runs none",
+    )
+    parser.add_argument(
+        "--verify-clients",
+        type=_positive,
+        default=100,
+        help="concurrent keep-alive connections of the verify phase (default 100)",
     )
     parser.add_argument(
         "--no-write", action="store_true", help="do not write benchmarks/throughput.json"

@@ -278,7 +278,7 @@ def print_failures(report: dict[str, Any]) -> None:
 def _failures(name: str, result: dict[str, Any]) -> int:
     if name == "raw":
         return int(result["sequential"]["failures"]) + int(result["pipelined"]["failures"])
-    return int(result.get("failures", 0))
+    return int(result.get("failures", result.get("summary", {}).get("failures", 0)))
 
 
 def _ratio(numerator: float | None, denominator: float | None) -> float | None:
