@@ -34,6 +34,7 @@ import unicodedata
 from datetime import date, datetime, timedelta
 from decimal import Context, Decimal
 from enum import IntEnum
+from functools import lru_cache
 from typing import Annotated, Any, Literal, Self, TypeVar, cast
 
 from eth_utils.address import is_checksum_address, to_checksum_address
@@ -357,13 +358,26 @@ def _parse_address(value: Any) -> str:
         raise PydanticCustomError(
             "address_format", "must be an account address: 0x and 40 hexadecimal digits"
         )
-    digits = value[2:]
-    # Mixed case claims an EIP-55 checksum; a wrong one means a mistyped address.
-    if digits != digits.lower() and digits != digits.upper() and not is_checksum_address(value):
+    checksummed = _checksummed(value)
+    if checksummed is None:
         raise PydanticCustomError(
             "address_checksum", "has an invalid EIP-55 checksum: check the address for typos"
         )
-    return str(to_checksum_address(value))
+    return checksummed
+
+
+@lru_cache(maxsize=4096)
+def _checksummed(address: str) -> str | None:
+    """`address` (0x and 40 hex digits) EIP-55 checksummed, or None when it is in mixed case
+    with a wrong checksum (mixed case claims one; a wrong one means a mistyped address).
+
+    Cached: a view holds the same few authority addresses again and again, and each response is
+    validated twice (its view model, then FastAPI's response model), at two keccaks an address.
+    """
+    digits = address[2:]
+    if digits != digits.lower() and digits != digits.upper() and not is_checksum_address(address):
+        return None
+    return str(to_checksum_address(address))
 
 
 Address = Annotated[
