@@ -8,9 +8,10 @@ what the contract computes and accepts.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-from eth_account.messages import encode_typed_data
+from eth_abi.abi import encode as abi_encode
 from eth_utils.crypto import keccak
 
 DOMAIN_NAME = "KP Certificate Registry"
@@ -170,8 +171,97 @@ def typed_data(cert: Certificate, *, chain_id: int, verifying_contract: str) -> 
 
 
 def document_hash(cert: Certificate, *, chain_id: int, verifying_contract: str) -> bytes:
-    """The certificate's `docHash`: the EIP-712 digest that the exporting authority signs."""
-    signable = encode_typed_data(
-        full_message=typed_data(cert, chain_id=chain_id, verifying_contract=verifying_contract)
+    """The certificate's `docHash`: the EIP-712 digest that the exporting authority signs,
+    `keccak256(0x1901 ‖ domainSeparator ‖ hashStruct(certificate))`.
+
+    Hashed here with the types' constant hashes and the domain's separator computed once:
+    eth-account's general encoder (`encode_typed_data`, which signers use) parses the types
+    again for every document, at about five times the CPU. A test holds the two equal.
+    """
+    separator = _domain_separator(chain_id, verifying_contract)
+    return bytes(keccak(b"\x19\x01" + separator + _certificate_struct_hash(cert)))
+
+
+def _encode_type(name: str) -> str:
+    """EIP-712 `encodeType` of `name` (its own fields, then each struct it uses, by name)."""
+    fields = EIP712_TYPES[name]
+
+    def own(type_name: str) -> str:
+        members = ",".join(f"{f['type']} {f['name']}" for f in EIP712_TYPES[type_name])
+        return f"{type_name}({members})"
+
+    used = sorted({f["type"].removesuffix("[]") for f in fields} & set(EIP712_TYPES) - {name})
+    return own(name) + "".join(own(type_name) for type_name in used)
+
+
+_CERTIFICATE_TYPEHASH = bytes(keccak(text=_encode_type("Certificate")))
+_LINE_TYPEHASH = bytes(keccak(text=_encode_type("Line")))
+_DOMAIN_TYPEHASH = bytes(keccak(text=_encode_type("EIP712Domain")))
+
+
+@lru_cache(maxsize=16)
+def _domain_separator(chain_id: int, verifying_contract: str) -> bytes:
+    return bytes(
+        keccak(
+            abi_encode(
+                ["bytes32", "bytes32", "bytes32", "uint256", "address"],
+                [
+                    _DOMAIN_TYPEHASH,
+                    keccak(text=DOMAIN_NAME),
+                    keccak(text=DOMAIN_VERSION),
+                    chain_id,
+                    verifying_contract,
+                ],
+            )
+        )
     )
-    return bytes(keccak(b"\x19" + signable.version + signable.header + signable.body))
+
+
+def _certificate_struct_hash(cert: Certificate) -> bytes:
+    lines = b"".join(
+        keccak(
+            abi_encode(
+                ["bytes32", "uint32", "uint64", "uint64", "uint32"],
+                [_LINE_TYPEHASH, line.hsCode, line.carats, line.valueUsdCents, line.parcels],
+            )
+        )
+        for line in cert.lines
+    )
+    return bytes(
+        keccak(
+            abi_encode(
+                [
+                    "bytes32",
+                    "bytes32",
+                    "bytes2",
+                    "bytes2",
+                    "bytes2",
+                    "bytes2",
+                    "bytes32",
+                    "bytes32",
+                    "bytes32",
+                    "bytes32",
+                    "uint40",
+                    "uint40",
+                    "bytes32",
+                    "bytes32",
+                ],
+                [
+                    _CERTIFICATE_TYPEHASH,
+                    cert.certNo,
+                    cert.exportingParticipant,
+                    cert.importingParticipant,
+                    cert.origin,
+                    cert.provenance,
+                    cert.originZone,
+                    cert.exporterHash,
+                    cert.importerHash,
+                    keccak(lines),
+                    cert.issuedAt,
+                    cert.expiresAt,
+                    keccak(text=cert.issuingAuthority),
+                    cert.replaces,
+                ],
+            )
+        )
+    )
