@@ -10,7 +10,7 @@ gas price) whose clock starts on 1 January 2023 and moves through the year week 
 certificates dated in a week are issued and shipped in it, and each receipt is confirmed in the
 week of its date (received_at), so the statistics count exports by date of issue and imports by
 date of receipt as the KP does. Each participant's authority has its own client threads (in
-proportion to its share of the work, at least one), so a dozen authorities work at once.
+proportion to its share of the work, at least one), so ten authorities work at once.
 
 Then it asks `GET /v1/statistics?year=2023` and checks every figure (carats, US$, certificates,
 in total and by HS code, for every participant and the totals) against the sums of the
@@ -57,6 +57,7 @@ from benchmarks.harness import (
     Databases,
     Rpc,
     Service,
+    cpu_seconds,
     fresh_chain,
     percentiles,
     services,
@@ -677,6 +678,7 @@ def replay(
         for p in year.certificates:
             issues[p.issue_window].append(p)
             receipts[p.receive_window].append(p)
+        timeline: list[dict[str, Any]] = []
         authorities.start()
         cpu.start()
         started = time.perf_counter()
@@ -692,6 +694,7 @@ def replay(
                 for p in issues[window]:
                     authorities.put(p.exporting, ("lifecycle", p))
                 authorities.join()
+                timeline.append(_milestone(window, day, authorities.tally, started, chain, service))
                 if authorities.tally.failures:
                     break  # the rest would fail on what failed; the run is failed already
             elapsed = time.perf_counter() - started
@@ -713,12 +716,29 @@ def replay(
             "cpu_ms_per_operation": cpu.per(tally.operations),
             "failures": len(tally.failures),
             "failed": tally.failures[:20],
+            "timeline": timeline,
         }
         if tally.failures:
             result["service_log"] = service.log_tail()
             return result
         result["statistics"] = ask_statistics(service, expected(year.certificates))
     return result
+
+
+def _milestone(
+    window: int, day: date, tally: Tally, started: float, chain: Chain, service: Service
+) -> dict[str, Any]:
+    """Where the replay stands after `window`: operations, seconds and the CPU seconds the
+    service and anvil have used so far (to see the cost per operation as the chain grows)."""
+    service_cpu, anvil_cpu = cpu_seconds(service.pid), cpu_seconds(chain.anvil_pid)
+    return {
+        "window": window,
+        "day": day.isoformat(),
+        "operations": tally.operations,
+        "seconds": round(time.perf_counter() - started, 2),
+        "service_cpu_seconds": None if service_cpu is None else round(service_cpu, 2),
+        "anvil_cpu_seconds": None if anvil_cpu is None else round(anvil_cpu, 2),
+    }
 
 
 def _set_chain_day(rpc: Rpc, day: date) -> None:
@@ -918,7 +938,7 @@ def main(argv: list[str] | None = None) -> int:
                 files.directory.mkdir(parents=True)
                 index = measure_index(databases.url(files), year)
                 return _finish_index(index, year, machine, args)
-            with _chain(directory / "chain") as chain:
+            with _chain(directory / "chain", args.anvil_arg) as chain:
                 result = replay(
                     chain,
                     directory / "chain",
@@ -933,11 +953,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 @contextmanager
-def _chain(directory: Path) -> Iterator[Chain]:
+def _chain(directory: Path, anvil_args: list[str]) -> Iterator[Chain]:
     # The genesis block on 1 January of YEAR: the deployment and the seeding happen that day.
-    with fresh_chain(
-        directory, anvil_args=("--timestamp", str(issued_at_seconds(date(YEAR, 1, 1))))
-    ) as chain:
+    start = ("--timestamp", str(issued_at_seconds(date(YEAR, 1, 1))))
+    with fresh_chain(directory, anvil_args=(*start, *anvil_args)) as chain:
         yield chain
 
 
@@ -1014,6 +1033,7 @@ def _finish(
         ("certificates", f"{len(year.certificates):,}", f"x issue, ship, receive; KP {YEAR}"),
         ("wall time", f"{wall:,.1f} s", f"target <= {TARGET_WALL_SECONDS} s"),
         ("API operations/s", f"{result['operations_per_second']:,.1f}", _cpu(result)),
+        *_estimate(year, result),
         ("statistics (first)", _seconds(stats.get("seconds_first")), "GET /v1/statistics"),
         ("statistics (best)", _seconds(stats.get("seconds_best")), f"of {STATISTICS_REPEATS}"),
         ("totals exact", str(stats.get("exact", False)), "every participant, flow, HS code"),
@@ -1048,6 +1068,16 @@ def _finish_index(
         _print_failures({"failed": []}, index)
         return 1
     return 0
+
+
+def _estimate(year: Plan, result: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """For a smaller year, how long CERTIFICATES would take at this run's rate (a floor: anvil
+    spends more per transaction as its chain grows)."""
+    rate = result["operations_per_second"]
+    if len(year.certificates) >= CERTIFICATES or not rate:
+        return []
+    minutes = 3 * CERTIFICATES / rate / 60
+    return [(f"{CERTIFICATES:,} at this rate", f"{minutes:,.0f} min", "linear, at least")]
 
 
 def _cpu(result: dict[str, Any]) -> str:
@@ -1137,6 +1167,13 @@ def _parser() -> argparse.ArgumentParser:
         help=f"days the chain's clock moves at a time (default {WINDOW_DAYS})",
     )
     parser.add_argument("--seed", type=int, default=YEAR, help="the documents' random seed")
+    parser.add_argument(
+        "--anvil-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="an argument for anvil, as it is (repeat it; e.g. --anvil-arg=--prune-history)",
+    )
     parser.add_argument(
         "--index-only",
         action="store_true",
