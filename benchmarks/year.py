@@ -723,6 +723,11 @@ def replay(
             "failed": tally.failures[:20],
             "timeline": timeline,
         }
+        done, transactions = service.transactions()
+        result["transactions"] = transactions
+        result["operations_per_transaction"] = (
+            round(done / transactions, 2) if transactions else None
+        )
         if tally.failures:
             result["service_log"] = service.log_tail()
             return result
@@ -1021,6 +1026,7 @@ def _finish(
         "operations": result["operations"],
         "operations_per_second": result["operations_per_second"],
         "service_cpu_ms_per_operation": (result["cpu_ms_per_operation"] or {}).get("service"),
+        "operations_per_transaction": result.get("operations_per_transaction"),
         "statistics_seconds": stats.get("seconds_first"),
         "statistics_seconds_best": stats.get("seconds_best"),
         "meets_statistics_target": stats.get("meets_target", False),
@@ -1040,6 +1046,11 @@ def _finish(
         ("wall time", f"{wall:,.1f} s", f"target <= {TARGET_WALL_SECONDS} s"),
         ("API operations/s", f"{result['operations_per_second']:,.1f}", _cpu(result)),
         *_estimate(year, result),
+        (
+            "operations/transaction",
+            f"{result.get('operations_per_transaction') or 0:.2f}",
+            f"{result.get('transactions', 0):,} transactions: how far writes were coalesced",
+        ),
         ("statistics (first)", _seconds(stats.get("seconds_first")), "GET /v1/statistics"),
         ("statistics (best)", _seconds(stats.get("seconds_best")), f"of {STATISTICS_REPEATS}"),
         ("totals exact", str(stats.get("exact", False)), "every participant, flow, HS code"),
