@@ -26,9 +26,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 from web3.contract.contract import ContractFunction
 from web3.types import TxReceipt
 
@@ -414,22 +415,17 @@ class Writer:
                 detail={"tx_hash": operation.tx_hash, "block_number": block},
             )
         response = self._render(session, operation)
-        begin_write(session)
-        operation.block_number = block
-        operation.response = response
-        operation.status = "done"
-        operation.updated_at = datetime.now(UTC)
-        session.commit()
-        return operation.response
+        self._store_outcome(session, operation, status="done", response=response, block=block)
+        return response
 
     # --- persistence -----------------------------------------------------------------------
 
     def _record(self, intent: Intent, on_record: RowHook | None) -> int:
         with self._sessions() as session:
+            # Inserted without looking for the Idempotency-Key first: a retry is rare, and the
+            # key's unique constraint finds it (below) in the same write transaction that a
+            # look-up would have held the database's write lock for one statement longer.
             session.connection(execution_options=WRITE)
-            existing = self._existing(session, intent)
-            if existing is not None:
-                return existing
             now = datetime.now(UTC)
             operation = Operation(
                 actor=intent.actor,
@@ -507,11 +503,39 @@ class Writer:
 
     def _fail(self, session: Session, operation: Operation, error: KpchainError) -> None:
         session.rollback()
+        self._store_outcome(session, operation, status="failed", error=error_record(error))
+
+    def _store_outcome(
+        self,
+        session: Session,
+        operation: Operation,
+        *,
+        status: str,
+        response: dict[str, Any] | None = None,
+        error: dict[str, Any] | None = None,
+        block: int | None = None,
+    ) -> None:
+        """Marks `operation` finished (done with `response`, or failed with `error`), in a write
+        transaction of its own: one UPDATE, without the ORM's unit of work, whose flush cost
+        more than the statement; the row in the session shows the stored values."""
+        # Its key as the session knows it: the row may be expired (rolled back, or stored by a
+        # batch's leader), and reading `operation.id` would load it again.
+        (operation_id,) = inspect(operation).identity or (operation.id,)
+        values: dict[str, Any] = {"status": status, "updated_at": datetime.now(UTC)}
+        if response is not None:
+            values["response"] = response
+        if error is not None:
+            values["error"] = error
+        if block is not None:
+            values["block_number"] = block
         begin_write(session)
-        operation.status = "failed"
-        operation.error = error_record(error)
-        operation.updated_at = datetime.now(UTC)
+        session.execute(
+            update(Operation).where(Operation.id == operation_id).values(**values),
+            execution_options={"synchronize_session": False},
+        )
         session.commit()
+        for name, value in values.items():
+            set_committed_value(operation, name, value)
 
     def _replay_call(self, operation: Operation) -> dict[str, Any]:
         unsigned = operation.unsigned_tx or {}
