@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
@@ -19,8 +19,12 @@ from kpchain.verification.chain import ContractSignatures
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer kp_…`")
 
+# A dependency that only reads what the app holds is `async def`: FastAPI runs a plain `def`
+# in a worker thread, and each such hand-off, back and forth, costs more CPU than most of
+# these functions. One that blocks (get_principal reads the database) stays a `def`.
 
-def get_runtime(request: Request) -> Runtime:
+
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -28,7 +32,7 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_contract_signatures(request: Request) -> ContractSignatures:
+async def get_contract_signatures(request: Request) -> ContractSignatures:
     signatures: ContractSignatures = request.app.state.contract_signatures
     return signatures
 
@@ -36,7 +40,7 @@ def get_contract_signatures(request: Request) -> ContractSignatures:
 ContractSignaturesDep = Annotated[ContractSignatures, Depends(get_contract_signatures)]
 
 
-def get_answers(request: Request) -> HeadCache:
+async def get_answers(request: Request) -> HeadCache:
     answers: HeadCache = request.app.state.answers
     return answers
 
@@ -45,14 +49,14 @@ AnswersDep = Annotated[HeadCache, Depends(get_answers)]
 """The public reads' answers kept at the index head (`kpchain.api.caching`)."""
 
 
-def get_authority(runtime: RuntimeDep) -> AuthorityService:
+async def get_authority(runtime: RuntimeDep) -> AuthorityService:
     return runtime.authority
 
 
 AuthorityDep = Annotated[AuthorityService, Depends(get_authority)]
 
 
-def get_governance(runtime: RuntimeDep) -> GovernanceService:
+async def get_governance(runtime: RuntimeDep) -> GovernanceService:
     if runtime.governance is None:
         raise NotFoundError(
             "this service knows no governance contracts: its deployments file names no "
@@ -65,7 +69,7 @@ def get_governance(runtime: RuntimeDep) -> GovernanceService:
 GovernanceDep = Annotated[GovernanceService, Depends(get_governance)]
 
 
-def get_exchange(runtime: RuntimeDep) -> ExchangeService:
+async def get_exchange(runtime: RuntimeDep) -> ExchangeService:
     return runtime.exchange
 
 
@@ -87,10 +91,10 @@ def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def require(*roles: Role) -> Callable[[Principal], Principal]:
+def require(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that admits only keys with one of `roles`."""
 
-    def check(principal: PrincipalDep) -> Principal:
+    async def check(principal: PrincipalDep) -> Principal:
         if principal.role not in roles:
             raise PermissionDeniedError(
                 f"a {principal.role} key cannot do this; it needs a {' or '.join(roles)} key",
