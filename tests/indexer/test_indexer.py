@@ -4,6 +4,8 @@ clean index of the same chain (`reference`)."""
 
 from __future__ import annotations
 
+import gc
+import itertools
 import logging
 import threading
 import time
@@ -21,6 +23,7 @@ from kpchain.contracts.enums import ParticipantStatus
 from kpchain.devnet.anvil import free_port
 from kpchain.errors import ChainError, ChainUnavailableError
 from kpchain.indexer import Indexer, queries
+from kpchain.indexer import indexer as indexer_module
 from kpchain.indexer.tables import Block, Certificate, Checkpoint, Event
 from support_chain import Devnet
 from support_db import Dump, dump_index
@@ -204,6 +207,131 @@ def test_sync_halves_range_when_node_refuses_wide_log_queries(
     make_indexer(batch_blocks=50).sync()
 
     assert dump_index(sessions) == reference()
+
+
+def test_sync_asks_each_refused_width_once_when_node_caps_log_ranges(
+    devnet: Devnet,
+    make_indexer: MakeIndexer,
+    sessions: sessionmaker[Session],
+    reference: Reference,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Besu refuses ranges wider than --rpc-max-logs-range: halving must not start over from
+    # the full width in every range, nor in every half of the first.
+    _some_activity(devnet)
+    devnet.mine(64)
+    original = Indexer._request
+    refused: list[int] = []
+
+    def capped(self: Indexer, method: str, params: list[Any]) -> Any:
+        query = params[0] if params else {}
+        if method == "eth_getLogs" and "fromBlock" in query:
+            width = int(query["toBlock"], 16) - int(query["fromBlock"], 16) + 1
+            if width > 8:
+                refused.append(width)
+                raise ChainError("the node refused eth_getLogs: exceeds max range")
+        return original(self, method, params)
+
+    monkeypatch.setattr(Indexer, "_request", capped)
+    assert make_indexer(batch_blocks=64).sync() == devnet.head
+
+    assert refused == [64, 32, 16]
+    assert dump_index(sessions) == reference()
+
+
+def test_sync_narrows_ranges_where_events_dense_and_widens_them_where_sparse(
+    devnet: Devnet,
+    make_indexer: MakeIndexer,
+    sessions: sessionmaker[Session],
+    reference: Reference,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _some_activity(devnet)
+    devnet.mine(40)
+    monkeypatch.setattr(indexer_module, "RANGE_LOGS", 4)
+    ranges: list[tuple[int, int]] = []
+    original = Indexer._index_range
+
+    def recorded(self: Indexer, checkpoint: Any, start: int, end: int, *rest: Any) -> Any:
+        ranges.append((start, end))
+        return original(self, checkpoint, start, end, *rest)
+
+    monkeypatch.setattr(Indexer, "_index_range", recorded)
+    make_indexer(batch_blocks=16).sync()
+    monkeypatch.undo()  # the reference indexes in one range, unrecorded
+
+    assert dump_index(sessions) == reference()
+    with sessions() as session:
+        blocks = list(session.scalars(select(Event.block_number)))
+    logs = [sum(start <= block <= end for block in blocks) for start, end in ranges]
+    spans = [end - start + 1 for start, end in ranges]
+    for i in range(len(ranges) - 2):  # the last range ends at the head, whatever its plan
+        if logs[i] > 4:
+            assert spans[i + 1] == max(1, spans[i] // 2)
+        elif logs[i] == 0:
+            assert spans[i + 1] == min(2 * spans[i], 16)
+        else:
+            assert spans[i + 1] == spans[i]
+    assert min(spans[:-1]) < 16  # the seeded blocks are dense
+    assert any(b > a for a, b in itertools.pairwise(spans[:-1]))  # the mined ones empty
+
+
+def test_sync_sends_batches_within_node_limit_when_reading_many_headers(
+    devnet: Devnet,
+    make_indexer: MakeIndexer,
+    sessions: sessionmaker[Session],
+    reference: Reference,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Besu answers at most 1024 calls a batch (--rpc-http-max-batch-size); without block
+    # times in the logs, a wide range needs a header for each block with events.
+    _some_activity(devnet)
+    original = Indexer._request
+
+    def without_block_times(self: Indexer, method: str, params: list[Any]) -> Any:
+        result = original(self, method, params)
+        if method == "eth_getLogs":
+            for log in result:
+                log.pop("blockTimestamp", None)
+        return result
+
+    sizes: list[int] = []
+    batch = devnet.w3.provider.make_batch_request
+
+    def counted(calls: list[Any]) -> Any:
+        sizes.append(len(calls))
+        return batch(calls)
+
+    monkeypatch.setattr(Indexer, "_request", without_block_times)
+    monkeypatch.setattr(indexer_module, "_MAX_BATCH", 3)
+    monkeypatch.setattr(devnet.w3.provider, "make_batch_request", counted)
+    make_indexer().sync()
+
+    assert sizes
+    assert max(sizes) <= 3
+    assert dump_index(sessions) == reference()
+
+
+def test_sync_pauses_cyclic_gc_only_while_wide_range_written(
+    devnet: Devnet, make_indexer: MakeIndexer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _some_activity(devnet)
+    seen: list[bool] = []
+    original = Indexer._write_checkpoint
+
+    def crash_on_second_range(self: Indexer, session: Session, block: Any) -> None:
+        original(self, session, block)
+        seen.append(gc.isenabled())
+        if len(seen) == 2:
+            raise RuntimeError("simulated crash before commit")
+
+    assert gc.isenabled()
+    monkeypatch.setattr(Indexer, "_write_checkpoint", crash_on_second_range)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        make_indexer(batch_blocks=10).sync()
+
+    assert seen == [False, False]
+    assert gc.isenabled()
 
 
 def test_sync_forgets_old_blocks_without_events_when_past_kept_depth(

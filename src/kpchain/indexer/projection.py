@@ -1,18 +1,25 @@
 """Events -> projections: the one place that turns registry events into certificates,
 participants, zones and authority terms.
 
-`project` applies one event on top of the projections; the indexer calls it for each new
-event, and `rederive` replays the remaining events of the certificates and participants a reorg
-touched. Both therefore agree by construction.
+`project_all` applies a run of events, in chain order, on top of the projections; the indexer
+calls it with each range's new events, and `rederive` with the remaining events of the
+certificates and participants a reorg touched. Both therefore agree by construction.
+
+Certificates are most of the events (three or more each) and depend on nothing but their own
+events, so they are projected in bulk: the rows a run's steps need are read in one query, the
+run is applied to them in memory, and the result is written with one INSERT per table and one
+executemany UPDATE per set of changed columns, never a query an event. Participants, their
+zones, authorities and endpoints, and the governance (a few events in a year) go through the ORM
+one event at a time.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Iterable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from kpchain.contracts.enums import ParticipantStatus, RejectionReason, WithdrawalReason
@@ -36,14 +43,53 @@ _CHUNK = 500  # keys per IN (...) list, well under every database's parameter li
 T = TypeVar("T")
 
 
-def project(session: Session, event: Event) -> None:
+class EventRecord(Protocol):
+    """What a projection reads of an event: an `Event` row, or a `DecodedEvent` not yet
+    stored."""
+
+    @property
+    def block_number(self) -> int: ...
+    @property
+    def block_hash(self) -> str: ...
+    @property
+    def block_time(self) -> int: ...
+    @property
+    def tx_hash(self) -> str: ...
+    @property
+    def log_index(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def cert_no(self) -> str | None: ...
+    @property
+    def exporting(self) -> str | None: ...
+    @property
+    def importing(self) -> str | None: ...
+    @property
+    def participant(self) -> str | None: ...
+    @property
+    def args(self) -> dict[str, Any]: ...
+
+
+def project(session: Session, event: EventRecord) -> None:
     """Applies `event` to the projections in `session` (events the projections do not use,
     such as role changes, are left alone)."""
-    handler = _HANDLERS.get(event.name)
-    if handler is not None:
-        handler(session, event)
-    else:
-        governance.project(session, event)
+    project_all(session, [event])
+
+
+def project_all(session: Session, events: Sequence[EventRecord]) -> None:
+    """Applies `events`, in their order (the chain's), to the projections in `session`."""
+    certificates = _Certificates(session, events)
+    for event in events:
+        if event.name in _CERTIFICATE_EVENTS:
+            certificates.apply(event)
+            continue
+        handler = _HANDLERS.get(event.name)
+        if handler is not None:
+            handler(session, event)
+        else:
+            governance.project(session, _orm_event(event))
+    certificates.write()
 
 
 def rederive(session: Session, *, cert_nos: Collection[str], codes: Collection[str]) -> None:
@@ -65,32 +111,119 @@ def rederive(session: Session, *, cert_nos: Collection[str], codes: Collection[s
             or_(Event.cert_no.in_(certs), Event.participant.in_(participants))
         )
         replay.update((event.id, event) for event in session.scalars(query))
-    for event in sorted(replay.values(), key=lambda e: (e.block_number, e.log_index)):
-        project(session, event)
+    project_all(session, sorted(replay.values(), key=lambda e: (e.block_number, e.log_index)))
     # Governance events name no certificate nor participant column: rebuilt whole (a few rows).
     governance.rederive(session)
 
 
+def _orm_event(event: EventRecord) -> Event:
+    if isinstance(event, Event):
+        return event
+    return Event(
+        block_number=event.block_number,
+        block_hash=event.block_hash,
+        block_time=event.block_time,
+        tx_hash=event.tx_hash,
+        log_index=event.log_index,
+        name=event.name,
+        cert_no=event.cert_no,
+        exporting=event.exporting,
+        importing=event.importing,
+        participant=event.participant,
+        args=event.args,
+    )
+
+
 # --- certificates ------------------------------------------------------------------------------
 
+_STEPS = {
+    "CertificateShipped": "shipped",
+    "CertificateReceived": "received",
+    "CertificateRejected": "rejected",
+    "CertificateCancelled": "cancelled",
+    # The registry moves a withdrawn shipment to Cancelled: the same status and step, with why.
+    "ShipmentWithdrawn": "cancelled",
+}
+_CERTIFICATE_EVENTS = {"CertificateIssued", *_STEPS}
+_CERTIFICATES: Table = Certificate.__table__  # type: ignore[assignment]
+_LINES: Table = CertificateLine.__table__  # type: ignore[assignment]
 
-def _issued(session: Session, event: Event) -> None:
-    args = event.args
-    # No lookup first: numbers are unique on chain (CertificateAlreadyExists), and an event is
-    # projected once (the indexer skips stored ones; a reorg deletes before it replays).
-    cert_no = _require(event.cert_no)
-    lines = [
-        CertificateLine(
-            position=position,
-            hs_code=int(line["hsCode"]),
-            carats_hundredths=_int64(line["carats"], cert_no),
-            value_cents=_int64(line["valueUsdCents"], cert_no),
-            parcels=int(line["parcels"]),
-        )
-        for position, line in enumerate(args["lines"])
-    ]
-    session.add(
-        Certificate(
+Row = dict[str, Any]
+
+
+class _Certificates:
+    """The certificate rows one run of events touches, in memory until `write`."""
+
+    def __init__(self, session: Session, events: Sequence[EventRecord]) -> None:
+        self._session = session
+        self._rows: dict[str, Row] = {}  # cert no -> every column
+        self._lines: dict[str, list[Row]] = {}  # of the certificates issued in this run
+        self._changed: dict[str, set[str]] = {}  # stored certificates: columns changed
+        issued: set[str] = set()
+        stored: set[str] = set()
+        for event in events:
+            if event.name == "CertificateIssued":
+                issued.add(_require(event.cert_no))
+            elif event.name in _STEPS and event.cert_no not in issued:
+                stored.add(_require(event.cert_no))
+        for chunk in _chunks(sorted(stored)):
+            query = select(_CERTIFICATES).where(_CERTIFICATES.c.cert_no.in_(chunk))
+            for row in session.execute(query).mappings():
+                self._rows[row["cert_no"]] = dict(row)
+
+    def apply(self, event: EventRecord) -> None:
+        if event.name == "CertificateIssued":
+            self._issued(event)
+            return
+        cert_no = _require(event.cert_no)
+        row = self._rows.get(cert_no)
+        if row is None:
+            # Only when indexing started after the certificate was issued (start_block too high).
+            logger.warning("%s for unknown certificate %s: skipped", event.name, cert_no)
+            return
+        step = _STEPS[event.name]
+        args = event.args
+        changes: Row = {
+            "status": step,
+            f"{step}_block": event.block_number,
+            f"{step}_tx": event.tx_hash,
+            f"{step}_time": event.block_time,
+            f"{step}_authority": args["authority"],
+        }
+        if event.name == "CertificateShipped":
+            changes["seal_ref_hash"] = _nonzero(args["sealRef"])
+        elif event.name == "CertificateReceived":
+            confirmation = args["confirmation"]
+            changes["received_parcels"] = int(confirmation["parcels"])
+            changes["received_carats_hundredths"] = _int64(confirmation["carats"], cert_no)
+            changes["received_at"] = int(confirmation["receivedAt"])
+            changes["confirmation_hash"] = confirmation["confirmationHash"]
+        elif event.name == "CertificateRejected":
+            changes["rejection_reason"] = _label(RejectionReason, args["reason"])
+        elif event.name == "ShipmentWithdrawn":
+            changes["withdrawal_reason"] = _label(WithdrawalReason, args["reason"])
+        row.update(changes)
+        if cert_no not in self._lines:
+            self._changed.setdefault(cert_no, set()).update(changes)
+
+    def _issued(self, event: EventRecord) -> None:
+        args = event.args
+        # No lookup first: numbers are unique on chain (CertificateAlreadyExists), and an event
+        # is projected once (the indexer skips stored ones; a reorg deletes before it replays).
+        cert_no = _require(event.cert_no)
+        lines: list[Row] = [
+            {
+                "cert_no": cert_no,
+                "position": position,
+                "hs_code": int(line["hsCode"]),
+                "carats_hundredths": _int64(line["carats"], cert_no),
+                "value_cents": _int64(line["valueUsdCents"], cert_no),
+                "parcels": int(line["parcels"]),
+            }
+            for position, line in enumerate(args["lines"])
+        ]
+        row: Row = dict.fromkeys(_CERTIFICATES.c.keys())
+        row.update(
             cert_no=cert_no,
             exporting=_require(event.exporting),
             importing=_require(event.importing),
@@ -106,77 +239,41 @@ def _issued(session: Session, event: Event) -> None:
             doc_hash=args["docHash"],
             signer=args["signer"],
             status="issued",
-            carats_hundredths=_int64(sum(line.carats_hundredths for line in lines), cert_no),
-            value_cents=_int64(sum(line.value_cents for line in lines), cert_no),
-            parcels=sum(line.parcels for line in lines),
+            carats_hundredths=_int64(sum(line["carats_hundredths"] for line in lines), cert_no),
+            value_cents=_int64(sum(line["value_cents"] for line in lines), cert_no),
+            parcels=sum(line["parcels"] for line in lines),
             issued_block=event.block_number,
             issued_tx=event.tx_hash,
             issued_time=event.block_time,
-            lines=lines,
         )
-    )
+        self._rows[cert_no] = row
+        self._lines[cert_no] = lines
 
-
-def _shipped(session: Session, event: Event) -> None:
-    cert = _step(session, event, "shipped")
-    if cert is not None:
-        cert.seal_ref_hash = _nonzero(event.args["sealRef"])
-
-
-def _received(session: Session, event: Event) -> None:
-    cert = _step(session, event, "received")
-    if cert is None:
-        return
-    confirmation = event.args["confirmation"]
-    cert.received_parcels = int(confirmation["parcels"])
-    cert.received_carats_hundredths = _int64(confirmation["carats"], cert.cert_no)
-    cert.received_at = int(confirmation["receivedAt"])
-    cert.confirmation_hash = confirmation["confirmationHash"]
-
-
-def _rejected(session: Session, event: Event) -> None:
-    cert = _step(session, event, "rejected")
-    if cert is not None:
-        cert.rejection_reason = _label(RejectionReason, event.args["reason"])
-
-
-def _cancelled(session: Session, event: Event) -> None:
-    _step(session, event, "cancelled")
-
-
-def _withdrawn(session: Session, event: Event) -> None:
-    # The registry moves a withdrawn shipment to Cancelled: the same status and step, with why.
-    cert = _step(session, event, "cancelled")
-    if cert is not None:
-        cert.withdrawal_reason = _label(WithdrawalReason, event.args["reason"])
-
-
-def _step(session: Session, event: Event, step: str) -> Certificate | None:
-    """Moves the event's certificate to status `step` and records the step's block,
-    transaction, time and acting authority (the `<step>_*` columns)."""
-    cert = _certificate(session, event)
-    if cert is None:
-        return None
-    cert.status = step
-    setattr(cert, f"{step}_block", event.block_number)
-    setattr(cert, f"{step}_tx", event.tx_hash)
-    setattr(cert, f"{step}_time", event.block_time)
-    setattr(cert, f"{step}_authority", event.args["authority"])
-    return cert
-
-
-def _certificate(session: Session, event: Event) -> Certificate | None:
-    cert = session.get(Certificate, _require(event.cert_no))
-    if cert is None:
-        # Only when indexing started after the certificate was issued (start_block too high).
-        logger.warning("%s for unknown certificate %s: skipped", event.name, event.cert_no)
-    return cert
+    def write(self) -> None:
+        """Inserts the certificates issued in the run, updates the stored ones it moved."""
+        session = self._session
+        if self._lines:
+            session.execute(insert(_CERTIFICATES), [self._rows[no] for no in self._lines])
+            lines = [line for rows in self._lines.values() for line in rows]
+            if lines:
+                session.execute(insert(_LINES), lines)
+        # One executemany per set of changed columns: its SET clause is those parameters.
+        by_columns: dict[tuple[str, ...], list[Row]] = {}
+        for cert_no, changed in self._changed.items():
+            row = self._rows[cert_no]
+            key = tuple(sorted(changed))
+            by_columns.setdefault(key, []).append(
+                {"b_cert_no": cert_no, **{column: row[column] for column in key}}
+            )
+        statement = update(_CERTIFICATES).where(_CERTIFICATES.c.cert_no == bindparam("b_cert_no"))
+        for rows in by_columns.values():
+            session.execute(statement, rows)
 
 
 # --- participants ------------------------------------------------------------------------------
 
 
-def _admitted(session: Session, event: Event) -> None:
+def _admitted(session: Session, event: EventRecord) -> None:
     code = _require(event.participant)  # admitted once on chain (ParticipantAlreadyAdmitted)
     session.add(
         Participant(
@@ -190,25 +287,25 @@ def _admitted(session: Session, event: Event) -> None:
     )
 
 
-def _status_changed(session: Session, event: Event) -> None:
+def _status_changed(session: Session, event: EventRecord) -> None:
     participant = _participant(session, event)
     if participant is not None:
         participant.status = _label(ParticipantStatus, event.args["status"])
 
 
-def _admin_changed(session: Session, event: Event) -> None:
+def _admin_changed(session: Session, event: EventRecord) -> None:
     participant = _participant(session, event)
     if participant is not None:
         participant.admin = event.args["admin"]
 
 
-def _restriction_changed(session: Session, event: Event) -> None:
+def _restriction_changed(session: Session, event: EventRecord) -> None:
     participant = _participant(session, event)
     if participant is not None:
         participant.origin_restricted = bool(event.args["restricted"])
 
 
-def _zone_changed(session: Session, event: Event) -> None:
+def _zone_changed(session: Session, event: EventRecord) -> None:
     participant = _participant(session, event)
     if participant is None:
         return
@@ -223,7 +320,7 @@ def _zone_changed(session: Session, event: Event) -> None:
         session.delete(zone)
 
 
-def _authority_added(session: Session, event: Event) -> None:
+def _authority_added(session: Session, event: EventRecord) -> None:
     participant = _participant(session, event)
     if participant is None:
         return
@@ -239,7 +336,7 @@ def _authority_added(session: Session, event: Event) -> None:
     )
 
 
-def _authority_revoked(session: Session, event: Event) -> None:
+def _authority_revoked(session: Session, event: EventRecord) -> None:
     term = session.scalars(
         select(Authority)
         .where(
@@ -263,7 +360,7 @@ def _authority_revoked(session: Session, event: Event) -> None:
     term.revoked_by = event.args["admin"]
 
 
-def _endpoint_set(session: Session, event: Event) -> None:
+def _endpoint_set(session: Session, event: EventRecord) -> None:
     participant = _participant(session, event)
     if participant is None:
         return
@@ -280,20 +377,14 @@ def _endpoint_set(session: Session, event: Event) -> None:
     )
 
 
-def _participant(session: Session, event: Event) -> Participant | None:
+def _participant(session: Session, event: EventRecord) -> Participant | None:
     participant = session.get(Participant, _require(event.participant))
     if participant is None:
         logger.warning("%s for unknown participant %s: skipped", event.name, event.participant)
     return participant
 
 
-_HANDLERS: dict[str, Callable[[Session, Event], None]] = {
-    "CertificateIssued": _issued,
-    "CertificateShipped": _shipped,
-    "CertificateReceived": _received,
-    "CertificateRejected": _rejected,
-    "CertificateCancelled": _cancelled,
-    "ShipmentWithdrawn": _withdrawn,
+_HANDLERS: dict[str, Callable[[Session, EventRecord], None]] = {
     "ParticipantAdmitted": _admitted,
     "ParticipantStatusChanged": _status_changed,
     "ParticipantAdminChanged": _admin_changed,
