@@ -31,9 +31,8 @@ from typing import Any, TypeVar
 
 from eth_utils.crypto import keccak
 from requests.exceptions import RequestException
-from sqlalchemy import Table, delete, insert, select, text
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Table, bindparam, delete, insert, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 from web3 import Web3
 from web3.types import RPCEndpoint, RPCResponse
@@ -68,7 +67,6 @@ _WAIT_SLICE = 0.05  # ensure_indexed: how long to wait before asking the node ag
 _MAX_BACKOFF = 30.0  # run: longest pause between attempts while the chain is unreachable
 _INDEX_LOCK = 0x6B70636861696E + 1  # PostgreSQL advisory lock of index writers (next to migrate's)
 _MAX_BATCH = 1000  # calls per JSON-RPC batch request: Besu refuses more than 1024 by default
-_EVENTS: Table = Event.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -486,38 +484,32 @@ class Indexer:
             if self._locked_checkpoint(session) != expected:
                 raise _OvertakenError
             if events:
-                query = select(Event.block_hash, Event.log_index).where(
-                    Event.block_number.between(start, new.number)
-                )
-                stored = {(block_hash, index) for block_hash, index in session.execute(query)}
+                bounds = {"start": start, "end": new.number}
+                stored = {
+                    (block_hash, index)
+                    for block_hash, index in session.execute(_STORED_EVENTS, bounds)
+                }
                 fresh = [e for e in events if (e.block_hash, e.log_index) not in stored]
                 if fresh:
                     # One executemany for the range's events, none of the ORM's per-object work.
-                    session.execute(insert(_EVENTS), [event.row() for event in fresh])
+                    session.execute(_INSERT_EVENTS, [event.row() for event in fresh])
                     project_all(session, fresh)
             _upsert_blocks(session, blocks)
             self._write_checkpoint(session, new)
             # Pruning is idempotent and may lag: once per 32 blocks spares a statement a pass.
             if expected is None or new.number // 32 != expected.number // 32:
-                session.execute(
-                    delete(Block).where(
-                        Block.number < new.number - self.keep_blocks, Block.has_events.is_(False)
-                    )
-                )
+                session.execute(_PRUNE_BLOCKS, {"below": new.number - self.keep_blocks})
         self._remember(new)
 
     def _write_checkpoint(self, session: Session, block: BlockRef | None) -> None:
         """Moves the checkpoint to `block` (None: nothing indexed) inside `session`'s
         transaction."""
-        row = session.get(Checkpoint, 1)
         if block is None:
-            if row is not None:
-                session.delete(row)
-        elif row is None:
-            session.add(Checkpoint(id=1, block_number=block.number, block_hash=block.hash))
-        else:
-            row.block_number = block.number
-            row.block_hash = block.hash
+            session.execute(delete(_CHECKPOINT))
+            return
+        values = {"number": block.number, "hash": block.hash}
+        if session.execute(_MOVE_CHECKPOINT, values).rowcount == 0:  # type: ignore[attr-defined]
+            session.execute(_ADD_CHECKPOINT, values)
 
     # --- reorgs ----------------------------------------------------------------------------------
 
@@ -581,7 +573,7 @@ class Indexer:
 
     def _load_checkpoint(self) -> BlockRef | None:
         with self._sessions() as session:
-            row = session.get(Checkpoint, 1)
+            row = session.execute(_READ_CHECKPOINT).first()
             return BlockRef(row.block_number, row.block_hash) if row else None
 
     def _locked_checkpoint(self, session: Session) -> BlockRef | None:
@@ -591,7 +583,7 @@ class Indexer:
         not cover the first checkpoint, which does not exist yet)."""
         if session.get_bind().dialect.name == "postgresql":
             session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _INDEX_LOCK})
-        row = session.get(Checkpoint, 1, populate_existing=True)
+        row = session.execute(_READ_CHECKPOINT).first()
         return BlockRef(row.block_number, row.block_hash) if row else None
 
     def _checkpoint(self) -> BlockRef | None:
@@ -733,19 +725,49 @@ def _upsert_blocks(session: Session, blocks: dict[int, tuple[str, bool]]) -> Non
         for number, (block_hash, has_events) in blocks.items()
     ]
     dialect = session.get_bind().dialect.name
-    if dialect in {"sqlite", "postgresql"}:
-        upsert = sqlite_insert(Block) if dialect == "sqlite" else postgresql_insert(Block)
-        # 1000 rows (3000 parameters) a statement: within every database's parameter limit.
-        for offset in range(0, len(rows), 1000):
-            session.execute(
-                upsert.values(rows[offset : offset + 1000]).on_conflict_do_update(
-                    index_elements=[Block.number],
-                    set_={"hash": upsert.excluded.hash, "has_events": upsert.excluded.has_events},
-                )
-            )
+    upsert = _BLOCK_UPSERTS.get(dialect)
+    if upsert is not None:
+        session.execute(upsert, rows)  # one statement, compiled once, for every range
         return
-    session.execute(delete(Block).where(Block.number.in_(list(blocks))))
-    session.execute(insert(Block), rows)
+    session.execute(delete(_BLOCKS).where(_BLOCKS.c.number.in_(list(blocks))))
+    session.execute(insert(_BLOCKS), rows)
+
+
+def _block_upsert(dialect: Any) -> Any:
+    upsert = dialect.insert(_BLOCKS)
+    return upsert.on_conflict_do_update(
+        index_elements=[_BLOCKS.c.number],
+        set_={"hash": upsert.excluded.hash, "has_events": upsert.excluded.has_events},
+    )
+
+
+# Core statements built once: the ORM's per-call work (identity map, flush, compiling a new
+# statement object) was most of what a one-block pass cost.
+_EVENTS: Table = Event.__table__  # type: ignore[assignment]
+_BLOCKS: Table = Block.__table__  # type: ignore[assignment]
+_CHECKPOINT: Table = Checkpoint.__table__  # type: ignore[assignment]
+_READ_CHECKPOINT = select(_CHECKPOINT.c.block_number, _CHECKPOINT.c.block_hash).where(
+    _CHECKPOINT.c.id == 1
+)
+_MOVE_CHECKPOINT = (
+    update(_CHECKPOINT)
+    .where(_CHECKPOINT.c.id == 1)
+    .values(block_number=bindparam("number"), block_hash=bindparam("hash"))
+)
+_ADD_CHECKPOINT = insert(_CHECKPOINT).values(
+    id=1, block_number=bindparam("number"), block_hash=bindparam("hash")
+)
+_INSERT_EVENTS = insert(_EVENTS)
+_STORED_EVENTS = select(_EVENTS.c.block_hash, _EVENTS.c.log_index).where(
+    _EVENTS.c.block_number.between(bindparam("start"), bindparam("end"))
+)
+_PRUNE_BLOCKS = delete(_BLOCKS).where(
+    _BLOCKS.c.number < bindparam("below"), _BLOCKS.c.has_events.is_(False)
+)
+_BLOCK_UPSERTS = {
+    "sqlite": _block_upsert(sqlite),
+    "postgresql": _block_upsert(postgresql),
+}
 
 
 def _int(value: Any) -> int:

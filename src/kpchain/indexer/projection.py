@@ -147,6 +147,15 @@ _STEPS = {
 _CERTIFICATE_EVENTS = {"CertificateIssued", *_STEPS}
 _CERTIFICATES: Table = Certificate.__table__  # type: ignore[assignment]
 _LINES: Table = CertificateLine.__table__  # type: ignore[assignment]
+# Built once: a one-event write (the service's, after each transaction) pays no statement
+# construction, and the compiled forms are found in SQLAlchemy's cache.
+_READ_CERTIFICATES = select(_CERTIFICATES).where(
+    _CERTIFICATES.c.cert_no.in_(bindparam("nos", expanding=True))
+)
+_INSERT_CERTIFICATES = insert(_CERTIFICATES)
+_INSERT_LINES = insert(_LINES)
+# The SET clause is the other parameters of each executemany.
+_UPDATE_CERTIFICATE = update(_CERTIFICATES).where(_CERTIFICATES.c.cert_no == bindparam("b_cert_no"))
 
 Row = dict[str, Any]
 
@@ -167,8 +176,7 @@ class _Certificates:
             elif event.name in _STEPS and event.cert_no not in issued:
                 stored.add(_require(event.cert_no))
         for chunk in _chunks(sorted(stored)):
-            query = select(_CERTIFICATES).where(_CERTIFICATES.c.cert_no.in_(chunk))
-            for row in session.execute(query).mappings():
+            for row in session.execute(_READ_CERTIFICATES, {"nos": chunk}).mappings():
                 self._rows[row["cert_no"]] = dict(row)
 
     def apply(self, event: EventRecord) -> None:
@@ -253,11 +261,11 @@ class _Certificates:
         """Inserts the certificates issued in the run, updates the stored ones it moved."""
         session = self._session
         if self._lines:
-            session.execute(insert(_CERTIFICATES), [self._rows[no] for no in self._lines])
+            session.execute(_INSERT_CERTIFICATES, [self._rows[no] for no in self._lines])
             lines = [line for rows in self._lines.values() for line in rows]
             if lines:
-                session.execute(insert(_LINES), lines)
-        # One executemany per set of changed columns: its SET clause is those parameters.
+                session.execute(_INSERT_LINES, lines)
+        # One executemany per set of changed columns.
         by_columns: dict[tuple[str, ...], list[Row]] = {}
         for cert_no, changed in self._changed.items():
             row = self._rows[cert_no]
@@ -265,9 +273,8 @@ class _Certificates:
             by_columns.setdefault(key, []).append(
                 {"b_cert_no": cert_no, **{column: row[column] for column in key}}
             )
-        statement = update(_CERTIFICATES).where(_CERTIFICATES.c.cert_no == bindparam("b_cert_no"))
         for rows in by_columns.values():
-            session.execute(statement, rows)
+            session.execute(_UPDATE_CERTIFICATE, rows)
 
 
 # --- participants ------------------------------------------------------------------------------
