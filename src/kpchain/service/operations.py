@@ -24,9 +24,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, inspect, select, update
+from sqlalchemy import Table, bindparam, func, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
@@ -516,23 +516,24 @@ class Writer:
         block: int | None = None,
     ) -> None:
         """Marks `operation` finished (done with `response`, or failed with `error`), in a write
-        transaction of its own: one UPDATE, without the ORM's unit of work, whose flush cost
-        more than the statement; the row in the session shows the stored values."""
+        transaction of its own: one prepared UPDATE, without the ORM's unit of work, whose flush
+        cost more than the statement; the row in the session shows the stored values.
+
+        Every outcome column is written: an operation finishes once, so those it does not set
+        (a failed one's response and block) were empty and stay so.
+        """
         # Its key as the session knows it: the row may be expired (rolled back, or stored by a
         # batch's leader), and reading `operation.id` would load it again.
         (operation_id,) = inspect(operation).identity or (operation.id,)
-        values: dict[str, Any] = {"status": status, "updated_at": datetime.now(UTC)}
-        if response is not None:
-            values["response"] = response
-        if error is not None:
-            values["error"] = error
-        if block is not None:
-            values["block_number"] = block
+        values: dict[str, Any] = {
+            "status": status,
+            "updated_at": datetime.now(UTC),
+            "response": response,
+            "error": error,
+            "block_number": block,
+        }
         begin_write(session)
-        session.execute(
-            update(Operation).where(Operation.id == operation_id).values(**values),
-            execution_options={"synchronize_session": False},
-        )
+        session.execute(_STORE_OUTCOME, {"operation_id": operation_id, **_outcome_params(values)})
         session.commit()
         for name, value in values.items():
             set_committed_value(operation, name, value)
@@ -582,6 +583,20 @@ def _existing(session: Session, actor: str, idempotency_key: str, digest: str) -
             detail={"idempotency_key": idempotency_key},
         )
     return operation.id
+
+
+_OUTCOME = ("status", "updated_at", "response", "error", "block_number")
+_operations = cast(Table, Operation.__table__)  # the table: a Core UPDATE, not an ORM one
+_STORE_OUTCOME = (
+    update(_operations)
+    .where(_operations.c.id == bindparam("operation_id"))
+    .values({name: bindparam(f"new_{name}") for name in _OUTCOME})
+)
+"""`Writer._store_outcome`'s statement, built once (its cache key is computed once too)."""
+
+
+def _outcome_params(values: dict[str, Any]) -> dict[str, Any]:
+    return {f"new_{name}": values[name] for name in _OUTCOME}
 
 
 def _jsonable(tx: dict[str, Any]) -> dict[str, Any]:
