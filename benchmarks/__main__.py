@@ -7,6 +7,7 @@ automine) with the registry deployed and the devnet's demo participants seeded.
 3. floor: the stack's floor, a stand-in doing only what any crash-safe write must
    (phases/floor.py, benchmarks/floor_service.py);
 4. verify: public verification under 100 concurrent clients (phases/verify.py, autocannon);
+5. index: a rebuild of the index from a chain of 21,000 registry events (phases/index.py).
 
 The headline figures are the service's CPU per operation over the floor's (target at most 2x)
 and its operations/s over the floor's (target at least 1.0). Prints a table and writes
@@ -30,7 +31,7 @@ from typing import Any
 
 from benchmarks import report
 from benchmarks.harness import Databases, fresh_chain
-from benchmarks.phases import api, floor, raw, verify
+from benchmarks.phases import api, floor, index, raw, verify
 from kpchain.devnet.anvil import find_anvil
 
 MIN_RAW_CERTIFICATES = 100
@@ -77,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
                 )
         if "verify" in args.phases:
             phases["verify"] = verify.measure(directory / "verify", clients=args.verify_clients)
+        if "index" in args.phases:
+            phases["index"] = index.measure(directory / "index")
     arguments = {k: v for k, v in vars(args).items() if k not in ("markdown", "no_write")}
     result = report.build_report(machine, phases, arguments)
     failures = result["summary"]["failures"]
@@ -86,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{report.OUTPUT.name} not written: a run with failures is no reference"
     else:
         where = f"wrote {report.write(result)}"
-    report.print_table(result, {"verify": verify.rows}, markdown=args.markdown)
+    report.print_table(result, {"verify": verify.rows, "index": index.rows}, markdown=args.markdown)
     print(f"{where} in {time.monotonic() - started:.1f}s")
     if failures:
         report.print_failures(result)
@@ -145,9 +148,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--phases",
         type=lambda text: {name.strip() for name in text.split(",") if name.strip()},
-        default={"verify"},
+        default={"verify", "index"},
         help="optional phases to run after api, raw and floor, comma-separated (default: "
-        "verify); an empty string runs none",
+        "verify,index); an empty string runs none",
     )
     parser.add_argument(
         "--verify-clients",
