@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, inspect, select, update
+from sqlalchemy import JSON, Table, bindparam, func, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
@@ -590,7 +590,16 @@ _operations = cast(Table, Operation.__table__)  # the table: a Core UPDATE, not 
 _STORE_OUTCOME = (
     update(_operations)
     .where(_operations.c.id == bindparam("operation_id"))
-    .values({name: bindparam(f"new_{name}") for name in _OUTCOME})
+    .values(
+        {
+            # An outcome without a response (or error) leaves SQL NULL, not JSON null, as the ORM
+            # did for a column it never set.
+            name: bindparam(f"new_{name}", type_=JSON(none_as_null=True))
+            if name in ("response", "error")
+            else bindparam(f"new_{name}")
+            for name in _OUTCOME
+        }
+    )
 )
 """`Writer._store_outcome`'s statement, built once (its cache key is computed once too)."""
 
