@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         if "index" in args.phases:
             phases["index"] = index.measure(directory / "index")
     arguments = {k: v for k, v in vars(args).items() if k not in ("markdown", "no_write")}
+    arguments["phases"] = sorted(args.phases)
     result = report.build_report(machine, phases, arguments)
     failures = result["summary"]["failures"]
     if args.no_write:
