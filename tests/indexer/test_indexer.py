@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -24,6 +25,7 @@ from kpchain.devnet.anvil import free_port
 from kpchain.errors import ChainError, ChainUnavailableError
 from kpchain.indexer import Indexer, queries
 from kpchain.indexer import indexer as indexer_module
+from kpchain.indexer.bulk import COPY_ROWS
 from kpchain.indexer.tables import Block, Certificate, Checkpoint, Event
 from support_chain import Devnet
 from support_db import Dump, dump_index
@@ -207,6 +209,28 @@ def test_sync_halves_range_when_node_refuses_wide_log_queries(
     make_indexer(batch_blocks=50).sync()
 
     assert dump_index(sessions) == reference()
+
+
+def test_sync_equals_clean_index_when_range_holds_hundreds_of_rows(
+    devnet: Devnet, make_indexer: MakeIndexer, sessions: sessionmaker[Session], reference: Reference
+) -> None:
+    # Enough rows in one range for PostgreSQL's COPY, with text that COPY must escape; the
+    # reference is written row by row on SQLite.
+    certs = [
+        replace(devnet.certificate(f"BW-2026-{n:06}"), issuingAuthority=f"Office\t{n}\\N\n\u00e9")
+        for n in range(2 * COPY_ROWS)
+    ]
+    devnet.issue_batch(certs[:COPY_ROWS])
+    devnet.issue_batch(certs[COPY_ROWS:])
+    devnet.ship("BW-2026-000007")
+
+    make_indexer().sync()
+
+    assert dump_index(sessions) == reference()
+    with sessions() as session:
+        cert = queries.certificate(session, "BW-2026-000007")
+    assert cert is not None
+    assert (cert.issuing_authority, cert.status) == ("Office\t7\\N\n\u00e9", "shipped")
 
 
 def test_sync_asks_each_refused_width_once_when_node_caps_log_ranges(

@@ -41,6 +41,7 @@ from kpchain.artifacts import load_artifact
 from kpchain.chain.connection import endpoint
 from kpchain.deploy import DEPLOYED_CONTRACT
 from kpchain.errors import ChainError, ChainUnavailableError
+from kpchain.indexer.bulk import insert_rows
 from kpchain.indexer.decoding import DecodedEvent, EventDecoder
 from kpchain.indexer.projection import project_all, rederive
 from kpchain.indexer.tables import INDEX_TABLES, Block, Checkpoint, Event
@@ -491,8 +492,8 @@ class Indexer:
                 }
                 fresh = [e for e in events if (e.block_hash, e.log_index) not in stored]
                 if fresh:
-                    # One executemany for the range's events, none of the ORM's per-object work.
-                    session.execute(_INSERT_EVENTS, [event.row() for event in fresh])
+                    # In bulk, none of the ORM's per-object work.
+                    insert_rows(session, _EVENTS, [event.row() for event in fresh])
                     project_all(session, fresh)
             _upsert_blocks(session, blocks)
             self._write_checkpoint(session, new)
@@ -757,7 +758,6 @@ _MOVE_CHECKPOINT = (
 _ADD_CHECKPOINT = insert(_CHECKPOINT).values(
     id=1, block_number=bindparam("number"), block_hash=bindparam("hash")
 )
-_INSERT_EVENTS = insert(_EVENTS)
 _STORED_EVENTS = select(_EVENTS.c.block_hash, _EVENTS.c.log_index).where(
     _EVENTS.c.block_number.between(bindparam("start"), bindparam("end"))
 )

@@ -19,11 +19,12 @@ import logging
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Table, bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from kpchain.contracts.enums import ParticipantStatus, RejectionReason, WithdrawalReason
 from kpchain.governance import projection as governance
+from kpchain.indexer.bulk import insert_rows
 from kpchain.indexer.decoding import MIXED_ORIGIN, code_of, text_of
 from kpchain.indexer.tables import (
     Authority,
@@ -152,8 +153,6 @@ _LINES: Table = CertificateLine.__table__  # type: ignore[assignment]
 _READ_CERTIFICATES = select(_CERTIFICATES).where(
     _CERTIFICATES.c.cert_no.in_(bindparam("nos", expanding=True))
 )
-_INSERT_CERTIFICATES = insert(_CERTIFICATES)
-_INSERT_LINES = insert(_LINES)
 # The SET clause is the other parameters of each executemany.
 _UPDATE_CERTIFICATE = update(_CERTIFICATES).where(_CERTIFICATES.c.cert_no == bindparam("b_cert_no"))
 
@@ -261,10 +260,8 @@ class _Certificates:
         """Inserts the certificates issued in the run, updates the stored ones it moved."""
         session = self._session
         if self._lines:
-            session.execute(_INSERT_CERTIFICATES, [self._rows[no] for no in self._lines])
-            lines = [line for rows in self._lines.values() for line in rows]
-            if lines:
-                session.execute(_INSERT_LINES, lines)
+            insert_rows(session, _CERTIFICATES, [self._rows[no] for no in self._lines])
+            insert_rows(session, _LINES, [line for rows in self._lines.values() for line in rows])
         # One executemany per set of changed columns.
         by_columns: dict[tuple[str, ...], list[Row]] = {}
         for cert_no, changed in self._changed.items():
