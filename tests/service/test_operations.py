@@ -3,6 +3,7 @@ fails fails once and for good, and a retry gets the first answer, never a second
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -37,6 +38,28 @@ def _ship(runtime: Runtime, key: str, seal: str, cert_no: str = CERT) -> Any:
     return runtime.authority.ship(
         BW_OFFICER, cert_no, ShipRequest(seal_ref=seal), idempotency_key=key
     )
+
+
+class _SignedTogether:
+    """Wraps a signer: its first `count` transaction signatures wait for one another."""
+
+    def __init__(self, inner: Any, count: int) -> None:
+        self._inner = inner
+        self._barrier = threading.Barrier(count, timeout=30)
+        self._left = count
+
+    @property
+    def address(self) -> str:
+        return str(self._inner.address)
+
+    def sign_transaction(self, transaction: dict[str, Any]) -> bytes:
+        if self._left > 0:
+            self._left -= 1
+            self._barrier.wait()
+        return bytes(self._inner.sign_transaction(transaction))
+
+    def sign_typed_data(self, typed_data: dict[str, Any]) -> bytes:
+        return bytes(self._inner.sign_typed_data(typed_data))
 
 
 def _raised(action: Callable[[], Any]) -> KpchainError:
@@ -84,6 +107,10 @@ def test_write_fails_with_the_contract_error_when_its_transaction_is_mined_and_r
     before = sent_count(chain, BW_AUTHORITY)
     chain.rpc("evm_setAutomine", False)
     keys = ("ship-a", "ship-b")
+    # Neither ship is signed before both estimates passed: anvil estimates on its pending
+    # state, so an estimate after the other ship reached the pool would refuse before sending.
+    sender = runtime.hosting.participants["BW"]
+    sender.signer = _SignedTogether(sender.signer, 2)  # type: ignore[assignment]
 
     def ship(key: str) -> Any:
         try:
