@@ -13,7 +13,7 @@ are installed, into a database of a throw-away PostgreSQL cluster (the harness's
 and the API phase start it: fsync off), checking each time that every event on the chain is in
 the index. Figures: events, seconds, events per second, and the CPU this process used per
 thousand events (steadier on a shared machine; the node's and PostgreSQL's work is not in it);
-target 5,000 events/s.
+target 5,000 events/s, judged on the slower store (the summary's figures are its).
 
 With `block_times=False` the logs lose their `blockTimestamp` (Besu's logs carry none), so the
 indexer must read a header for every block with events: the path a Besu node takes.
@@ -348,7 +348,8 @@ def measure(
                     f"the chain {on_chain} of the registry's"
                 )
     rates = {name: result["events_per_second"] for name, result in results.items()}
-    headline = results.get("sqlite") or next(iter(results.values()))
+    # The target is judged on the slower store.
+    headline = min(results.values(), key=lambda result: float(result["events_per_second"]))
     return {
         "summary": {
             "events": headline["events"],

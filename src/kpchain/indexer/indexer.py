@@ -13,9 +13,16 @@ re-derives the certificates and participants those events touched from the event
 
 In the steady state (no new block, or one: a chain that mines a block per transaction) a pass
 costs one JSON-RPC batch request (the head, the checkpoint's and the next block's headers, the
-next block's logs) and, when there is a new block, one write transaction. The checkpoint is kept
+next block's logs) and, when there is a new block, one write transaction of a few Core
+statements (the ORM only for the rare participant and governance events). The checkpoint is kept
 in memory between passes; every write checks it under the store's lock, and an idle pass reads
 it again, so a rebuild or restore by another process is noticed.
+
+Catching up (a rebuild, a service back after a while): ranges as wide as the node allows (see
+`Indexer.batch_blocks`), each range's events decoded by compiled readers (decoding.py), written
+in bulk (bulk.py) and projected in bulk (projection.py); no request to the node nor statement
+to the database is made per event. About 10,000 events/s on SQLite and 7,000-9,000 on
+PostgreSQL on a 2-core machine (`python -m benchmarks.phases.index`).
 """
 
 from __future__ import annotations

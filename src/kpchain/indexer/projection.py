@@ -7,8 +7,8 @@ certificates and participants a reorg touched. Both therefore agree by construct
 
 Certificates are most of the events (three or more each) and depend on nothing but their own
 events, so they are projected in bulk: the rows a run's steps need are read in one query, the
-run is applied to them in memory, and the result is written with one INSERT per table and one
-executemany UPDATE per set of changed columns, never a query an event. Participants, their
+run is applied to them in memory, and the result is written in bulk (kpchain.indexer.bulk) and
+with one executemany UPDATE per set of changed columns, never a query an event. Participants, their
 zones, authorities and endpoints, and the governance (a few events in a year) go through the ORM
 one event at a time.
 """
