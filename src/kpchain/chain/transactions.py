@@ -217,6 +217,32 @@ class TransactionSender:
         tx["gas"] = gas or self._estimate(tx)
         return tx
 
+    def sign_store_send(
+        self, tx: dict[str, Any], store: Callable[[SignedTransaction], None]
+    ) -> SignedTransaction:
+        """Signs `tx` with the next nonce, hands the signed transaction to `store` before it
+        leaves the process (a crash-safe write path records it there), and sends it; signs
+        again with a fresh nonce when another client took the nonce (three attempts).
+
+        Raises:
+            NonceTooLowError: no usable nonce after three attempts.
+            Exception: whatever `store` raised (the nonce is released: nothing was sent), or
+                what `broadcast` raises otherwise.
+        """
+        for _ in range(3):
+            signed = self.sign(tx)
+            try:
+                store(signed)
+            except Exception:
+                self.nonces.release(signed.nonce)  # it never left the process
+                raise
+            try:
+                self.broadcast(signed)
+            except NonceTooLowError:
+                continue  # another client used the nonce: sign again with a fresh one
+            return signed
+        raise NonceTooLowError(f"no usable nonce for {self.address} after three attempts")
+
     def sign(self, tx: dict[str, Any], *, nonce: int | None = None) -> SignedTransaction:
         """Signs `tx` with the next nonce (or `nonce`, when re-signing a stored transaction)."""
         tx = {**tx, "nonce": nonce if nonce is not None else self._call_node(self.nonces.take)}

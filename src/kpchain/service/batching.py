@@ -43,7 +43,6 @@ from kpchain.contracts.registry import Registry
 from kpchain.errors import (
     ContractRevertError,
     KpchainError,
-    NonceTooLowError,
     TransactionPendingError,
 )
 
@@ -256,19 +255,9 @@ class Coalescer:
                 entry.settle(error=SendAlone())
             return None
         ids = [entry.operation_id for entry in batch]
-        for _ in range(3):
-            signed = sender.sign(unsigned)
-            try:
-                self._store_signed(ids, signed, unsigned)
-            except Exception:
-                sender.nonces.release(signed.nonce)  # it never left the process
-                raise
-            try:
-                sender.broadcast(signed)
-            except NonceTooLowError:
-                continue  # another client used the nonce: sign again with a fresh one
-            return signed
-        raise NonceTooLowError(f"no usable nonce for {sender.address} after three attempts")
+        return sender.sign_store_send(
+            unsigned, lambda signed: self._store_signed(ids, signed, unsigned)
+        )
 
     def _await(
         self, sender: TransactionSender, batch: list[_Entry], signed: SignedTransaction

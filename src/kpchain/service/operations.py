@@ -342,19 +342,10 @@ class Writer:
         sender: TransactionSender,
         unsigned: dict[str, Any],
     ) -> TxReceipt:
-        for _ in range(3):
-            signed = sender.sign(unsigned)
-            try:
-                self._store_signed(session, operation, signed, unsigned)
-            except Exception:
-                sender.nonces.release(signed.nonce)  # it never left the process
-                raise
-            try:
-                sender.broadcast(signed)
-            except NonceTooLowError:
-                continue  # another client used the nonce: sign again with a fresh one
-            return sender.wait(signed.tx_hash, signed.call, timeout=self._receipt_timeout)
-        raise NonceTooLowError(f"no usable nonce for {sender.address} after three attempts")
+        signed = sender.sign_store_send(
+            unsigned, lambda signed: self._store_signed(session, operation, signed, unsigned)
+        )
+        return sender.wait(signed.tx_hash, signed.call, timeout=self._receipt_timeout)
 
     def _resume_signed(
         self, session: Session, operation: Operation, sender: TransactionSender
