@@ -14,7 +14,7 @@ import re
 from typing import Literal
 
 from eth_utils.address import to_checksum_address
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, Row, and_, bindparam, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from kpchain.errors import CursorInvalidError
@@ -43,6 +43,18 @@ def derived_status(row: Certificate, now: int) -> str:
 def certificate(session: Session, cert_no: str) -> Certificate | None:
     """The certificate numbered `cert_no`, with its lines; None when the index has none."""
     return session.get(Certificate, cert_no, options=[selectinload(Certificate.lines)])
+
+
+def certificate_parties(session: Session, cert_no: str) -> Row[str, str, str, int | None] | None:
+    """Who may act on certificate `cert_no` (its number, exporting and importing codes and
+    shipping time), without loading it and its lines as `certificate` does: a write checks
+    these before recording, and renders the whole certificate only once it is mined."""
+    return session.execute(_PARTIES, {"cert_no": cert_no}).first()
+
+
+_PARTIES = select(
+    Certificate.cert_no, Certificate.exporting, Certificate.importing, Certificate.shipped_time
+).where(Certificate.cert_no == bindparam("cert_no"))
 
 
 def certificates(

@@ -409,7 +409,7 @@ class AuthorityService:
     ) -> dict[str, Any]:
         actor = _acting_participant(principal)
         with self._sessions() as session:
-            row = self._certificate_row(session, cert_no)
+            row = self._certificate_row(session, cert_no, queries.certificate_parties)
             _require_party(
                 actor, row.exporting if party == "exporting" else row.importing, party, cert_no
             )
@@ -420,10 +420,15 @@ class AuthorityService:
             Intent(actor, kind, cert_no, {"cert_no": cert_no, **body}, body, idempotency_key)
         )
 
-    def _certificate_row(self, session: Session, cert_no: str) -> Any:
+    def _certificate_row(
+        self,
+        session: Session,
+        cert_no: str,
+        lookup: Callable[[Session, str], Any] = queries.certificate,
+    ) -> Any:
         # It may be on chain already and the index a block behind (another service issued it a
         # moment ago): caught up once before saying it does not exist.
-        row = self._indexer.find(session, lambda s: queries.certificate(s, cert_no))
+        row = self._indexer.find(session, lambda s: lookup(s, cert_no))
         if row is None:
             raise NotFoundError(
                 f"no certificate {cert_no}",
