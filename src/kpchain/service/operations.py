@@ -217,14 +217,14 @@ class Writer:
         """
         sender = self._hosting.sender(intent.actor)  # refuse unhosted actors before recording
         if self._coalescer is None:
-            return self.drive(self._record(intent, on_record))
+            return self._drive_recorded(*self._record(intent, on_record))
         # Announced to the batching, so that a batch being formed for this sender waits for it.
         expected = self._coalescer.expect(sender.address)
         operation_id: int | None = None
         try:
-            operation_id = self._record(intent, on_record)
+            operation_id, recorded = self._record(intent, on_record)
             self._announced[operation_id] = expected
-            return self.drive(operation_id)
+            return self._drive_recorded(operation_id, recorded)
         finally:
             if operation_id is not None:
                 self._announced.pop(operation_id, None)
@@ -255,6 +255,16 @@ class Writer:
             return self._advance(operation_id)
         finally:
             lock.release()
+
+    def _drive_recorded(self, operation_id: int, recorded: Operation | None) -> dict[str, Any]:
+        """`drive` for the operation this request just recorded (`recorded`: its row as
+        inserted, whose lock `_record` took) or found (None: a retry, read again)."""
+        if recorded is None:
+            return self.drive(operation_id)
+        try:
+            return self._advance(operation_id, recorded)
+        finally:
+            self._lock(operation_id).release()
 
     def reconcile(self) -> int:
         """Drives every unfinished operation once (after a restart, and periodically); returns
@@ -294,9 +304,15 @@ class Writer:
 
     # --- the state machine -----------------------------------------------------------------
 
-    def _advance(self, operation_id: int) -> dict[str, Any]:
+    def _advance(self, operation_id: int, recorded: Operation | None = None) -> dict[str, Any]:
         with self._sessions() as session:
-            operation = session.get_one(Operation, operation_id)
+            # A row this request inserted a moment ago is taken as it was inserted (no other
+            # thread drives it before this one releases its lock), not read again.
+            operation = (
+                session.get_one(Operation, operation_id)
+                if recorded is None
+                else session.merge(recorded, load=False)
+            )
             if operation.status == "done":
                 assert operation.response is not None
                 return operation.response
@@ -328,7 +344,9 @@ class Writer:
             except SendAlone:
                 pass  # its batch would revert, or did: it goes alone, estimated on its own
             else:
-                session.expire(operation)  # the batch's leader stored its transaction
+                # The batch's leader stored its transaction on this row: those columns are
+                # read again if needed, the rest of the row stays as loaded.
+                session.expire(operation, _SIGNED_COLUMNS)
                 return receipt
         # The estimate runs the call first: a revert (wrong status, not an authority …)
         # surfaces here, before anything is signed or gas spent.
@@ -411,7 +429,15 @@ class Writer:
 
     # --- persistence -----------------------------------------------------------------------
 
-    def _record(self, intent: Intent, on_record: RowHook | None) -> int:
+    def _record(self, intent: Intent, on_record: RowHook | None) -> tuple[int, Operation | None]:
+        """Inserts `intent`'s operation; returns its id and its row as inserted, or the id of
+        the operation its Idempotency-Key recorded before (a retry) and None.
+
+        A new operation's lock is taken before its row is committed, and left held for the
+        caller (`_drive_recorded` releases it): the reconciler, which drives whatever it finds
+        pending, cannot drive it in between, so the row as inserted is still the row when the
+        request drives it.
+        """
         with self._sessions() as session:
             # Inserted without looking for the Idempotency-Key first: a retry is rare, and the
             # key's unique constraint finds it (below) in the same write transaction that a
@@ -430,20 +456,31 @@ class Writer:
                 updated_at=now,
             )
             session.add(operation)
+            lock: threading.Lock | None = None
             try:
                 session.flush()
                 if on_record is not None:
                     on_record(session, operation)
+                # The columns the INSERT left out are NULL (none has a server default): known
+                # as such, the row is complete, and the request drives it without reading it.
+                for name in inspect(operation).unloaded & _NULL_WHEN_NEW:
+                    set_committed_value(operation, name, None)
+                lock = self._lock(operation.id)
+                lock.acquire()
                 session.commit()
-            except IntegrityError:
+            except BaseException as exc:
+                if lock is not None:
+                    lock.release()
+                if not isinstance(exc, IntegrityError):
+                    raise
                 # A concurrent request with the same Idempotency-Key recorded it first.
                 session.rollback()
                 session.connection(execution_options=WRITE)
                 existing = self._existing(session, intent)
                 if existing is None:
                     raise
-                return existing
-            return operation.id
+                return existing, None
+            return operation.id, operation
 
     def _existing(self, session: Session, intent: Intent) -> int | None:
         if intent.idempotency_key is None:
@@ -474,21 +511,20 @@ class Writer:
     ) -> None:
         """`_store_signed` for every operation a batch carries, in one database transaction,
         committed before the batch leaves the process."""
-        now = datetime.now(UTC)
         with self._sessions() as session:
             begin_write(session)
             session.execute(
-                update(Operation)
-                .where(Operation.id.in_(operation_ids))
-                .values(
-                    unsigned_tx=_jsonable(unsigned),
-                    status="signed",
-                    sender=signed.sender,
-                    nonce=signed.nonce,
-                    tx_hash=signed.tx_hash,
-                    raw_tx="0x" + signed.raw.hex(),
-                    updated_at=now,
-                )
+                _STORE_SIGNED,
+                {
+                    "operation_ids": operation_ids,
+                    "new_unsigned_tx": _jsonable(unsigned),
+                    "new_status": "signed",
+                    "new_sender": signed.sender,
+                    "new_nonce": signed.nonce,
+                    "new_tx_hash": signed.tx_hash,
+                    "new_raw_tx": "0x" + signed.raw.hex(),
+                    "new_updated_at": datetime.now(UTC),
+                },
             )
             session.commit()
 
@@ -576,8 +612,25 @@ def _existing(session: Session, actor: str, idempotency_key: str, digest: str) -
     return operation.id
 
 
+_SIGNED_COLUMNS = ("unsigned_tx", "status", "sender", "nonce", "tx_hash", "raw_tx", "updated_at")
+"""What `_store_signed` and `_store_signed_batch` write on an operation's row."""
+
+_NULL_WHEN_NEW = frozenset(
+    column.key
+    for column in cast(Table, Operation.__table__).columns
+    if column.nullable and column.server_default is None and column.default is None
+)
+"""The columns of a new operation's row that are NULL unless its INSERT sets them."""
+
 _OUTCOME = ("status", "updated_at", "response", "error", "block_number")
 _operations = cast(Table, Operation.__table__)  # the table: a Core UPDATE, not an ORM one
+
+_STORE_SIGNED = (
+    update(_operations)
+    .where(_operations.c.id.in_(bindparam("operation_ids", expanding=True)))
+    .values({name: bindparam(f"new_{name}") for name in _SIGNED_COLUMNS})
+)
+"""`Writer._store_signed_batch`'s statement, built once."""
 _STORE_OUTCOME = (
     update(_operations)
     .where(_operations.c.id == bindparam("operation_id"))
