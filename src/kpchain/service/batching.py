@@ -3,13 +3,16 @@ chain as one transaction, a `multicall` of the registry, so they share its 21,00
 signature, one send and one receipt.
 
 The first operation of an idle account leads: it takes every operation queued for that account
-(up to MAX_CALLS), estimates the batch, signs it, stores it on every operation's row, sends it
-and waits for its receipt, then hands the lead to the next operation that queued meanwhile. One
-transaction is in flight per account: while it is signed, sent and mined, the next batch
-gathers, so on a chain with a block period every write of a block period shares one
-transaction. A leader waits (LINGER at most) only for operations of its account already on
-their way (recorded, their call being built, see `Coalescer.expect`), never for a batch to
-fill: a write alone is sent at once, as a plain call.
+(up to MAX_CALLS), estimates the batch, signs it, stores it on every operation's row and sends
+it, then hands the lead to the next operation that queued meanwhile and waits for its receipt.
+One account signs one batch at a time, and the operations that arrive while it is being
+estimated, signed, stored and sent form the next one; batches already sent are mined side by
+side on consecutive nonces, as separate writes would be. So a write waits for at most one
+batch's signing, never for another batch's block: on a chain with a block period, holding the
+next batch until the previous one was mined would put up to two block periods on every write.
+A leader waits (LINGER at most) only for operations of its account already on their way
+(recorded, their call being built, see `Coalescer.expect`), never for a batch to fill: a write
+alone is sent at once, as a plain call.
 
 What stays per operation:
 
@@ -221,8 +224,13 @@ class Coalescer:
             # The leader is the first waiting: its own call is in the batch it sends.
             batch = queue.waiting[: self._max_calls]
             del queue.waiting[: len(batch)]
+        handed_over = False
         try:
             signed = self._sign_store_send(sender, batch)
+            # Sent, on its nonce: the next batch may be signed on the next one while this one
+            # is mined (see the module docstring).
+            self._hand_over(queue)
+            handed_over = True
             if signed is not None:
                 self._await(sender, batch, signed)
         except BaseException as exc:
@@ -232,9 +240,8 @@ class Coalescer:
             if not isinstance(exc, Exception):
                 raise
         finally:
-            # One transaction in flight per account: the next batch gathers until this one
-            # is mined, so on a chain with a block period a block's worth of writes share it.
-            self._hand_over(queue)
+            if not handed_over:
+                self._hand_over(queue)
 
     def _sign_store_send(
         self, sender: TransactionSender, batch: list[_Entry]
@@ -293,8 +300,8 @@ class Coalescer:
             entry.settle(receipt=receipt)
 
     def _hand_over(self, queue: _Queue) -> None:
-        """Gives the lead to the first operation that queued while this batch was sent, or
-        leaves the account idle."""
+        """Gives the lead to the first operation that queued while this batch was signed and
+        sent, or leaves the account idle."""
         with queue.lock:
             if not queue.waiting:
                 queue.leading = False
