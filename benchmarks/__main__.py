@@ -6,8 +6,10 @@ automine) with the registry deployed and the devnet's demo participants seeded.
 2. raw: the node's rate for the same transactions, signed offline (phases/raw.py);
 3. floor: the stack's floor, a stand-in doing only what any crash-safe write must
    (phases/floor.py, benchmarks/floor_service.py);
-4. verify: public verification under 100 concurrent clients (phases/verify.py, autocannon);
-5. index: a rebuild of the index from a chain of 21,000 registry events (phases/index.py).
+4. block: the API and the floor again on chains that mine every 2 s, as QBFT does, where
+   coalesced writes share their transactions (phases/block.py);
+5. verify: public verification under 100 concurrent clients (phases/verify.py, autocannon);
+6. index: a rebuild of the index from a chain of 21,000 registry events (phases/index.py).
 
 The headline figures are the service's CPU per operation over the floor's (target at most 2x)
 and its operations/s over the floor's (target at least 1.0). Prints a table and writes
@@ -31,7 +33,7 @@ from typing import Any
 
 from benchmarks import report
 from benchmarks.harness import Databases, fresh_chain
-from benchmarks.phases import api, floor, index, raw, verify
+from benchmarks.phases import api, block, floor, index, raw, verify
 from kpchain.devnet.anvil import find_anvil
 
 MIN_RAW_CERTIFICATES = 100
@@ -76,6 +78,10 @@ def main(argv: list[str] | None = None) -> int:
                     threads=args.threads,
                     service_threads=args.service_threads,
                 )
+        if "block" in args.phases:
+            phases["block"] = block.measure(
+                directory / "block", threads=args.threads, duration=args.duration
+            )
         if "verify" in args.phases:
             phases["verify"] = verify.measure(directory / "verify", clients=args.verify_clients)
         if "index" in args.phases:
@@ -90,7 +96,11 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{report.OUTPUT.name} not written: a run with failures is no reference"
     else:
         where = f"wrote {report.write(result)}"
-    report.print_table(result, {"verify": verify.rows, "index": index.rows}, markdown=args.markdown)
+    report.print_table(
+        result,
+        {"block": block.rows, "verify": verify.rows, "index": index.rows},
+        markdown=args.markdown,
+    )
     print(f"{where} in {time.monotonic() - started:.1f}s")
     if failures:
         report.print_failures(result)
@@ -149,9 +159,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--phases",
         type=lambda text: {name.strip() for name in text.split(",") if name.strip()},
-        default={"verify", "index"},
+        default={"block", "verify", "index"},
         help="optional phases to run after api, raw and floor, comma-separated (default: "
-        "verify,index); an empty string runs none",
+        "block,verify,index); an empty string runs none",
     )
     parser.add_argument(
         "--verify-clients",
