@@ -221,7 +221,7 @@ contract CertificateRegistry is ICertificateRegistry, ParticipantRegistry, EIP71
         override(ICertificateRegistry, ParticipantRegistry)
         returns (string memory)
     {
-        return "1.2.0";
+        return "1.2.1";
     }
 
     // ------------------------------------------------------------------------------------------
