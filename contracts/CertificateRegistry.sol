@@ -206,7 +206,7 @@ contract CertificateRegistry is ICertificateRegistry, ParticipantRegistry, EIP71
 
     /// @inheritdoc ICertificateRegistry
     function hashCertificate(Certificate calldata cert) external view returns (bytes32) {
-        return _hashTypedDataV4(_structHash(cert));
+        return _hashTypedDataV4(_structHash(cert, _linesHash(cert.lines)));
     }
 
     /// @inheritdoc ICertificateRegistry
@@ -221,7 +221,7 @@ contract CertificateRegistry is ICertificateRegistry, ParticipantRegistry, EIP71
         override(ICertificateRegistry, ParticipantRegistry)
         returns (string memory)
     {
-        return "1.2.0";
+        return "1.2.1";
     }
 
     // ------------------------------------------------------------------------------------------
@@ -271,13 +271,16 @@ contract CertificateRegistry is ICertificateRegistry, ParticipantRegistry, EIP71
             revert CertificateValidityTooLong(certNo, validity, maxValidity_);
         }
         _checkOrigin(cert);
-        if (cert.replaces != bytes32(0)) _markReplaced(certNo, cert.replaces, exporting);
-
-        docHash = _hashTypedDataV4(_structHash(cert));
+        if (cert.replaces != bytes32(0)) _checkReplacement(certNo, cert.replaces, exporting);
+        docHash = _hashTypedDataV4(_structHash(cert, _checkedLinesHash(certNo, cert.lines)));
+        // The last guard, and the only external call: an ERC-1271 signer's isValidSignature (a
+        // static call, which may read this registry). Nothing is written before it, so that call
+        // sees the registry as it was before this certificate, its replacement included.
         if (!SignatureChecker.isValidSignatureNow(signer, docHash, signature)) {
             revert DocumentSignatureInvalid(certNo, signer);
         }
 
+        if (cert.replaces != bytes32(0)) _markReplaced(cert.replaces);
         _storeNewRecord(_certificates[certNo], exporting, importing, expiresAt, docHash);
 
         emit CertificateIssued(
@@ -302,8 +305,9 @@ contract CertificateRegistry is ICertificateRegistry, ParticipantRegistry, EIP71
     /// @dev Writes a new Issued record with one SSTORE. Assigning the struct would read the slot
     /// back once per member to merge it (about 500 gas), although a new slot holds nothing to
     /// keep. The layout is CertificateRecord's, lowest-order bytes first: exporting (2 bytes),
-    /// importing (2), status (1), replaced (1), expiresAt (5), docHashPrefix (21); the tests read
-    /// every member back through `certificate()`.
+    /// importing (2), status (1), replaced (1), expiresAt (5), docHashPrefix (21). The tests read
+    /// every member back through `certificate()`, and compare solc's storage layout of the struct
+    /// with these offsets (tests/contracts/test_storage_layout.py).
     function _storeNewRecord(
         CertificateRecord storage record,
         bytes2 exporting,
@@ -331,7 +335,7 @@ contract CertificateRegistry is ICertificateRegistry, ParticipantRegistry, EIP71
     }
 
     /// @dev A replacement names a cancelled certificate of the same exporter, replaced only once.
-    function _markReplaced(bytes32 certNo, bytes32 replaces, bytes2 exporting) private {
+    function _checkReplacement(bytes32 certNo, bytes32 replaces, bytes2 exporting) private view {
         CertificateRecord storage old = _certificates[replaces];
         if (old.status == CertificateStatus.None) revert CertificateNotFound(replaces);
         if (old.status != CertificateStatus.Cancelled) {
@@ -340,21 +344,55 @@ contract CertificateRegistry is ICertificateRegistry, ParticipantRegistry, EIP71
         if (old.exportingParticipant != exporting || old.replaced) {
             revert ReplacementInvalid(certNo, replaces);
         }
-        old.replaced = true;
     }
 
-    /// @dev EIP-712 hashStruct of the document; validates the lines on the way through them.
-    function _structHash(Certificate calldata cert) private pure returns (bytes32) {
-        uint256 count = cert.lines.length;
-        if (count == 0) revert CertificateLinesEmpty(cert.certNo);
+    /// @dev Marks a certificate `_checkReplacement` passed as replaced: an effect, so it runs
+    /// after every guard of {_issue}, the signature check included.
+    function _markReplaced(bytes32 replaces) private {
+        _certificates[replaces].replaced = true;
+    }
+
+    /// @dev The EIP-712 encoding of `lines` (keccak256 of their hashStructs), each line checked on
+    /// the way: at least one, each a rough-diamond HS code with non-zero carats and parcels. One
+    /// pass over the lines for both, as a second pass would cost {issue} about 370 gas.
+    function _checkedLinesHash(bytes32 certNo, Line[] calldata lines)
+        private
+        pure
+        returns (bytes32)
+    {
+        uint256 count = lines.length;
+        if (count == 0) revert CertificateLinesEmpty(certNo);
         bytes32[] memory lineHashes = new bytes32[](count);
         for (uint256 i; i < count; ++i) {
-            Line calldata line = cert.lines[i];
-            if (!_isValidLine(line)) revert CertificateLineInvalid(cert.certNo, i);
-            lineHashes[i] = keccak256(
-                abi.encode(_LINE_TYPEHASH, line.hsCode, line.carats, line.valueUsdCents, line.parcels)
-            );
+            Line calldata line = lines[i];
+            if (!_isValidLine(line)) revert CertificateLineInvalid(certNo, i);
+            lineHashes[i] = _lineHash(line);
         }
+        return _hashWords(lineHashes);
+    }
+
+    /// @dev The EIP-712 encoding of `lines`, whatever they hold (for {hashCertificate}).
+    function _linesHash(Line[] calldata lines) private pure returns (bytes32) {
+        uint256 count = lines.length;
+        bytes32[] memory lineHashes = new bytes32[](count);
+        for (uint256 i; i < count; ++i) {
+            lineHashes[i] = _lineHash(lines[i]);
+        }
+        return _hashWords(lineHashes);
+    }
+
+    function _lineHash(Line calldata line) private pure returns (bytes32) {
+        return keccak256(
+            abi.encode(_LINE_TYPEHASH, line.hsCode, line.carats, line.valueUsdCents, line.parcels)
+        );
+    }
+
+    /// @dev EIP-712 hashStruct of the document, given the encoding of its lines; checks nothing.
+    function _structHash(Certificate calldata cert, bytes32 linesHash)
+        private
+        pure
+        returns (bytes32)
+    {
         return keccak256(
             abi.encode(
                 _CERTIFICATE_TYPEHASH,
@@ -366,7 +404,7 @@ contract CertificateRegistry is ICertificateRegistry, ParticipantRegistry, EIP71
                 cert.originZone,
                 cert.exporterHash,
                 cert.importerHash,
-                _hashWords(lineHashes),
+                linesHash,
                 cert.issuedAt,
                 cert.expiresAt,
                 keccak256(bytes(cert.issuingAuthority)),

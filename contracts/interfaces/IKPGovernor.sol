@@ -53,23 +53,42 @@ interface IKPGovernor {
     // ------------------------------------------------------------------------------------------
 
     /// @notice `quorum` is below `minimum`: a single seat must never decide alone.
+    /// @param quorum The quorum refused, in approvals.
+    /// @param minimum The smallest quorum allowed (2).
     error QuorumTooLow(uint256 quorum, uint256 minimum);
+
     /// @notice The emergency threshold `bps` (basis points of the seats) is not in (5000, 10000]:
     /// an emergency needs more than half of the seats.
+    /// @param bps The emergency threshold refused, in basis points.
     error EmergencyThresholdInvalid(uint256 bps);
+
     /// @notice A voting period of zero seconds was given.
     error VotingPeriodZero();
+
     /// @notice `voter` held no seat at the snapshot of proposal `proposalId`.
+    /// @param voter The account that tried to vote.
+    /// @param proposalId The proposal.
     error VoterWithoutSeat(address voter, uint256 proposalId);
+
     /// @notice `voter` votes for `participant`, which proposal `proposalId` is about.
+    /// @param voter The account that tried to vote.
+    /// @param participant The seat it votes for: the proposal's subject.
+    /// @param proposalId The proposal.
     error VoterIsSubject(address voter, bytes2 participant, uint256 proposalId);
+
     /// @notice A proposal's decisions name two participants, `first` and `second`: one proposal
     /// is about one participant at most.
+    /// @param first The participant the proposal's earlier decisions name.
+    /// @param second The other participant a later decision names.
     error ProposalSubjectsMixed(bytes2 first, bytes2 second);
+
     /// @notice Proposal `proposalId` has no emergency suspension in effect to lift.
+    /// @param proposalId The proposal.
     error EmergencySuspensionNotInEffect(uint256 proposalId);
+
     /// @notice Governance does not relay calls to `target` (the registry or the seats): their
     /// changes go through decisions the timelock executes on KPSeats, which keeps the seats.
+    /// @param target The address the relayed call was for.
     error RelayTargetForbidden(address target);
 
     // ------------------------------------------------------------------------------------------
@@ -78,14 +97,29 @@ interface IKPGovernor {
 
     /// @notice Proposal `proposalId` is about `subject` (0x0000: no participant), needs `quorum`
     /// approvals, and is (`emergency`) a suspension that may take effect before its vote ends.
+    /// @param proposalId The proposal.
+    /// @param subject The participant its decisions name, 0x0000 when none.
+    /// @param quorum The approvals it needs to pass.
+    /// @param emergency Whether it is an emergency suspension.
     event ProposalTermsSet(
         uint256 indexed proposalId, bytes2 indexed subject, uint256 quorum, bool emergency
     );
+
     /// @notice `voter` cast the vote of seat `seat` on `proposalId`: `support` is a Support.
+    /// @param proposalId The proposal.
+    /// @param seat The participant whose seat voted.
+    /// @param voter Its admin account at the proposal's snapshot, which cast the vote.
+    /// @param support The vote: 0 object, 1 approve, 2 abstain.
     event SeatVoted(
         uint256 indexed proposalId, bytes2 indexed seat, address indexed voter, uint8 support
     );
+
     /// @notice The consensus settings changed (seconds, seconds, approvals, basis points).
+    /// @param votingDelay Seconds between a proposal and its snapshot.
+    /// @param votingPeriod Seconds a vote lasts.
+    /// @param quorum Approvals a proposal needs.
+    /// @param emergencyThresholdBps The share of the seats, in basis points, whose approvals make
+    /// an emergency suspension take effect.
     event ConsensusSettingsSet(
         uint256 votingDelay, uint256 votingPeriod, uint256 quorum, uint256 emergencyThresholdBps
     );
@@ -95,6 +129,7 @@ interface IKPGovernor {
     // ------------------------------------------------------------------------------------------
 
     /// @notice Changes the consensus settings for proposals made from now on.
+    /// @dev Emits {ConsensusSettingsSet}.
     /// @param votingDelay Seconds between a proposal and its snapshot (the start of its vote).
     /// @param votingPeriod Seconds the vote lasts; non-zero.
     /// @param quorum Approvals a proposal needs; at least 2.
@@ -112,7 +147,9 @@ interface IKPGovernor {
     // ------------------------------------------------------------------------------------------
 
     /// @notice Reinstates the participant that the emergency suspension of `proposalId`
-    /// suspended, once that proposal is Defeated (or Canceled). Anyone may call it.
+    /// suspended, once that proposal is Defeated (or Canceled, or Expired). Anyone may call it.
+    /// @dev KPSeats emits EmergencySuspensionLifted.
+    /// @param proposalId The emergency suspension proposal, its suspension still in effect.
     function liftEmergencySuspension(uint256 proposalId) external;
 
     // ------------------------------------------------------------------------------------------
@@ -121,22 +158,34 @@ interface IKPGovernor {
 
     /// @notice The seats this governor votes with (created by it; they hold the registry's
     /// GOVERNOR_ROLE).
+    /// @return The KPSeats address.
     function seats() external view returns (address);
 
     /// @notice The registry the seats govern.
+    /// @return The CertificateRegistry address.
     function registry() external view returns (address);
 
     /// @notice The consortium's validator set (owned by the timelock).
+    /// @return The ValidatorSet address.
     function validatorSet() external view returns (address);
 
     /// @notice The count and terms of `proposalId`.
+    /// @param proposalId The proposal.
+    /// @return Its tally (all zero for a proposal never made).
     function proposalTally(uint256 proposalId) external view returns (Tally memory);
 
     /// @notice Approvals that make the emergency suspension of `proposalId` take effect: the
     /// emergency share of the seats at its snapshot, its subject's left out, at least two.
+    /// @param proposalId The proposal.
+    /// @return The number of approvals, rounded up.
     function emergencyThreshold(uint256 proposalId) external view returns (uint256);
 
     /// @notice The consensus settings proposals are made with now.
+    /// @return votingDelay Seconds between a proposal and its snapshot.
+    /// @return votingPeriod Seconds a vote lasts.
+    /// @return quorum Approvals a proposal needs.
+    /// @return emergencyThresholdBps The share of the seats, in basis points, whose approvals
+    /// make an emergency suspension take effect.
     function consensusSettings()
         external
         view
@@ -148,5 +197,6 @@ interface IKPGovernor {
         );
 
     /// @notice The semantic version of this contract.
+    /// @return The version, "MAJOR.MINOR.PATCH".
     function version() external pure returns (string memory);
 }

@@ -14,9 +14,13 @@ interface IValidatorSet {
 
     /// @notice The zero address was given as a validator.
     error ValidatorZero();
+
     /// @notice `validator` is a validator already.
+    /// @param validator The account to add.
     error ValidatorAlreadyAdded(address validator);
+
     /// @notice `validator` is not a validator.
+    /// @param validator The account to remove.
     error ValidatorNotFound(address validator);
 
     // ------------------------------------------------------------------------------------------
@@ -24,8 +28,11 @@ interface IValidatorSet {
     // ------------------------------------------------------------------------------------------
 
     /// @notice The consortium decided that `validator` seals blocks.
+    /// @param validator The validator account added.
     event ValidatorAdded(address indexed validator);
+
     /// @notice The consortium decided that `validator` no longer seals blocks.
+    /// @param validator The validator account removed.
     event ValidatorRemoved(address indexed validator);
 
     // ------------------------------------------------------------------------------------------
@@ -33,9 +40,13 @@ interface IValidatorSet {
     // ------------------------------------------------------------------------------------------
 
     /// @notice Records `validator` as a validator of the consortium.
+    /// @dev Emits {ValidatorAdded}.
+    /// @param validator The account, non-zero and not a validator yet.
     function addValidator(address validator) external;
 
     /// @notice Removes `validator` from the consortium's validators.
+    /// @dev Emits {ValidatorRemoved}.
+    /// @param validator The account, a validator.
     function removeValidator(address validator) external;
 
     // ------------------------------------------------------------------------------------------
@@ -43,11 +54,15 @@ interface IValidatorSet {
     // ------------------------------------------------------------------------------------------
 
     /// @notice The validators, in no particular order.
+    /// @return The validator accounts.
     function validators() external view returns (address[] memory);
 
     /// @notice Whether `account` is a validator.
+    /// @param account The account.
+    /// @return Whether the consortium decided that `account` seals blocks.
     function isValidator(address account) external view returns (bool);
 
     /// @notice The semantic version of this contract.
+    /// @return The version, "MAJOR.MINOR.PATCH".
     function version() external pure returns (string memory);
 }

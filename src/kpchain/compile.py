@@ -21,6 +21,7 @@ import re
 import shutil
 import stat
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,9 +35,14 @@ logger = logging.getLogger(__name__)
 
 ARTIFACTS_DIR = Path(__file__).parent / "artifacts"
 _VERSION_LINE = re.compile(r"Version:\s*(\d+\.\d+\.\d+)(\+commit\.[0-9a-f]+)?")
-_OUTPUT_SELECTION = {
-    "*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "devdoc", "userdoc"]}
-}
+# What an artifact holds. solc's output selection does not change the code it generates.
+ARTIFACT_OUTPUTS = (
+    "abi",
+    "evm.bytecode.object",
+    "evm.deployedBytecode.object",
+    "devdoc",
+    "userdoc",
+)
 
 
 @dataclass(frozen=True)
@@ -130,38 +136,48 @@ def install_solc_adapter(project_root: Path, version: str) -> Path:
     return target
 
 
-def standard_input(project_root: Path, config: CompilerConfig) -> dict[str, Any]:
-    """The standard-JSON input: every .sol under contracts/, by project-relative unit name."""
+def standard_input(
+    project_root: Path, config: CompilerConfig, outputs: Sequence[str] = ARTIFACT_OUTPUTS
+) -> dict[str, Any]:
+    """The standard-JSON input: every .sol under contracts/, by project-relative unit name.
+
+    Args:
+        project_root: The folder holding contracts/.
+        config: The compiler settings (ape-config.yaml's).
+        outputs: What solc returns for each contract (standard-JSON output selection names).
+    """
     contracts = project_root / "contracts"
     sources = {
         path.relative_to(project_root).as_posix(): {"content": path.read_text()}
         for path in sorted(contracts.rglob("*.sol"))
     }
-    settings = {**config.settings, "outputSelection": _OUTPUT_SELECTION}
+    settings = {**config.settings, "outputSelection": {"*": {"*": list(outputs)}}}
     return {"language": "Solidity", "sources": sources, "settings": settings}
+
+
+def compile_output(
+    project_root: Path, *, outputs: Sequence[str] = ARTIFACT_OUTPUTS
+) -> dict[str, Any]:
+    """Compiles contracts/ with the pinned solc and returns solc's standard-JSON output.
+
+    Args:
+        project_root: The folder holding contracts/ and ape-config.yaml.
+        outputs: What solc returns for each contract, e.g. `("storageLayout",)`; solc generates
+            no code when none of them needs it.
+
+    Raises:
+        CompileError: solc failed or reported an error.
+        ToolchainError: no solc of the pinned version, or no readable ape-config.yaml.
+    """
+    config = CompilerConfig.from_ape_config(project_root)
+    return _compile(project_root, config, find_solc(config.version), outputs)
 
 
 def compile_contracts(project_root: Path) -> dict[str, dict[str, Any]]:
     """Compiles contracts/ and returns an artifact per deployable contract, by name."""
     config = CompilerConfig.from_ape_config(project_root)
     solc = find_solc(config.version)
-    try:
-        output = solcx.compile_standard(
-            standard_input(project_root, config),
-            solc_binary=solc,
-            base_path=str(project_root),
-            allow_paths=[str(project_root)],
-        )
-    except solcx.exceptions.SolcError as exc:
-        raise CompileError(
-            f"solc failed: {exc.message}", detail={"stderr": exc.stderr_data}
-        ) from exc
-    diagnostics = output.get("errors", [])
-    errors = [d["formattedMessage"] for d in diagnostics if d.get("severity") == "error"]
-    if errors:
-        raise CompileError("\n".join(errors))
-    for warning in (d for d in diagnostics if d.get("severity") != "error"):
-        logger.warning("%s", warning["formattedMessage"])
+    output = _compile(project_root, config, solc, ARTIFACT_OUTPUTS)
     long_version = _long_version(solc)
     artifacts: dict[str, dict[str, Any]] = {}
     for source_name, contracts_in_source in sorted(output["contracts"].items()):
@@ -192,6 +208,29 @@ def write_artifacts(artifacts: dict[str, dict[str, Any]], out_dir: Path = ARTIFA
             stale.unlink()
     for name, artifact in artifacts.items():
         (out_dir / f"{name}.json").write_text(json.dumps(artifact, indent=2, sort_keys=True) + "\n")
+
+
+def _compile(
+    project_root: Path, config: CompilerConfig, solc: Path, outputs: Sequence[str]
+) -> dict[str, Any]:
+    try:
+        output: dict[str, Any] = solcx.compile_standard(
+            standard_input(project_root, config, outputs),
+            solc_binary=solc,
+            base_path=str(project_root),
+            allow_paths=[str(project_root)],
+        )
+    except solcx.exceptions.SolcError as exc:
+        raise CompileError(
+            f"solc failed: {exc.message}", detail={"stderr": exc.stderr_data}
+        ) from exc
+    diagnostics = output.get("errors", [])
+    errors = [d["formattedMessage"] for d in diagnostics if d.get("severity") == "error"]
+    if errors:
+        raise CompileError("\n".join(errors))
+    for warning in (d for d in diagnostics if d.get("severity") != "error"):
+        logger.warning("%s", warning["formattedMessage"])
+    return output
 
 
 def _long_version(solc: Path) -> str:

@@ -1,11 +1,13 @@
 """Fixtures for the contract tests: ape's chain (py-evm, or anvil with --network
-ethereum:local:foundry), the deployed registry, three admitted participants and a certificate
-factory that signs with eth-account exactly as the service will."""
+ethereum:local:foundry), the deployed registry, three admitted participants, a certificate
+factory that signs with eth-account exactly as the service will, and solc's own view of the
+sources (ABI, NatSpec, storage layout)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,9 +22,18 @@ from kpchain.certificates.typed_data import (
     cert_number,
     document_hash,
 )
+from kpchain.compile import compile_output
 
 DAY = 86_400
 BW, AE, EU, CF = b"BW", b"AE", b"EU", b"CF"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def solc_output() -> dict[str, Any]:
+    """solc's standard-JSON output for contracts/ as they are now, through kpchain's compile
+    path: each contract's ABI, NatSpec and storage layout (solc generates no code for these)."""
+    return compile_output(ROOT, outputs=("abi", "devdoc", "userdoc", "storageLayout"))
 
 
 @pytest.fixture(scope="session")

@@ -28,7 +28,7 @@ from kpchain.certificates.typed_data import (
 )
 from kpchain.signing import LocalSigner
 
-from support import reverts
+from support import emitted, issued_event, reverts
 
 DAY = 86_400
 BW, AE, EU, BE, IN, ZA = b"BW", b"AE", b"EU", b"BE", b"IN", b"ZA"
@@ -117,6 +117,12 @@ DOCUMENTS: dict[str, dict[str, Any]] = {
     "unicode-authority": {"issuingAuthority": "Ministère des Mines — 钻石办公室 💎"},
     "empty-authority": {"issuingAuthority": ""},
     "extreme-dates": {"issuedAt": 0, "expiresAt": 2**40 - 1},
+    # hashCertificate only hashes: lines that issue refuses (CertificateLinesEmpty,
+    # CertificateLineInvalid) hash like any others.
+    "no-lines": {"lines": ()},
+    "lines-issue-refuses": {
+        "lines": (Line(hsCode=0, carats=0, valueUsdCents=0, parcels=0), ONE_LINE),
+    },
 }
 
 
@@ -132,12 +138,14 @@ def test_document_hash_equals_contract_hash(
 bytes2 = st.binary(min_size=2, max_size=2)
 bytes32 = st.binary(min_size=32, max_size=32)
 uint40 = st.integers(min_value=0, max_value=2**40 - 1)
+uint32 = st.integers(min_value=0, max_value=2**32 - 1)
+uint64 = st.integers(min_value=0, max_value=2**64 - 1)
 lines = st.builds(
     Line,
-    hsCode=st.sampled_from(sorted(HS_CODES.values())),
-    carats=st.integers(min_value=1, max_value=2**64 - 1),
-    valueUsdCents=st.integers(min_value=0, max_value=2**64 - 1),
-    parcels=st.integers(min_value=1, max_value=2**32 - 1),
+    hsCode=st.one_of(st.sampled_from(sorted(HS_CODES.values())), uint32),
+    carats=uint64,
+    valueUsdCents=uint64,
+    parcels=uint32,
 )
 certificates = st.builds(
     Certificate,
@@ -149,7 +157,7 @@ certificates = st.builds(
     originZone=bytes32,
     exporterHash=bytes32,
     importerHash=bytes32,
-    lines=st.lists(lines, min_size=1, max_size=6).map(tuple),
+    lines=st.lists(lines, max_size=6).map(tuple),
     issuedAt=uint40,
     expiresAt=uint40,
     issuingAuthority=st.text(max_size=64),
@@ -166,8 +174,8 @@ certificates = st.builds(
 def test_document_hash_equals_contract_hash_for_any_document(
     admitted: Any, doc_hash: Any, cert: Certificate
 ) -> None:
-    # hashCertificate checks only the lines (HS code, non-zero quantities); every other field
-    # takes any value of its type, so the hash is compared across the whole type range.
+    # hashCertificate checks no field (issue does), so every field takes any value of its type,
+    # lines included, and the hash is compared across the whole type range.
     assert doc_hash(cert) == admitted.hashCertificate(cert.to_abi())
 
 
@@ -363,6 +371,35 @@ def test_issue_accepts_erc1271_wallet_as_signer_when_owner_signed(
     issued = receipt.events[0]
     assert (issued.signer, issued.docHash) == (wallet.address, doc_hash(cert))
     assert admitted.matchesDocument(cert.certNo, doc_hash(cert))
+
+
+def test_issue_checks_erc1271_signature_before_marking_replaced_certificate(
+    admitted: Any,
+    project: Any,
+    cancelled: Certificate,
+    wallet_owner: Any,
+    make_certificate: Any,
+    sign_typed: Any,
+    doc_hash: Any,
+    bw_admin: Any,
+    bw_authority: Any,
+) -> None:
+    # The probe accepts its owner's signatures only while `cancelled` is not marked replaced, so
+    # it accepts the replacement only if issue writes nothing before it asks the signer.
+    probe = bw_admin.deploy(project.ERC1271StateProbe, wallet_owner, admitted, cancelled.certNo)
+    admitted.addAuthority(BW, probe, sender=bw_admin)
+    replacement = make_certificate("BW-2026-000002", replaces=cancelled.certNo)
+
+    receipt = admitted.issue(
+        replacement.to_abi(), probe, sign_typed(replacement, wallet_owner), sender=bw_authority
+    )
+
+    assert emitted(receipt) == [issued_event(admitted, replacement, doc_hash(replacement), probe)]
+    assert admitted.certificate(cancelled.certNo).replaced
+    # Now that `cancelled` is marked replaced, the probe refuses its owner's signatures.
+    later = make_certificate("BW-2026-000003")
+    with reverts(admitted.DocumentSignatureInvalid, certNo=later.certNo, signer=probe.address):
+        admitted.issue(later.to_abi(), probe, sign_typed(later, wallet_owner), sender=bw_authority)
 
 
 def test_issue_reverts_when_erc1271_wallet_signature_not_by_owner(
