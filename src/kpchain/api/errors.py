@@ -29,6 +29,7 @@ from kpchain.errors import (
     ConflictError,
     ContractRevertError,
     CursorInvalidError,
+    ErrorCode,
     InvalidRequestError,
     KpchainError,
     NotFoundError,
@@ -190,11 +191,17 @@ async def _validation_error(request: Request, error: RequestValidationError) -> 
         )
     if any(problem["type"] == "json_invalid" for problem in problems):
         return JSONResponse(
-            error_body("malformed_json", "the body is not valid JSON", {"errors": problems}),
+            error_body(
+                ErrorCode.MALFORMED_JSON, "the body is not valid JSON", {"errors": problems}
+            ),
             status_code=400,
         )
     where = request.url.path
-    code = "invalid_document" if where.startswith("/v1/certificates") else "invalid_request"
+    code = (
+        ErrorCode.INVALID_DOCUMENT
+        if where.startswith("/v1/certificates")
+        else ErrorCode.INVALID_REQUEST
+    )
     summary = "; ".join(f"{p['field'] or 'body'}: {p['message']}" for p in problems[:5])
     return JSONResponse(
         error_body(code, summary or "the request is invalid", {"errors": problems}),
@@ -210,9 +217,13 @@ async def _http_error(request: Request, error: StarletteHTTPException) -> Respon
             message=str(error.detail),
             headers=getattr(error, "headers", None),
         )
-    codes = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
+    codes = {
+        404: ErrorCode.NOT_FOUND,
+        405: ErrorCode.METHOD_NOT_ALLOWED,
+        400: ErrorCode.BAD_REQUEST,
+    }
     return JSONResponse(
-        error_body(codes.get(error.status_code, "http_error"), str(error.detail)),
+        error_body(codes.get(error.status_code, ErrorCode.HTTP_ERROR), str(error.detail)),
         status_code=error.status_code,
         headers=getattr(error, "headers", None),
     )
@@ -223,6 +234,8 @@ async def _unexpected_error(request: Request, error: Exception) -> Response:
     if error_pages.is_page(request):
         return error_pages.error_page(request, status=500, message="")
     return JSONResponse(
-        error_body("internal_error", "an unexpected error occurred; the operator has the log"),
+        error_body(
+            ErrorCode.INTERNAL_ERROR, "an unexpected error occurred; the operator has the log"
+        ),
         status_code=500,
     )
