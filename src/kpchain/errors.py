@@ -1,17 +1,19 @@
-"""The kpchain exception tree: one root, a branch per area.
+"""The kpchain exception tree: one root, a branch per area, and `ErrorCode`, the codes they
+answer with.
 
-Messages are built from typed arguments and say what to do next. The chain layer is the only
-place that turns web3/RPC failures and reverts into these; the API layer is the only place that
-turns these into HTTP responses.
+Messages are built from typed arguments and say what to do next. The chain layer
+(`kpchain.chain.errors`) is the only place that turns web3/RPC failures and reverts into these;
+the API layer (`kpchain.api.errors`) is the only place that turns these into HTTP responses.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from enum import StrEnum
+from enum import StrEnum, unique
 from typing import Any
 
 
+@unique
 class ErrorCode(StrEnum):
     """Every error code kpchain answers with or names: the `code` of the one error shape.
 
@@ -145,6 +147,7 @@ class ErrorCode(StrEnum):
     YEAR_INVALID = "year_invalid"
 
 
+@unique
 class SigningReason(StrEnum):
     """Why a signer refused or failed (`SigningError.detail["reason"]`); only
     `INVALID_REQUEST` is final."""

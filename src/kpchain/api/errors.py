@@ -22,6 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from kpchain.chain.errors import Refusal, refusal_of
 from kpchain.errors import (
     AuthenticationError,
     ChainError,
@@ -43,52 +44,12 @@ from kpchain.web import error_pages
 
 logger = logging.getLogger(__name__)
 
-# Custom errors of the registry by what they mean for the caller. Anything not listed is a
-# state conflict (409): the contract refused an operation the request was well-formed for.
-_REVERT_STATUS: dict[str, int] = {
-    "CertificateNotFound": 404,
-    "ParticipantNotFound": 404,
-    "UnauthorizedAuthority": 403,
-    "ParticipantAdminUnauthorized": 403,
-    "AccessControlUnauthorizedAccount": 403,
-    "CertificateNumberInvalid": 422,
-    "CertificateDatesInvalid": 422,
-    "CertificateValidityTooLong": 422,
-    "MaxValidityInvalid": 422,
-    "CertificateLinesEmpty": 422,
-    "CertificateLineInvalid": 422,
-    "CertificateOriginInvalid": 422,
-    "OriginZoneNotAllowed": 422,
-    "ParticipantsIdentical": 422,
-    "DocumentSignatureInvalid": 422,
-    "ConfirmationInvalid": 422,
-    "ReceiptDateInFuture": 422,
-    "BatchInvalid": 422,
-    "ParticipantCodeInvalid": 422,
-    "AccountZero": 422,
-    "OriginZoneZero": 422,
-    "ServiceEndpointUrlEmpty": 422,
-    "ServiceEndpointUrlTooLong": 422,
-    "EncryptionKeyZero": 422,
-    # Governance (KPGovernor, KPSeats, KPTimelock, ValidatorSet); the rest are state conflicts.
-    "GovernorNonexistentProposal": 404,
-    "VoterWithoutSeat": 403,
-    "VoterIsSubject": 403,
-    "GovernorInsufficientProposerVotes": 403,
-    "GovernorRestrictedProposer": 403,
-    "GovernorOnlyExecutor": 403,
-    "OwnableUnauthorizedAccount": 403,
-    "CallerNotGovernor": 403,
-    "TimelockUnauthorizedCaller": 403,
-    "RelayTargetForbidden": 403,
-    "GovernorInvalidVoteType": 422,
-    "GovernorInvalidProposalLength": 422,
-    "ProposalSubjectsMixed": 422,
-    "QuorumTooLow": 422,
-    "EmergencyThresholdInvalid": 422,
-    "VotingPeriodZero": 422,
-    "ValidatorZero": 422,
-    "ValidatorNotFound": 404,
+# What a contract's custom error tells the caller (the chain layer classifies every one).
+_REFUSAL_STATUS: dict[Refusal, int] = {
+    Refusal.NOT_FOUND: 404,
+    Refusal.FORBIDDEN: 403,
+    Refusal.INVALID: 422,
+    Refusal.CONFLICT: 409,
 }
 
 _KIND_STATUS: list[tuple[type[KpchainError], int]] = [
@@ -110,7 +71,7 @@ _KIND_STATUS: list[tuple[type[KpchainError], int]] = [
 def status_of(error: KpchainError) -> int:
     """The HTTP status for `error`."""
     if isinstance(error, ContractRevertError):
-        return _REVERT_STATUS.get(error.error_name, 409)
+        return _REFUSAL_STATUS[refusal_of(error)]
     for kind, status in _KIND_STATUS:
         if isinstance(error, kind):
             return status

@@ -22,6 +22,7 @@ from web3.types import RPCEndpoint
 from kpchain.artifacts import load_artifact
 from kpchain.certificates.models import rejection_reason_label
 from kpchain.certificates.typed_data import cert_number
+from kpchain.chain.errors import rpc_result
 from kpchain.chain.transactions import call_node
 from kpchain.contracts.enums import CertificateStatus
 from kpchain.contracts.registry import Registry
@@ -250,9 +251,6 @@ class _ChainReader:
 
     def _request(self, method: str, params: list[Any]) -> Any:
         provider = self._registry.w3.provider
-        response = call_node(lambda: provider.make_request(RPCEndpoint(method), params))
-        if response.get("error"):
-            raise ChainError(
-                f"the node refused {method}: {response['error']}", detail={"method": method}
-            )
-        return response["result"]
+        return rpc_result(
+            method, call_node(lambda: provider.make_request(RPCEndpoint(method), params))
+        )
