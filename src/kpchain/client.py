@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from kpchain.errors import ServiceError
+from kpchain.errors import ErrorCode, ServiceError
 
 RETRY_STATUSES = {502, 503, 504}
 
@@ -22,7 +22,8 @@ class ApiError(ServiceError):
     """The service answered with an error; `status` is the HTTP status, `code` its error code."""
 
     def __init__(self, status: int, code: str, message: str, detail: Any = None) -> None:
-        super().__init__(f"{message} (HTTP {status})", code=code, detail=detail or {})
+        super().__init__(f"{message} (HTTP {status})", detail=detail or {})
+        self.code = code  # as the service answered: an ErrorCode's value, or a revert's code
         self.status = status
 
 
@@ -194,4 +195,6 @@ class KpchainClient:
             error = response.json()["error"]
             raise ApiError(response.status_code, error["code"], error["message"], error["detail"])
         except (ValueError, KeyError, TypeError):
-            raise ApiError(response.status_code, "http_error", response.text[:200]) from None
+            raise ApiError(
+                response.status_code, ErrorCode.HTTP_ERROR, response.text[:200]
+            ) from None

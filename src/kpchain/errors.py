@@ -1,14 +1,163 @@
-"""The kpchain exception tree: one root, a branch per area.
+"""The kpchain exception tree: one root, a branch per area, and `ErrorCode`, the codes they
+answer with.
 
-Messages are built from typed arguments and say what to do next. The chain layer is the only
-place that turns web3/RPC failures and reverts into these; the API layer is the only place that
-turns these into HTTP responses.
+Messages are built from typed arguments and say what to do next. The chain layer
+(`kpchain.chain.errors`) is the only place that turns web3/RPC failures and reverts into these;
+the API layer (`kpchain.api.errors`) is the only place that turns these into HTTP responses.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from enum import StrEnum, unique
 from typing import Any
+
+
+@unique
+class ErrorCode(StrEnum):
+    """Every error code kpchain answers with or names: the `code` of the one error shape.
+
+    A member is its wire value (a `str`), so a typo in a name is a type error and the JSON stays
+    as it was. A contract revert's code is its custom error's name in snake_case
+    (`ContractRevertError`); the ones kpchain also raises itself, before the chain would refuse
+    (or names, to explain them), are members too and marked "contract": their values must stay
+    the contract's.
+    """
+
+    # --- the kinds: each exception class's own code ---
+    KPCHAIN_ERROR = "kpchain_error"
+    CONFIG_ERROR = "config_error"
+    DATABASE_IN_USE = "database_in_use"
+    TOOLCHAIN_ERROR = "toolchain_error"
+    COMPILE_ERROR = "compile_error"
+    CHAIN_ERROR = "chain_error"
+    CHAIN_UNAVAILABLE = "chain_unavailable"
+    CHAIN_ID_MISMATCH = "chain_id_mismatch"
+    TRANSACTION_FAILED = "transaction_failed"
+    NONCE_TOO_LOW = "nonce_too_low"
+    TRANSACTION_PENDING = "transaction_pending"
+    INDEXER_ERROR = "indexer_error"
+    CURSOR_INVALID = "cursor_invalid"
+    DEPLOYMENT_ERROR = "deployment_error"
+    SIGNING_ERROR = "signing_error"
+    DOCUMENT_INVALID = "document_invalid"
+    SERVICE_ERROR = "service_error"
+    UNAUTHENTICATED = "unauthenticated"
+    FORBIDDEN = "forbidden"
+    NOT_FOUND = "not_found"
+    CONFLICT = "conflict"
+    INVALID_REQUEST = "invalid_request"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    TOO_MANY_REQUESTS = "too_many_requests"
+
+    # --- the API's own answers (no kpchain error behind them) ---
+    BAD_REQUEST = "bad_request"
+    HTTP_ERROR = "http_error"
+    INTERNAL_ERROR = "internal_error"
+    INVALID_DOCUMENT = "invalid_document"
+    MALFORMED_JSON = "malformed_json"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+
+    # --- API keys, roles, dashboard sessions, streams ---
+    API_KEY_INVALID = "api_key_invalid"
+    API_KEY_MISSING = "api_key_missing"
+    CSRF_INVALID = "csrf_invalid"
+    GOVERNANCE_NOT_DEPLOYED = "governance_not_deployed"
+    PARTICIPANT_KEY_REQUIRED = "participant_key_required"
+    PARTICIPANT_MISMATCH = "participant_mismatch"
+    PARTICIPANT_NOT_ALLOWED = "participant_not_allowed"
+    PARTICIPANT_NOT_HOSTED = "participant_not_hosted"
+    PARTICIPANT_REQUIRED = "participant_required"
+    ROLE_INSUFFICIENT = "role_insufficient"
+    ROLE_INVALID = "role_invalid"
+    SESSION_EXPIRED = "session_expired"
+    SESSION_MISSING = "session_missing"
+    TOO_MANY_STREAMS = "too_many_streams"
+
+    # --- writes: idempotency, batches ---
+    BATCH_DUPLICATE = "batch_duplicate"
+    BATCH_EMPTY = "batch_empty"
+    BATCH_TOO_LARGE = "batch_too_large"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    OPERATION_IN_PROGRESS = "operation_in_progress"
+
+    # --- certificates, participants, authorities ---
+    AUTHORITY_ALREADY_REGISTERED = "authority_already_registered"  # contract
+    AUTHORITY_NOT_REGISTERED = "authority_not_registered"  # contract
+    CERTIFICATE_ALREADY_EXISTS = "certificate_already_exists"  # contract
+    CERTIFICATE_EXPIRED = "certificate_expired"  # contract
+    CERTIFICATE_NOT_FOUND = "certificate_not_found"  # contract
+    CERTIFICATE_STATUS_INVALID = "certificate_status_invalid"  # contract
+    CERTIFICATE_VALIDITY_TOO_LONG = "certificate_validity_too_long"  # contract
+    CONFIRMATION_INVALID = "confirmation_invalid"  # contract
+    DOCUMENT_NOT_HELD = "document_not_held"
+    PARTICIPANT_NOT_ACTIVE = "participant_not_active"  # contract
+    PARTICIPANT_NOT_FOUND = "participant_not_found"  # contract
+    RECEIPT_DATE_BEFORE_SHIPPING = "receipt_date_before_shipping"
+    RECEIPT_DATE_IN_FUTURE = "receipt_date_in_future"  # contract
+
+    # --- governance ---
+    ADMIN_OF_ANOTHER_PARTICIPANT = "admin_of_another_participant"  # contract
+    GOVERNOR_ALREADY_CAST_VOTE = "governor_already_cast_vote"  # contract
+    ORIGIN_RESTRICTION_UNCHANGED = "origin_restriction_unchanged"
+    ORIGIN_ZONE_UNCHANGED = "origin_zone_unchanged"
+    PARTICIPANT_ADMIN_UNCHANGED = "participant_admin_unchanged"
+    PARTICIPANT_ALREADY_ADMITTED = "participant_already_admitted"  # contract
+    PARTICIPANT_STATUS_UNCHANGED = "participant_status_unchanged"  # contract
+    PROPOSAL_ALREADY_EXECUTED = "proposal_already_executed"
+    PROPOSAL_ALREADY_EXISTS = "proposal_already_exists"
+    PROPOSAL_NOT_ACTIVE = "proposal_not_active"
+    PROPOSAL_NOT_EXECUTABLE = "proposal_not_executable"
+    PROPOSAL_NOT_FOUND = "proposal_not_found"
+    PROPOSAL_NOT_READY = "proposal_not_ready"
+    VALIDATOR_ALREADY_ADDED = "validator_already_added"  # contract
+    VALIDATOR_NOT_FOUND = "validator_not_found"  # contract
+
+    # --- the document exchange: envelopes in, deliveries out ---
+    DOCUMENT_CONFLICT = "document_conflict"
+    DOCUMENT_HASH_MISMATCH = "document_hash_mismatch"
+    DOCUMENT_SIGNER_INVALID = "document_signer_invalid"
+    ENCRYPTION_KEY_INVALID = "encryption_key_invalid"
+    ENCRYPTION_KEY_UNKNOWN = "encryption_key_unknown"
+    ENDPOINT_INSECURE = "endpoint_insecure"
+    ENDPOINT_MISSING = "endpoint_missing"
+    ENDPOINT_UNREACHABLE = "endpoint_unreachable"
+    ENDPOINT_URL_INVALID = "endpoint_url_invalid"
+    ENVELOPE_EXPIRED = "envelope_expired"
+    ENVELOPE_FROM_FUTURE = "envelope_from_future"
+    ENVELOPE_SIGNATURE_INVALID = "envelope_signature_invalid"
+    ENVELOPE_UNDECRYPTABLE = "envelope_undecryptable"
+    EXCHANGE_PARTIES_MISMATCH = "exchange_parties_mismatch"
+    EXCHANGE_PASSPHRASE_MISSING = "exchange_passphrase_missing"
+    EXCHANGE_SENDER_UNKNOWN = "exchange_sender_unknown"
+    RECIPIENT_NOT_HOSTED = "recipient_not_hosted"
+
+    # --- verification ---
+    CERT_NO_INVALID = "cert_no_invalid"
+    DOC_HASH_INVALID = "doc_hash_invalid"
+    DOCUMENT_FILE_INVALID = "document_file_invalid"
+    PRESENTED_TWICE = "presented_twice"
+    SIGNATURE_INVALID = "signature_invalid"
+
+    # --- reports ---
+    OUTLIER_FACTOR_INVALID = "outlier_factor_invalid"
+    OVERDUE_DAYS_INVALID = "overdue_days_invalid"
+    PARTICIPANT_INVALID = "participant_invalid"
+    PERIOD_INVALID = "period_invalid"
+    YEAR_INVALID = "year_invalid"
+
+
+@unique
+class SigningReason(StrEnum):
+    """Why a signer refused or failed (`SigningError.detail["reason"]`); only
+    `INVALID_REQUEST` is final."""
+
+    UNAVAILABLE = "unavailable"  # not reached, timed out, HTTP 5xx
+    HTTP_ERROR = "http_error"  # credentials refused
+    RPC_ERROR = "rpc_error"  # it refused, e.g. no longer holds the key
+    NOT_HELD = "not_held"  # it does not hold the key asked for
+    MISBEHAVING = "misbehaving"  # its answer failed the checks
+    INVALID_REQUEST = "invalid_request"  # kpchain asked for something no signer can sign
 
 
 class KpchainError(Exception):
@@ -20,7 +169,7 @@ class KpchainError(Exception):
     returned again to every retry with the same Idempotency-Key.
     """
 
-    code: str = "kpchain_error"
+    code: str = ErrorCode.KPCHAIN_ERROR
     retryable: bool = False
 
     def __init__(self, message: str, *, detail: Mapping[str, Any] | None = None) -> None:
@@ -35,13 +184,13 @@ class KpchainError(Exception):
 class ConfigError(KpchainError):
     """Settings are missing or contradict each other."""
 
-    code = "config_error"
+    code = ErrorCode.CONFIG_ERROR
 
 
 class DatabaseInUseError(ConfigError):
     """Another kpchain process owns the database this one was given."""
 
-    code = "database_in_use"
+    code = ErrorCode.DATABASE_IN_USE
 
     def __init__(self, *, database: str) -> None:
         super().__init__(
@@ -55,13 +204,13 @@ class DatabaseInUseError(ConfigError):
 class ToolchainError(KpchainError):
     """solc or anvil cannot be found or run."""
 
-    code = "toolchain_error"
+    code = ErrorCode.TOOLCHAIN_ERROR
 
 
 class CompileError(ToolchainError):
     """solc reported errors for the contracts."""
 
-    code = "compile_error"
+    code = ErrorCode.COMPILE_ERROR
 
 
 # --- chain -------------------------------------------------------------------------------------
@@ -70,20 +219,20 @@ class CompileError(ToolchainError):
 class ChainError(KpchainError):
     """Something went wrong talking to the chain."""
 
-    code = "chain_error"
+    code: str = ErrorCode.CHAIN_ERROR  # a revert's is its custom error's name (snake_case)
 
 
 class ChainUnavailableError(ChainError):
     """The JSON-RPC endpoint cannot be reached or does not answer."""
 
-    code = "chain_unavailable"
+    code = ErrorCode.CHAIN_UNAVAILABLE
     retryable = True
 
 
 class ChainIdMismatchError(ChainError):
     """The node serves another chain than the one configured."""
 
-    code = "chain_id_mismatch"
+    code = ErrorCode.CHAIN_ID_MISMATCH
 
     def __init__(self, *, expected: int, actual: int, rpc_url: str) -> None:
         super().__init__(
@@ -98,7 +247,7 @@ class ChainIdMismatchError(ChainError):
 class TransactionFailedError(ChainError):
     """A transaction was mined but failed without a decodable reason, or was never mined."""
 
-    code = "transaction_failed"
+    code = ErrorCode.TRANSACTION_FAILED
 
 
 class TransactionRefusedError(TransactionFailedError):
@@ -126,14 +275,14 @@ class ContractRevertError(ChainError):
 class NonceTooLowError(TransactionFailedError):
     """The node has already seen a transaction of this account with this nonce."""
 
-    code = "nonce_too_low"
+    code = ErrorCode.NONCE_TOO_LOW
     retryable = True
 
 
 class TransactionPendingError(ChainError):
     """A transaction was sent but is not mined yet; it may still be, so the write stays open."""
 
-    code = "transaction_pending"
+    code = ErrorCode.TRANSACTION_PENDING
     retryable = True
 
 
@@ -143,13 +292,13 @@ class TransactionPendingError(ChainError):
 class IndexerError(KpchainError):
     """The index cannot follow the chain or answer a query."""
 
-    code = "indexer_error"
+    code = ErrorCode.INDEXER_ERROR
 
 
 class CursorInvalidError(IndexerError):
     """A pagination cursor was not one this index handed out."""
 
-    code = "cursor_invalid"
+    code = ErrorCode.CURSOR_INVALID
 
 
 # --- deployment and signing --------------------------------------------------------------------
@@ -158,24 +307,22 @@ class CursorInvalidError(IndexerError):
 class DeploymentError(KpchainError):
     """Contracts could not be deployed, or a deployments file is missing or wrong."""
 
-    code = "deployment_error"
+    code = ErrorCode.DEPLOYMENT_ERROR
 
 
 class SigningError(KpchainError):
     """A signer could not be opened or refused to sign. Never carries key material.
 
-    `detail["reason"]` says why: ``unavailable`` (not reached, timed out, HTTP 5xx),
-    ``http_error`` (credentials refused), ``rpc_error`` (it refused, e.g. no longer holds the
-    key), ``misbehaving`` (its answer failed the checks), ``invalid_request`` (kpchain asked for
-    something no signer can sign). Only the last is final: the others are the signer's or its
-    operator's to fix, and nothing was signed, so the same request may pass later.
+    `detail["reason"]` says why (a `SigningReason`). Only ``invalid_request`` is final: the
+    others are the signer's or its operator's to fix, and nothing was signed, so the same request
+    may pass later.
     """
 
-    code = "signing_error"
+    code = ErrorCode.SIGNING_ERROR
 
     def __init__(self, message: str, *, detail: Mapping[str, Any] | None = None) -> None:
         super().__init__(message, detail=detail)
-        self.retryable = self.detail.get("reason") != "invalid_request"
+        self.retryable = self.detail.get("reason") != SigningReason.INVALID_REQUEST
 
 
 # --- certificates ------------------------------------------------------------------------------
@@ -188,7 +335,7 @@ class DocumentInvalidError(KpchainError, ValueError):
     Also a ValueError, so code that converts values may treat it like any other bad value.
     """
 
-    code = "document_invalid"
+    code = ErrorCode.DOCUMENT_INVALID
 
 
 # --- the authority service --------------------------------------------------------------------
@@ -201,10 +348,14 @@ class ServiceError(KpchainError):
     `code` names the exact case (`certificate_not_found`, `idempotency_key_reused` …).
     """
 
-    code = "service_error"
+    code: str = ErrorCode.SERVICE_ERROR  # the client's ApiError keeps the one it was sent
 
     def __init__(
-        self, message: str, *, code: str | None = None, detail: Mapping[str, Any] | None = None
+        self,
+        message: str,
+        *,
+        code: ErrorCode | None = None,
+        detail: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(message, detail=detail)
         if code is not None:
@@ -214,43 +365,43 @@ class ServiceError(KpchainError):
 class AuthenticationError(ServiceError):
     """No API key, or one the service does not know (or has revoked)."""
 
-    code = "unauthenticated"
+    code = ErrorCode.UNAUTHENTICATED
 
 
 class PermissionDeniedError(ServiceError):
     """The API key is valid but its participant or role may not do this."""
 
-    code = "forbidden"
+    code = ErrorCode.FORBIDDEN
 
 
 class NotFoundError(ServiceError):
     """The certificate, participant or operation does not exist (here or on chain)."""
 
-    code = "not_found"
+    code = ErrorCode.NOT_FOUND
 
 
 class ConflictError(ServiceError):
     """The request clashes with the current state: a duplicate, a wrong status, a reused key."""
 
-    code = "conflict"
+    code = ErrorCode.CONFLICT
 
 
 class InvalidRequestError(ServiceError):
     """The request is well-formed JSON but breaks a rule of the certificate domain."""
 
-    code = "invalid_request"
+    code = ErrorCode.INVALID_REQUEST
 
 
 class PayloadTooLargeError(ServiceError):
     """The request's body is larger than the service accepts for its path."""
 
-    code = "payload_too_large"
+    code = ErrorCode.PAYLOAD_TOO_LARGE
 
 
 class TooManyRequestsError(ServiceError):
     """The caller holds as many of a limited resource (open event streams) as it may."""
 
-    code = "too_many_requests"
+    code = ErrorCode.TOO_MANY_REQUESTS
 
 
 # --- stored errors -----------------------------------------------------------------------------
@@ -276,13 +427,47 @@ def restore_error(record: Mapping[str, Any]) -> KpchainError:
     if record.get("class") == ContractRevertError.__name__:
         detail.pop("error", None)
         return ContractRevertError(str(record["error_name"]), detail)
-    cls = globals().get(str(record.get("class")))
-    if not (isinstance(cls, type) and issubclass(cls, KpchainError)):
-        cls = KpchainError
+    cls = _RESTORABLE.get(str(record.get("class")), KpchainError)
     error = cls.__new__(cls)
     KpchainError.__init__(error, str(record["message"]), detail=detail)
     error.code = str(record["code"])
     return error
+
+
+_RESTORABLE: dict[str, type[KpchainError]] = {
+    cls.__name__: cls
+    for cls in (
+        KpchainError,
+        ConfigError,
+        DatabaseInUseError,
+        ToolchainError,
+        CompileError,
+        ChainError,
+        ChainUnavailableError,
+        ChainIdMismatchError,
+        TransactionFailedError,
+        TransactionRefusedError,
+        NonceTooLowError,
+        TransactionPendingError,
+        IndexerError,
+        CursorInvalidError,
+        DeploymentError,
+        SigningError,
+        DocumentInvalidError,
+        ServiceError,
+        AuthenticationError,
+        PermissionDeniedError,
+        NotFoundError,
+        ConflictError,
+        InvalidRequestError,
+        PayloadTooLargeError,
+        TooManyRequestsError,
+    )
+}
+"""The classes `restore_error` rebuilds, by the name `error_record` stores: every class of this
+module (ContractRevertError is rebuilt from its error's name). Stored records outlive a release:
+a class renamed here keeps its old name as a key too. A name it does not know comes back as a
+KpchainError with the stored code, message and detail."""
 
 
 def _snake_case(name: str) -> str:

@@ -18,8 +18,11 @@ from api_checks import (
     todays_receipt,
 )
 
+from kpchain.api.errors import status_of
+from kpchain.chain.errors import REVERTS
 from kpchain.contracts.enums import CertificateStatus, ParticipantStatus
 from kpchain.devnet.anvil import AnvilNode
+from kpchain.errors import ContractRevertError
 from support_api import METRICS_HEADERS, Service, document
 
 DAY = 86_400
@@ -440,3 +443,60 @@ def test_bad_input_never_answers_500_when_anything_is_sent(service_on: Service) 
     assert view["items"][0]["status"] == "issued"
     listed = service.client.get("/v1/governance/proposals", headers=officer).json()
     assert listed == {"items": []}  # and no proposal was made
+
+
+# --- a revert's status -----------------------------------------------------------------------
+
+# The status of every custom error that is not a state conflict (409), as the API has answered
+# them: the chain layer's classification must keep each.
+_NOT_CONFLICTS: dict[str, int] = {
+    "CertificateNotFound": 404,
+    "ParticipantNotFound": 404,
+    "UnauthorizedAuthority": 403,
+    "ParticipantAdminUnauthorized": 403,
+    "AccessControlUnauthorizedAccount": 403,
+    "CertificateNumberInvalid": 422,
+    "CertificateDatesInvalid": 422,
+    "CertificateValidityTooLong": 422,
+    "MaxValidityInvalid": 422,
+    "CertificateLinesEmpty": 422,
+    "CertificateLineInvalid": 422,
+    "CertificateOriginInvalid": 422,
+    "OriginZoneNotAllowed": 422,
+    "ParticipantsIdentical": 422,
+    "DocumentSignatureInvalid": 422,
+    "ConfirmationInvalid": 422,
+    "ReceiptDateInFuture": 422,
+    "BatchInvalid": 422,
+    "ParticipantCodeInvalid": 422,
+    "AccountZero": 422,
+    "OriginZoneZero": 422,
+    "ServiceEndpointUrlEmpty": 422,
+    "ServiceEndpointUrlTooLong": 422,
+    "EncryptionKeyZero": 422,
+    "GovernorNonexistentProposal": 404,
+    "VoterWithoutSeat": 403,
+    "VoterIsSubject": 403,
+    "GovernorInsufficientProposerVotes": 403,
+    "GovernorRestrictedProposer": 403,
+    "GovernorOnlyExecutor": 403,
+    "OwnableUnauthorizedAccount": 403,
+    "CallerNotGovernor": 403,
+    "TimelockUnauthorizedCaller": 403,
+    "RelayTargetForbidden": 403,
+    "GovernorInvalidVoteType": 422,
+    "GovernorInvalidProposalLength": 422,
+    "ProposalSubjectsMixed": 422,
+    "QuorumTooLow": 422,
+    "EmergencyThresholdInvalid": 422,
+    "VotingPeriodZero": 422,
+    "ValidatorZero": 422,
+    "ValidatorNotFound": 404,
+}
+
+
+def test_revert_status_is_the_one_the_api_has_always_answered_for_each_custom_error() -> None:
+    statuses = {name: status_of(ContractRevertError(name, {})) for name in REVERTS}
+
+    assert {name: s for name, s in statuses.items() if s != 409} == _NOT_CONFLICTS
+    assert status_of(ContractRevertError("ErrorOfAnOlderRelease", {})) == 409

@@ -9,7 +9,7 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from kpchain.api.caching import HeadCache
-from kpchain.errors import AuthenticationError, NotFoundError, PermissionDeniedError
+from kpchain.errors import AuthenticationError, ErrorCode, NotFoundError, PermissionDeniedError
 from kpchain.exchange.service import ExchangeService
 from kpchain.governance.service import GovernanceService
 from kpchain.service.authority import AuthorityService
@@ -61,7 +61,7 @@ async def get_governance(runtime: RuntimeDep) -> GovernanceService:
         raise NotFoundError(
             "this service knows no governance contracts: its deployments file names no "
             "KPGovernor (deploy with this kpchain version) and KPCHAIN_GOVERNOR_ADDRESS is unset",
-            code="governance_not_deployed",
+            code=ErrorCode.GOVERNANCE_NOT_DEPLOYED,
         )
     return runtime.governance
 
@@ -82,7 +82,7 @@ def get_principal(
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthenticationError(
-            "send an API key as `Authorization: Bearer <key>`", code="api_key_missing"
+            "send an API key as `Authorization: Bearer <key>`", code=ErrorCode.API_KEY_MISSING
         )
     with runtime.sessions() as session:
         return authenticate(session, credentials.credentials)
@@ -98,7 +98,7 @@ def require(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
         if principal.role not in roles:
             raise PermissionDeniedError(
                 f"a {principal.role} key cannot do this; it needs a {' or '.join(roles)} key",
-                code="role_insufficient",
+                code=ErrorCode.ROLE_INSUFFICIENT,
                 detail={"role": principal.role, "required": list(roles)},
             )
         return principal

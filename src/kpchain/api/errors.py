@@ -22,6 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from kpchain.chain.errors import Refusal, refusal_of
 from kpchain.errors import (
     AuthenticationError,
     ChainError,
@@ -29,6 +30,7 @@ from kpchain.errors import (
     ConflictError,
     ContractRevertError,
     CursorInvalidError,
+    ErrorCode,
     InvalidRequestError,
     KpchainError,
     NotFoundError,
@@ -42,52 +44,12 @@ from kpchain.web import error_pages
 
 logger = logging.getLogger(__name__)
 
-# Custom errors of the registry by what they mean for the caller. Anything not listed is a
-# state conflict (409): the contract refused an operation the request was well-formed for.
-_REVERT_STATUS: dict[str, int] = {
-    "CertificateNotFound": 404,
-    "ParticipantNotFound": 404,
-    "UnauthorizedAuthority": 403,
-    "ParticipantAdminUnauthorized": 403,
-    "AccessControlUnauthorizedAccount": 403,
-    "CertificateNumberInvalid": 422,
-    "CertificateDatesInvalid": 422,
-    "CertificateValidityTooLong": 422,
-    "MaxValidityInvalid": 422,
-    "CertificateLinesEmpty": 422,
-    "CertificateLineInvalid": 422,
-    "CertificateOriginInvalid": 422,
-    "OriginZoneNotAllowed": 422,
-    "ParticipantsIdentical": 422,
-    "DocumentSignatureInvalid": 422,
-    "ConfirmationInvalid": 422,
-    "ReceiptDateInFuture": 422,
-    "BatchInvalid": 422,
-    "ParticipantCodeInvalid": 422,
-    "AccountZero": 422,
-    "OriginZoneZero": 422,
-    "ServiceEndpointUrlEmpty": 422,
-    "ServiceEndpointUrlTooLong": 422,
-    "EncryptionKeyZero": 422,
-    # Governance (KPGovernor, KPSeats, KPTimelock, ValidatorSet); the rest are state conflicts.
-    "GovernorNonexistentProposal": 404,
-    "VoterWithoutSeat": 403,
-    "VoterIsSubject": 403,
-    "GovernorInsufficientProposerVotes": 403,
-    "GovernorRestrictedProposer": 403,
-    "GovernorOnlyExecutor": 403,
-    "OwnableUnauthorizedAccount": 403,
-    "CallerNotGovernor": 403,
-    "TimelockUnauthorizedCaller": 403,
-    "RelayTargetForbidden": 403,
-    "GovernorInvalidVoteType": 422,
-    "GovernorInvalidProposalLength": 422,
-    "ProposalSubjectsMixed": 422,
-    "QuorumTooLow": 422,
-    "EmergencyThresholdInvalid": 422,
-    "VotingPeriodZero": 422,
-    "ValidatorZero": 422,
-    "ValidatorNotFound": 404,
+# What a contract's custom error tells the caller (the chain layer classifies every one).
+_REFUSAL_STATUS: dict[Refusal, int] = {
+    Refusal.NOT_FOUND: 404,
+    Refusal.FORBIDDEN: 403,
+    Refusal.INVALID: 422,
+    Refusal.CONFLICT: 409,
 }
 
 _KIND_STATUS: list[tuple[type[KpchainError], int]] = [
@@ -109,7 +71,7 @@ _KIND_STATUS: list[tuple[type[KpchainError], int]] = [
 def status_of(error: KpchainError) -> int:
     """The HTTP status for `error`."""
     if isinstance(error, ContractRevertError):
-        return _REVERT_STATUS.get(error.error_name, 409)
+        return _REFUSAL_STATUS[refusal_of(error)]
     for kind, status in _KIND_STATUS:
         if isinstance(error, kind):
             return status
@@ -190,11 +152,17 @@ async def _validation_error(request: Request, error: RequestValidationError) -> 
         )
     if any(problem["type"] == "json_invalid" for problem in problems):
         return JSONResponse(
-            error_body("malformed_json", "the body is not valid JSON", {"errors": problems}),
+            error_body(
+                ErrorCode.MALFORMED_JSON, "the body is not valid JSON", {"errors": problems}
+            ),
             status_code=400,
         )
     where = request.url.path
-    code = "invalid_document" if where.startswith("/v1/certificates") else "invalid_request"
+    code = (
+        ErrorCode.INVALID_DOCUMENT
+        if where.startswith("/v1/certificates")
+        else ErrorCode.INVALID_REQUEST
+    )
     summary = "; ".join(f"{p['field'] or 'body'}: {p['message']}" for p in problems[:5])
     return JSONResponse(
         error_body(code, summary or "the request is invalid", {"errors": problems}),
@@ -210,9 +178,13 @@ async def _http_error(request: Request, error: StarletteHTTPException) -> Respon
             message=str(error.detail),
             headers=getattr(error, "headers", None),
         )
-    codes = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
+    codes = {
+        404: ErrorCode.NOT_FOUND,
+        405: ErrorCode.METHOD_NOT_ALLOWED,
+        400: ErrorCode.BAD_REQUEST,
+    }
     return JSONResponse(
-        error_body(codes.get(error.status_code, "http_error"), str(error.detail)),
+        error_body(codes.get(error.status_code, ErrorCode.HTTP_ERROR), str(error.detail)),
         status_code=error.status_code,
         headers=getattr(error, "headers", None),
     )
@@ -223,6 +195,8 @@ async def _unexpected_error(request: Request, error: Exception) -> Response:
     if error_pages.is_page(request):
         return error_pages.error_page(request, status=500, message="")
     return JSONResponse(
-        error_body("internal_error", "an unexpected error occurred; the operator has the log"),
+        error_body(
+            ErrorCode.INTERNAL_ERROR, "an unexpected error occurred; the operator has the log"
+        ),
         status_code=500,
     )

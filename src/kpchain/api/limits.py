@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kpchain.api.errors import error_response
-from kpchain.errors import PayloadTooLargeError
+from kpchain.errors import ErrorCode, PayloadTooLargeError
 
 MIB = 2**20
 
@@ -75,7 +75,7 @@ class BodyLimitMiddleware:
         request = Request(scope, receive)
         error = PayloadTooLargeError(
             f"the request body is larger than the {limit:,} bytes this path accepts",
-            code="payload_too_large",
+            code=ErrorCode.PAYLOAD_TOO_LARGE,
             detail={"limit_bytes": limit},
         )
         response = error_response(request, error)

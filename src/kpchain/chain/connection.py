@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from requests.exceptions import RequestException
 from web3 import Web3
 from web3.middleware import ExtraDataToPOAMiddleware
 
+from kpchain.chain.errors import UNREACHABLE, unreachable
 from kpchain.chain.transport import KeepAliveHTTPProvider, redact_url
-from kpchain.errors import ChainIdMismatchError, ChainUnavailableError
+from kpchain.errors import ChainIdMismatchError
 
 logger = logging.getLogger(__name__)
 
@@ -49,12 +49,9 @@ def node_chain_id(w3: Web3) -> int:
     """
     try:
         return int(w3.eth.chain_id)
-    except (RequestException, OSError) as exc:
-        rpc_url = endpoint(w3)
-        raise ChainUnavailableError(
-            f"cannot reach the JSON-RPC node at {rpc_url}: {type(exc).__name__}; "
-            "is the node running and KPCHAIN_RPC_URL right?",
-            detail={"rpc_url": rpc_url},
+    except UNREACHABLE as exc:
+        raise unreachable(
+            exc, rpc_url=endpoint(w3), hint="is the node running and KPCHAIN_RPC_URL right?"
         ) from exc
 
 
@@ -67,11 +64,8 @@ def latest_block_time(w3: Web3) -> int:
     """
     try:
         return int(w3.eth.get_block("latest")["timestamp"])
-    except (RequestException, OSError) as exc:
-        raise ChainUnavailableError(
-            f"cannot reach the JSON-RPC node at {endpoint(w3)}: {type(exc).__name__}",
-            detail={"rpc_url": endpoint(w3)},
-        ) from exc
+    except UNREACHABLE as exc:
+        raise unreachable(exc, rpc_url=endpoint(w3)) from exc
 
 
 def endpoint(w3: Web3) -> str:

@@ -16,22 +16,15 @@ from eth_typing import ChecksumAddress, HexStr
 from eth_utils.abi import get_abi_input_types
 from eth_utils.crypto import keccak
 from hexbytes import HexBytes
-from requests.exceptions import RequestException
 from web3 import Web3
 from web3._utils.error_formatters_utils import raise_contract_logic_error_on_revert
 from web3._utils.method_formatters import receipt_formatter
 from web3.contract.contract import ContractConstructor, ContractFunction
 from web3.datastructures import AttributeDict
-from web3.exceptions import (
-    ContractCustomError,
-    ContractLogicError,
-    ContractPanicError,
-    TransactionNotFound,
-    Web3RPCError,
-)
+from web3.exceptions import TransactionNotFound
 from web3.types import RPCEndpoint, TxParams, TxReceipt, Wei
 
-from kpchain.chain.reverts import decode_revert
+from kpchain.chain.errors import UNREACHABLE, from_web3_error, refused, unreachable
 from kpchain.errors import (
     ChainError,
     ChainUnavailableError,
@@ -364,7 +357,7 @@ class TransactionSender:
                 except ChainError as exc:
                     return exc
                 except Exception as exc:  # any web3 error the decoder does not know falls through
-                    decoded = _from_web3_error(exc)
+                    decoded = from_web3_error(exc)
                     if decoded is not None:
                         return decoded
         return TransactionFailedError(
@@ -427,8 +420,7 @@ class TransactionSender:
             return response.get("result")
         if reverts and isinstance(error, dict):
             self._call_node(lambda: raise_contract_logic_error_on_revert(response))
-        message = error.get("message") if isinstance(error, dict) else error
-        raise TransactionRefusedError(f"the node refused the request: {message}")
+        raise refused(error)
 
     def _call_node(self, request: Any) -> Any:
         return call_node(request)
@@ -473,13 +465,14 @@ has one function per selector: solc refuses a clash)."""
 
 
 def call_node(request: Callable[[], Any]) -> Any:
-    """Runs one request to the node, turning web3/RPC failures into kpchain chain errors."""
+    """Runs one request to the node, turning web3/RPC failures into kpchain chain errors (by
+    `kpchain.chain.errors`, the one mapping)."""
     try:
         return request()
-    except (RequestException, OSError) as exc:
-        raise ChainUnavailableError(f"the node does not answer: {type(exc).__name__}") from exc
+    except UNREACHABLE as exc:
+        raise unreachable(exc) from exc
     except Exception as exc:
-        decoded = _from_web3_error(exc)
+        decoded = from_web3_error(exc)
         if decoded is None:
             raise
         raise decoded from exc
@@ -490,15 +483,3 @@ def _get_transaction(w3: Web3, tx_hash: str) -> Any:
         return w3.eth.get_transaction(HexBytes(tx_hash))
     except TransactionNotFound:
         return None
-
-
-def _from_web3_error(exc: Exception) -> ChainError | None:
-    """The kpchain error for a web3 exception, or None when it is not a chain error."""
-    if isinstance(exc, ContractCustomError | ContractPanicError | ContractLogicError):
-        data = exc.data
-        raw = bytes(HexBytes(data)) if isinstance(data, str) and data.startswith("0x") else b""
-        return decode_revert(raw)
-    if isinstance(exc, Web3RPCError):
-        message = str(exc.rpc_response["error"]["message"]) if exc.rpc_response else str(exc)
-        return TransactionRefusedError(f"the node refused the request: {message}")
-    return None

@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from kpchain.certificates.views import CertificateDocumentView
 from kpchain.errors import (
     ConflictError,
+    ErrorCode,
     InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
@@ -119,7 +120,7 @@ class Inbox:
             raise InvalidRequestError(
                 f"the envelope of {cert_no} does not decrypt with {envelope.recipient}'s key "
                 f"{envelope.recipient_key}: it was altered, or not sealed to this key",
-                code="envelope_undecryptable",
+                code=ErrorCode.ENVELOPE_UNDECRYPTABLE,
                 detail={"cert_no": cert_no, "recipient_key": envelope.recipient_key},
             ) from None
         document = self._check_document(envelope, signed, now=now, issued_block=issued_block)
@@ -133,7 +134,7 @@ class Inbox:
             raise NotFoundError(
                 f"this service receives no documents for {recipient}: deliver to the endpoint "
                 f"{recipient} registered on chain",
-                code="recipient_not_hosted",
+                code=ErrorCode.RECIPIENT_NOT_HOSTED,
                 detail={"recipient": recipient},
             )
         owner = self._keys.owner(envelope.recipient_key)
@@ -142,7 +143,7 @@ class Inbox:
             raise ConflictError(
                 f"{envelope.recipient_key} is not an encryption key of {recipient} held here: "
                 f"read {recipient}'s current key from the registry and seal the document again",
-                code="encryption_key_unknown",
+                code=ErrorCode.ENCRYPTION_KEY_UNKNOWN,
                 detail={"recipient": recipient, "recipient_key": envelope.recipient_key},
             )
         return key_pair
@@ -157,7 +158,7 @@ class Inbox:
                 f"the envelope's signature is not {envelope.signer}'s over this envelope (of "
                 f"{envelope.cert_no}, from {envelope.sender} to {envelope.recipient}): it was "
                 "altered, or made for another envelope",
-                code="envelope_signature_invalid",
+                code=ErrorCode.ENVELOPE_SIGNATURE_INVALID,
                 detail={"cert_no": envelope.cert_no, "signer": envelope.signer},
             )
         # The sender's node may be blocks ahead of ours (a key added a moment ago): when the
@@ -170,7 +171,7 @@ class Inbox:
             raise PermissionDeniedError(
                 f"{envelope.signer} is neither an authority nor the admin of {envelope.sender} in "
                 "the registry: the sender is unknown",
-                code="exchange_sender_unknown",
+                code=ErrorCode.EXCHANGE_SENDER_UNKNOWN,
                 detail={"sender": envelope.sender, "signer": envelope.signer},
             )
 
@@ -180,7 +181,7 @@ class Inbox:
         if row is None:
             raise NotFoundError(
                 f"no certificate {cert_no} on the chain (as this service's index has it yet)",
-                code="certificate_not_found",
+                code=ErrorCode.CERTIFICATE_NOT_FOUND,
                 detail={"cert_no": cert_no},
             )
         return row
@@ -195,13 +196,13 @@ class Inbox:
             raise InvalidRequestError(
                 f"the envelope of {cert_no} holds no valid signed document: "
                 f"{exc.errors()[0]['msg']}",
-                code="document_invalid",
+                code=ErrorCode.DOCUMENT_INVALID,
                 detail={"cert_no": cert_no},
             ) from None
         if document.document.cert_no != cert_no:
             raise InvalidRequestError(
                 f"the envelope of {cert_no} holds the document of {document.document.cert_no}",
-                code="document_invalid",
+                code=ErrorCode.DOCUMENT_INVALID,
                 detail={"cert_no": cert_no, "document_cert_no": document.document.cert_no},
             )
         with self._sessions() as session:
@@ -220,7 +221,7 @@ class Inbox:
                 hashed.message
                 if hashed is not None and not hashed.passed
                 else f"the document's stated hash {document.doc_hash} is not {cert_no}'s",
-                code="document_hash_mismatch",
+                code=ErrorCode.DOCUMENT_HASH_MISMATCH,
                 detail={"cert_no": cert_no, "doc_hash": envelope.doc_hash},
             )
         for name in ("signature", "authority"):
@@ -233,7 +234,7 @@ class Inbox:
                 )
                 raise InvalidRequestError(
                     message,
-                    code="document_signer_invalid",
+                    code=ErrorCode.DOCUMENT_SIGNER_INVALID,
                     detail={"cert_no": cert_no, "issued_block": issued_block},
                 )
         return document
@@ -274,7 +275,7 @@ class Inbox:
             if held.doc_hash != document.doc_hash:  # pragma: no cover - numbers are unique
                 raise ConflictError(
                     f"another document of {cert_no} is held here",
-                    code="document_conflict",
+                    code=ErrorCode.DOCUMENT_CONFLICT,
                     detail={"cert_no": cert_no},
                 )
             return _receipt(held, duplicate=True), False
@@ -285,14 +286,14 @@ def _check_time(envelope: Envelope, now: int) -> None:
         raise InvalidRequestError(
             f"the envelope of {envelope.cert_no} is dated {envelope.sent_at}, after this "
             f"service's time {now}: check the sender's clock",
-            code="envelope_from_future",
+            code=ErrorCode.ENVELOPE_FROM_FUTURE,
             detail={"sent_at": envelope.sent_at, "now": now},
         )
     if envelope.sent_at < now - MAX_AGE:
         raise InvalidRequestError(
             f"the envelope of {envelope.cert_no} was signed at {envelope.sent_at}, more than "
             f"{MAX_AGE} seconds ago: send a fresh one",
-            code="envelope_expired",
+            code=ErrorCode.ENVELOPE_EXPIRED,
             detail={"sent_at": envelope.sent_at, "now": now},
         )
 
@@ -303,14 +304,14 @@ def _check_certificate(envelope: Envelope, row: Certificate) -> None:
         raise PermissionDeniedError(
             f"{cert_no} is from {row.exporting} to {row.importing}: only {row.exporting}'s "
             f"service delivers its document, to {row.importing}",
-            code="exchange_parties_mismatch",
+            code=ErrorCode.EXCHANGE_PARTIES_MISMATCH,
             detail={"cert_no": cert_no, "exporting": row.exporting, "importing": row.importing},
         )
     if row.doc_hash != envelope.doc_hash:
         raise InvalidRequestError(
             f"the envelope names {envelope.doc_hash} as the document hash of {cert_no}; the "
             f"chain recorded {row.doc_hash}",
-            code="document_hash_mismatch",
+            code=ErrorCode.DOCUMENT_HASH_MISMATCH,
             detail={"cert_no": cert_no, "doc_hash": envelope.doc_hash, "chain": row.doc_hash},
         )
 

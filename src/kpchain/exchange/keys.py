@@ -18,7 +18,7 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from kpchain.errors import ConfigError, ConflictError
+from kpchain.errors import ConfigError, ConflictError, ErrorCode
 from kpchain.exchange.crypto import KeyPair
 from kpchain.exchange.tables import ExchangeKey
 from kpchain.store import WRITE
@@ -182,6 +182,6 @@ class KeyRing:
             raise ConflictError(
                 "this service has no exchange passphrase: set KPCHAIN_EXCHANGE_PASSPHRASE (or "
                 "KPCHAIN_EXCHANGE_PASSPHRASE_FILE) to keep document encryption keys",
-                code="exchange_passphrase_missing",
+                code=ErrorCode.EXCHANGE_PASSPHRASE_MISSING,
             )
         return self._passphrase

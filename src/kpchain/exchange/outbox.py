@@ -29,7 +29,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from kpchain.errors import KpchainError, NotFoundError
+from kpchain.errors import ErrorCode, KpchainError, NotFoundError
 from kpchain.exchange.envelope import seal_envelope
 from kpchain.exchange.tables import Delivery
 from kpchain.indexer import queries
@@ -171,14 +171,14 @@ class Outbox:
             self._wait(
                 cert_no,
                 now,
-                "endpoint_missing",
+                ErrorCode.ENDPOINT_MISSING,
                 f"{recipient} has registered no service endpoint yet; the document is sent "
                 "once it does",
             )
             return False
         problem = self._insecure(url)
         if problem is not None:
-            self._failed(cert_no, now, url, key, "endpoint_insecure", problem)
+            self._failed(cert_no, now, url, key, ErrorCode.ENDPOINT_INSECURE, problem)
             return False
         try:
             envelope = seal_envelope(
@@ -197,7 +197,7 @@ class Outbox:
                 now,
                 url,
                 key,
-                "encryption_key_invalid",
+                ErrorCode.ENCRYPTION_KEY_INVALID,
                 f"{recipient}'s registered key {key} is not an X25519 public key; it must "
                 "register a valid one",
             )
@@ -216,7 +216,7 @@ class Outbox:
                 now,
                 url,
                 key,
-                "endpoint_unreachable",
+                ErrorCode.ENDPOINT_UNREACHABLE,
                 f"{recipient}'s service at {url} did not answer ({type(exc).__name__})",
             )
             return False
@@ -251,7 +251,7 @@ class Outbox:
             raise NotFoundError(
                 f"this service issued no document of {cert_no} (as the chain has it), so it "
                 "has nothing to deliver",
-                code="document_not_held",
+                code=ErrorCode.DOCUMENT_NOT_HELD,
                 detail={"cert_no": cert_no},
             )
         self._create(cert_no, row.doc_hash, row.exporting, row.importing)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from kpchain.errors import InvalidRequestError, NotFoundError, PermissionDeniedError
+from kpchain.errors import ErrorCode, InvalidRequestError, NotFoundError, PermissionDeniedError
 from kpchain.exchange import views
 from kpchain.exchange.envelope import Envelope
 from kpchain.exchange.inbox import Inbox
@@ -190,7 +190,7 @@ class ExchangeService:
         if principal.role != "officer":
             raise PermissionDeniedError(
                 f"a {principal.role} key cannot re-send a document; it needs an officer key",
-                code="role_insufficient",
+                code=ErrorCode.ROLE_INSUFFICIENT,
                 detail={"role": principal.role, "required": ["officer"]},
             )
         with self._sessions() as session:
@@ -199,7 +199,7 @@ class ExchangeService:
                 raise PermissionDeniedError(
                     f"only the exporting participant ({row.exporting}) delivers the document "
                     f"of {cert_no}; this key is {principal.participant}'s",
-                    code="participant_mismatch",
+                    code=ErrorCode.PARTICIPANT_MISMATCH,
                     detail={"cert_no": cert_no, "required": row.exporting},
                 )
         self.outbox.resend(cert_no)
@@ -283,7 +283,7 @@ class ExchangeService:
             raise InvalidRequestError(
                 f"the endpoint URL {url[:300]!r} {problem} (KPCHAIN_EXCHANGE_ALLOW_HTTP allows "
                 "http in development)",
-                code="endpoint_url_invalid",
+                code=ErrorCode.ENDPOINT_URL_INVALID,
                 detail={"url": url[:300]},
             )
         return url.rstrip("/")
@@ -293,7 +293,7 @@ class ExchangeService:
         if row is None:
             raise NotFoundError(
                 f"participant {code} is not admitted",
-                code="participant_not_found",
+                code=ErrorCode.PARTICIPANT_NOT_FOUND,
                 detail={"code": code},
             )
         return row
@@ -303,7 +303,7 @@ class ExchangeService:
         if row is None:
             raise NotFoundError(
                 f"no certificate {cert_no}",
-                code="certificate_not_found",
+                code=ErrorCode.CERTIFICATE_NOT_FOUND,
                 detail={"cert_no": cert_no},
             )
         return row
@@ -327,8 +327,8 @@ def _require_party(principal: Principal, exporting: str, importing: str, cert_no
         raise PermissionDeniedError(
             f"{cert_no} is between {exporting} and {importing}; this key is "
             f"{principal.participant or 'a governor'}'s",
-            code="participant_mismatch"
+            code=ErrorCode.PARTICIPANT_MISMATCH
             if principal.participant is not None
-            else "participant_key_required",
+            else ErrorCode.PARTICIPANT_KEY_REQUIRED,
             detail={"cert_no": cert_no},
         )

@@ -22,7 +22,7 @@ from kpchain.certificates.typed_data import zone_id
 from kpchain.contracts.enums import ParticipantStatus, Support
 from kpchain.contracts.governance import Action, Governance, Proposal, ProposalState
 from kpchain.contracts.registry import Registry
-from kpchain.errors import ConflictError, NotFoundError, PermissionDeniedError
+from kpchain.errors import ConflictError, ErrorCode, NotFoundError, PermissionDeniedError
 from kpchain.governance import models
 from kpchain.governance.tables import Proposal as ProposalRow
 from kpchain.governance.tables import ProposalVote, Validator
@@ -104,7 +104,7 @@ class GovernanceService:
                     raise ConflictError(
                         "the same proposal (its actions and description) was made already: "
                         "describe a new one differently",
-                        code="proposal_already_exists",
+                        code=ErrorCode.PROPOSAL_ALREADY_EXISTS,
                         detail={"id": subject},
                     )
         return self._write.submit(
@@ -140,7 +140,7 @@ class GovernanceService:
                 if voted is not None:
                     raise ConflictError(
                         f"{voted.seat} voted on this proposal already ({voted.support})",
-                        code="governor_already_cast_vote",
+                        code=ErrorCode.GOVERNOR_ALREADY_CAST_VOTE,
                         detail={"id": row.id, "voter": voter, "support": voted.support},
                     )
         support = Support[request.support.upper()]
@@ -254,7 +254,7 @@ class GovernanceService:
             if found is not None:
                 raise ConflictError(
                     f"participant {request.participant} is already admitted",
-                    code="participant_already_admitted",
+                    code=ErrorCode.PARTICIPANT_ALREADY_ADMITTED,
                     detail={"participant": request.participant},
                 )
             _check_admin_free(session, request.admin, request.participant)
@@ -262,7 +262,7 @@ class GovernanceService:
         if found is None:
             raise NotFoundError(
                 f"participant {request.participant} is not admitted",
-                code="participant_not_found",
+                code=ErrorCode.PARTICIPANT_NOT_FOUND,
                 detail={"participant": request.participant},
             )
         _check_change(session, found, request)
@@ -272,7 +272,9 @@ class GovernanceService:
         row = self._indexer.find(session, lambda s: s.get(ProposalRow, proposal_id))
         if row is None:
             raise NotFoundError(
-                f"no proposal {proposal_id}", code="proposal_not_found", detail={"id": proposal_id}
+                f"no proposal {proposal_id}",
+                code=ErrorCode.PROPOSAL_NOT_FOUND,
+                detail={"id": proposal_id},
             )
         return row
 
@@ -286,27 +288,27 @@ class GovernanceService:
             if row.eta > now:
                 raise ConflictError(
                     f"proposal {row.id} is queued; the timelock lets it be executed from its eta",
-                    code="proposal_not_ready",
+                    code=ErrorCode.PROPOSAL_NOT_READY,
                     detail={"id": row.id, "state": state.label, "eta": iso_time(row.eta)},
                 )
             return "execute"
         if state in (ProposalState.PENDING, ProposalState.ACTIVE):
             raise ConflictError(
                 f"proposal {row.id} is {state.label}: it can be carried out once its vote ended",
-                code="proposal_not_ready",
+                code=ErrorCode.PROPOSAL_NOT_READY,
                 detail={"id": row.id, "state": state.label, "vote_end": iso_time(row.vote_end)},
             )
         if state is ProposalState.EXECUTED:
             raise ConflictError(
                 f"proposal {row.id} is executed already",
-                code="proposal_already_executed",
+                code=ErrorCode.PROPOSAL_ALREADY_EXECUTED,
                 detail={"id": row.id},
             )
         if emergency_in_effect(row):
             return "lift"
         raise ConflictError(
             f"proposal {row.id} is {state.label}: there is nothing to carry out",
-            code="proposal_not_executable",
+            code=ErrorCode.PROPOSAL_NOT_EXECUTABLE,
             detail={"id": row.id, "state": state.label},
         )
 
@@ -332,7 +334,7 @@ class GovernanceService:
 def _actor(principal: Principal) -> str:
     if principal.participant is None:  # AdminDep admits only admin keys, which have one
         raise PermissionDeniedError(
-            "governance needs a participant admin's key", code="participant_key_required"
+            "governance needs a participant admin's key", code=ErrorCode.PARTICIPANT_KEY_REQUIRED
         )
     return admin_actor(principal.participant)
 
@@ -341,7 +343,7 @@ def _not_open(row: ProposalRow, state: ProposalState) -> ConflictError:
     return ConflictError(
         f"the vote on proposal {row.id} is not open: it is {state.label} (the vote runs after "
         f"{iso_time(row.vote_start)} until {iso_time(row.vote_end)})",
-        code="proposal_not_active",
+        code=ErrorCode.PROPOSAL_NOT_ACTIVE,
         detail={
             "id": row.id,
             "state": state.label,
@@ -360,7 +362,7 @@ def _check_change(session: Session, found: Participant, request: models.Proposal
         if status is not ParticipantStatus.ACTIVE:
             raise ConflictError(
                 f"participant {code} is {status.label}: only an Active participant is suspended",
-                code="participant_not_active",
+                code=ErrorCode.PARTICIPANT_NOT_ACTIVE,
                 detail={"participant": code, "status": status.label},
             )
         return
@@ -372,7 +374,7 @@ def _check_change(session: Session, found: Participant, request: models.Proposal
         if status is wanted:
             raise ConflictError(
                 f"participant {code} is {status.label} already",
-                code="participant_status_unchanged",
+                code=ErrorCode.PARTICIPANT_STATUS_UNCHANGED,
                 detail={"participant": code, "status": status.label},
             )
         return
@@ -380,7 +382,7 @@ def _check_change(session: Session, found: Participant, request: models.Proposal
         if found.origin_restricted == request.restricted:
             raise ConflictError(
                 f"origin {code} is {'' if request.restricted else 'not '}restricted already",
-                code="origin_restriction_unchanged",
+                code=ErrorCode.ORIGIN_RESTRICTION_UNCHANGED,
                 detail={"participant": code, "restricted": request.restricted},
             )
         return
@@ -391,7 +393,7 @@ def _check_change(session: Session, found: Participant, request: models.Proposal
             raise ConflictError(
                 f"zone {request.zone} of {code} is {'allowed' if allowed else 'not allowed'} "
                 "already",
-                code="origin_zone_unchanged",
+                code=ErrorCode.ORIGIN_ZONE_UNCHANGED,
                 detail={"participant": code, "zone": request.zone, "zone_id": zone},
             )
         return
@@ -399,7 +401,7 @@ def _check_change(session: Session, found: Participant, request: models.Proposal
         if request.admin == found.admin:
             raise ConflictError(
                 f"{request.admin} is {code}'s admin already",
-                code="participant_admin_unchanged",
+                code=ErrorCode.PARTICIPANT_ADMIN_UNCHANGED,
                 detail={"participant": code, "admin": request.admin},
             )
         _check_admin_free(session, request.admin, code)
@@ -411,7 +413,7 @@ def _check_admin_free(session: Session, admin: str, code: str) -> None:
     if other is not None and other != code:
         raise ConflictError(
             f"{admin} is the admin of {other}: one account is the admin of one participant",
-            code="admin_of_another_participant",
+            code=ErrorCode.ADMIN_OF_ANOTHER_PARTICIPANT,
             detail={"admin": admin, "participant": other},
         )
 
@@ -427,12 +429,12 @@ def _check_validator(
     if isinstance(request, models.AddValidatorProposal) and current is not None:
         raise ConflictError(
             f"{request.validator} is a validator already",
-            code="validator_already_added",
+            code=ErrorCode.VALIDATOR_ALREADY_ADDED,
             detail={"validator": request.validator},
         )
     if isinstance(request, models.RemoveValidatorProposal) and current is None:
         raise NotFoundError(
             f"{request.validator} is not a validator of the consortium's validator set",
-            code="validator_not_found",
+            code=ErrorCode.VALIDATOR_NOT_FOUND,
             detail={"validator": request.validator},
         )

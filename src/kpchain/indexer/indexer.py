@@ -37,7 +37,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from eth_utils.crypto import keccak
-from requests.exceptions import RequestException
 from sqlalchemy import Table, bindparam, delete, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
@@ -46,6 +45,7 @@ from web3.types import RPCEndpoint, RPCResponse
 
 from kpchain.artifacts import load_artifact
 from kpchain.chain.connection import endpoint
+from kpchain.chain.errors import UNREACHABLE, rpc_result, unreachable
 from kpchain.deploy import DEPLOYED_CONTRACT
 from kpchain.errors import ChainError, ChainUnavailableError
 from kpchain.indexer.bulk import insert_rows
@@ -657,7 +657,7 @@ class Indexer:
         # result formatters keeps each call cheap.
         try:
             response = self._w3.provider.make_request(RPCEndpoint(method), params)
-        except (RequestException, OSError) as exc:
+        except UNREACHABLE as exc:
             raise self._unavailable(method, exc) from exc
         return self._result(method, response)
 
@@ -682,7 +682,7 @@ class Indexer:
         if len(calls) > 1 and make_batch is not None:
             try:
                 responses = make_batch([(RPCEndpoint(method), params) for method, params in calls])
-            except (RequestException, OSError) as exc:
+            except UNREACHABLE as exc:
                 raise self._unavailable(calls[0][0], exc) from exc
             if isinstance(responses, list) and len(responses) == len(calls):
                 # JSON-RPC lets a batch's answers come in any order; ids follow the requests'.
@@ -692,23 +692,15 @@ class Indexer:
         for method, params in calls:
             try:
                 raw.append(self._w3.provider.make_request(RPCEndpoint(method), params))
-            except (RequestException, OSError) as exc:
+            except UNREACHABLE as exc:
                 raise self._unavailable(method, exc) from exc
         return raw
 
     def _result(self, method: str, response: RPCResponse) -> Any:
-        error = response.get("error")
-        if error:
-            message = error.get("message", error) if isinstance(error, dict) else error
-            raise ChainError(f"the node refused {method}: {message}", detail={"method": method})
-        return response.get("result")
+        return rpc_result(method, response)
 
     def _unavailable(self, method: str, exc: Exception) -> ChainUnavailableError:
-        rpc_url = endpoint(self._w3)
-        return ChainUnavailableError(
-            f"cannot reach the JSON-RPC node at {rpc_url} ({method}): {type(exc).__name__}",
-            detail={"rpc_url": rpc_url},
-        )
+        return unreachable(exc, rpc_url=endpoint(self._w3), method=method)
 
 
 @contextmanager

@@ -7,7 +7,7 @@ import re
 
 from sqlalchemy.orm import Session
 
-from kpchain.errors import InvalidRequestError, NotFoundError
+from kpchain.errors import ErrorCode, InvalidRequestError, NotFoundError
 from kpchain.indexer.tables import Participant
 
 _CODE = re.compile(r"[A-Z]{2}")
@@ -34,12 +34,12 @@ def require_participant(session: Session, code: str) -> None:
     if not _CODE.fullmatch(code):
         raise InvalidRequestError(
             'participant must be an ISO 3166-1 alpha-2 code: two upper-case letters, such as "BW"',
-            code="participant_invalid",
+            code=ErrorCode.PARTICIPANT_INVALID,
             detail={"participant": code[:20]},
         )
     if session.get(Participant, code) is None:
         raise NotFoundError(
             f"participant {code} is not admitted",
-            code="participant_not_found",
+            code=ErrorCode.PARTICIPANT_NOT_FOUND,
             detail={"code": code},
         )

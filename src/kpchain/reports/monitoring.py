@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from kpchain.certificates.models import SECONDS_PER_DAY, date_from_seconds
-from kpchain.errors import InvalidRequestError
+from kpchain.errors import ErrorCode, InvalidRequestError
 from kpchain.indexer import queries
 from kpchain.indexer.tables import Certificate
 from kpchain.reports.common import amount_text, require_participant
@@ -63,11 +63,13 @@ def monitoring(
     """
     if isinstance(overdue_days, bool) or overdue_days < 1:
         raise InvalidRequestError(
-            f"overdue_days must be at least 1, got {overdue_days}", code="overdue_days_invalid"
+            f"overdue_days must be at least 1, got {overdue_days}",
+            code=ErrorCode.OVERDUE_DAYS_INVALID,
         )
     if not outlier_factor > 1:
         raise InvalidRequestError(
-            f"outlier_factor must be above 1, got {outlier_factor}", code="outlier_factor_invalid"
+            f"outlier_factor must be above 1, got {outlier_factor}",
+            code=ErrorCode.OUTLIER_FACTOR_INVALID,
         )
     if participant is not None:
         require_participant(session, participant)

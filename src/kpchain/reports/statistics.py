@@ -35,7 +35,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from kpchain.certificates.models import SECONDS_PER_DAY, hs_code_text, issued_at_seconds
 from kpchain.certificates.typed_data import HS_CODES
-from kpchain.errors import InvalidRequestError
+from kpchain.errors import ErrorCode, InvalidRequestError
 from kpchain.indexer.tables import Certificate, CertificateLine, Participant
 from kpchain.reports.common import amount_text, require_participant
 
@@ -113,7 +113,7 @@ def period_bounds(year: int, period: str | None) -> tuple[date, date]:
     if isinstance(year, bool) or not MIN_YEAR <= year <= MAX_YEAR:
         raise InvalidRequestError(
             f"year must be from {MIN_YEAR} to {MAX_YEAR}, got {year}",
-            code="year_invalid",
+            code=ErrorCode.YEAR_INVALID,
             detail={"year": year},
         )
     if period is None:
@@ -121,7 +121,7 @@ def period_bounds(year: int, period: str | None) -> tuple[date, date]:
     if period not in PERIODS:
         raise InvalidRequestError(
             f"period must be one of {', '.join(PERIODS)}, got {period!r}",
-            code="period_invalid",
+            code=ErrorCode.PERIOD_INVALID,
             detail={"period": str(period)[:20]},
         )
     last_month = 3 * PERIODS.index(period) + 3

@@ -22,6 +22,7 @@ from kpchain.certificates.typed_data import document_hash, typed_data
 from kpchain.contracts.registry import Confirmation, Registry
 from kpchain.errors import (
     ConflictError,
+    ErrorCode,
     InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
@@ -134,15 +135,17 @@ class AuthorityService:
     ) -> list[dict[str, Any]]:
         """Issues `documents` in one transaction; all or none."""
         if not documents:
-            raise InvalidRequestError("a batch needs at least one certificate", code="batch_empty")
+            raise InvalidRequestError(
+                "a batch needs at least one certificate", code=ErrorCode.BATCH_EMPTY
+            )
         if len(documents) > MAX_BATCH:
             raise InvalidRequestError(
-                f"a batch holds at most {MAX_BATCH} certificates", code="batch_too_large"
+                f"a batch holds at most {MAX_BATCH} certificates", code=ErrorCode.BATCH_TOO_LARGE
             )
         numbers = [document.cert_no for document in documents]
         if len(set(numbers)) != len(numbers):
             raise InvalidRequestError(
-                "a batch names the same certificate number twice", code="batch_duplicate"
+                "a batch names the same certificate number twice", code=ErrorCode.BATCH_DUPLICATE
             )
         actor = _acting_participant(principal)
         for document in documents:
@@ -370,7 +373,7 @@ class AuthorityService:
                     "which delivers it to the importer's (see GET "
                     f"/v1/certificates/{cert_no}/delivery); this service does not hold it, "
                     "the chain holds its hash",
-                    code="document_not_held",
+                    code=ErrorCode.DOCUMENT_NOT_HELD,
                     detail={"cert_no": cert_no, "doc_hash": row.doc_hash},
                 )
             return views.document_view(stored)
@@ -432,7 +435,7 @@ class AuthorityService:
         if row is None:
             raise NotFoundError(
                 f"no certificate {cert_no}",
-                code="certificate_not_found",
+                code=ErrorCode.CERTIFICATE_NOT_FOUND,
                 detail={"cert_no": cert_no},
             )
         return row
@@ -444,7 +447,7 @@ class AuthorityService:
         if row is None:
             raise NotFoundError(
                 f"participant {code} is not admitted",
-                code="participant_not_found",
+                code=ErrorCode.PARTICIPANT_NOT_FOUND,
                 detail={"code": code},
             )
         return row
@@ -582,7 +585,7 @@ def _acting_participant(principal: Principal) -> str:
     if principal.participant is None:
         raise PermissionDeniedError(
             "a governor key acts for no participant; use a participant's key",
-            code="participant_key_required",
+            code=ErrorCode.PARTICIPANT_KEY_REQUIRED,
         )
     return principal.participant
 
@@ -592,7 +595,7 @@ def _require_party(actor: str, party: str, role: str, cert_no: str) -> None:
         raise PermissionDeniedError(
             f"only the {role} participant ({party}) can do this to {cert_no}; "
             f"this key is {actor}'s",
-            code="participant_mismatch",
+            code=ErrorCode.PARTICIPANT_MISMATCH,
             detail={"cert_no": cert_no, "participant": actor, "required": party},
         )
 
@@ -610,14 +613,14 @@ def _require_party_reader(
         raise PermissionDeniedError(
             f"the document of {cert_no} names the exporter and the importer: only keys of "
             f"{exporting} and {importing} read it",
-            code="participant_key_required",
+            code=ErrorCode.PARTICIPANT_KEY_REQUIRED,
             detail={"cert_no": cert_no},
         )
     if principal.participant not in (exporting, importing):
         raise PermissionDeniedError(
             f"{cert_no} is between {exporting} and {importing}; "
             f"this key is {principal.participant}'s",
-            code="participant_mismatch",
+            code=ErrorCode.PARTICIPANT_MISMATCH,
             detail={"cert_no": cert_no, "participant": principal.participant},
         )
 
@@ -636,7 +639,7 @@ def _check_validity(document: models.CertificateDocument, max_days: int | None) 
         f"{document.cert_no} would be valid on {days} days ({document.issued_at.isoformat()} "
         f"through {document.expires_at.isoformat()}); this service issues certificates valid on "
         f"at most {max_days} days (KPCHAIN_MAX_VALIDITY_DAYS): give an earlier expires_at",
-        code="certificate_validity_too_long",
+        code=ErrorCode.CERTIFICATE_VALIDITY_TOO_LONG,
         detail={
             "cert_no": document.cert_no,
             "issued_at": document.issued_at.isoformat(),
@@ -658,7 +661,7 @@ def _check_received_at(row: Any, received_at: date, *, now: int) -> None:
             raise InvalidRequestError(
                 f"received_at {received_at.isoformat()} is before {cert_no} was shipped "
                 f"({shipped.isoformat()}): give the date the shipment arrived",
-                code="receipt_date_before_shipping",
+                code=ErrorCode.RECEIPT_DATE_BEFORE_SHIPPING,
                 detail={
                     "cert_no": cert_no,
                     "received_at": received_at.isoformat(),
@@ -670,7 +673,7 @@ def _check_received_at(row: Any, received_at: date, *, now: int) -> None:
         raise InvalidRequestError(
             f"received_at {received_at.isoformat()} is after today ({today.isoformat()}, UTC): "
             "a receipt is confirmed once the shipment has arrived",
-            code="receipt_date_in_future",
+            code=ErrorCode.RECEIPT_DATE_IN_FUTURE,
             detail={
                 "cert_no": cert_no,
                 "received_at": received_at.isoformat(),
@@ -695,14 +698,14 @@ def _check_authority_change(kind: str, code: str, account: str, holder: str | No
         raise ConflictError(
             f"{account} is an authority of {holder} already: an account acts for one "
             "participant at a time (its admin revokes it first)",
-            code="authority_already_registered",
+            code=ErrorCode.AUTHORITY_ALREADY_REGISTERED,
             detail={"account": account, "participant": holder},
         )
     if kind == REVOKE_AUTHORITY and holder != code:
         held = "no participant's" if holder is None else f"{holder}'s"
         raise ConflictError(
             f"{account} is not a current authority of {code} (it is {held}): nothing to revoke",
-            code="authority_not_registered",
+            code=ErrorCode.AUTHORITY_NOT_REGISTERED,
             detail={"account": account, "participant": code},
         )
 
@@ -710,7 +713,7 @@ def _check_authority_change(kind: str, code: str, account: str, holder: str | No
 def _already_exists(cert_no: str) -> ConflictError:
     return ConflictError(
         f"certificate {cert_no} already exists",
-        code="certificate_already_exists",
+        code=ErrorCode.CERTIFICATE_ALREADY_EXISTS,
         detail={"cert_no": cert_no},
     )
 

@@ -20,7 +20,12 @@ from typing import Literal, cast, get_args
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from kpchain.errors import AuthenticationError, InvalidRequestError, PermissionDeniedError
+from kpchain.errors import (
+    AuthenticationError,
+    ErrorCode,
+    InvalidRequestError,
+    PermissionDeniedError,
+)
 from kpchain.service.tables import ApiKey, DashboardSession
 
 Role = Literal["clerk", "officer", "auditor", "admin", "governor"]
@@ -56,17 +61,17 @@ def create_key(
     """
     if role not in ROLES:
         raise InvalidRequestError(
-            f"unknown role {role!r}; choose one of {', '.join(ROLES)}", code="role_invalid"
+            f"unknown role {role!r}; choose one of {', '.join(ROLES)}", code=ErrorCode.ROLE_INVALID
         )
     if role == "governor" and participant is not None:
         raise InvalidRequestError(
             "a governor key belongs to no participant; leave --participant out",
-            code="participant_not_allowed",
+            code=ErrorCode.PARTICIPANT_NOT_ALLOWED,
         )
     if role != "governor" and (participant is None or not _is_code(participant)):
         raise InvalidRequestError(
             f"a {role} key needs a participant code of two capital letters (e.g. BW)",
-            code="participant_required",
+            code=ErrorCode.PARTICIPANT_REQUIRED,
         )
     key_id = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
@@ -95,9 +100,9 @@ def authenticate(session: Session, token: str) -> Principal:
     key_id, _, secret = rest.partition("_")
     row = session.get(ApiKey, key_id) if prefix == _PREFIX and key_id and secret else None
     if row is None or row.revoked_at is not None:
-        raise AuthenticationError("the API key is not valid", code="api_key_invalid")
+        raise AuthenticationError("the API key is not valid", code=ErrorCode.API_KEY_INVALID)
     if not hmac.compare_digest(row.secret_hash, _digest(secret)):
-        raise AuthenticationError("the API key is not valid", code="api_key_invalid")
+        raise AuthenticationError("the API key is not valid", code=ErrorCode.API_KEY_INVALID)
     return Principal(key_id=row.id, participant=row.participant, role=cast(Role, row.role))
 
 
@@ -110,7 +115,7 @@ def require_live(session: Session, principal: Principal) -> None:
     """
     row = session.get(ApiKey, principal.key_id)
     if row is None or row.revoked_at is not None:
-        raise AuthenticationError("the API key is not valid", code="api_key_invalid")
+        raise AuthenticationError("the API key is not valid", code=ErrorCode.API_KEY_INVALID)
 
 
 def require_participant(principal: Principal, code: str, *, doing: str) -> None:
@@ -128,7 +133,7 @@ def require_participant(principal: Principal, code: str, *, doing: str) -> None:
         raise PermissionDeniedError(
             f"only {code}'s {principal.role} key {doing}; this key is "
             f"{principal.participant or 'a governor'}'s",
-            code="participant_mismatch",
+            code=ErrorCode.PARTICIPANT_MISMATCH,
             detail={"participant": principal.participant, "required": code},
         )
 

@@ -37,6 +37,7 @@ from kpchain.chain.transactions import SignedTransaction, TransactionSender, cal
 from kpchain.contracts.registry import Registry
 from kpchain.errors import (
     ConflictError,
+    ErrorCode,
     KpchainError,
     NonceTooLowError,
     PermissionDeniedError,
@@ -133,7 +134,7 @@ class Hosting:
         if sender is None:
             raise PermissionDeniedError(
                 f"this service holds no signing key for {who}; its own service must submit",
-                code="participant_not_hosted",
+                code=ErrorCode.PARTICIPANT_NOT_HOSTED,
                 detail={"actor": actor},
             )
         return sender
@@ -250,7 +251,7 @@ class Writer:
         """
         lock = self._lock(operation_id)
         if not lock.acquire(blocking=wait):
-            raise ConflictError("operation in progress", code="operation_in_progress")
+            raise ConflictError("operation in progress", code=ErrorCode.OPERATION_IN_PROGRESS)
         try:
             return self._advance(operation_id)
         finally:
@@ -283,7 +284,7 @@ class Writer:
                 self.drive(operation_id, wait=False)
                 finished += 1
             except ConflictError as exc:
-                if exc.code != "operation_in_progress":
+                if exc.code != ErrorCode.OPERATION_IN_PROGRESS:
                     finished += 1
             except KpchainError as exc:
                 if exc.retryable:
@@ -606,7 +607,7 @@ def _existing(session: Session, actor: str, idempotency_key: str, digest: str) -
     if operation.request_hash != digest:
         raise ConflictError(
             "this Idempotency-Key was used for a different request; use a new key",
-            code="idempotency_key_reused",
+            code=ErrorCode.IDEMPOTENCY_KEY_REUSED,
             detail={"idempotency_key": idempotency_key},
         )
     return operation.id

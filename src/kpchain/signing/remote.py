@@ -43,7 +43,7 @@ from eth_utils.address import (
 from hexbytes import HexBytes
 
 from kpchain.chain.connection import redact_url
-from kpchain.errors import SigningError
+from kpchain.errors import SigningError, SigningReason
 from kpchain.signing.devkeys import refuse_development_key
 
 logger = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ class RemoteSigner:
         if endpoint.scheme not in ("http", "https") or not endpoint.host:
             raise SigningError(
                 f"remote signer URL {self.url} is not an http(s) URL",
-                detail={"url": self.url, "reason": "invalid_request"},
+                detail={"url": self.url, "reason": SigningReason.INVALID_REQUEST},
             )
         auth = httpx.BasicAuth(endpoint.username, endpoint.password) if endpoint.userinfo else None
         return endpoint.copy_with(username=None, password=None), auth
@@ -129,7 +129,7 @@ class RemoteSigner:
             reason = "has a wrong EIP-55 checksum" if mistyped else "is not an Ethereum address"
             raise SigningError(
                 f"remote signer {self.url}: {address!r} {reason}",
-                detail={"url": self.url, "reason": "invalid_request"},
+                detail={"url": self.url, "reason": SigningReason.INVALID_REQUEST},
             )
         return str(to_checksum_address(address))
 
@@ -175,7 +175,7 @@ class RemoteSigner:
             raise SigningError(
                 f"cannot sign typed data through {self.url}: the typed data is malformed "
                 f"({type(exc).__name__})",
-                detail={"url": self.url, "reason": "invalid_request"},
+                detail={"url": self.url, "reason": SigningReason.INVALID_REQUEST},
             ) from None
         result = self._call("eth_signTypedData", [self._address, payload])
         signature = self._decode_hex_result("eth_signTypedData", result)
@@ -235,7 +235,7 @@ class RemoteSigner:
                     "url": self.url,
                     "address": self._address,
                     "accounts": accounts,
-                    "reason": "not_held",
+                    "reason": SigningReason.NOT_HELD,
                 },
             )
 
@@ -250,14 +250,14 @@ class RemoteSigner:
         except httpx.TimeoutException:
             raise SigningError(
                 f"remote signer {self.url} did not answer {method} within {self.timeout:g}s",
-                detail={**detail, "reason": "unavailable"},
+                detail={**detail, "reason": SigningReason.UNAVAILABLE},
             ) from None
         except httpx.HTTPError as exc:
             # The exception's text may quote the URL (and its query): only its type shows.
             raise SigningError(
                 f"cannot reach remote signer {self.url} ({type(exc).__name__}); check that it "
                 "runs and that the URL in the signers file is right",
-                detail={**detail, "reason": "unavailable"},
+                detail={**detail, "reason": SigningReason.UNAVAILABLE},
             ) from None
         try:
             answer = response.json()
@@ -280,7 +280,9 @@ class RemoteSigner:
                 detail={
                     **detail,
                     "status": response.status_code,
-                    "reason": "unavailable" if response.status_code >= 500 else "http_error",
+                    "reason": SigningReason.UNAVAILABLE
+                    if response.status_code >= 500
+                    else SigningReason.HTTP_ERROR,
                 },
             )
         if not isinstance(answer, dict) or "result" not in answer:
@@ -305,7 +307,7 @@ class RemoteSigner:
                 "method": method,
                 "rpc_code": code,
                 "rpc_message": message,
-                "reason": "rpc_error",
+                "reason": SigningReason.RPC_ERROR,
             },
         )
 
@@ -320,7 +322,7 @@ class RemoteSigner:
     def _misbehaving(self, what: str) -> SigningError:
         return SigningError(
             f"remote signer {self.url} {what}; refusing its answer",
-            detail={"url": self.url, "address": self._address, "reason": "misbehaving"},
+            detail={"url": self.url, "address": self._address, "reason": SigningReason.MISBEHAVING},
         )
 
     # --- transactions --------------------------------------------------------------------------
@@ -332,7 +334,7 @@ class RemoteSigner:
         def invalid(why: str) -> SigningError:
             return SigningError(
                 f"cannot sign through remote signer {self.url}: {why}",
-                detail={"url": self.url, "reason": "invalid_request"},
+                detail={"url": self.url, "reason": SigningReason.INVALID_REQUEST},
             )
 
         sender = transaction.get("from")

@@ -22,11 +22,18 @@ from web3.types import RPCEndpoint
 from kpchain.artifacts import load_artifact
 from kpchain.certificates.models import rejection_reason_label
 from kpchain.certificates.typed_data import cert_number
+from kpchain.chain.errors import rpc_result
 from kpchain.chain.transactions import call_node
 from kpchain.contracts.enums import CertificateStatus
 from kpchain.contracts.registry import Registry
 from kpchain.deploy import DEPLOYED_CONTRACT
-from kpchain.errors import ChainError, ChainUnavailableError, ConfigError, InvalidRequestError
+from kpchain.errors import (
+    ChainError,
+    ChainUnavailableError,
+    ConfigError,
+    ErrorCode,
+    InvalidRequestError,
+)
 from kpchain.indexer.decoding import MIXED_ORIGIN, EventDecoder, code_of
 from kpchain.indexer.tables import Event
 from kpchain.verification.checks import (
@@ -143,12 +150,12 @@ def _cert_no_of(signed: Mapping[str, Any]) -> str:
             'not a signed certificate document: it needs {"document": {"cert_no": …, …}, '
             '"exporter_salt", "importer_salt", "signature"}, as GET '
             "/v1/certificates/{cert_no}/document returns it",
-            code="document_file_invalid",
+            code=ErrorCode.DOCUMENT_FILE_INVALID,
         )
     try:
         cert_number(cert_no)
     except ValueError as error:
-        raise InvalidRequestError(str(error), code="cert_no_invalid") from None
+        raise InvalidRequestError(str(error), code=ErrorCode.CERT_NO_INVALID) from None
     return cert_no
 
 
@@ -244,9 +251,6 @@ class _ChainReader:
 
     def _request(self, method: str, params: list[Any]) -> Any:
         provider = self._registry.w3.provider
-        response = call_node(lambda: provider.make_request(RPCEndpoint(method), params))
-        if response.get("error"):
-            raise ChainError(
-                f"the node refused {method}: {response['error']}", detail={"method": method}
-            )
-        return response["result"]
+        return rpc_result(
+            method, call_node(lambda: provider.make_request(RPCEndpoint(method), params))
+        )

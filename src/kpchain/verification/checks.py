@@ -36,7 +36,7 @@ from pydantic import ValidationError
 
 from kpchain.certificates import models
 from kpchain.certificates.typed_data import document_hash
-from kpchain.errors import DocumentInvalidError, InvalidRequestError
+from kpchain.errors import DocumentInvalidError, ErrorCode, InvalidRequestError
 
 CheckName = Literal["exists", "document_hash", "signature", "authority", "status"]
 
@@ -234,7 +234,7 @@ def present(
     """
     if doc_hash is not None and document is not None:
         raise InvalidRequestError(
-            "present a document hash or a document, not both", code="presented_twice"
+            "present a document hash or a document, not both", code=ErrorCode.PRESENTED_TWICE
         )
     if signature is None and document is not None and isinstance(document.get("signature"), str):
         signature = document["signature"]
@@ -243,7 +243,7 @@ def present(
         if not _HEX32.fullmatch(doc_hash):
             raise InvalidRequestError(
                 "doc_hash must be 0x and 64 hexadecimal digits",
-                code="doc_hash_invalid",
+                code=ErrorCode.DOC_HASH_INVALID,
                 detail={"doc_hash": doc_hash[:100]},
             )
         return Presented(doc_hash=doc_hash.lower(), signature=signature_bytes)
@@ -562,7 +562,7 @@ def _signature_bytes(signature: str) -> bytes:
     if not _HEX.fullmatch(signature) or len(signature) > _MAX_SIGNATURE_HEX:
         raise InvalidRequestError(
             "signature must be 0x and an even number of hexadecimal digits (65 bytes from a key)",
-            code="signature_invalid",
+            code=ErrorCode.SIGNATURE_INVALID,
             detail={"signature": signature[:100]},
         )
     return bytes.fromhex(signature[2:])

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kpchain.errors import InvalidRequestError
+from kpchain.errors import ErrorCode, InvalidRequestError
 from kpchain.indexer import queries
 from kpchain.indexer.tables import Certificate, Event
 from kpchain.verification.checks import (
@@ -67,7 +67,7 @@ def verify(
         raise InvalidRequestError(
             "a certificate number is a participant code then printable ASCII without spaces, "
             'at most 32 characters, such as "BW-2026-000123"',
-            code="cert_no_invalid",
+            code=ErrorCode.CERT_NO_INVALID,
             detail={"cert_no": cert_no[:100]},
         )
     presented = present(

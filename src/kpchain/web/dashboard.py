@@ -22,7 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from kpchain.api.deps import AuthorityDep, RuntimeDep
 from kpchain.api.errors import status_of
 from kpchain.api.routes import printing
-from kpchain.errors import AuthenticationError, KpchainError, PermissionDeniedError
+from kpchain.errors import AuthenticationError, ErrorCode, KpchainError, PermissionDeniedError
 from kpchain.reports.monitoring import monitoring
 from kpchain.reports.statistics import FLOWS, MAX_YEAR, MIN_YEAR, PERIODS, statistics
 from kpchain.service.authority import MAX_PAGE, Direction
@@ -179,7 +179,7 @@ def _require_officer(session: PageSession) -> None:
         raise PermissionDeniedError(
             f"a {session.principal.role} key can only read; confirming or rejecting a shipment "
             "needs an officer key",
-            code="role_insufficient",
+            code=ErrorCode.ROLE_INSUFFICIENT,
         )
 
 

@@ -14,6 +14,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
 from kpchain.contracts.enums import CertificateStatus
+from kpchain.errors import ErrorCode
 from kpchain.web import session
 from kpchain.web.rendering import PAGE_HEADERS, render
 
@@ -98,7 +99,7 @@ def error_page(
 
 def _plain(code: str, detail: Mapping[str, Any]) -> str | None:
     """The chain's refusal `code` in words, for the refusals a dashboard action can meet."""
-    if code == "certificate_status_invalid":
+    if code == ErrorCode.CERTIFICATE_STATUS_INVALID:
         try:
             now = CertificateStatus(int(detail["status"])).name.lower()
             needed = CertificateStatus(int(detail["required"])).name.lower()
@@ -112,15 +113,15 @@ def _plain(code: str, detail: Mapping[str, Any]) -> str | None:
 
 
 _PLAIN: dict[str, str] = {
-    "certificate_expired": (
+    ErrorCode.CERTIFICATE_EXPIRED: (
         "The certificate has expired: the chain no longer accepts its receipt. Reject the "
         "shipment instead (reason: certificate expired)."
     ),
-    "participant_not_active": (
+    ErrorCode.PARTICIPANT_NOT_ACTIVE: (
         "A participant of this certificate is not active in the Kimberley Process (suspended or "
         "withdrawn), so the chain refuses the operation."
     ),
-    "confirmation_invalid": (
+    ErrorCode.CONFIRMATION_INVALID: (
         "The chain refused the confirmation: check the parcels, carats and date of receipt."
     ),
 }

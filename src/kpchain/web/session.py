@@ -31,7 +31,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from kpchain.api.deps import RuntimeDep
-from kpchain.errors import AuthenticationError, PermissionDeniedError
+from kpchain.errors import AuthenticationError, ErrorCode, PermissionDeniedError
 from kpchain.service.keys import Principal, Role, authenticate
 from kpchain.service.runtime import Runtime
 from kpchain.service.tables import ApiKey, DashboardSession
@@ -73,7 +73,7 @@ class PageSession:
             raise PermissionDeniedError(
                 "this form did not come from your dashboard page (or your session changed); "
                 "open the dashboard again and resubmit",
-                code="csrf_invalid",
+                code=ErrorCode.CSRF_INVALID,
             )
 
 
@@ -102,7 +102,7 @@ def log_in(runtime: Runtime, api_key: str) -> tuple[str, Principal]:
             raise PermissionDeniedError(
                 "a governor key acts for no participant and has no dashboard; log in with a "
                 "participant's key",
-                code="participant_key_required",
+                code=ErrorCode.PARTICIPANT_KEY_REQUIRED,
             )
         begin_write(session)
         # Housekeeping: sessions past their absolute lifetime can never be used again.
@@ -144,7 +144,7 @@ def page_session(request: Request, runtime: RuntimeDep) -> PageSession:
     """
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
-        raise AuthenticationError("log in to see the dashboard", code="session_missing")
+        raise AuthenticationError("log in to see the dashboard", code=ErrorCode.SESSION_MISSING)
     now = int(time.time())
     settings = runtime.settings
     with runtime.sessions() as session:
@@ -176,7 +176,7 @@ def _forget(session: Session, row: DashboardSession) -> None:
 
 def _ended() -> AuthenticationError:
     return AuthenticationError(
-        "your dashboard session has ended; log in again", code="session_expired"
+        "your dashboard session has ended; log in again", code=ErrorCode.SESSION_EXPIRED
     )
 
 
@@ -230,7 +230,7 @@ def check_login_token(request: Request, token: str) -> None:
         raise PermissionDeniedError(
             "this log-in form did not come from the log-in page, or cookies are blocked; "
             "open the log-in page again (and allow cookies for this site)",
-            code="csrf_invalid",
+            code=ErrorCode.CSRF_INVALID,
         )
 
 

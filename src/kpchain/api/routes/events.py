@@ -22,7 +22,7 @@ from fastapi.responses import StreamingResponse
 
 from kpchain.api.deps import AuthorityDep, ReaderDep, RuntimeDep
 from kpchain.api.schemas import error_responses
-from kpchain.errors import AuthenticationError, TooManyRequestsError
+from kpchain.errors import AuthenticationError, ErrorCode, TooManyRequestsError
 from kpchain.service import views
 from kpchain.service.authority import AuthorityService
 from kpchain.service.keys import Principal, require_live
@@ -84,7 +84,7 @@ class OpenStreams:
                 raise TooManyRequestsError(
                     f"this API key has {self.limit} event streams open, as many as it may; "
                     "close one (or resume it with Last-Event-ID) before opening another",
-                    code="too_many_streams",
+                    code=ErrorCode.TOO_MANY_STREAMS,
                     detail={"limit": self.limit},
                 )
             slot = StreamSlot()

@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from kpchain.api.deps import RuntimeDep
 from kpchain.api.schemas import Health, Readiness
 from kpchain.chain.transactions import call_node
-from kpchain.errors import AuthenticationError, ChainError, NotFoundError
+from kpchain.errors import AuthenticationError, ChainError, ErrorCode, NotFoundError
 
 router = APIRouter(tags=["health"])
 
@@ -72,11 +72,12 @@ def _require_metrics_key(request: Request, key: SecretStr | None) -> None:
     if key is None:
         raise NotFoundError(
             "metrics are not served here; the operator enables them with KPCHAIN_METRICS_KEY",
-            code="not_found",
+            code=ErrorCode.NOT_FOUND,
         )
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     expected = key.get_secret_value().encode()
     if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected):
         raise AuthenticationError(
-            "metrics need `Authorization: Bearer <KPCHAIN_METRICS_KEY>`", code="api_key_invalid"
+            "metrics need `Authorization: Bearer <KPCHAIN_METRICS_KEY>`",
+            code=ErrorCode.API_KEY_INVALID,
         )
