@@ -32,6 +32,7 @@ from web3.exceptions import (
 from web3.types import RPCEndpoint, TxParams, TxReceipt, Wei
 
 from kpchain.chain.reverts import decode_revert
+from kpchain.chain.signer import Signer
 from kpchain.errors import (
     ChainError,
     ChainUnavailableError,
@@ -40,7 +41,6 @@ from kpchain.errors import (
     TransactionPendingError,
     TransactionRefusedError,
 )
-from kpchain.signing.base import Signer
 
 logger = logging.getLogger(__name__)
 

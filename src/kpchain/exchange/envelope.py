@@ -27,8 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kpchain.certificates.models import Address, Hex32, ParticipantCode
 from kpchain.certificates.typed_data import cert_number, participant_code
+from kpchain.chain.signer import Signer
 from kpchain.exchange.crypto import KeyPair, seal
-from kpchain.signing.base import Signer
 from kpchain.verification.checks import recover_signer
 
 VERSION = 1
