@@ -26,12 +26,12 @@ from kpchain.certificates.typed_data import (
     ZERO32,
     Certificate,
     Line,
-    cert_number,
     document_hash,
     typed_data,
 )
 from kpchain.chain.signer import Signer
 from kpchain.chain.transactions import TransactionSender
+from kpchain.contracts.encoding import cert_number
 from kpchain.deploy import deploy
 from kpchain.devnet.seed import participant_account, registry
 from kpchain.errors import SigningError
