@@ -18,7 +18,7 @@ from eth_account.signers.local import LocalAccount
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from kpchain.api import create_app
+from kpchain.app import create_app
 from kpchain.certificates.typed_data import Certificate, typed_data
 from kpchain.chain.transactions import TransactionSender
 from kpchain.contracts.encoding import participant_code

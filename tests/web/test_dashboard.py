@@ -13,7 +13,7 @@ from httpx import Response
 from sqlalchemy import select
 from web_checks import card, hidden, log_in, officer_form, shipped
 
-from kpchain.api import create_app
+from kpchain.app import create_app
 from kpchain.contracts.encoding import cert_number
 from kpchain.devnet.anvil import AnvilNode
 from kpchain.service.keys import revoke_key
