@@ -92,30 +92,6 @@ _REVERT_STATUS: dict[str, int] = {
     "ValidatorNotFound": 404,
 }
 
-
-class ErrorPages(Protocol):
-    """The pages' errors as pages (`kpchain.web.error_pages` is one): which requests are for a
-    page, and the page that answers an error of one."""
-
-    def is_page(self, request: Request) -> bool:
-        """Whether `request` is for a page, whose errors are answered by `error_page`."""
-        ...
-
-    def error_page(
-        self,
-        request: Request,
-        *,
-        status: int,
-        message: str,
-        code: str = "",
-        detail: Mapping[str, Any] | None = None,
-        problems: Sequence[Mapping[str, str]] = (),
-        headers: Mapping[str, str] | None = None,
-    ) -> Response:
-        """The page answering an error of status `status` (the arguments as the JSON shape's)."""
-        ...
-
-
 _KIND_STATUS: list[tuple[type[KpchainError], int]] = [
     (AuthenticationError, 401),
     (PermissionDeniedError, 403),
@@ -145,6 +121,29 @@ def status_of(error: KpchainError) -> int:
 def error_body(code: str, message: str, detail: Any = None) -> dict[str, Any]:
     """The one error shape."""
     return {"error": {"code": code, "message": message, "detail": jsonable_encoder(detail or {})}}
+
+
+class ErrorPages(Protocol):
+    """The pages' errors as pages (`kpchain.web.error_pages` is one): which requests are for a
+    page, and the page that answers an error of one."""
+
+    def is_page(self, request: Request) -> bool:
+        """Whether `request` is for a page, whose errors are answered by `error_page`."""
+        ...
+
+    def error_page(
+        self,
+        request: Request,
+        *,
+        status: int,
+        message: str,
+        code: str = "",
+        detail: Mapping[str, Any] | None = None,
+        problems: Sequence[Mapping[str, str]] = (),
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
+        """The page answering an error of status `status` (the arguments as the JSON shape's)."""
+        ...
 
 
 def install(app: FastAPI, *, pages: ErrorPages | None = None) -> None:
