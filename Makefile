@@ -52,6 +52,7 @@ lint: install
 	$(BIN)/python scripts/check_requirements.py
 	$(BIN)/ruff check src tests scripts benchmarks
 	$(BIN)/ruff format --check src tests scripts benchmarks
+	$(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy
@@ -75,4 +76,5 @@ bench-year: install
 	$(BIN)/python -m benchmarks.year
 
 clean:
-	rm -rf $(VENV) node_modules .solcx .build .cache .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) node_modules .solcx .build .cache .pytest_cache .mypy_cache .ruff_cache .hypothesis \
+	  .grimp_cache .import_linter_cache

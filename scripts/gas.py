@@ -72,17 +72,10 @@ from web3.contract import Contract
 from web3.types import TxReceipt
 
 from kpchain.artifacts import load_artifact
-from kpchain.certificates.typed_data import (
-    MIXED_ORIGIN,
-    ZERO32,
-    Certificate,
-    Line,
-    cert_number,
-    participant_code,
-    typed_data,
-)
+from kpchain.certificates.typed_data import MIXED_ORIGIN, ZERO32, Certificate, Line, typed_data
 from kpchain.chain.connection import connect
 from kpchain.chain.transactions import TransactionSender
+from kpchain.contracts.encoding import cert_number, participant_code
 from kpchain.contracts.enums import Support
 from kpchain.contracts.registry import Confirmation, Registry
 from kpchain.deploy import DEPLOYED_CONTRACT, GOVERNOR_CONTRACT, SEATS_CONTRACT, deploy

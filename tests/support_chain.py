@@ -16,17 +16,9 @@ from web3.contract.contract import ContractFunction
 from web3.types import TxReceipt
 
 from kpchain.artifacts import load_artifact
-from kpchain.certificates.typed_data import (
-    MIXED_ORIGIN,
-    ZERO32,
-    Certificate,
-    Line,
-    cert_number,
-    participant_code,
-    typed_data,
-    zone_id,
-)
+from kpchain.certificates.typed_data import MIXED_ORIGIN, ZERO32, Certificate, Line, typed_data
 from kpchain.chain.transactions import TransactionSender
+from kpchain.contracts.encoding import cert_number, participant_code, zone_id
 from kpchain.contracts.enums import ParticipantStatus, RejectionReason, WithdrawalReason
 from kpchain.deploy import GOVERNOR_CONTRACT, Deployment, deploy
 from kpchain.devnet.anvil import DEVNET_CHAIN_ID

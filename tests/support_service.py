@@ -22,8 +22,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from web3 import Web3
 
-from kpchain.certificates.typed_data import cert_number
 from kpchain.config import Settings
+from kpchain.contracts.encoding import cert_number
 from kpchain.devnet.anvil import free_port
 from kpchain.service.tables import Operation
 from support_chain import Devnet

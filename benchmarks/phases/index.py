@@ -39,16 +39,9 @@ from sqlalchemy import func, select
 from web3 import Web3
 
 from benchmarks.harness import ROUTES, Rpc, fresh_chain
-from kpchain.certificates.typed_data import (
-    MIXED_ORIGIN,
-    ZERO32,
-    Certificate,
-    Line,
-    cert_number,
-    document_hash,
-    participant_code,
-)
+from kpchain.certificates.typed_data import MIXED_ORIGIN, ZERO32, Certificate, Line, document_hash
 from kpchain.chain.connection import connect
+from kpchain.contracts.encoding import cert_number, participant_code
 from kpchain.contracts.registry import Confirmation, Registry
 from kpchain.deploy import GOVERNOR_CONTRACT, SEATS_CONTRACT, VALIDATOR_SET_CONTRACT, Deployment
 from kpchain.devnet.anvil import DEVNET_CHAIN_ID

@@ -297,7 +297,7 @@ def serve(host: str | None, port: int | None) -> None:
     """Run the authority service (API, index, reconciler) with uvicorn."""
     import uvicorn
 
-    from kpchain.api import create_app
+    from kpchain.app import create_app
     from kpchain.config import get_settings
 
     settings = get_settings()

@@ -47,9 +47,9 @@ from web3.contract.contract import ContractConstructor, ContractFunction
 from web3.types import TxReceipt
 
 from kpchain.artifacts import load_artifact
-from kpchain.certificates.typed_data import participant_code, zone_id
 from kpchain.chain.connection import endpoint, node_chain_id
 from kpchain.chain.transactions import SignedTransaction, TransactionSender, call_node
+from kpchain.contracts.encoding import participant_code, zone_id
 from kpchain.contracts.enums import ParticipantStatus
 from kpchain.errors import (
     ChainError,

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from httpx import Response
 
-from kpchain.certificates.typed_data import cert_number
+from kpchain.contracts.encoding import cert_number
 from kpchain.contracts.enums import CertificateStatus
 from kpchain.devnet.seed import participant_account
 from support_api import Service

@@ -18,9 +18,10 @@ from eth_account.signers.local import LocalAccount
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from kpchain.api import create_app
-from kpchain.certificates.typed_data import Certificate, participant_code, typed_data
+from kpchain.app import create_app
+from kpchain.certificates.typed_data import Certificate, typed_data
 from kpchain.chain.transactions import TransactionSender
+from kpchain.contracts.encoding import participant_code
 from kpchain.devnet.anvil import DEVNET_CHAIN_ID
 from kpchain.devnet.seed import participant_account
 from kpchain.errors import ContractRevertError

@@ -25,7 +25,7 @@ from api_checks import (
 )
 from fastapi.testclient import TestClient
 
-from kpchain.api import create_app
+from kpchain.app import create_app
 from kpchain.contracts.enums import CertificateStatus, ParticipantStatus, WithdrawalReason
 from support_api import Service, create_keys, document, service_settings
 from support_chain import Devnet

@@ -25,7 +25,8 @@ from kpchain.certificates.models import (
     confirmation_hash,
     to_contract,
 )
-from kpchain.certificates.typed_data import cert_number, document_hash, typed_data
+from kpchain.certificates.typed_data import document_hash, typed_data
+from kpchain.contracts.encoding import cert_number
 from kpchain.contracts.enums import CertificateStatus
 from support_api import Service, document
 

@@ -14,7 +14,7 @@ from api_checks import assert_error, caught_up, eventually
 from eth_account import Account
 from httpx import Response
 
-from kpchain.certificates.typed_data import participant_code, zone_id
+from kpchain.contracts.encoding import participant_code, zone_id
 from kpchain.contracts.enums import ParticipantStatus
 from kpchain.devnet.seed import DEVNET_GOVERNANCE, participant_account
 from support_api import Service

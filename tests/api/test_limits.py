@@ -13,7 +13,7 @@ import pytest
 from api_checks import assert_error
 from fastapi.testclient import TestClient
 
-from kpchain.api import create_app
+from kpchain.app import create_app
 from support_api import METRICS_HEADERS, Service, create_keys, document, service_settings
 from support_chain import Devnet
 from support_service import ServiceProcess

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from api_checks import assert_error, authority, caught_up
 
-from kpchain.certificates.typed_data import zone_id
+from kpchain.contracts.encoding import zone_id
 from kpchain.devnet.seed import DEMO_PARTICIPANTS, participant_account
 from support_api import Service
 

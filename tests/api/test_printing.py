@@ -12,7 +12,7 @@ import pytest
 from api_checks import assert_error
 from fastapi.testclient import TestClient
 
-from kpchain.api import create_app
+from kpchain.app import create_app
 from support_api import Service, create_keys, service_settings
 from support_chain import Devnet
 from support_pdf import assert_annex_i, flat, packed, pages_text, qr_codes

@@ -24,7 +24,7 @@ import pytest
 from api_checks import assert_error
 from fastapi.testclient import TestClient
 
-from kpchain.api import create_app
+from kpchain.app import create_app
 from kpchain.chain.connection import connect
 from kpchain.devnet.anvil import DEVNET_CHAIN_ID, AnvilNode
 from kpchain.devnet.seed import DEMO_PARTICIPANTS

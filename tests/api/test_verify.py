@@ -16,7 +16,7 @@ from api_checks import assert_error, authority, caught_up, todays_receipt
 from eth_account import Account
 from fastapi.testclient import TestClient
 
-from kpchain.api import create_app
+from kpchain.app import create_app
 from kpchain.artifacts import load_artifact
 from kpchain.certificates.typed_data import document_hash, typed_data
 from kpchain.devnet.seed import participant_account

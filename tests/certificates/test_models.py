@@ -65,12 +65,11 @@ from kpchain.certificates.typed_data import (
     ZERO32,
     Certificate,
     Line,
-    cert_number,
     document_hash,
     typed_data,
-    zone_id,
 )
 from kpchain.chain.transactions import TransactionSender
+from kpchain.contracts.encoding import cert_number, zone_id
 from kpchain.contracts.enums import RejectionReason, WithdrawalReason
 from kpchain.deploy import deploy
 from kpchain.devnet.anvil import DEVNET_CHAIN_ID

@@ -15,10 +15,10 @@ from kpchain.certificates.typed_data import (
     ZERO32,
     Certificate,
     Line,
-    cert_number,
     document_hash,
     typed_data,
 )
+from kpchain.contracts.encoding import cert_number
 
 REGISTRY = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 

@@ -16,13 +16,7 @@ from kpchain.certificates.models import (
     document_from_contract,
     to_contract,
 )
-from kpchain.certificates.typed_data import (
-    MIXED_ORIGIN,
-    Certificate,
-    Line,
-    cert_number,
-    zone_id,
-)
+from kpchain.certificates.typed_data import MIXED_ORIGIN, Certificate, Line
 from kpchain.certificates.views import (
     AuthorityView,
     CertificateDocumentView,
@@ -33,6 +27,7 @@ from kpchain.certificates.views import (
     StepView,
     certificate_status_label,
 )
+from kpchain.contracts.encoding import cert_number, zone_id
 from kpchain.contracts.enums import CertificateStatus, RejectionReason, WithdrawalReason
 from kpchain.errors import DocumentInvalidError
 

@@ -19,7 +19,6 @@ from support_consortium import make_member
 from kpchain.chain.transactions import GAS_HEADROOM, GAS_MARGIN, TX_GAS_CAP
 from kpchain.consortium.generate import (
     FUNDED_BALANCE_WEI,
-    ConsortiumNetwork,
     NetworkOptions,
     add_member,
     create_network,
@@ -28,6 +27,7 @@ from kpchain.consortium.generate import (
 from kpchain.consortium.genesis import QbftParameters
 from kpchain.consortium.join import JoinOptions, JoinPassphrases, Passphrase, join
 from kpchain.consortium.members import Member
+from kpchain.consortium.network import ConsortiumNetwork
 from kpchain.consortium.nodes import NodeKey
 from kpchain.contracts.enums import ParticipantStatus
 from kpchain.deploy import read_founders, read_validators

@@ -14,15 +14,9 @@ import pytest
 from eth_account import Account
 from eth_utils import keccak
 
-from kpchain.certificates.typed_data import (
-    MIXED_ORIGIN,
-    ZERO32,
-    Certificate,
-    Line,
-    cert_number,
-    document_hash,
-)
+from kpchain.certificates.typed_data import MIXED_ORIGIN, ZERO32, Certificate, Line, document_hash
 from kpchain.compile import compile_output
+from kpchain.contracts.encoding import cert_number
 
 DAY = 86_400
 BW, AE, EU, CF = b"BW", b"AE", b"EU", b"CF"

@@ -37,7 +37,8 @@ from typing import Any
 import pytest
 from eth_utils import keccak
 
-from kpchain.certificates.typed_data import Certificate, zone_id
+from kpchain.certificates.typed_data import Certificate
+from kpchain.contracts.encoding import zone_id
 from kpchain.contracts.enums import (
     CertificateStatus,
     ParticipantStatus,

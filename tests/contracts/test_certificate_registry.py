@@ -13,14 +13,8 @@ from eth_utils import keccak
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kpchain.certificates.typed_data import (
-    MIXED_ORIGIN,
-    ZERO32,
-    Certificate,
-    Line,
-    cert_number,
-    zone_id,
-)
+from kpchain.certificates.typed_data import MIXED_ORIGIN, ZERO32, Certificate, Line
+from kpchain.contracts.encoding import cert_number, zone_id
 from kpchain.contracts.enums import (
     CertificateStatus,
     ParticipantStatus,

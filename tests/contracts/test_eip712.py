@@ -20,12 +20,11 @@ from kpchain.certificates.typed_data import (
     ZERO32,
     Certificate,
     Line,
-    cert_number,
     document_hash,
     domain,
     typed_data,
-    zone_id,
 )
+from kpchain.contracts.encoding import cert_number, zone_id
 from kpchain.signing import LocalSigner
 
 from support import emitted, issued_event, reverts

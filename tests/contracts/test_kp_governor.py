@@ -18,7 +18,7 @@ import pytest
 from eth_abi import decode
 from eth_utils import keccak, to_checksum_address
 
-from kpchain.certificates.typed_data import zone_id
+from kpchain.contracts.encoding import zone_id
 from kpchain.contracts.enums import ParticipantStatus, Support
 
 from support import emitted, event, raw_revert, reverts

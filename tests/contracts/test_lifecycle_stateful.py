@@ -41,7 +41,8 @@ from hypothesis.stateful import (
 )
 from web3.exceptions import ContractCustomError
 
-from kpchain.certificates.typed_data import ZERO32, Certificate, cert_number
+from kpchain.certificates.typed_data import ZERO32, Certificate
+from kpchain.contracts.encoding import cert_number
 from kpchain.contracts.enums import (
     CertificateStatus,
     ParticipantStatus,

@@ -10,7 +10,7 @@ import ape
 import pytest
 from eth_utils import keccak
 
-from kpchain.certificates.typed_data import zone_id
+from kpchain.contracts.encoding import zone_id
 from kpchain.contracts.enums import ParticipantStatus
 
 from support import emitted, event, reverts

@@ -12,7 +12,8 @@ from eth_utils.crypto import keccak
 from hexbytes import HexBytes
 from web3 import Web3
 
-from kpchain.certificates.typed_data import Certificate, cert_number, document_hash
+from kpchain.certificates.typed_data import Certificate, document_hash
+from kpchain.contracts.encoding import cert_number
 from kpchain.contracts.enums import CertificateStatus, RejectionReason, WithdrawalReason
 from kpchain.contracts.registry import Confirmation, Registry
 from kpchain.devnet.anvil import DEVNET_CHAIN_ID

@@ -19,9 +19,9 @@ from click.testing import CliRunner
 from support_devnet import kill_leftover
 from web3 import Web3
 
-from kpchain.certificates.typed_data import zone_id
 from kpchain.chain.connection import connect
 from kpchain.cli import main
+from kpchain.contracts.encoding import zone_id
 from kpchain.deploy import Deployment
 from kpchain.devnet.anvil import DEVNET_CHAIN_ID, free_port
 from kpchain.devnet.devnet import Devnet, DevnetPaths, down, status, up

@@ -15,9 +15,10 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from kpchain.certificates import models
-from kpchain.certificates.typed_data import document_hash, participant_code, typed_data
+from kpchain.certificates.typed_data import document_hash, typed_data
 from kpchain.chain.transactions import TransactionSender
 from kpchain.config import Settings
+from kpchain.contracts.encoding import participant_code
 from kpchain.devnet import service as devnet_service
 from kpchain.devnet.anvil import DEVNET_CHAIN_ID
 from kpchain.exchange.envelope import Envelope, seal_envelope

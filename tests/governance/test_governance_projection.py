@@ -12,7 +12,7 @@ from eth_utils.crypto import keccak
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from kpchain.certificates.typed_data import participant_code, zone_id
+from kpchain.contracts.encoding import participant_code, zone_id
 from kpchain.contracts.enums import Support
 from kpchain.contracts.governance import Governance, ProposalState
 from kpchain.governance.tables import Proposal, ProposalVote, Validator

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from eth_utils.crypto import keccak
 from sqlalchemy.orm import Session, sessionmaker
 
-from kpchain.certificates.typed_data import participant_code, zone_id
+from kpchain.contracts.encoding import participant_code, zone_id
 from kpchain.contracts.governance import Governance
 from kpchain.governance.service import GovernanceService
 from kpchain.indexer import Indexer

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from consortium.fake_besu import FakeBesu
-from kpchain.api import create_app
+from kpchain.app import create_app
 from kpchain.chain.connection import endpoint
 from kpchain.errors import ConfigError
 from kpchain.governance.validators import ValidatorVoter, VoteCall

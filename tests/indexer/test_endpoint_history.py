@@ -12,7 +12,7 @@ from eth_utils.crypto import keccak
 from sqlalchemy.orm import Session, sessionmaker
 from web3.types import TxReceipt
 
-from kpchain.certificates.typed_data import participant_code
+from kpchain.contracts.encoding import participant_code
 from kpchain.indexer import Indexer, queries
 from support_chain import Devnet
 from support_db import Dump, dump_index

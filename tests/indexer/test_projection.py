@@ -14,7 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from web3.types import TxReceipt
 
-from kpchain.certificates.typed_data import Line, document_hash, zone_id
+from kpchain.certificates.typed_data import Line, document_hash
+from kpchain.contracts.encoding import zone_id
 from kpchain.contracts.enums import ParticipantStatus, RejectionReason, WithdrawalReason
 from kpchain.devnet.anvil import DEVNET_CHAIN_ID
 from kpchain.devnet.seed import DEMO_PARTICIPANTS, participant_account

@@ -15,13 +15,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kpchain.certificates.models import CertificateDocument, Party, to_contract
-from kpchain.certificates.typed_data import document_hash, typed_data, zone_id
+from kpchain.certificates.typed_data import document_hash, typed_data
 from kpchain.certificates.views import (
     CertificateDocumentView,
     CertificateView,
     ConfirmationView,
     StepView,
 )
+from kpchain.contracts.encoding import zone_id
 from kpchain.contracts.enums import RejectionReason
 from kpchain.errors import DocumentInvalidError
 from kpchain.printing.pdf import render_certificate, verification_link

@@ -19,13 +19,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from kpchain.certificates.models import CertificateDocument, ShipRequest
+from kpchain.chain.signer import Signer
 from kpchain.devnet.seed import participant_account
 from kpchain.errors import ContractRevertError, KpchainError, TransactionPendingError
 from kpchain.service.batching import MULTICALL_SELECTOR
 from kpchain.service.keys import Principal
 from kpchain.service.runtime import Runtime, build_runtime
 from kpchain.service.tables import Operation
-from kpchain.signing.base import Signer
 from support_api import document, service_settings
 from support_chain import Devnet
 from support_service import issued_events, sent_count, wait_until

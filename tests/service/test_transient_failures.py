@@ -16,7 +16,7 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
-from kpchain.api import create_app
+from kpchain.app import create_app
 from kpchain.devnet.seed import DEMO_PARTICIPANTS, participant_account
 from kpchain.store import create_engine, session_factory
 from signing.fake_web3signer import FakeWeb3Signer

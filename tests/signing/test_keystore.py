@@ -12,10 +12,11 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from web3 import Web3
 
+from kpchain.chain.signer import Signer
 from kpchain.cli import main
 from kpchain.config import get_settings
 from kpchain.errors import SigningError
-from kpchain.signing import KeystoreSigner, LocalSigner, Signer, create_keystore
+from kpchain.signing import KeystoreSigner, LocalSigner, create_keystore
 from kpchain.signing.keystore import (
     DEV_MNEMONIC,
     development_addresses,

@@ -26,16 +26,17 @@ from kpchain.certificates.typed_data import (
     ZERO32,
     Certificate,
     Line,
-    cert_number,
     document_hash,
     typed_data,
 )
+from kpchain.chain.signer import Signer
 from kpchain.chain.transactions import TransactionSender
+from kpchain.contracts.encoding import cert_number
 from kpchain.deploy import deploy
 from kpchain.devnet.seed import participant_account, registry
 from kpchain.errors import SigningError
 from kpchain.governance.settings import Founder
-from kpchain.signing import RemoteSigner, Signer
+from kpchain.signing import RemoteSigner
 from kpchain.signing.devkeys import development_addresses
 
 CHAIN_ID = 2021

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from kpchain.api import create_app
+from kpchain.app import create_app
 from kpchain.chain.connection import connect
 from kpchain.devnet.anvil import DEVNET_CHAIN_ID, AnvilNode
 from support_api import Service, create_keys, service_settings

@@ -13,8 +13,8 @@ from httpx import Response
 from sqlalchemy import select
 from web_checks import card, hidden, log_in, officer_form, shipped
 
-from kpchain.api import create_app
-from kpchain.certificates.typed_data import cert_number
+from kpchain.app import create_app
+from kpchain.contracts.encoding import cert_number
 from kpchain.devnet.anvil import AnvilNode
 from kpchain.service.keys import revoke_key
 from kpchain.service.tables import DashboardSession

@@ -1,5 +1,2 @@
-"""The authority service's REST API (FastAPI): app factory, routes, auth, error mapping."""
-
-from kpchain.api.app import create_app
-
-__all__ = ["create_app"]
+"""The authority service's REST API (FastAPI): routes, auth dependencies, response schemas, and
+the one place that maps errors to HTTP. `kpchain.app.create_app` serves it, with the pages."""

@@ -8,13 +8,16 @@ error's name as the code (``CertificateStatusInvalid`` -> ``certificate_status_i
 catch nothing.
 
 The server-rendered pages (`kpchain.web`: /verify, /dashboard) get the same statuses, as HTML
-pages (`kpchain.web.error_pages`); every other path keeps the JSON shape.
+pages: the application installs the handlers with `kpchain.web.error_pages` as its `ErrorPages`,
+which answers for the pages' paths; every other path keeps the JSON shape. (The pages build on
+this package, so it knows them only by that protocol.)
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -40,7 +43,6 @@ from kpchain.errors import (
     TooManyRequestsError,
     TransactionPendingError,
 )
-from kpchain.web import error_pages
 
 logger = logging.getLogger(__name__)
 
@@ -83,8 +85,32 @@ def error_body(code: str, message: str, detail: Any = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "detail": jsonable_encoder(detail or {})}}
 
 
-def install(app: FastAPI) -> None:
-    """Registers the handlers on `app`."""
+class ErrorPages(Protocol):
+    """The pages' errors as pages (`kpchain.web.error_pages` is one): which requests are for a
+    page, and the page that answers an error of one."""
+
+    def is_page(self, request: Request) -> bool:
+        """Whether `request` is for a page, whose errors are answered by `error_page`."""
+        ...
+
+    def error_page(
+        self,
+        request: Request,
+        *,
+        status: int,
+        message: str,
+        code: str = "",
+        detail: Mapping[str, Any] | None = None,
+        problems: Sequence[Mapping[str, str]] = (),
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
+        """The page answering an error of status `status` (the arguments as the JSON shape's)."""
+        ...
+
+
+def install(app: FastAPI, *, pages: ErrorPages | None = None) -> None:
+    """Registers the handlers on `app`; with `pages`, the errors of its pages are pages."""
+    app.state.error_pages = pages
     app.add_exception_handler(KpchainError, _kpchain_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
@@ -109,8 +135,9 @@ def error_response(request: Request, error: KpchainError) -> Response:
     if status in (429, 503):
         headers["Retry-After"] = "2"
     message, detail = _public(error)
-    if error_pages.is_page(request):
-        return error_pages.error_page(
+    pages = _error_pages(request)
+    if pages is not None:
+        return pages.error_page(
             request,
             status=status,
             message=message,
@@ -146,8 +173,9 @@ async def _validation_error(request: Request, error: RequestValidationError) -> 
         }
         for item in error.errors()
     ]
-    if error_pages.is_page(request):
-        return error_pages.error_page(
+    pages = _error_pages(request)
+    if pages is not None:
+        return pages.error_page(
             request, status=422, message="what was entered is not valid", problems=problems
         )
     if any(problem["type"] == "json_invalid" for problem in problems):
@@ -171,8 +199,9 @@ async def _validation_error(request: Request, error: RequestValidationError) -> 
 
 
 async def _http_error(request: Request, error: StarletteHTTPException) -> Response:
-    if error_pages.is_page(request):
-        return error_pages.error_page(
+    pages = _error_pages(request)
+    if pages is not None:
+        return pages.error_page(
             request,
             status=error.status_code,
             message=str(error.detail),
@@ -192,11 +221,18 @@ async def _http_error(request: Request, error: StarletteHTTPException) -> Respon
 
 async def _unexpected_error(request: Request, error: Exception) -> Response:
     logger.exception("unexpected error on %s %s", request.method, request.url.path)
-    if error_pages.is_page(request):
-        return error_pages.error_page(request, status=500, message="")
+    pages = _error_pages(request)
+    if pages is not None:
+        return pages.error_page(request, status=500, message="")
     return JSONResponse(
         error_body(
             ErrorCode.INTERNAL_ERROR, "an unexpected error occurred; the operator has the log"
         ),
         status_code=500,
     )
+
+
+def _error_pages(request: Request) -> ErrorPages | None:
+    """The application's error pages when `request` is for one of its pages, else None."""
+    pages: ErrorPages | None = request.app.state.error_pages
+    return pages if pages is not None and pages.is_page(request) else None

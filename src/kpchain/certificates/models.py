@@ -53,16 +53,8 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from kpchain.certificates.typed_data import (
-    HS_CODES,
-    MIXED_ORIGIN,
-    ZERO32,
-    Certificate,
-    Line,
-    cert_number,
-    participant_code,
-    zone_id,
-)
+from kpchain.certificates.typed_data import HS_CODES, MIXED_ORIGIN, ZERO32, Certificate, Line
+from kpchain.contracts.encoding import cert_number, participant_code, zone_id
 from kpchain.contracts.enums import RejectionReason, WithdrawalReason
 from kpchain.errors import DocumentInvalidError
 

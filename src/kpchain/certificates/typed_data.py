@@ -56,27 +56,6 @@ MIXED_ORIGIN = b"\x00\x00"
 ZERO32 = bytes(32)
 
 
-def participant_code(code: str) -> bytes:
-    """A participant's ISO code as the contract's bytes2 ("BW" -> b"BW")."""
-    raw = code.encode("ascii")
-    if len(raw) != 2:
-        raise ValueError(f"participant code must be two letters, got {code!r}")
-    return raw
-
-
-def cert_number(cert_no: str) -> bytes:
-    """A certificate number as left-aligned ASCII bytes32."""
-    raw = cert_no.encode("ascii")
-    if not 0 < len(raw) <= 32:
-        raise ValueError(f"certificate number must be 1 to 32 ASCII characters, got {cert_no!r}")
-    return raw.ljust(32, b"\x00")
-
-
-def zone_id(name: str) -> bytes:
-    """A zone id: keccak256 of its name (e.g. "CF:Berberati")."""
-    return bytes(keccak(text=name))
-
-
 @dataclass(frozen=True)
 class Line:
     """One HS-code line, in the contract's units."""

@@ -25,6 +25,7 @@ from web3.exceptions import TransactionNotFound
 from web3.types import RPCEndpoint, TxParams, TxReceipt, Wei
 
 from kpchain.chain.errors import UNREACHABLE, from_web3_error, refused, unreachable
+from kpchain.chain.signer import Signer
 from kpchain.errors import (
     ChainError,
     ChainUnavailableError,
@@ -33,7 +34,6 @@ from kpchain.errors import (
     TransactionPendingError,
     TransactionRefusedError,
 )
-from kpchain.signing.base import Signer
 
 logger = logging.getLogger(__name__)
 

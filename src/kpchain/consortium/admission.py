@@ -2,7 +2,7 @@
 allowlist, the node connected to it, and this validator's vote for it.
 
 Besu's local permissioning and QBFT change through the node's admin listener (see
-`kpchain.consortium.admin`), one node at a time: every validator operator does this on their own
+`kpchain.chain.admin`), one node at a time: every validator operator does this on their own
 node's machine. Each step looks before it acts, so running it again is safe and moves on:
 
 1. ``perm_addNodesToAllowlist`` with the member's enode, unless ``perm_getNodesAllowlist`` has
@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from kpchain.consortium.admin import AdminClient
+from kpchain.chain.admin import AdminClient
 from kpchain.consortium.members import Member
 from kpchain.errors import ChainError
 

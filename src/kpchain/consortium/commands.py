@@ -380,7 +380,7 @@ def call(admin_url: str, method: str, params: tuple[str, ...], timeout: float) -
     Each of PARAMS is read as JSON (true, 5, ["enode://…"]), or else taken as a string (latest,
     0x…): `kpchain consortium call ws://127.0.0.1:8645 qbft_proposeValidatorVote 0xNEW… true`.
     """
-    from kpchain.consortium.admin import AdminClient
+    from kpchain.chain.admin import AdminClient
 
     with AdminClient(admin_url, timeout=timeout) as node:
         result = node.call(method, [_param(value) for value in params])

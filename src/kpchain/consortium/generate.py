@@ -39,6 +39,7 @@ from pydantic import ValidationError
 from kpchain.consortium.addresses import checksum_address
 from kpchain.consortium.genesis import QbftParameters, genesis
 from kpchain.consortium.members import Member, check_members
+from kpchain.consortium.network import ConsortiumNetwork
 from kpchain.consortium.nodes import (
     ADMIN_APIS,
     CONFIG_FILE,
@@ -47,7 +48,6 @@ from kpchain.consortium.nodes import (
     PERMISSIONS_FILE,
     RPC_APIS,
     STATIC_NODES_FILE,
-    Node,
     NodeKey,
     besu_config,
     write_public_key,
@@ -64,7 +64,6 @@ from kpchain.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
-NODES_DIR = "nodes"
 NETWORK_FILE = "network.json"
 README_FILE = "README.md"
 # What `--fund` gives the deployer: gas is free, so this only satisfies tools that check a balance.
@@ -95,44 +94,6 @@ class NetworkOptions:
     rpc_host: str = "127.0.0.1"
     rpc_gas_cap: int | None = None
     genesis_time: int | None = None
-
-
-@dataclass(frozen=True)
-class ConsortiumNetwork:
-    """A network's files, as `create_network` wrote them or `load_network` read them back.
-
-    Attributes:
-        directory: the output folder.
-        members: the members' public parts, the founding ones in the order given, then those
-            added later.
-        allowlist: the accounts allowlist every node starts with.
-        genesis: the genesis.
-        rpc_host: the interface the HTTP JSON-RPC listeners listen on.
-        rpc_gas_cap: every node's `rpc-gas-cap`.
-    """
-
-    directory: Path
-    members: tuple[Member, ...]
-    allowlist: tuple[AllowedAccount, ...]
-    genesis: dict[str, Any]
-    rpc_host: str
-    rpc_gas_cap: int
-
-    @property
-    def nodes(self) -> tuple[Node, ...]:
-        """One validator node a member, in the members' order."""
-        return tuple(Node.of(member) for member in self.members)
-
-    def node_folder(self, node: Node) -> Path:
-        return self.directory / NODES_DIR / node.code
-
-    def rpc_url(self, node: Node) -> str:
-        """The node's HTTP JSON-RPC listener: what its participant's service talks to."""
-        host = "127.0.0.1" if self.rpc_host in {"0.0.0.0", "::"} else self.rpc_host
-        return f"http://{host}:{node.rpc_port}"
-
-    def member(self, code: str) -> Member | None:
-        return next((member for member in self.members if member.code == code), None)
 
 
 def create_network(

@@ -14,7 +14,7 @@ free, that is what stops a stranger from filling blocks. The accounts allowlist 
 
 A running node's allowlist changes through Besu's `perm_addAccountsToAllowlist` and
 `perm_removeAccountsFromAllowlist` (the PERM API, on the node's admin listener: WebSocket on
-127.0.0.1, see `kpchain.consortium.admin`); Besu writes the change into the node's permissions
+127.0.0.1, see `kpchain.chain.admin`); Besu writes the change into the node's permissions
 file itself, so it survives a restart.
 """
 
@@ -28,8 +28,8 @@ from typing import Any
 
 import tomli_w
 
+from kpchain.chain.admin import AdminClient
 from kpchain.consortium.addresses import checksum_address
-from kpchain.consortium.admin import AdminClient
 from kpchain.consortium.participants import Participant
 from kpchain.contracts.enums import ParticipantStatus
 from kpchain.errors import ChainError, ConfigError

@@ -4,12 +4,9 @@ network's files, filled in with this network's nodes, ports and accounts."""
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
+from kpchain.consortium.network import ConsortiumNetwork
 from kpchain.consortium.nodes import ADMIN_APIS, ADMIN_HOST, RPC_APIS
-
-if TYPE_CHECKING:
-    from kpchain.consortium.generate import ConsortiumNetwork
 
 
 def operator_readme(network: ConsortiumNetwork) -> str:

@@ -1,1 +1,5 @@
-"""Typed Python views of the contracts: the Solidity enums now; the contract bindings come later."""
+"""Typed Python views of the contracts: their bindings (`registry`, `governance`), mirrors of
+their Solidity enums (`enums`) and the encodings of the identifiers they take (`encoding`).
+
+The domain (`kpchain.certificates`) builds on these; nothing here imports it.
+"""

@@ -21,8 +21,8 @@ from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 
 from kpchain.artifacts import load_artifact
-from kpchain.certificates.typed_data import participant_code, zone_id
 from kpchain.chain.transactions import call_node
+from kpchain.contracts.encoding import participant_code, zone_id
 from kpchain.contracts.enums import ParticipantStatus, Support
 
 GOVERNOR_ARTIFACT = "KPGovernor"

@@ -1,22 +1,24 @@
 """Typed bindings of the deployed registry (CertificateRegistry, which is a ParticipantRegistry).
 
 Each write method returns the web3 call, unsent: the caller's `TransactionSender` estimates,
-signs and sends it. Arguments are in the contract's units (see
-`kpchain.certificates.typed_data`); the domain layer converts documents to them.
+signs and sends it. Arguments are in the contract's units (`kpchain.contracts.encoding`); the
+domain layer converts documents to them and builds the `Certificate` struct
+(`kpchain.certificates.typed_data.Certificate`, which `CertificateStruct` describes).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 
 from kpchain.artifacts import load_artifact
-from kpchain.certificates.typed_data import Certificate, cert_number, participant_code
 from kpchain.chain.transactions import call_node, calldata
+from kpchain.contracts.encoding import cert_number, participant_code
 from kpchain.contracts.enums import (
     CertificateStatus,
     ParticipantStatus,
@@ -25,6 +27,16 @@ from kpchain.contracts.enums import (
 )
 
 REGISTRY_ARTIFACT = "CertificateRegistry"
+
+
+class CertificateStruct(Protocol):
+    """A certificate document as the registry's `Certificate` struct takes it. The domain's
+    `kpchain.certificates.typed_data.Certificate` is one; the binding asks only for the ABI
+    tuple, so that the contracts layer does not import the domain above it."""
+
+    def to_abi(self) -> tuple[Any, ...]:
+        """The struct as an ABI tuple, in the Solidity struct's field order."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -58,11 +70,13 @@ class Registry:
 
     # --- certificates ----------------------------------------------------------------------
 
-    def issue(self, certificate: Certificate, signer: str, signature: bytes) -> ContractFunction:
+    def issue(
+        self, certificate: CertificateStruct, signer: str, signature: bytes
+    ) -> ContractFunction:
         return self.contract.functions.issue(certificate.to_abi(), signer, signature)
 
     def issue_batch(
-        self, certificates: Sequence[Certificate], signer: str, signatures: Sequence[bytes]
+        self, certificates: Sequence[CertificateStruct], signer: str, signatures: Sequence[bytes]
     ) -> ContractFunction:
         return self.contract.functions.issueBatch(
             [certificate.to_abi() for certificate in certificates], signer, list(signatures)

@@ -35,8 +35,8 @@ from web3 import Web3
 from web3.contract import Contract
 
 from kpchain.artifacts import load_artifact
-from kpchain.certificates.typed_data import participant_code
 from kpchain.chain.transactions import TransactionSender
+from kpchain.contracts.encoding import participant_code
 from kpchain.contracts.enums import ParticipantStatus
 from kpchain.deploy import DEPLOYED_CONTRACT
 from kpchain.governance.settings import Founder, GovernanceSettings

@@ -26,9 +26,9 @@ from eth_utils.crypto import keccak
 from pydantic import BaseModel, ConfigDict, Field
 
 from kpchain.certificates.models import Address, Hex32, ParticipantCode
-from kpchain.certificates.typed_data import cert_number, participant_code
+from kpchain.chain.signer import Signer
+from kpchain.contracts.encoding import cert_number, participant_code
 from kpchain.exchange.crypto import KeyPair, seal
-from kpchain.signing.base import Signer
 from kpchain.verification.checks import recover_signer
 
 VERSION = 1

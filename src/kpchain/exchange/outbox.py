@@ -29,6 +29,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from kpchain.chain.signer import Signer
 from kpchain.errors import ErrorCode, KpchainError, NotFoundError
 from kpchain.exchange.envelope import seal_envelope
 from kpchain.exchange.tables import Delivery
@@ -37,7 +38,6 @@ from kpchain.indexer.tables import Certificate
 from kpchain.service import views as service_views
 from kpchain.service.operations import Hosting
 from kpchain.service.tables import Document
-from kpchain.signing.base import Signer
 from kpchain.store import WRITE
 
 logger = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from web3.contract.contract import ContractFunction
 
-from kpchain.certificates.typed_data import zone_id
+from kpchain.contracts.encoding import zone_id
 from kpchain.contracts.enums import ParticipantStatus, Support
 from kpchain.contracts.governance import Action, Governance, Proposal, ProposalState
 from kpchain.contracts.registry import Registry

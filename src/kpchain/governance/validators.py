@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from kpchain.consortium.admin import AdminClient
+from kpchain.chain.admin import AdminClient
 from kpchain.errors import ChainError, KpchainError
 from kpchain.governance.tables import Validator
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from web3 import Web3
 
 from kpchain.chain.connection import connect, latest_block_time
+from kpchain.chain.signer import Signer
 from kpchain.chain.transactions import TransactionSender
 from kpchain.config import Settings, get_settings
 from kpchain.contracts.governance import Governance
@@ -28,7 +29,6 @@ from kpchain.indexer.indexer import Indexer
 from kpchain.service.authority import AuthorityService
 from kpchain.service.operations import Hosting, Writer
 from kpchain.service.webhooks import WebhookDispatcher, WebhooksConfig
-from kpchain.signing.base import Signer
 from kpchain.signing.specs import SignersConfig
 from kpchain.store import OwnerLock, create_engine, migrate, own, session_factory
 from kpchain.verification.chain import ContractSignatures

@@ -1,8 +1,8 @@
-"""Signers: who holds the keys. The rest of kpchain only sees the `Signer` protocol."""
+"""Signers: who holds the keys. Each implements `kpchain.chain.signer.Signer`, the protocol the
+transaction sender signs with; the rest of kpchain sees only that protocol."""
 
-from kpchain.signing.base import Signer
 from kpchain.signing.keystore import KeystoreSigner, create_keystore
 from kpchain.signing.local import LocalSigner
 from kpchain.signing.remote import RemoteSigner
 
-__all__ = ["KeystoreSigner", "LocalSigner", "RemoteSigner", "Signer", "create_keystore"]
+__all__ = ["KeystoreSigner", "LocalSigner", "RemoteSigner", "create_keystore"]

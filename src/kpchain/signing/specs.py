@@ -50,8 +50,8 @@ from pydantic import (
     model_validator,
 )
 
+from kpchain.chain.signer import Signer
 from kpchain.errors import ConfigError, KpchainError, SigningError
-from kpchain.signing.base import Signer
 from kpchain.signing.devkeys import (
     DevRole,
     participant_account,

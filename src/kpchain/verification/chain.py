@@ -21,9 +21,9 @@ from web3.types import RPCEndpoint
 
 from kpchain.artifacts import load_artifact
 from kpchain.certificates.models import rejection_reason_label
-from kpchain.certificates.typed_data import cert_number
 from kpchain.chain.errors import rpc_result
 from kpchain.chain.transactions import call_node
+from kpchain.contracts.encoding import cert_number
 from kpchain.contracts.enums import CertificateStatus
 from kpchain.contracts.registry import Registry
 from kpchain.deploy import DEPLOYED_CONTRACT

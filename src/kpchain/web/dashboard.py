@@ -21,11 +21,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from kpchain.api.deps import AuthorityDep, RuntimeDep
 from kpchain.api.errors import status_of
-from kpchain.api.routes import printing
 from kpchain.errors import AuthenticationError, ErrorCode, KpchainError, PermissionDeniedError
 from kpchain.reports.monitoring import monitoring
 from kpchain.reports.statistics import FLOWS, MAX_YEAR, MIN_YEAR, PERIODS, statistics
 from kpchain.service.authority import MAX_PAGE, Direction
+from kpchain.service.printing import print_certificate
 from kpchain.service.runtime import Runtime
 from kpchain.web import session as web_session
 from kpchain.web.chart import BarChart, bar_chart, format_number
@@ -197,9 +197,16 @@ def _form_keys() -> dict[str, str]:
 def certificate_pdf(
     cert_no: str, session: SessionDep, authority: AuthorityDep, runtime: RuntimeDep
 ) -> Response:
-    """The printable certificate for the logged-in authority: the REST API's PDF (which wants a
-    bearer key), with the session's key."""
-    return printing.certificate_pdf(cert_no, session.principal, authority, runtime)
+    """The printable certificate for the logged-in authority, with the session's key: the same
+    PDF, under the same file name, as the REST API's (which wants a bearer key)."""
+    printed = print_certificate(
+        authority, session.principal, cert_no, base_url=runtime.settings.base_url
+    )
+    return Response(
+        content=printed.pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{printed.filename}"'},
+    )
 
 
 # --- monitoring and statistics -------------------------------------------------------------------

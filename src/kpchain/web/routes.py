@@ -1,6 +1,6 @@
 """The pages' routes: the public verify page, the authority dashboard, and their stylesheet.
 
-`router` is what the application includes (kpchain.api.app); the pages answer HTML, and their
+`router` is what the application includes (kpchain.app); the pages answer HTML, and their
 errors are HTML pages too (kpchain.api.errors hands them to kpchain.web.error_pages).
 """
 

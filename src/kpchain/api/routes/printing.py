@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import re
-
 from fastapi import APIRouter, Response
 
 from kpchain.api.deps import AuthorityDep, ReaderDep, RuntimeDep
 from kpchain.api.routes.certificates import CertNo
 from kpchain.api.schemas import CHAIN, READ, error_responses
-from kpchain.printing.pdf import render_certificate, verification_link
+from kpchain.service.printing import print_certificate
 
 router = APIRouter(prefix="/v1/certificates", tags=["certificates"])
-
-# A certificate number may hold any printable ASCII; a quote or a slash would break the header or
-# the saved file's name.
-_FILENAME_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
 @router.get(
@@ -38,16 +32,9 @@ def certificate_pdf(
 
     A plain `def`: rendering is CPU work, which FastAPI runs in a worker thread.
     """
-    view = authority.certificate(principal, cert_no)
-    document = authority.document(principal, cert_no)
-    link = verification_link(runtime.settings.base_url, view["cert_no"], view["doc_hash"])
-    pdf = render_certificate(view, document, verify_url=link)
+    printed = print_certificate(authority, principal, cert_no, base_url=runtime.settings.base_url)
     return Response(
-        content=pdf,
+        content=printed.pdf,
         media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{_filename(cert_no)}.pdf"'},
+        headers={"Content-Disposition": f'inline; filename="{printed.filename}"'},
     )
-
-
-def _filename(cert_no: str) -> str:
-    return _FILENAME_UNSAFE.sub("_", cert_no)

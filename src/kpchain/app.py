@@ -1,4 +1,9 @@
-"""`create_app(settings)`: the FastAPI application, wired to a service runtime."""
+"""`create_app(settings)`: the service's FastAPI application, wired to a service runtime: the
+REST API (`kpchain.api`) and the server-rendered pages (`kpchain.web`), whose errors are pages.
+
+It sits above both: the pages build on the API's dependencies and error mapping, and the API
+knows the pages only as the `ErrorPages` its error handlers are given here.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +33,7 @@ from kpchain.api.routes import (
 from kpchain.config import Settings, get_settings
 from kpchain.service.runtime import Runtime, build_runtime
 from kpchain.verification.chain import ContractSignatures
+from kpchain.web import error_pages
 from kpchain.web import routes as pages
 
 logger = logging.getLogger(__name__)
@@ -77,7 +83,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.state.settings = settings
     app.state.streams = events.OpenStreams(settings.max_streams_per_key)
     app.state.answers = caching.HeadCache()
-    errors.install(app)
+    errors.install(app, pages=error_pages)
     # The last added runs first: metrics count every request, the refused ones included, and
     # the answers served from the cache get the same headers and metrics as the others.
     app.add_middleware(

@@ -1,4 +1,9 @@
-"""The Signer protocol: an account that signs transactions and EIP-712 typed data."""
+"""The Signer protocol: an account that signs transactions and EIP-712 typed data.
+
+The transaction sender (`kpchain.chain.transactions`) signs with it, so the protocol lives here,
+beside its consumer; `kpchain.signing` implements it (in memory, encrypted keystore, Web3Signer)
+without the chain layer knowing any of them.
+"""
 
 from __future__ import annotations
 
