@@ -18,9 +18,10 @@ from api_checks import (
     todays_receipt,
 )
 
+from helpers.documents import document
 from kpchain.contracts.enums import CertificateStatus, ParticipantStatus
 from kpchain.devnet.anvil import AnvilNode
-from support_api import METRICS_HEADERS, Service, document
+from support_api import METRICS_HEADERS, Service
 
 DAY = 86_400
 

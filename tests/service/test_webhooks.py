@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
+from helpers.documents import document
+from helpers.polling import wait_until
 from kpchain.certificates.models import CertificateDocument, ShipRequest
 from kpchain.errors import ConfigError
 from kpchain.service.keys import Principal
 from kpchain.service.runtime import Runtime
 from kpchain.service.webhooks import WebhookDispatcher, WebhooksConfig
-from support_api import document
-from support_service import wait_until
 
 SECRET = "webhook-test-secret"
 BW = Principal(key_id="test", participant="BW", role="officer")
