@@ -125,6 +125,13 @@ def test_webhooks_config_raises_config_error_when_file_invalid(tmp_path: Path) -
         WebhooksConfig.load(path)
 
 
+def test_webhooks_config_reads_norways_code_as_a_code_when_yaml(tmp_path: Path) -> None:
+    path = tmp_path / "webhooks.yaml"
+    path.write_text("participants:\n  NO: {url: 'https://kp.no.example/hook'}\n")
+
+    assert list(WebhooksConfig.load(path).participants) == ["NO"]  # not False (YAML 1.1)
+
+
 def _config(receiver: Receiver) -> WebhooksConfig:
     return WebhooksConfig.model_validate(
         {"participants": {"AE": {"url": receiver.url, "secret_env": "KPCHAIN_AE_WEBHOOK_SECRET"}}}
