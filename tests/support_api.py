@@ -1,6 +1,6 @@
-"""Certificate documents in DESIGN.md section 4's JSON shape, the handle of a service under test
-(see tests/api/conftest.py), and the handle of a participant's own service process (`Party`, as
-the exchange and network tests run them)."""
+"""The handle of a service under test (see tests/api/conftest.py), its settings and API keys, and
+the handle of a participant's own service process (`Party`, as the exchange and network tests run
+them)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from typing import Any
 import httpx
 from fastapi.testclient import TestClient
 
+from helpers.documents import document
+from helpers.polling import wait_until
 from kpchain.config import Settings
 from kpchain.devnet import service as devnet_service
 from kpchain.devnet.anvil import free_port
@@ -20,19 +22,7 @@ from kpchain.exchange.envelope import Envelope
 from kpchain.service.keys import create_key
 from kpchain.store import create_engine, migrate, session_factory
 from support_chain import Devnet
-from support_service import ServiceProcess, wait_until
-
-
-def document(
-    cert_no: str,
-    exporting: str = "BW",
-    importing: str = "AE",
-    *,
-    days: int = 60,
-    **fields: Any,
-) -> dict[str, Any]:
-    """A valid certificate document issued today and valid for `days`; `fields` override."""
-    return {**devnet_service.demo_document(cert_no, exporting, importing, days=days), **fields}
+from support_service import ServiceProcess
 
 
 @dataclass

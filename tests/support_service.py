@@ -1,20 +1,16 @@
-"""A real ``python -m kpchain serve`` process a test can SIGKILL and start again, and a TCP
-forwarder in front of the node that a test can cut (the node "goes away" without losing its
-state or its transaction pool); and what the tests look at in the chain and the store."""
+"""A real ``python -m kpchain serve`` process a test can SIGKILL and start again (started by the
+devnet's launcher, `kpchain.devnet.launcher`), and a TCP forwarder in front of the node that a
+test can cut (the node "goes away" without losing its state or its transaction pool); and what
+the tests look at in the chain and the store."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import socket
-import subprocess
-import sys
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 from pydantic import SecretStr
@@ -24,24 +20,11 @@ from web3 import Web3
 
 from kpchain.config import Settings
 from kpchain.contracts.encoding import cert_number
+from kpchain.devnet import launcher
 from kpchain.devnet.anvil import free_port
+from kpchain.errors import ConfigError
 from kpchain.service.tables import Operation
 from support_chain import Devnet
-
-T = TypeVar("T")
-
-
-def wait_until(check: Callable[[], T | None], *, timeout: float, what: str) -> T:
-    """Polls `check` until it returns something other than None or False; fails after
-    `timeout` seconds, saying `what` never happened."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result is not None and result is not False:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(0.05)
 
 
 def environment(settings: Settings) -> dict[str, str]:
@@ -56,8 +39,9 @@ def environment(settings: Settings) -> dict[str, str]:
 
 
 class ServiceProcess:
-    """``python -m kpchain serve`` with `settings`, on a fresh free port at every `start`, or
-    always on `port` (a service whose address other services keep, as a registered endpoint).
+    """``python -m kpchain serve`` with `settings`, started by the devnet's launcher on a fresh
+    free port at every `start`, or always on `port` (a service whose address other services keep,
+    as a registered endpoint); it can be stopped, killed and started again.
 
     Its output goes to ``service-<n>.log`` in `log_dir` (the n-th start), which a failed start
     quotes.
@@ -66,75 +50,50 @@ class ServiceProcess:
     def __init__(self, settings: Settings, log_dir: Path, *, port: int | None = None) -> None:
         self.settings = settings
         self.log_dir = log_dir
-        self.process: subprocess.Popen[bytes] | None = None
+        self.server: launcher.ServerProcess | None = None
         self.fixed_port = port
         self.port = port or 0
         self.starts = 0
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return launcher.local_url(self.port)
 
     @property
     def log_file(self) -> Path:
         return self.log_dir / f"service-{self.starts}.log"
 
     def start(self, *, timeout: float = 30.0) -> ServiceProcess:
-        """Starts the service and returns once its /readyz answers 200."""
-        assert self.process is None, "already running"
+        """Starts the service and returns once its /readyz answers 200; fails the test (quoting
+        the end of the log) if it exits first or is not ready within `timeout` seconds."""
+        assert self.server is None, "already running"
         self.starts += 1
         self.port = self.fixed_port or free_port()
-        env = environment(self.settings)
-        env.update({"KPCHAIN_API_HOST": "127.0.0.1", "KPCHAIN_API_PORT": str(self.port)})
-        with self.log_file.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "kpchain", "serve"],
-                env=env,
-                cwd=self.log_dir,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-        process = self.process
-
-        def ready() -> bool:
-            if process.poll() is not None:
-                raise AssertionError(f"the service exited with {process.returncode}")
-            try:
-                return httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200
-            except httpx.TransportError:
-                return False
-
+        server = launcher.spawn(
+            environment(self.settings), port=self.port, log_file=self.log_file, cwd=self.log_dir
+        )
         try:
-            wait_until(ready, timeout=timeout, what="the service to be ready")
-        except AssertionError as exc:
-            self.kill()
-            raise AssertionError(f"{exc}\n{self.log_tail()}") from None
+            server.wait_ready(timeout=timeout)
+        except ConfigError as exc:
+            server.kill()
+            raise AssertionError(exc.message) from None
+        self.server = server
         return self
 
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs, as in a crash or an OOM kill."""
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-        self.process = None
+        if self.server is not None:
+            self.server.kill()
+            self.server = None
 
     def stop(self, *, timeout: float = 15.0) -> None:
         """SIGTERM (uvicorn's graceful shutdown), SIGKILL after `timeout`."""
-        if self.process is None:
-            return
-        self.process.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=timeout)
-        self.kill()
+        if self.server is not None:
+            self.server.stop(timeout=timeout)
+            self.server = None
 
     def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
+        return launcher.log_tail(self.log_file, lines)
 
     def client(self, token: str, **kwargs: Any) -> httpx.Client:
         """An HTTP client of the service authenticating with `token`."""

@@ -17,14 +17,16 @@ from click.testing import CliRunner
 from eth_account import Account
 from sqlalchemy import func, select
 
+from helpers.documents import document
+from helpers.polling import wait_until
 from kpchain.cli import main
 from kpchain.contracts.enums import ParticipantStatus
 from kpchain.indexer.tables import Certificate
 from kpchain.service.keys import authenticate
 from kpchain.store import create_engine, migrate, session_factory
-from support_api import create_keys, document, service_settings
+from support_api import create_keys, service_settings
 from support_chain import Devnet
-from support_service import ServiceProcess, environment, wait_until
+from support_service import ServiceProcess, environment
 
 
 def _invoke(*args: str, env: dict[str, str] | None = None) -> Any:

@@ -28,6 +28,7 @@ from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.types import TxReceipt
 
+from helpers.polling import wait_until
 from kpchain.artifacts import load_artifact
 from kpchain.chain.connection import connect
 from kpchain.chain.transactions import TransactionSender
@@ -38,7 +39,6 @@ from kpchain.devnet.anvil import AnvilNode, find_anvil
 from kpchain.errors import ChainIdMismatchError, ConfigError, ContractRevertError, DeploymentError
 from kpchain.governance.settings import Founder, GovernanceSettings
 from kpchain.signing import LocalSigner, create_keystore
-from support_service import wait_until
 
 pytestmark = pytest.mark.anvil
 

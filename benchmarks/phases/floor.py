@@ -8,7 +8,6 @@ machine.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -31,6 +30,7 @@ from benchmarks.harness import (
     run_workers,
     tail,
 )
+from kpchain.devnet import launcher
 from kpchain.devnet.anvil import DEVNET_CHAIN_ID, free_port
 
 FLOOR_SERVICE = Path(__file__).resolve().parents[1] / "floor_service.py"
@@ -49,29 +49,26 @@ def measure(
     queues: dict[str, list[list[Call]]] = {exporting: [] for exporting, _ in ROUTES}
     for lifecycle_ in calls:
         queues[lifecycle_[0].sender].append(lifecycle_)
-    port = free_port()
     env = {
         **os.environ,
         "KPCHAIN_RPC_URL": chain.node.rpc_url,
         "KPCHAIN_CHAIN_ID": str(DEVNET_CHAIN_ID),
         "KPCHAIN_DATABASE_URL": f"sqlite:///{directory / 'floor.db'}",
-        "KPCHAIN_API_PORT": str(port),
         "KPCHAIN_API_THREADS": str(service_threads),
         "FLOOR_PARTICIPANTS": ",".join(code for route in ROUTES for code in route),
     }
     log_file = directory / "floor.log"
-    with log_file.open("ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, str(FLOOR_SERVICE)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-    url = f"http://127.0.0.1:{port}"
+    server = launcher.spawn(
+        env,
+        port=free_port(),
+        log_file=log_file,
+        command=[sys.executable, str(FLOOR_SERVICE)],
+        name="the floor service",
+    )
+    url = server.url
     tally = Tally()
     try:
-        _wait_ready(process, url, log_file)
+        server.wait_ready(timeout=READY_TIMEOUT)
         with httpx.Client(base_url=url, timeout=RECEIPT_TIMEOUT) as client:
             for lifecycle_ in warmup:
                 lifecycle(client, registry.address, lifecycle_, Tally())
@@ -91,10 +88,10 @@ def measure(
             for exporting, _ in ROUTES
             for n in range(threads)
         ]
-        cpu = CpuMeter({"service": process.pid, "anvil": chain.anvil_pid, "client": os.getpid()})
+        cpu = CpuMeter({"service": server.pid, "anvil": chain.anvil_pid, "client": os.getpid()})
         elapsed = run_workers(workers, cpu)
     finally:
-        _stop(process)
+        server.stop(timeout=20)
     return {
         "seconds": round(elapsed, 3),
         "operations": tally.operations,
@@ -122,28 +119,3 @@ def lifecycle(client: httpx.Client, to: str, calls: list[Call], tally: Tally) ->
             tally.failed(f"floor {call.kind}: HTTP {response.status_code} {response.text[:300]}")
             return
         tally.ok(call.kind, seconds)
-
-
-def _wait_ready(process: subprocess.Popen[bytes], url: str, log_file: Path) -> None:
-    """Returns once `url`/readyz answers 200; stops `process` and raises if it never does."""
-    deadline = time.monotonic() + READY_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url} exited with {process.returncode}: {tail(log_file)}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    _stop(process)
-    raise RuntimeError(f"{url} was not ready within {READY_TIMEOUT:.0f}s: {tail(log_file)}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()

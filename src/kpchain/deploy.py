@@ -38,9 +38,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import yaml
 from eth_utils.crypto import keccak
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractConstructor, ContractFunction
@@ -49,6 +48,7 @@ from web3.types import TxReceipt
 from kpchain.artifacts import load_artifact
 from kpchain.chain.connection import endpoint, node_chain_id
 from kpchain.chain.transactions import SignedTransaction, TransactionSender, call_node
+from kpchain.configfile import ConfigFile
 from kpchain.contracts.encoding import participant_code, zone_id
 from kpchain.contracts.enums import ParticipantStatus
 from kpchain.errors import (
@@ -244,25 +244,12 @@ def read_founders(path: Path) -> list[Founder]:
     base loader, which keeps every value a string (Norway's ``NO`` stays "NO").
 
     Raises:
-        ConfigError: the file cannot be read, or an entry lacks an admin or is malformed.
+        ConfigFileError: the file cannot be read, or an entry lacks an admin or is malformed
+            (the message gives the line).
     """
-    try:
-        raw = _read_founders_file(path)
-        if _is_network_file(raw):
-            raw = raw["members"]
-        parsed = _FoundersFile.model_validate({"founders": raw or {}})
-    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
-        problems = (
-            "; ".join(
-                f"{'.'.join(str(part) for part in error['loc'][1:]) or '(top)'}: {error['msg']}"
-                for error in exc.errors(include_url=False)
-            )
-            if isinstance(exc, ValidationError)
-            else f"{type(exc).__name__}: {exc}"
-        )
-        raise ConfigError(
-            f"cannot read founders file {path}: {problems}", detail={"founders_file": str(path)}
-        ) from None
+    file = ConfigFile.read(path, what="founders file", strings=True)
+    at = ("members",) if _is_network_file(file.data) else ()
+    entries = file.validate(_FOUNDERS, at=at)
     return [
         Founder(
             code=code,
@@ -270,7 +257,7 @@ def read_founders(path: Path) -> list[Founder]:
             status=ParticipantStatus[entry.status.upper()],
             zones=tuple(entry.zones),
         )
-        for code, entry in parsed.founders.items()
+        for code, entry in entries.items()
     ]
 
 
@@ -279,25 +266,13 @@ def read_validators(path: Path) -> tuple[str, ...]:
     of `kpchain consortium init`, none for a plain founders file.
 
     Raises:
-        ConfigError: the file cannot be read, or a validator is not an address.
+        ConfigFileError: the file cannot be read, or a validator is not an address.
     """
-    try:
-        raw = _read_founders_file(path)
-        if not _is_network_file(raw):
-            return ()
-        return tuple(Web3.to_checksum_address(node["validator"]) for node in raw["nodes"].values())
-    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError, yaml.YAMLError) as exc:
-        raise ConfigError(
-            f"cannot read the validators of {path}: {type(exc).__name__}: {exc}",
-            detail={"founders_file": str(path)},
-        ) from None
-
-
-def _read_founders_file(path: Path) -> Any:
-    text = path.read_text(encoding="utf-8")
-    if path.suffix.lower() == ".json":
-        return json.loads(text)
-    return yaml.load(text, Loader=yaml.BaseLoader)  # BaseLoader: builds no objects
+    file = ConfigFile.read(path, what="founders file", strings=True)
+    if not _is_network_file(file.data):
+        return ()
+    nodes = file.validate(_NODES, at=("nodes",))
+    return tuple(Web3.to_checksum_address(node.validator) for node in nodes.values())
 
 
 def _is_network_file(raw: Any) -> bool:
@@ -313,10 +288,18 @@ class _FounderEntry(BaseModel):
     zones: list[str] = Field(default_factory=list)
 
 
-class _FoundersFile(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+_FOUNDERS = TypeAdapter(dict[str, _FounderEntry])
 
-    founders: dict[str, _FounderEntry]
+
+class _NodeEntry(BaseModel):
+    """A node of network.json: only its validator matters here."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    validator: str = Field(pattern="^0x[0-9a-fA-F]{40}$")
+
+
+_NODES = TypeAdapter(dict[str, _NodeEntry])
 
 
 def _check_founders(founders: Sequence[Founder], settings: GovernanceSettings) -> int:

@@ -8,9 +8,10 @@ the API layer (`kpchain.api.errors`) is the only place that turns these into HTT
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from enum import StrEnum, unique
-from typing import Any
+from pathlib import Path
+from typing import Any, NamedTuple
 
 
 @unique
@@ -185,6 +186,82 @@ class ConfigError(KpchainError):
     """Settings are missing or contradict each other."""
 
     code = ErrorCode.CONFIG_ERROR
+
+
+class ConfigProblem(NamedTuple):
+    """One problem of a configuration file: where it is (the setting's dotted path, "(top)" for
+    the whole file), its line (1-based) when known, and what is wrong."""
+
+    where: str
+    line: int | None
+    message: str
+
+
+class ConfigFileError(ConfigError):
+    """A configuration file (the signers, founders or webhooks file, a member's public parts)
+    cannot be read, does not parse, or breaks its documented shape; `kpchain.configfile` raises
+    it, through `unreadable` or `invalid`.
+
+    The message names the file and each problem with its line when known. `detail` holds the
+    file under ``<what>_file`` ("signers_file") and the first problem's ``line``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        what: str,
+        path: Path | str,
+        line: int | None = None,
+        problems: Sequence[ConfigProblem] = (),
+    ) -> None:
+        detail: dict[str, Any] = {what.replace(" ", "_"): str(path)}
+        if line is not None:
+            detail["line"] = line
+        super().__init__(message, detail=detail)
+        self.what = what
+        self.path = Path(path)
+        self.line = line
+        self.problems = list(problems)
+
+    @classmethod
+    def unreadable(
+        cls,
+        what: str,
+        path: Path | str,
+        reason: str,
+        *,
+        line: int | None = None,
+        hint: str | None = None,
+    ) -> ConfigFileError:
+        """The file cannot be read or parsed: "cannot read signers file <path>: <reason>"."""
+        message = f"cannot read {what} {path}: {reason}" + (f"; {hint}" if hint else "")
+        return cls(message, what=what, path=path, line=line)
+
+    @classmethod
+    def invalid(
+        cls,
+        what: str,
+        path: Path | str,
+        problems: Sequence[ConfigProblem],
+        *,
+        headline: str = "is malformed",
+    ) -> ConfigFileError:
+        """The file parses, but some settings break its shape: "signers file <path> is
+        malformed: participants.BW.address: <problem> (line 3); …"."""
+        rendered = "; ".join(
+            f"{problem.where}: {problem.message}"
+            + (f" (line {problem.line})" if problem.line is not None else "")
+            for problem in problems
+        )
+        lines = [problem.line for problem in problems if problem.line is not None]
+        return cls(
+            f"{what} {path} {headline}: {rendered}",
+            what=what,
+            path=path,
+            line=lines[0] if lines else None,
+            problems=problems,
+        )
 
 
 class DatabaseInUseError(ConfigError):

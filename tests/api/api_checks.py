@@ -4,19 +4,16 @@ stream's wire format."""
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from httpx import Response
 
+from helpers.polling import wait_until
 from kpchain.contracts.encoding import cert_number
 from kpchain.contracts.enums import CertificateStatus
 from kpchain.devnet.seed import participant_account
 from support_api import Service
-
-T = TypeVar("T")
 
 
 def authority(code: str) -> str:
@@ -107,17 +104,6 @@ def events(response: Response) -> list[dict[str, Any]]:
     return parsed
 
 
-def eventually(probe: Callable[[], T | None], *, timeout: float = 20.0) -> T:
-    """Polls `probe` until it returns something other than None (or fails the test)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = probe()
-        if result is not None:
-            return result
-        assert time.monotonic() < deadline, f"condition not met within {timeout} s"
-        time.sleep(0.05)
-
-
 def caught_up(service: Service) -> dict[str, Any]:
     """Waits until the service's index has every block of the chain (it starts behind, and
     follows the chain in the background); returns the readiness answer."""
@@ -127,4 +113,4 @@ def caught_up(service: Service) -> dict[str, Any]:
         body: dict[str, Any] = response.json()
         return body if body["checks"]["index"]["lag"] == 0 else None
 
-    return eventually(probe)
+    return wait_until(probe, timeout=20, what="the index to catch up with the chain")

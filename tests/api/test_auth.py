@@ -6,9 +6,10 @@ from typing import Any
 
 from api_checks import assert_error, nonce
 
+from helpers.documents import document
 from kpchain.service.keys import revoke_key
 from kpchain.store import create_engine, session_factory
-from support_api import Service, document
+from support_api import Service
 
 RECEIPT = {"parcels": 3, "carats": "1234.56", "received_at": "2026-11-27"}
 

@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from api_checks import assert_error, authority, caught_up, error_fields, eventually
+from api_checks import assert_error, authority, caught_up, error_fields
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from fastapi.testclient import TestClient
 from httpx import Response
 
+from helpers.polling import wait_until
 from kpchain.app import create_app
 from kpchain.certificates.typed_data import Certificate, typed_data
 from kpchain.chain.transactions import TransactionSender
@@ -94,7 +95,9 @@ def test_admin_adds_authority_whose_certificates_are_accepted_until_it_is_revoke
     assert read.json() == view
 
     _issue_signed_by(service.chain, fresh, service.chain.certificate("BW-2026-000101"))
-    issued = eventually(lambda: _certificate(service, "BW-2026-000101"))
+    issued = wait_until(
+        lambda: _certificate(service, "BW-2026-000101"), timeout=20, what="the index to have it"
+    )
     assert issued["signer"] == fresh.address
     assert issued["status"] == "issued"
 

@@ -25,9 +25,10 @@ from api_checks import (
 )
 from fastapi.testclient import TestClient
 
+from helpers.documents import document
 from kpchain.app import create_app
 from kpchain.contracts.enums import CertificateStatus, ParticipantStatus, WithdrawalReason
-from support_api import Service, create_keys, document, service_settings
+from support_api import Service, create_keys, service_settings
 from support_chain import Devnet
 
 DAY = 86_400

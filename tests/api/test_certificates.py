@@ -19,6 +19,7 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils.crypto import keccak
 
+from helpers.documents import document
 from kpchain.certificates.models import (
     CertificateDocument,
     ReceiveRequest,
@@ -28,7 +29,7 @@ from kpchain.certificates.models import (
 from kpchain.certificates.typed_data import document_hash, typed_data
 from kpchain.contracts.encoding import cert_number
 from kpchain.contracts.enums import CertificateStatus
-from support_api import Service, document
+from support_api import Service
 
 CHAIN_ID = 2021
 TWO_LINES = [

@@ -18,12 +18,13 @@ from api_checks import (
     todays_receipt,
 )
 
+from helpers.documents import document
 from kpchain.api.errors import status_of
 from kpchain.chain.errors import REVERTS
 from kpchain.contracts.enums import CertificateStatus, ParticipantStatus
 from kpchain.devnet.anvil import AnvilNode
 from kpchain.errors import ContractRevertError
-from support_api import METRICS_HEADERS, Service, document
+from support_api import METRICS_HEADERS, Service
 
 DAY = 86_400
 

@@ -12,11 +12,13 @@ from typing import Any
 import httpx
 import pytest
 
+from helpers.documents import document
+from helpers.polling import wait_until
 from kpchain.service.keys import revoke_key
 from kpchain.store import create_engine, session_factory
-from support_api import create_keys, document, service_settings
+from support_api import create_keys, service_settings
 from support_chain import Devnet
-from support_service import ServiceProcess, wait_until
+from support_service import ServiceProcess
 
 pytestmark = pytest.mark.anvil
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from api_checks import assert_error, caught_up, eventually
+from api_checks import assert_error, caught_up
 from eth_account import Account
 from httpx import Response
 
+from helpers.polling import wait_until
 from kpchain.contracts.encoding import participant_code, zone_id
 from kpchain.contracts.enums import ParticipantStatus
 from kpchain.devnet.seed import DEVNET_GOVERNANCE, participant_account
@@ -145,7 +146,11 @@ def test_one_objection_defeats_a_proposal(service: Service) -> None:
 
     assert objected["votes"]["object"] == 1
     assert assert_error(refused, 409, "proposal_not_executable")["detail"]["state"] == "defeated"
-    assert eventually(lambda: _get(service, proposed["id"])["state"] == "defeated" or None)
+    assert wait_until(
+        lambda: _get(service, proposed["id"])["state"] == "defeated" or None,
+        timeout=20,
+        what="the proposal to be defeated",
+    )
     assert _status(service, "CA") == ParticipantStatus.ACTIVE
 
 

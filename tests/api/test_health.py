@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api_checks import eventually
-
+from helpers.polling import wait_until
 from support_api import METRICS_HEADERS, Service
 
 
@@ -20,7 +19,7 @@ def test_health_endpoints_answer_when_service_runs(service: Service) -> None:
     assert health.status_code == 200
     assert health.json() == {"status": "ok"}
 
-    ready = eventually(lambda: _ready(service))
+    ready = wait_until(lambda: _ready(service), timeout=20, what="the service to be ready")
     assert ready["status"] == "ready"
     checks = ready["checks"]
     assert checks["chain_id"] == 2021

@@ -8,8 +8,9 @@ from typing import Any
 
 from api_checks import assert_error, assert_step, authority, caught_up, chain_status, nonce
 
+from helpers.documents import document
 from kpchain.contracts.enums import CertificateStatus, ParticipantStatus
-from support_api import Service, document
+from support_api import Service
 
 
 def _issue(service: Service, body: dict[str, Any], key: str, code: str = "BW") -> Any:

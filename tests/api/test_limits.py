@@ -13,8 +13,9 @@ import pytest
 from api_checks import assert_error
 from fastapi.testclient import TestClient
 
+from helpers.documents import document
 from kpchain.app import create_app
-from support_api import METRICS_HEADERS, Service, create_keys, document, service_settings
+from support_api import METRICS_HEADERS, Service, create_keys, service_settings
 from support_chain import Devnet
 from support_service import ServiceProcess
 

@@ -19,9 +19,10 @@ from pathlib import Path
 
 import pytest
 
+from helpers.documents import document
 from kpchain.chain.connection import connect
 from kpchain.devnet.anvil import DEVNET_CHAIN_ID, AnvilNode
-from support_api import create_keys, document, service_settings
+from support_api import create_keys, service_settings
 from support_chain import Devnet
 from support_service import ServiceProcess
 

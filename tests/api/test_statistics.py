@@ -24,12 +24,13 @@ import pytest
 from api_checks import assert_error
 from fastapi.testclient import TestClient
 
+from helpers.documents import document
 from kpchain.app import create_app
 from kpchain.chain.connection import connect
 from kpchain.devnet.anvil import DEVNET_CHAIN_ID, AnvilNode
 from kpchain.devnet.seed import DEMO_PARTICIPANTS
 from kpchain.reports.statistics import MAX_YEAR, MIN_YEAR
-from support_api import Service, create_keys, document, service_settings
+from support_api import Service, create_keys, service_settings
 from support_chain import Devnet
 from support_db import PostgresCluster
 

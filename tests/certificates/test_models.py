@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from web3 import Web3
 
+from helpers.documents import EXAMPLE, example
 from kpchain.certificates.models import (
     MAX_LINES,
     UINT32_MAX,
@@ -88,43 +89,16 @@ SALT_A = bytes(range(32))
 SALT_B = bytes(range(32, 64))
 REGISTRY = "0x5FbDB2315678afecb367f032d93F642f64180aa3"  # any address: the EIP-712 domain only
 
-# The certificate document of DESIGN.md §4, as a client sends it.
-EXAMPLE: dict[str, Any] = {
-    "cert_no": "BW-2026-000123",
-    "exporting_participant": "BW",
-    "importing_participant": "AE",
-    "origin": "BW",
-    "provenance": None,
-    "origin_zone": None,
-    "exporter": {"name": "Okavango Diamond Company", "address": "Gaborone", "licence": "EX-17"},
-    "importer": {"name": "Dubai Rough DMCC", "address": "Dubai", "licence": "DMCC-42"},
-    "lines": [{"hs_code": "7102.31", "carats": "1234.56", "value_usd": "456789.00", "parcels": 3}],
-    "issued_at": "2026-11-27",
-    "expires_at": "2027-01-26",
-    "issuing_authority": "Government Diamond Office",
-}
-
-
-def document(**changes: Any) -> dict[str, Any]:
-    """The example document with top-level fields changed (a value of ... removes the field)."""
-    data: dict[str, Any] = json.loads(json.dumps(EXAMPLE))
-    for key, value in changes.items():
-        if value is ...:
-            del data[key]
-        else:
-            data[key] = value
-    return data
-
 
 def with_line(**changes: Any) -> dict[str, Any]:
     """The example document with its one line changed."""
     line = {**EXAMPLE["lines"][0], **changes}
-    return document(lines=[line])
+    return example(lines=[line])
 
 
 def with_party(role: str, **changes: Any) -> dict[str, Any]:
     """The example document with the exporter's or importer's fields changed."""
-    return document(**{role: {**EXAMPLE[role], **changes}})
+    return example(**{role: {**EXAMPLE[role], **changes}})
 
 
 def errors_of(model: type[BaseModel], data: Any) -> list[tuple[tuple[Any, ...], str]]:
@@ -148,7 +122,7 @@ def deployed(w3: Web3) -> tuple[TransactionSender, str]:
     return deployer, deployment.address
 
 
-def example() -> CertificateDocument:
+def parsed_example() -> CertificateDocument:
     return CertificateDocument.model_validate(EXAMPLE)
 
 
@@ -279,7 +253,7 @@ def test_certificate_line_reads_decimal_when_string_or_integer(
 
 def test_certificate_document_accepts_mixed_origin_zone_and_replacement() -> None:
     doc = CertificateDocument.model_validate(
-        document(
+        example(
             origin="MIXED",
             provenance="ZA",
             origin_zone="CF:Berberati",
@@ -293,7 +267,7 @@ def test_certificate_document_accepts_mixed_origin_zone_and_replacement() -> Non
 
 def test_certificate_document_accepts_limits_when_at_maximum() -> None:
     line = {"hs_code": "7102.10", "carats": "0.01", "value_usd": "0.01", "parcels": UINT32_MAX}
-    data = document(
+    data = example(
         cert_no="BW-" + "~" * 29,
         lines=[line] * MAX_LINES,
         issued_at="1970-01-01",
@@ -325,58 +299,58 @@ def test_party_strips_and_normalises_when_text_has_spaces_or_decomposed_letters(
 
 REJECTED: dict[str, tuple[dict[str, Any], tuple[Any, ...], str]] = {
     # cert_no
-    "cert_no with space": (document(cert_no="BW 2026-1"), ("cert_no",), "cert_no_characters"),
-    "cert_no non-ascii": (document(cert_no="BW-2026-é"), ("cert_no",), "cert_no_characters"),
-    "cert_no 33 chars": (document(cert_no="BW-" + "1" * 30), ("cert_no",), "cert_no_too_long"),
-    "cert_no no hyphen": (document(cert_no="BW2026000123"), ("cert_no",), "cert_no_prefix"),
-    "cert_no only prefix": (document(cert_no="BW-"), ("cert_no",), "cert_no_prefix"),
-    "cert_no other prefix": (document(cert_no="ZA-2026-1"), ("cert_no",), "cert_no_prefix"),
-    "cert_no number": (document(cert_no=2026), ("cert_no",), "string_type"),
-    "cert_no missing": (document(cert_no=...), ("cert_no",), "missing"),
+    "cert_no with space": (example(cert_no="BW 2026-1"), ("cert_no",), "cert_no_characters"),
+    "cert_no non-ascii": (example(cert_no="BW-2026-é"), ("cert_no",), "cert_no_characters"),
+    "cert_no 33 chars": (example(cert_no="BW-" + "1" * 30), ("cert_no",), "cert_no_too_long"),
+    "cert_no no hyphen": (example(cert_no="BW2026000123"), ("cert_no",), "cert_no_prefix"),
+    "cert_no only prefix": (example(cert_no="BW-"), ("cert_no",), "cert_no_prefix"),
+    "cert_no other prefix": (example(cert_no="ZA-2026-1"), ("cert_no",), "cert_no_prefix"),
+    "cert_no number": (example(cert_no=2026), ("cert_no",), "string_type"),
+    "cert_no missing": (example(cert_no=...), ("cert_no",), "missing"),
     # participants
     "exporting lower-case": (
-        document(exporting_participant="bw", cert_no="bw-1"),
+        example(exporting_participant="bw", cert_no="bw-1"),
         ("exporting_participant",),
         "participant_code",
     ),
     "exporting three letters": (
-        document(exporting_participant="BWA"),
+        example(exporting_participant="BWA"),
         ("exporting_participant",),
         "participant_code",
     ),
     "importing digit": (
-        document(importing_participant="A1"),
+        example(importing_participant="A1"),
         ("importing_participant",),
         "participant_code",
     ),
     "importing accented": (
-        document(importing_participant="ÄE"),
+        example(importing_participant="ÄE"),
         ("importing_participant",),
         "participant_code",
     ),
     "importing equals exporting": (
-        document(importing_participant="BW"),
+        example(importing_participant="BW"),
         ("importing_participant",),
         "participants_identical",
     ),
     # origin and provenance
-    "origin name": (document(origin="Botswana"), ("origin",), "origin_code"),
-    "origin lower-case mixed": (document(origin="mixed"), ("origin",), "origin_code"),
-    "mixed without provenance": (document(origin="MIXED"), ("provenance",), "provenance_missing"),
+    "origin name": (example(origin="Botswana"), ("origin",), "origin_code"),
+    "origin lower-case mixed": (example(origin="mixed"), ("origin",), "origin_code"),
+    "mixed without provenance": (example(origin="MIXED"), ("provenance",), "provenance_missing"),
     "provenance on unmixed": (
-        document(provenance="ZA"),
+        example(provenance="ZA"),
         ("provenance",),
         "provenance_unexpected",
     ),
     "provenance lower-case": (
-        document(origin="MIXED", provenance="za"),
+        example(origin="MIXED", provenance="za"),
         ("provenance",),
         "participant_code",
     ),
-    "origin_zone empty": (document(origin_zone=""), ("origin_zone",), "string_too_short"),
-    "origin_zone blank": (document(origin_zone="   "), ("origin_zone",), "string_too_short"),
+    "origin_zone empty": (example(origin_zone=""), ("origin_zone",), "string_too_short"),
+    "origin_zone blank": (example(origin_zone="   "), ("origin_zone",), "string_too_short"),
     "origin_zone 101 chars": (
-        document(origin_zone="Z" * 101),
+        example(origin_zone="Z" * 101),
         ("origin_zone",),
         "string_too_long",
     ),
@@ -407,7 +381,7 @@ REJECTED: dict[str, tuple[dict[str, Any], tuple[Any, ...], str]] = {
         "string_too_long",
     ),
     "importer licence missing": (
-        document(importer={"name": "X", "address": "Y"}),
+        example(importer={"name": "X", "address": "Y"}),
         ("importer", "licence"),
         "missing",
     ),
@@ -417,8 +391,8 @@ REJECTED: dict[str, tuple[dict[str, Any], tuple[Any, ...], str]] = {
         "extra_forbidden",
     ),
     # lines
-    "no lines": (document(lines=[]), ("lines",), "too_short"),
-    "101 lines": (document(lines=EXAMPLE["lines"] * 101), ("lines",), "too_long"),
+    "no lines": (example(lines=[]), ("lines",), "too_short"),
+    "101 lines": (example(lines=EXAMPLE["lines"] * 101), ("lines",), "too_long"),
     "hs code unknown": (with_line(hs_code="7102.39"), ("lines", 0, "hs_code"), "literal_error"),
     "hs code number": (with_line(hs_code=710231), ("lines", 0, "hs_code"), "literal_error"),
     "carats float": (with_line(carats=1234.56), ("lines", 0, "carats"), "decimal_float"),
@@ -452,48 +426,48 @@ REJECTED: dict[str, tuple[dict[str, Any], tuple[Any, ...], str]] = {
     "parcels float": (with_line(parcels=3.0), ("lines", 0, "parcels"), "int_type"),
     "line extra field": (with_line(colour="D"), ("lines", 0, "colour"), "extra_forbidden"),
     # dates
-    "issued_at slashes": (document(issued_at="27/11/2026"), ("issued_at",), "date_format"),
-    "issued_at timestamp": (document(issued_at=1795737600), ("issued_at",), "date_format"),
+    "issued_at slashes": (example(issued_at="27/11/2026"), ("issued_at",), "date_format"),
+    "issued_at timestamp": (example(issued_at=1795737600), ("issued_at",), "date_format"),
     "issued_at datetime": (
-        document(issued_at="2026-11-27T00:00:00Z"),
+        example(issued_at="2026-11-27T00:00:00Z"),
         ("issued_at",),
         "date_format",
     ),
-    "issued_at before 1970": (document(issued_at="1969-12-31"), ("issued_at",), "date_too_early"),
+    "issued_at before 1970": (example(issued_at="1969-12-31"), ("issued_at",), "date_too_early"),
     "expires_at not a day": (
-        document(expires_at="2027-02-30"),
+        example(expires_at="2027-02-30"),
         ("expires_at",),
         "date_from_datetime_parsing",
     ),
     "expires_at same day": (
-        document(expires_at="2026-11-27"),
+        example(expires_at="2026-11-27"),
         ("expires_at",),
         "expiry_not_after_issue",
     ),
     "expires_at before": (
-        document(expires_at="2026-11-26"),
+        example(expires_at="2026-11-26"),
         ("expires_at",),
         "expiry_not_after_issue",
     ),
     # the rest
     "issuing_authority empty": (
-        document(issuing_authority=""),
+        example(issuing_authority=""),
         ("issuing_authority",),
         "string_too_short",
     ),
     "issuing_authority 201 chars": (
-        document(issuing_authority="A" * 201),
+        example(issuing_authority="A" * 201),
         ("issuing_authority",),
         "string_too_long",
     ),
-    "replaces itself": (document(replaces="BW-2026-000123"), ("replaces",), "replaces_itself"),
+    "replaces itself": (example(replaces="BW-2026-000123"), ("replaces",), "replaces_itself"),
     "replaces other exporter": (
-        document(replaces="ZA-2026-000001"),
+        example(replaces="ZA-2026-000001"),
         ("replaces",),
         "replaces_other_exporter",
     ),
-    "replaces with space": (document(replaces="BW 1"), ("replaces",), "cert_no_characters"),
-    "unknown field": (document(colour="D"), ("colour",), "extra_forbidden"),
+    "replaces with space": (example(replaces="BW 1"), ("replaces",), "cert_no_characters"),
+    "unknown field": (example(colour="D"), ("colour",), "extra_forbidden"),
 }
 
 
@@ -505,7 +479,7 @@ def test_certificate_document_rejects_naming_field_when_rule_broken(
 
 
 def test_certificate_document_reports_every_cross_field_error_when_several_broken() -> None:
-    data = document(
+    data = example(
         cert_no="ZA-1", importing_participant="BW", origin="MIXED", expires_at="2026-01-01"
     )
 
@@ -521,7 +495,7 @@ def test_certificate_document_prefixes_error_location_when_nested_in_batch() -> 
     batch = TypeAdapter(list[CertificateDocument])
 
     with pytest.raises(ValidationError) as caught:
-        batch.validate_python([EXAMPLE, document(cert_no="ZA-1")])
+        batch.validate_python([EXAMPLE, example(cert_no="ZA-1")])
 
     assert [error["loc"] for error in caught.value.errors()] == [(1, "cert_no")]
 
@@ -546,7 +520,7 @@ def test_certificate_document_rejects_float_when_given_python_float() -> None:
 
 
 def test_certificate_document_is_immutable() -> None:
-    doc = example()
+    doc = parsed_example()
 
     with pytest.raises(ValidationError):
         doc.cert_no = "BW-2"
@@ -774,7 +748,7 @@ def test_document_invalid_error_is_kpchain_error_and_value_error() -> None:
 
 
 def test_to_contract_encodes_design_example() -> None:
-    cert = to_contract(example(), exporter_salt=SALT_A, importer_salt=SALT_B)
+    cert = to_contract(parsed_example(), exporter_salt=SALT_A, importer_salt=SALT_B)
 
     assert cert == Certificate(
         certNo=cert_number("BW-2026-000123"),
@@ -783,8 +757,8 @@ def test_to_contract_encodes_design_example() -> None:
         origin=b"BW",
         provenance=MIXED_ORIGIN,
         originZone=ZERO32,
-        exporterHash=party_hash(example().exporter, SALT_A),
-        importerHash=party_hash(example().importer, SALT_B),
+        exporterHash=party_hash(parsed_example().exporter, SALT_A),
+        importerHash=party_hash(parsed_example().importer, SALT_B),
         lines=(Line(hsCode=710231, carats=123_456, valueUsdCents=45_678_900, parcels=3),),
         issuedAt=1_795_737_600,  # 2026-11-27T00:00:00Z
         expiresAt=1_801_007_999,  # 2027-01-26T23:59:59Z
@@ -795,7 +769,7 @@ def test_to_contract_encodes_design_example() -> None:
 
 def test_to_contract_encodes_mixed_origin_zone_and_replacement() -> None:
     doc = CertificateDocument.model_validate(
-        document(origin="MIXED", provenance="ZA", origin_zone="CF:Carnot", replaces="BW-1")
+        example(origin="MIXED", provenance="ZA", origin_zone="CF:Carnot", replaces="BW-1")
     )
 
     cert = to_contract(doc, exporter_salt=SALT_A, importer_salt=SALT_B)
@@ -807,7 +781,7 @@ def test_to_contract_encodes_mixed_origin_zone_and_replacement() -> None:
 
 def test_to_contract_raises_document_invalid_when_salt_short() -> None:
     with pytest.raises(DocumentInvalidError):
-        to_contract(example(), exporter_salt=bytes(16), importer_salt=SALT_B)
+        to_contract(parsed_example(), exporter_salt=bytes(16), importer_salt=SALT_B)
 
 
 @given(documents(), st.binary(min_size=32, max_size=32), st.binary(min_size=32, max_size=32))
@@ -841,8 +815,8 @@ def test_document_from_contract_inverts_to_contract(doc: CertificateDocument) ->
 
 def _from_contract(cert: Certificate, **changes: Any) -> CertificateDocument:
     arguments: dict[str, Any] = {
-        "exporter": example().exporter,
-        "importer": example().importer,
+        "exporter": parsed_example().exporter,
+        "importer": parsed_example().importer,
         "exporter_salt": SALT_A,
         "importer_salt": SALT_B,
         "origin_zone": None,
@@ -862,7 +836,7 @@ def _from_contract(cert: Certificate, **changes: Any) -> CertificateDocument:
 def test_document_from_contract_raises_document_invalid_when_off_chain_part_differs(
     changes: dict[str, Any], match: str
 ) -> None:
-    cert = to_contract(example(), exporter_salt=SALT_A, importer_salt=SALT_B)
+    cert = to_contract(parsed_example(), exporter_salt=SALT_A, importer_salt=SALT_B)
 
     with pytest.raises(DocumentInvalidError, match=match):
         _from_contract(cert, **changes)
@@ -880,7 +854,7 @@ def test_document_from_contract_raises_document_invalid_when_off_chain_part_diff
 def test_document_from_contract_raises_document_invalid_when_chain_holds_what_no_document_can(
     changes: dict[str, Any],
 ) -> None:
-    cert = to_contract(example(), exporter_salt=SALT_A, importer_salt=SALT_B)
+    cert = to_contract(parsed_example(), exporter_salt=SALT_A, importer_salt=SALT_B)
     odd = Certificate(**{**cert.__dict__, **changes})
 
     with pytest.raises(DocumentInvalidError) as caught:
@@ -1058,7 +1032,7 @@ def test_to_contract_document_hash_equals_contract_hash_certificate(w3: Web3) ->
     _, address = deployed(w3)
     contract = registry(w3, address)
     mixed = CertificateDocument.model_validate(
-        document(
+        example(
             origin="MIXED",
             provenance="ZA",
             origin_zone="CF:Carnot",
@@ -1068,7 +1042,7 @@ def test_to_contract_document_hash_equals_contract_hash_certificate(w3: Web3) ->
         )
     )
 
-    for doc in (example(), mixed):
+    for doc in (parsed_example(), mixed):
         cert = to_contract(doc, exporter_salt=new_salt(), importer_salt=new_salt())
         on_chain = bytes(contract.functions.hashCertificate(cert.to_abi()).call())
         assert on_chain == document_hash(cert, chain_id=DEVNET_CHAIN_ID, verifying_contract=address)
@@ -1081,7 +1055,7 @@ def test_to_contract_certificate_is_issued_and_matches_when_signed_by_authority(
     authority = LocalSigner(participant_account("BW", "authority"))
     today = datetime.now(UTC).date()
     doc = CertificateDocument.model_validate(
-        document(
+        example(
             origin="CF",  # restricted to zones on the devnet
             origin_zone="CF:Berberati",
             issued_at=today.isoformat(),

@@ -32,10 +32,10 @@ import os
 import shutil
 import signal
 import subprocess
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import rlp  # type: ignore[import-untyped]
@@ -43,9 +43,9 @@ from eth_account.signers.local import LocalAccount
 from eth_keys.datatypes import PrivateKey, Signature
 from eth_utils.crypto import keccak
 
+from helpers.polling import wait_until
 from kpchain.devnet.anvil import free_port
 from kpchain.signing.devkeys import development_account
-from support_service import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 LAUNCHER = Path(__file__).resolve().parent / "ethereumjs_node.mjs"
@@ -85,8 +85,6 @@ await db.put('config:client_key', Uint8Array.from(Buffer.from(key, 'hex')),
              { keyEncoding: 'utf8', valueEncoding: 'view' });
 await db.close();
 """
-
-T = TypeVar("T")
 
 
 def signer_account(index: int) -> LocalAccount:
@@ -148,14 +146,6 @@ def block_signer(block: dict[str, Any]) -> str:
     signature = Signature(vrs=(seal[64], r, s))
     public_key = signature.recover_public_key_from_msg_hash(keccak(rlp.encode(header)))
     return str(public_key.to_checksum_address())
-
-
-def wait_for(check: Callable[[], T | None], *, timeout: float, what: str, log: str = "") -> T:
-    """`wait_until`, with `log` (the nodes' log tails) in the failure message."""
-    try:
-        return wait_until(check, timeout=timeout, what=what)
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}\n{log}") from None
 
 
 @dataclass
@@ -402,8 +392,8 @@ class CliqueNetwork:
             found = node.try_rpc("net_peerCount")
             return int(found, 16) if found is not None and int(found, 16) >= count else None
 
-        return wait_for(
-            enough, timeout=timeout, what=f"node {index} to have {count} peer(s)", log=self.logs()
+        return wait_until(
+            enough, timeout=timeout, what=f"node {index} to have {count} peer(s)", log=self.logs
         )
 
     def wait_for_blocks(
@@ -428,11 +418,11 @@ class CliqueNetwork:
             return height if len(hashes) == 1 and None not in hashes else None
 
         names = ", ".join(str(node.index) for node in chosen)
-        return wait_for(
+        return wait_until(
             agreed,
             timeout=timeout,
             what=f"nodes {names} to agree on block {height}",
-            log=self.logs(),
+            log=self.logs,
         )
 
     # --- internals -------------------------------------------------------------------------------
@@ -492,7 +482,7 @@ class CliqueNetwork:
                 raise AssertionError(f"node {node.index} exited with {code}\n{node.log_tail()}")
             return node.try_rpc("eth_chainId") is not None
 
-        wait_for(up, timeout=timeout, what=f"node {node.index} to answer", log=node.log_tail())
+        wait_until(up, timeout=timeout, what=f"node {node.index} to answer", log=node.log_tail)
 
 
 def _node_binary() -> str:

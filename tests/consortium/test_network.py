@@ -36,9 +36,11 @@ from eth_account import Account
 from eth_utils.crypto import keccak
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
-from support_network import CHAIN_ID, CliqueNetwork, block_signer, wait_for
+from support_network import CHAIN_ID, CliqueNetwork, block_signer
 from web3 import Web3
 
+from helpers.documents import document
+from helpers.polling import wait_until
 from kpchain.certificates.models import CertificateDocument, new_salt, to_contract
 from kpchain.certificates.typed_data import typed_data
 from kpchain.chain.connection import connect
@@ -63,10 +65,9 @@ from kpchain.devnet.seed import (
 from kpchain.indexer import Indexer
 from kpchain.signing import LocalSigner, create_keystore
 from kpchain.store import create_engine, migrate, session_factory
-from support_api import WAIT, Party, document, service_settings, start_sovereign_service
+from support_api import WAIT, Party, service_settings, start_sovereign_service
 from support_db import Dump, dump_index
 from support_pdf import flat, pages_text
-from support_service import wait_until
 
 pytestmark = pytest.mark.network
 
@@ -510,11 +511,11 @@ def _seal_alone_on_node3(network: CliqueNetwork, fork_tx: SignedTransaction) -> 
     assert block_signer(node3.block(branch_point)) != node3.signer.address
 
     node3.rpc("eth_sendRawTransaction", "0x" + fork_tx.raw.hex())
-    receipt = wait_for(
+    receipt = wait_until(
         lambda: node3.try_rpc("eth_getTransactionReceipt", fork_tx.tx_hash),
         timeout=60,
         what="node 3 to seal the transaction alone",
-        log=node3.log_tail(),
+        log=node3.log_tail,
     )
     assert int(receipt["status"], 16) == 1, receipt
     assert int(receipt["blockNumber"], 16) == branch_point + 1, receipt

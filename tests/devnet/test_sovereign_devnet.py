@@ -18,13 +18,13 @@ import pytest
 import yaml
 from support_devnet import kill_leftover
 
+from helpers.polling import wait_until
 from kpchain.chain.connection import connect
 from kpchain.devnet.anvil import DEVNET_CHAIN_ID, free_port
 from kpchain.devnet.devnet import Devnet, DevnetPaths, up
 from kpchain.devnet.seed import DEVNET_GOVERNANCE
 from kpchain.devnet.service import HOSTED, SOVEREIGN_PARTICIPANTS
 from support_pdf import flat, pages_text
-from support_service import wait_until
 
 pytestmark = pytest.mark.anvil
 

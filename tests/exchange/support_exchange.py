@@ -14,6 +14,7 @@ from typing import Any
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+from helpers.documents import document
 from kpchain.certificates import models
 from kpchain.certificates.typed_data import document_hash, typed_data
 from kpchain.chain.transactions import TransactionSender
@@ -23,7 +24,7 @@ from kpchain.devnet import service as devnet_service
 from kpchain.devnet.anvil import DEVNET_CHAIN_ID
 from kpchain.exchange.envelope import Envelope, seal_envelope
 from kpchain.signing import LocalSigner
-from support_api import Party, document, start_sovereign_service
+from support_api import Party, start_sovereign_service
 from support_chain import Devnet
 
 

@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from eth_account import Account
 from support_exchange import Direct, start_party
 
+from helpers.polling import wait_until
 from kpchain.cli import main
 from kpchain.devnet.anvil import DEVNET_CHAIN_ID, AnvilNode
 from kpchain.exchange.envelope import typed_data
@@ -26,7 +27,6 @@ from kpchain.signing import LocalSigner
 from support_api import WAIT, Party
 from support_chain import Devnet
 from support_pdf import flat, pages_text
-from support_service import wait_until
 
 pytestmark = pytest.mark.anvil
 

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from consortium.fake_besu import FakeBesu
+from helpers.polling import wait_until
 from kpchain.app import create_app
 from kpchain.chain.connection import endpoint
 from kpchain.errors import ConfigError
@@ -20,7 +21,6 @@ from kpchain.governance.validators import ValidatorVoter, VoteCall
 from kpchain.indexer import Indexer
 from support_api import service_settings
 from support_chain import Devnet
-from support_service import wait_until
 
 pytestmark = pytest.mark.anvil
 

@@ -8,7 +8,6 @@ import gc
 import itertools
 import logging
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -20,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from web3 import Web3
 
+from helpers.polling import wait_until
 from kpchain.contracts.enums import ParticipantStatus
 from kpchain.devnet.anvil import free_port
 from kpchain.errors import ChainError, ChainUnavailableError
@@ -661,9 +661,11 @@ def test_run_indexes_new_blocks_when_running(
     thread.start()
     try:
         receipt = devnet.issue(devnet.certificate("BW-2026-000001"))
-        deadline = time.monotonic() + 30
-        while (indexer.head or -1) < receipt["blockNumber"] and time.monotonic() < deadline:
-            stop.wait(0.01)
+        wait_until(
+            lambda: (indexer.head or -1) >= receipt["blockNumber"],
+            timeout=30,
+            what="the running indexer to reach the certificate's block",
+        )
     finally:
         stop.set()
         thread.join(timeout=30)

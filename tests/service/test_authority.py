@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 
+from helpers.documents import document
 from kpchain.certificates import models
 from kpchain.errors import InvalidRequestError
 from kpchain.service.keys import Principal
 from kpchain.service.runtime import Runtime, build_runtime
-from support_api import document, service_settings
+from support_api import service_settings
 from support_chain import Devnet
 
 BW_OFFICER = Principal(key_id="test-bw", participant="BW", role="officer")

@@ -18,6 +18,8 @@ from eth_typing import HexStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from helpers.documents import document
+from helpers.polling import wait_until
 from kpchain.certificates.models import CertificateDocument, ShipRequest
 from kpchain.chain.signer import Signer
 from kpchain.devnet.seed import participant_account
@@ -26,9 +28,9 @@ from kpchain.service.batching import MULTICALL_SELECTOR
 from kpchain.service.keys import Principal
 from kpchain.service.runtime import Runtime, build_runtime
 from kpchain.service.tables import Operation
-from support_api import document, service_settings
+from support_api import service_settings
 from support_chain import Devnet
-from support_service import issued_events, sent_count, wait_until
+from support_service import issued_events, sent_count
 
 pytestmark = pytest.mark.anvil
 

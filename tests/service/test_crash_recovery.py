@@ -17,22 +17,16 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from web3 import Web3
 
+from helpers.documents import document
+from helpers.polling import wait_until
 from kpchain.devnet.anvil import AnvilNode
 from kpchain.devnet.seed import participant_account
 from kpchain.service.tables import Operation
 from kpchain.signing import LocalSigner
 from kpchain.store import create_engine, session_factory
-from support_api import create_keys, document, service_settings
+from support_api import create_keys, service_settings
 from support_chain import Devnet
-from support_service import (
-    NodeProxy,
-    ServiceProcess,
-    in_pool,
-    issued_events,
-    operation,
-    sent_count,
-    wait_until,
-)
+from support_service import NodeProxy, ServiceProcess, in_pool, issued_events, operation, sent_count
 
 pytestmark = pytest.mark.anvil
 

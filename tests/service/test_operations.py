@@ -12,15 +12,16 @@ import pytest
 from eth_typing import HexStr
 from sqlalchemy.orm import Session, sessionmaker
 
+from helpers.documents import document
+from helpers.polling import wait_until
 from kpchain.api.errors import status_of
 from kpchain.certificates.models import CertificateDocument, ShipRequest
 from kpchain.devnet.seed import participant_account
 from kpchain.errors import ConflictError, ContractRevertError, KpchainError, error_record
 from kpchain.service.keys import Principal
 from kpchain.service.runtime import Runtime
-from support_api import document
 from support_chain import Devnet
-from support_service import in_pool, operation, sent_count, wait_until
+from support_service import in_pool, operation, sent_count
 
 pytestmark = pytest.mark.anvil
 

@@ -16,11 +16,12 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
+from helpers.documents import document
 from kpchain.app import create_app
 from kpchain.devnet.seed import DEMO_PARTICIPANTS, participant_account
 from kpchain.store import create_engine, session_factory
 from signing.fake_web3signer import FakeWeb3Signer
-from support_api import create_keys, document, service_settings
+from support_api import create_keys, service_settings
 from support_chain import Devnet
 from support_service import operation
 

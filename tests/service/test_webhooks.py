@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
+from helpers.documents import document
+from helpers.polling import wait_until
 from kpchain.certificates.models import CertificateDocument, ShipRequest
 from kpchain.errors import ConfigError
 from kpchain.service.keys import Principal
 from kpchain.service.runtime import Runtime
 from kpchain.service.webhooks import WebhookDispatcher, WebhooksConfig
-from support_api import document
-from support_service import wait_until
 
 SECRET = "webhook-test-secret"
 BW = Principal(key_id="test", participant="BW", role="officer")
@@ -123,6 +123,13 @@ def test_webhooks_config_raises_config_error_when_file_invalid(tmp_path: Path) -
 
     with pytest.raises(ConfigError, match=r"participants\.AE\.url"):
         WebhooksConfig.load(path)
+
+
+def test_webhooks_config_reads_norways_code_as_a_code_when_yaml(tmp_path: Path) -> None:
+    path = tmp_path / "webhooks.yaml"
+    path.write_text("participants:\n  NO: {url: 'https://kp.no.example/hook'}\n")
+
+    assert list(WebhooksConfig.load(path).participants) == ["NO"]  # not False (YAML 1.1)
 
 
 def _config(receiver: Receiver) -> WebhooksConfig:

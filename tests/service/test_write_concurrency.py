@@ -18,6 +18,8 @@ from sqlalchemy import select
 from web3 import Web3
 from web3.contract import Contract
 
+from helpers.documents import document
+from helpers.polling import wait_until
 from kpchain.artifacts import load_artifact
 from kpchain.chain.transactions import TransactionSender
 from kpchain.devnet.anvil import AnvilNode
@@ -26,14 +28,9 @@ from kpchain.errors import TransactionFailedError
 from kpchain.service.tables import Operation
 from kpchain.signing import LocalSigner
 from kpchain.store import create_engine, session_factory
-from support_api import create_keys, document, service_settings
+from support_api import create_keys, service_settings
 from support_chain import Devnet
-from support_service import (
-    ServiceProcess,
-    issued_events,
-    sent_count,
-    wait_until,
-)
+from support_service import ServiceProcess, issued_events, sent_count
 
 pytestmark = pytest.mark.anvil
 

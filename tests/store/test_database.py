@@ -15,11 +15,11 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, event, inspect, text
 
+from helpers.polling import wait_until
 from kpchain.errors import DatabaseInUseError
 from kpchain.indexer.tables import INDEX_TABLES, Checkpoint
 from kpchain.store import WRITE, create_engine, migrate, own, session_factory
 from kpchain.store.database import MIGRATIONS, import_models
-from support_service import wait_until
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from eth_account import Account
 
+from helpers.documents import document
 from kpchain.errors import InvalidRequestError
 from kpchain.verification.checks import (
     AuthorityTerm,
@@ -20,7 +21,6 @@ from kpchain.verification.checks import (
     evaluate,
     present,
 )
-from support_api import document
 
 SIGNER = Account.create()
 ISSUED_BLOCK = 100

@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 from eth_account import Account
 
+from helpers.documents import document
 from kpchain.certificates.models import CertificateDocument, new_salt, to_contract
 from kpchain.certificates.typed_data import document_hash, typed_data
 from kpchain.certificates.views import CertificateDocumentView
@@ -23,7 +24,6 @@ from kpchain.contracts.enums import RejectionReason
 from kpchain.devnet.anvil import DEVNET_CHAIN_ID, AnvilNode
 from kpchain.devnet.seed import participant_account
 from kpchain.signing import LocalSigner
-from support_api import document
 from support_chain import DAY, Devnet
 
 

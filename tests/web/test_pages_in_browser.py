@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from helpers.documents import document
 from kpchain.devnet.anvil import AnvilNode
-from support_api import create_keys, document, service_settings
+from support_api import create_keys, service_settings
 from support_chain import Devnet
 from support_service import ServiceProcess
 

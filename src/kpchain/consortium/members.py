@@ -35,9 +35,10 @@ from typing import Any, Literal
 
 import coincurve
 from eth_keys.datatypes import PublicKey
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kpchain.certificates.models import Address, ParticipantCode
+from kpchain.configfile import ConfigFile
 from kpchain.consortium.encryption import checked_public_key
 from kpchain.errors import ConfigError
 
@@ -177,26 +178,11 @@ def read_member(path: Path) -> Member:
     """The public parts in `path`.
 
     Raises:
-        ConfigError: the file cannot be read, is not JSON, or is malformed or inconsistent.
+        ConfigFileError: the file cannot be read, is not JSON, or is malformed or inconsistent
+            (the message gives the line).
     """
-    try:
-        raw: Any = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ConfigError(
-            f"cannot read member file {path}: {type(exc).__name__}: {exc}",
-            detail={"member_file": str(path)},
-        ) from None
-    try:
-        return Member.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc']) or '(file)'}: {error['msg']}"
-            for error in exc.errors(include_url=False)
-        )
-        raise ConfigError(
-            f"member file {path} is not a member's public parts: {problems}",
-            detail={"member_file": str(path)},
-        ) from None
+    file = ConfigFile.read(path, what="member file", format="JSON")
+    return file.validate(Member, headline="is not a member's public parts")
 
 
 def read_members(paths: Iterable[Path]) -> list[Member]:

@@ -27,7 +27,6 @@ import logging
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -36,10 +35,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import httpx
 import yaml
 
 from kpchain.client import ApiError, KpchainClient
+from kpchain.devnet import launcher
 from kpchain.devnet.processes import cmdline, is_alive, wait_exit
 from kpchain.errors import AuthenticationError, ConfigError
 from kpchain.service.keys import authenticate, create_key
@@ -54,8 +53,6 @@ SOVEREIGN_PARTICIPANTS = ("BW", "AE", "IN", "EU", "RU", "ZA")
 service is the devnet's ``api_url``)."""
 HOSTED = "hosted"
 """The name of the service that hosts the participants without a service of their own."""
-READY_TIMEOUT = 90.0
-"""Seconds a starting service has to answer /readyz (several start at once on two cores)."""
 
 
 @dataclass(frozen=True)
@@ -252,8 +249,9 @@ def launch(
     environment: Mapping[str, str] | None = None,
 ) -> tuple[subprocess.Popen[bytes], str]:
     """Starts ``kpchain serve`` in the background with `files` (its SQLite store, signers file,
-    pid, url and log files) on `port`; returns the process and its URL without waiting (see
-    `wait_ready`). The one launcher of a local service: the devnet's and the benchmarks'.
+    pid, url and log files) on `port`, with the devnet's settings (see `launcher.spawn`);
+    returns the process and its URL without waiting (see `wait_ready`). The devnet's and the
+    benchmarks' services start here.
 
     Args:
         files: the service's files (the signers file must exist).
@@ -263,7 +261,7 @@ def launch(
         environment: settings over the devnet's (``KPCHAIN_*``), e.g. another database.
     """
     files.directory.mkdir(parents=True, exist_ok=True)
-    url = api_url(port)
+    url = launcher.local_url(port)
     env = {
         **os.environ,
         "KPCHAIN_RPC_URL": rpc_url,
@@ -273,8 +271,6 @@ def launch(
         "KPCHAIN_DATABASE_URL": files.database_url,
         "KPCHAIN_SIGNERS_FILE": str(files.signers.resolve()),
         "KPCHAIN_DEVELOPMENT": "true",
-        "KPCHAIN_API_HOST": "127.0.0.1",
-        "KPCHAIN_API_PORT": str(port),
         "KPCHAIN_PUBLIC_URL": url,
         # The devnet's services talk plain http on loopback, and retry a delivery within
         # seconds (not minutes) when another service is still starting.
@@ -282,47 +278,29 @@ def launch(
         "KPCHAIN_EXCHANGE_MAX_BACKOFF": "5",
         **(environment or {}),
     }
-    with files.log_file.open("ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "kpchain", "serve"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,  # outlives `kpchain devnet up`; `down` stops it
-        )
-    files.pid_file.write_text(f"{process.pid}\n")
-    files.url_file.write_text(f"{url}\n")
-    return process, url
+    # Outlives `kpchain devnet up`; `down` stops it by its pid file.
+    server = launcher.spawn(env, port=port, log_file=files.log_file, detach=True)
+    files.pid_file.write_text(f"{server.pid}\n")
+    files.url_file.write_text(f"{server.url}\n")
+    return server.process, server.url
 
 
 def wait_ready(files: ServiceFiles, process: subprocess.Popen[bytes], url: str) -> int:
     """Waits until the service `launch` started answers ``/readyz``; returns its pid.
 
     Raises:
-        ConfigError: it exited, or did not become ready within READY_TIMEOUT (its log says
-            why).
+        ConfigError: it exited (its pid and url files are removed), or did not become ready
+            within `launcher.READY_TIMEOUT`; the message quotes the end of its log.
     """
-    deadline = time.monotonic() + READY_TIMEOUT
-    while time.monotonic() < deadline:
+    try:
+        pid = launcher.ServerProcess(process, url, files.log_file).wait_ready()
+    except ConfigError:
         if process.poll() is not None:
             files.pid_file.unlink(missing_ok=True)
             files.url_file.unlink(missing_ok=True)
-            raise ConfigError(
-                f"the service at {url} exited with status {process.returncode}; "
-                f"see {files.log_file}"
-            )
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                logger.info("service ready at %s (pid %s)", url, process.pid)
-                return process.pid
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise ConfigError(
-        f"the service at {url} did not become ready within {READY_TIMEOUT:.0f}s; "
-        f"see {files.log_file}"
-    )
+        raise
+    logger.info("service ready at %s (pid %s)", url, pid)
+    return pid
 
 
 def register_endpoints(url: str, keys: dict[str, dict[str, str]], codes: tuple[str, ...]) -> None:
@@ -395,10 +373,6 @@ def _wait_shipped(importer: KpchainClient, cert_no: str, *, timeout: float = 60.
         if time.monotonic() > deadline:
             raise ConfigError(f"the importer's service did not see {cert_no} shipped in {timeout}s")
         time.sleep(0.2)
-
-
-def api_url(port: int) -> str:
-    return f"http://127.0.0.1:{port}"
 
 
 def demo_document(

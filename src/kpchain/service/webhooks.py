@@ -32,11 +32,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from kpchain.configfile import ConfigFile
 from kpchain.errors import ConfigError
 from kpchain.indexer import queries
 from kpchain.indexer.tables import Event
@@ -82,18 +82,10 @@ class WebhooksConfig(BaseModel):
         """Reads and validates `path`.
 
         Raises:
-            ConfigError: unreadable, or not in the documented shape.
+            ConfigFileError: unreadable, or not in the documented shape (the message gives the
+                line).
         """
-        try:
-            raw = yaml.safe_load(path.read_text())
-            return cls.model_validate(raw or {})
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"cannot read webhooks file {path}: {exc}") from exc
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-            )
-            raise ConfigError(f"webhooks file {path} is invalid: {problems}") from exc
+        return ConfigFile.read(path, what="webhooks file").validate(cls, headline="is invalid")
 
 
 @dataclass

@@ -26,16 +26,13 @@ memory and never shown.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -44,14 +41,14 @@ from pydantic import (
     PositiveFloat,
     SecretStr,
     Tag,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from kpchain.chain.signer import Signer
-from kpchain.errors import ConfigError, KpchainError, SigningError
+from kpchain.configfile import ConfigFile
+from kpchain.errors import KpchainError, SigningError
 from kpchain.signing.devkeys import (
     DevRole,
     participant_account,
@@ -214,31 +211,16 @@ class SignersConfig(_Spec):
         Relative keystore and passphrase paths are taken relative to the file's folder.
 
         Raises:
-            ConfigError: the file cannot be read or parsed, or an entry is malformed.
+            ConfigFileError: the file cannot be read or parsed, or an entry is malformed; the
+                message gives the line, never the file's values (they may be tokens).
         """
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(
-                f"cannot read signers file {path}: {type(exc).__name__}; check "
-                "KPCHAIN_SIGNERS_FILE and the file's permissions",
-                detail={"signers_file": str(path)},
-            ) from None
-        data = _parse(text, path)
-        if data is None:
-            data = {}
-        try:
-            config = cls.model_validate(data, context={_BASE_DIR: path.parent})
-        except ValidationError as exc:
-            # Without the input values: they may hold header tokens.
-            problems = "; ".join(
-                f"{_location(error['loc'])}: {error['msg']}"
-                for error in exc.errors(include_url=False, include_input=False)
-            )
-            raise ConfigError(
-                f"signers file {path} is malformed: {problems}",
-                detail={"signers_file": str(path)},
-            ) from None
+        file = ConfigFile.read(
+            path,
+            what="signers file",
+            confidential=True,  # header values may be tokens
+            hint="check KPCHAIN_SIGNERS_FILE and the file's permissions",
+        )
+        config = file.validate(cls, context={_BASE_DIR: path.parent}, location=_location)
         logger.info(
             "signers file %s: participants %s, admins %s",
             path,
@@ -327,49 +309,11 @@ def open_signer(
     return LocalSigner(account)
 
 
-class _SignersLoader(yaml.SafeLoader):
-    """PyYAML's safe loader with YAML 1.2 booleans: YAML 1.1 reads no/yes/on/off/y/n as
-    booleans, which would turn Norway's participant code NO into False."""
-
-
-_SignersLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_SignersLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-
-
 def _location(loc: tuple[int | str, ...]) -> str:
     """A validation error's location as the file has it: "participants.BW.address", without
     the union tag pydantic inserts ("participants.BW.remote.address")."""
     parts = [str(part) for i, part in enumerate(loc) if not (part in _KINDS and i + 1 < len(loc))]
     return ".".join(parts) or "(top)"
-
-
-def _parse(text: str, path: Path) -> Any:
-    """The JSON (`.json`) or YAML content of the signers file `path`.
-
-    Raises:
-        ConfigError: it does not parse; the message gives the line, not the parser's text,
-            which quotes the offending line (possibly a header's token).
-    """
-    is_json = path.suffix.lower() == ".json"
-    try:
-        return json.loads(text) if is_json else yaml.load(text, Loader=_SignersLoader)
-    except json.JSONDecodeError as exc:
-        line: int | None = exc.lineno
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-    except yaml.YAMLError:
-        line = None
-    near = f" near line {line}" if line is not None else ""
-    raise ConfigError(
-        f"signers file {path} is not valid {'JSON' if is_json else 'YAML'}{near}",
-        detail={"signers_file": str(path)},
-    )
 
 
 def _open_entry(
