@@ -516,6 +516,7 @@ _RESTORABLE: dict[str, type[KpchainError]] = {
     for cls in (
         KpchainError,
         ConfigError,
+        ConfigFileError,
         DatabaseInUseError,
         ToolchainError,
         CompileError,
