@@ -25,7 +25,14 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import distinct, func, select
 
-from kpchain.certificates import models
+from kpchain.certificates.conversions import (
+    confirmation_to_contract,
+    new_salt,
+    seal_ref_hash,
+    to_contract,
+)
+from kpchain.certificates.document import CertificateDocument
+from kpchain.certificates.requests import ReceiveRequest
 from kpchain.certificates.typed_data import typed_data
 from kpchain.chain.connection import connect
 from kpchain.chain.transactions import TransactionSender
@@ -294,20 +301,18 @@ def lifecycle_calls(registry: Registry, numbers: Numbers, count: int) -> list[li
     lifecycles = []
     for i in range(count):
         exporting, importing = ROUTES[i % len(ROUTES)]
-        doc = models.CertificateDocument.model_validate(
+        doc = CertificateDocument.model_validate(
             document(numbers.next(exporting), exporting, importing)
         )
-        certificate = models.to_contract(
-            doc, exporter_salt=models.new_salt(), importer_salt=models.new_salt()
-        )
+        certificate = to_contract(doc, exporter_salt=new_salt(), importer_salt=new_salt())
         message = typed_data(
             certificate, chain_id=DEVNET_CHAIN_ID, verifying_contract=registry.address
         )
         signature = LocalSigner(accounts[exporting]).sign_typed_data(message)
         issue = registry.issue(certificate, accounts[exporting].address, signature)
-        ship = registry.ship(doc.cert_no, models.seal_ref_hash(f"SEAL-{doc.cert_no}"))
-        confirmation = models.confirmation_to_contract(
-            doc.cert_no, models.ReceiveRequest.model_validate(receive_body())
+        ship = registry.ship(doc.cert_no, seal_ref_hash(f"SEAL-{doc.cert_no}"))
+        confirmation = confirmation_to_contract(
+            doc.cert_no, ReceiveRequest.model_validate(receive_body())
         )
         receive = registry.confirm_receipt(doc.cert_no, Confirmation(*confirmation))
         lifecycles.append(

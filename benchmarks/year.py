@@ -63,7 +63,7 @@ from benchmarks.harness import (
     percentiles,
     services,
 )
-from kpchain.certificates.models import expiry_seconds, hs_code_text, issued_at_seconds
+from kpchain.certificates.conversions import expiry_seconds, hs_code_text, issued_at_seconds
 from kpchain.certificates.typed_data import HS_CODES
 from kpchain.devnet import service as devnet_service
 from kpchain.devnet.seed import DEMO_PARTICIPANTS

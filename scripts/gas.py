@@ -72,7 +72,7 @@ from web3.contract import Contract
 from web3.types import TxReceipt
 
 from kpchain.artifacts import load_artifact
-from kpchain.certificates.typed_data import MIXED_ORIGIN, ZERO32, Certificate, Line, typed_data
+from kpchain.certificates.typed_data import ZERO32, ZERO_CODE, Certificate, Line, typed_data
 from kpchain.chain.connection import connect
 from kpchain.chain.transactions import TransactionSender
 from kpchain.contracts.encoding import cert_number, participant_code
@@ -468,7 +468,7 @@ def _certificate(number: str) -> Certificate:
         exportingParticipant=b"BW",
         importingParticipant=b"AE",
         origin=b"BW",
-        provenance=MIXED_ORIGIN,
+        provenance=ZERO_CODE,
         originZone=ZERO32,
         exporterHash=keccak(text=f"salt-{number}|Okavango Diamond Company|Gaborone|EXP-0042"),
         importerHash=keccak(text=f"salt-{number}|Dubai Rough Trading DMCC|Dubai|DMCC-7781"),

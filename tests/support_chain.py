@@ -16,7 +16,7 @@ from web3.contract.contract import ContractFunction
 from web3.types import TxReceipt
 
 from kpchain.artifacts import load_artifact
-from kpchain.certificates.typed_data import MIXED_ORIGIN, ZERO32, Certificate, Line, typed_data
+from kpchain.certificates.typed_data import ZERO32, ZERO_CODE, Certificate, Line, typed_data
 from kpchain.chain.transactions import TransactionSender
 from kpchain.contracts.encoding import cert_number, participant_code, zone_id
 from kpchain.contracts.enums import ParticipantStatus, RejectionReason, WithdrawalReason
@@ -200,8 +200,8 @@ class Devnet:
             certNo=cert_number(number),
             exportingParticipant=participant_code(exporting),
             importingParticipant=participant_code(importing),
-            origin=MIXED_ORIGIN if origin == "MIXED" else participant_code(origin),
-            provenance=participant_code(provenance) if provenance else MIXED_ORIGIN,
+            origin=ZERO_CODE if origin == "MIXED" else participant_code(origin),
+            provenance=participant_code(provenance) if provenance else ZERO_CODE,
             originZone=zone_id(zone) if zone else ZERO32,
             exporterHash=keccak(text=f"exporter of {number}"),
             importerHash=keccak(text=f"importer of {number}"),

@@ -39,7 +39,7 @@ from sqlalchemy import func, select
 from web3 import Web3
 
 from benchmarks.harness import ROUTES, Rpc, fresh_chain
-from kpchain.certificates.typed_data import MIXED_ORIGIN, ZERO32, Certificate, Line, document_hash
+from kpchain.certificates.typed_data import ZERO32, ZERO_CODE, Certificate, Line, document_hash
 from kpchain.chain.connection import connect
 from kpchain.contracts.encoding import cert_number, participant_code
 from kpchain.contracts.registry import Confirmation, Registry
@@ -134,7 +134,7 @@ class _Builder:
             exportingParticipant=participant_code(exporting),
             importingParticipant=participant_code(importing),
             origin=participant_code(exporting),
-            provenance=MIXED_ORIGIN,
+            provenance=ZERO_CODE,
             originZone=ZERO32,
             exporterHash=keccak(text=f"exporter of {number}"),
             importerHash=keccak(text=f"importer of {number}"),

@@ -14,6 +14,7 @@ import click
 from kpchain.consortium.commands import consortium
 from kpchain.errors import KpchainError
 from kpchain.governance.settings import GovernanceSettings
+from kpchain.vocabulary import RejectionReasonLabel, Role, WithdrawalReasonLabel
 
 if TYPE_CHECKING:
     from kpchain.verification.checks import Verification
@@ -232,7 +233,7 @@ def new_keystore(out: Path, passphrase_file: Path | None) -> None:
 @click.option(
     "--role",
     required=True,
-    type=click.Choice(["clerk", "officer", "auditor", "admin", "governor"]),
+    type=click.Choice([role.value for role in Role]),
     help="clerk/auditor read; officer signs and submits; admin proposes and votes for its "
     "participant; governor reads the registry (no key governs).",
 )
@@ -440,7 +441,7 @@ def cert_receive(
 @click.option(
     "--reason",
     required=True,
-    type=click.Choice(["discrepancy", "seal_broken", "expired", "suspected_forgery", "other"]),
+    type=click.Choice([reason.value for reason in RejectionReasonLabel]),
 )
 @click.option("--note")
 @_idempotency
@@ -464,7 +465,11 @@ def cert_cancel(client: Any, cert_no: str, reason: str | None, idempotency_key: 
 
 @cert.command("withdraw")
 @click.argument("cert_no")
-@click.option("--reason", required=True, type=click.Choice(["returned", "seized", "lost", "other"]))
+@click.option(
+    "--reason",
+    required=True,
+    type=click.Choice([reason.value for reason in WithdrawalReasonLabel]),
+)
 @click.option("--note")
 @_idempotency
 @click.pass_obj

@@ -61,6 +61,7 @@ from kpchain.errors import (
     TransactionPendingError,
 )
 from kpchain.governance.settings import MIN_QUORUM, Founder, GovernanceSettings
+from kpchain.vocabulary import ADDRESS_PATTERN, ParticipantStatusLabel
 
 logger = logging.getLogger(__name__)
 
@@ -283,8 +284,11 @@ def _is_network_file(raw: Any) -> bool:
 class _FounderEntry(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    admin: str = Field(pattern="^0x[0-9a-fA-F]{40}$")
-    status: str = Field(default="active", pattern="^(active|suspended|withdrawn)$")
+    admin: str = Field(pattern=ADDRESS_PATTERN)
+    status: str = Field(
+        default=ParticipantStatusLabel.ACTIVE.value,
+        pattern=f"^({'|'.join(ParticipantStatusLabel)})$",
+    )
     zones: list[str] = Field(default_factory=list)
 
 
@@ -296,7 +300,7 @@ class _NodeEntry(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    validator: str = Field(pattern="^0x[0-9a-fA-F]{40}$")
+    validator: str = Field(pattern=ADDRESS_PATTERN)
 
 
 _NODES = TypeAdapter(dict[str, _NodeEntry])

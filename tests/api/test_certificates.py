@@ -20,12 +20,9 @@ from eth_account.messages import encode_typed_data
 from eth_utils.crypto import keccak
 
 from helpers.documents import document
-from kpchain.certificates.models import (
-    CertificateDocument,
-    ReceiveRequest,
-    confirmation_hash,
-    to_contract,
-)
+from kpchain.certificates.conversions import confirmation_hash, to_contract
+from kpchain.certificates.document import CertificateDocument
+from kpchain.certificates.requests import ReceiveRequest
 from kpchain.certificates.typed_data import document_hash, typed_data
 from kpchain.contracts.encoding import cert_number
 from kpchain.contracts.enums import CertificateStatus

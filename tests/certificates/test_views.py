@@ -11,12 +11,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from kpchain.certificates.models import (
-    CertificateDocument,
-    document_from_contract,
-    to_contract,
-)
-from kpchain.certificates.typed_data import MIXED_ORIGIN, Certificate, Line
+from kpchain.certificates.conversions import document_from_contract, to_contract
+from kpchain.certificates.document import CertificateDocument
+from kpchain.certificates.typed_data import ZERO_CODE, Certificate, Line
 from kpchain.certificates.views import (
     AuthorityView,
     CertificateDocumentView,
@@ -227,7 +224,7 @@ def test_certificate_view_shows_mixed_origin_and_replacement() -> None:
     mixed = Certificate(
         **{
             **CERT.__dict__,
-            "origin": MIXED_ORIGIN,
+            "origin": ZERO_CODE,
             "provenance": b"ZA",
             "originZone": bytes(32),
             "replaces": cert_number("BW-2026-000001"),

@@ -41,7 +41,8 @@ from web3 import Web3
 
 from helpers.documents import document
 from helpers.polling import wait_until
-from kpchain.certificates.models import CertificateDocument, new_salt, to_contract
+from kpchain.certificates.conversions import new_salt, to_contract
+from kpchain.certificates.document import CertificateDocument
 from kpchain.certificates.typed_data import typed_data
 from kpchain.chain.connection import connect
 from kpchain.chain.transactions import SignedTransaction, TransactionSender

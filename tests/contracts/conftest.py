@@ -14,7 +14,7 @@ import pytest
 from eth_account import Account
 from eth_utils import keccak
 
-from kpchain.certificates.typed_data import MIXED_ORIGIN, ZERO32, Certificate, Line, document_hash
+from kpchain.certificates.typed_data import ZERO32, ZERO_CODE, Certificate, Line, document_hash
 from kpchain.compile import compile_output
 from kpchain.contracts.encoding import cert_number
 
@@ -125,7 +125,7 @@ def make_certificate(now: int) -> Callable[..., Certificate]:
             exportingParticipant=BW,
             importingParticipant=AE,
             origin=BW,
-            provenance=MIXED_ORIGIN,
+            provenance=ZERO_CODE,
             originZone=ZERO32,
             exporterHash=keccak(text=f"exporter of {number}"),
             importerHash=keccak(text=f"importer of {number}"),

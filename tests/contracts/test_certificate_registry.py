@@ -13,7 +13,7 @@ from eth_utils import keccak
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kpchain.certificates.typed_data import MIXED_ORIGIN, ZERO32, Certificate, Line
+from kpchain.certificates.typed_data import ZERO32, ZERO_CODE, Certificate, Line
 from kpchain.contracts.encoding import cert_number, zone_id
 from kpchain.contracts.enums import (
     CertificateStatus,
@@ -191,7 +191,7 @@ def test_issue_emits_every_line_when_many_lines_and_mixed_origin(
     admitted: Any, issue: Any, make_certificate: Any, doc_hash: Any, bw_authority: Any
 ) -> None:
     cert = make_certificate(
-        origin=MIXED_ORIGIN,
+        origin=ZERO_CODE,
         provenance=BE,
         lines=(
             Line(hsCode=710210, carats=1, valueUsdCents=0, parcels=1),
@@ -490,7 +490,7 @@ def test_issue_reverts_when_line_invalid(
 
 @pytest.mark.parametrize(
     ("origin", "provenance"),
-    [(MIXED_ORIGIN, MIXED_ORIGIN), (BW, BE)],
+    [(ZERO_CODE, ZERO_CODE), (BW, BE)],
     ids=["mixed-without-provenance", "unmixed-with-provenance"],
 )
 def test_issue_reverts_when_origin_and_provenance_inconsistent(

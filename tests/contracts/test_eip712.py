@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from kpchain.certificates.typed_data import (
     HS_CODES,
-    MIXED_ORIGIN,
     ZERO32,
+    ZERO_CODE,
     Certificate,
     Line,
     document_hash,
@@ -110,7 +110,7 @@ DOCUMENTS: dict[str, dict[str, Any]] = {
             ONE_LINE,
         )
     },
-    "mixed-origin": {"origin": MIXED_ORIGIN, "provenance": BE},
+    "mixed-origin": {"origin": ZERO_CODE, "provenance": BE},
     "with-zone": {"origin": b"CF", "originZone": zone_id("CF:Berberati")},
     "with-replaces": {"replaces": cert_number("BW-2026-000001")},
     "unicode-authority": {"issuingAuthority": "Ministère des Mines — 钻石办公室 💎"},
@@ -273,7 +273,7 @@ TAMPERINGS: dict[str, tuple[dict[str, Any], Callable[[Certificate, Any], Certifi
     "importingParticipant": ({}, lambda c, _: replace(c, importingParticipant=EU)),
     "origin": ({}, lambda c, _: replace(c, origin=ZA)),
     "provenance": (
-        {"origin": MIXED_ORIGIN, "provenance": BE},
+        {"origin": ZERO_CODE, "provenance": BE},
         lambda c, _: replace(c, provenance=IN),
     ),
     "originZone": ({}, lambda c, _: replace(c, originZone=zone_id("BW:Jwaneng"))),

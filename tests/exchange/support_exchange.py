@@ -15,7 +15,8 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from helpers.documents import document
-from kpchain.certificates import models
+from kpchain.certificates.conversions import new_salt, to_contract
+from kpchain.certificates.document import CertificateDocument
 from kpchain.certificates.typed_data import document_hash, typed_data
 from kpchain.chain.transactions import TransactionSender
 from kpchain.config import Settings
@@ -83,9 +84,9 @@ class Direct:
     def issue(self, cert_no: str, importing: str = "AE") -> dict[str, Any]:
         """Issues `cert_no` from BW to `importing`; returns its signed document (the JSON of
         GET /v1/certificates/{cert_no}/document)."""
-        doc = models.CertificateDocument.model_validate(document(cert_no, "BW", importing))
-        exporter_salt, importer_salt = models.new_salt(), models.new_salt()
-        cert = models.to_contract(doc, exporter_salt=exporter_salt, importer_salt=importer_salt)
+        doc = CertificateDocument.model_validate(document(cert_no, "BW", importing))
+        exporter_salt, importer_salt = new_salt(), new_salt()
+        cert = to_contract(doc, exporter_salt=exporter_salt, importer_salt=importer_salt)
         data = typed_data(cert, chain_id=DEVNET_CHAIN_ID, verifying_contract=self.chain.address)
         signature = self.signer.sign_typed_data(data)
         call = self.chain.contract.functions.issue(cert.to_abi(), self.authority.address, signature)

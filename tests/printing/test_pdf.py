@@ -14,7 +14,8 @@ from eth_account import Account
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kpchain.certificates.models import CertificateDocument, Party, to_contract
+from kpchain.certificates.conversions import to_contract
+from kpchain.certificates.document import CertificateDocument, Party
 from kpchain.certificates.typed_data import document_hash, typed_data
 from kpchain.certificates.views import (
     CertificateDocumentView,
@@ -25,7 +26,8 @@ from kpchain.certificates.views import (
 from kpchain.contracts.encoding import zone_id
 from kpchain.contracts.enums import RejectionReason
 from kpchain.errors import DocumentInvalidError
-from kpchain.printing.pdf import render_certificate, verification_link
+from kpchain.printing.pdf import REJECTION_REASON_WORDS, render_certificate, verification_link
+from kpchain.vocabulary import RejectionReasonLabel
 from support_pdf import (
     STATEMENT,
     assert_annex_i,
@@ -336,3 +338,8 @@ def test_verification_link_escapes_the_number_when_it_holds_url_characters() -> 
     assert verification_link("http://127.0.0.1:8000", "BW-2026-000123", doc_hash) == (
         f"http://127.0.0.1:8000/verify/BW-2026-000123?doc_hash={doc_hash}"
     )
+
+
+def test_every_rejection_reason_has_its_words_on_the_certificate() -> None:
+    assert set(REJECTION_REASON_WORDS) == set(RejectionReasonLabel)
+    assert all(words != reason for reason, words in REJECTION_REASON_WORDS.items())

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from kpchain.certificates.models import expiry_seconds, issued_at_seconds
+from kpchain.certificates.conversions import expiry_seconds, issued_at_seconds
 from kpchain.indexer.tables import Certificate, CertificateLine, Participant
 from kpchain.reports.statistics import statistics
 from kpchain.store import create_engine, migrate, session_factory

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from helpers.documents import document
-from kpchain.certificates import models
+from kpchain.certificates.document import CertificateDocument
+from kpchain.certificates.requests import ReceiveRequest, ShipRequest
 from kpchain.errors import InvalidRequestError
 from kpchain.service.keys import Principal
 from kpchain.service.runtime import Runtime, build_runtime
@@ -35,8 +36,8 @@ def strict_runtime(tmp_path: Path, anvil: Any, chain: Devnet, sqlite_url: str) -
         built.stop()
 
 
-def _document(cert_no: str, *, days: int) -> models.CertificateDocument:
-    return models.CertificateDocument.model_validate(document(cert_no, days=days))
+def _document(cert_no: str, *, days: int) -> CertificateDocument:
+    return CertificateDocument.model_validate(document(cert_no, days=days))
 
 
 def _refusal(error: pytest.ExceptionInfo[InvalidRequestError]) -> tuple[str, dict[str, Any]]:
@@ -67,9 +68,7 @@ def test_receive_refuses_receipt_dated_day_before_shipping_and_day_after_chains_
 ) -> None:
     authority = runtime.authority
     authority.issue(BW_OFFICER, _document("BW-2026-000811", days=60), idempotency_key="i")
-    shipped = authority.ship(
-        BW_OFFICER, "BW-2026-000811", models.ShipRequest(), idempotency_key="s"
-    )
+    shipped = authority.ship(BW_OFFICER, "BW-2026-000811", ShipRequest(), idempotency_key="s")
     shipped_on = datetime.fromisoformat(shipped["steps"]["shipped"]["at"]).date()
     # The chain's clock ten days ahead of the host's: "today" is then the day of its last block,
     # which stays put while the refused receipts mine nothing (no midnight can move it).
@@ -80,7 +79,7 @@ def test_receive_refuses_receipt_dated_day_before_shipping_and_day_after_chains_
     assert datetime.fromtimestamp(authority.now(), UTC).date() == today
 
     def receive(day: Any, key: str) -> dict[str, Any]:
-        request = models.ReceiveRequest(parcels=3, carats="1234.56", received_at=day)
+        request = ReceiveRequest(parcels=3, carats="1234.56", received_at=day)
         return authority.receive(AE_OFFICER, "BW-2026-000811", request, idempotency_key=key)
 
     with pytest.raises(InvalidRequestError) as early:

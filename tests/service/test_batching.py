@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from helpers.documents import document
 from helpers.polling import wait_until
-from kpchain.certificates.models import CertificateDocument, ShipRequest
+from kpchain.certificates.document import CertificateDocument
+from kpchain.certificates.requests import ShipRequest
 from kpchain.chain.signer import Signer
 from kpchain.devnet.seed import participant_account
 from kpchain.errors import ContractRevertError, KpchainError, TransactionPendingError

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from helpers.documents import document
 from helpers.polling import wait_until
 from kpchain.api.errors import status_of
-from kpchain.certificates.models import CertificateDocument, ShipRequest
+from kpchain.certificates.document import CertificateDocument
+from kpchain.certificates.requests import ShipRequest
 from kpchain.devnet.seed import participant_account
 from kpchain.errors import ConflictError, ContractRevertError, KpchainError, error_record
 from kpchain.service.keys import Principal

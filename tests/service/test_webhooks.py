@@ -17,7 +17,8 @@ import pytest
 
 from helpers.documents import document
 from helpers.polling import wait_until
-from kpchain.certificates.models import CertificateDocument, ShipRequest
+from kpchain.certificates.document import CertificateDocument
+from kpchain.certificates.requests import ShipRequest
 from kpchain.errors import ConfigError
 from kpchain.service.keys import Principal
 from kpchain.service.runtime import Runtime

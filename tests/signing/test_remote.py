@@ -22,8 +22,8 @@ from fake_web3signer import FakeWeb3Signer, new_account
 from web3 import Web3
 
 from kpchain.certificates.typed_data import (
-    MIXED_ORIGIN,
     ZERO32,
+    ZERO_CODE,
     Certificate,
     Line,
     document_hash,
@@ -140,7 +140,7 @@ def _certificate(*, issued_at: int) -> Certificate:
         exportingParticipant=b"BW",
         importingParticipant=b"AE",
         origin=b"BW",
-        provenance=MIXED_ORIGIN,
+        provenance=ZERO_CODE,
         originZone=ZERO32,
         exporterHash=keccak(text="exporter"),
         importerHash=keccak(text="importer"),

@@ -15,7 +15,8 @@ from click.testing import CliRunner
 from eth_account import Account
 
 from helpers.documents import document
-from kpchain.certificates.models import CertificateDocument, new_salt, to_contract
+from kpchain.certificates.conversions import new_salt, to_contract
+from kpchain.certificates.document import CertificateDocument
 from kpchain.certificates.typed_data import document_hash, typed_data
 from kpchain.certificates.views import CertificateDocumentView
 from kpchain.chain.connection import connect

@@ -13,9 +13,10 @@ from kpchain.errors import AuthenticationError, ErrorCode, NotFoundError, Permis
 from kpchain.exchange.service import ExchangeService
 from kpchain.governance.service import GovernanceService
 from kpchain.service.authority import AuthorityService
-from kpchain.service.keys import Principal, Role, authenticate
+from kpchain.service.keys import Principal, authenticate
 from kpchain.service.runtime import Runtime
 from kpchain.verification.chain import ContractSignatures
+from kpchain.vocabulary import Role
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer kp_…`")
 
@@ -106,13 +107,11 @@ def require(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     return check
 
 
-OfficerDep = Annotated[Principal, Depends(require("officer"))]
-AdminDep = Annotated[Principal, Depends(require("admin"))]
+OfficerDep = Annotated[Principal, Depends(require(Role.OFFICER))]
+AdminDep = Annotated[Principal, Depends(require(Role.ADMIN))]
 """A participant admin's key: the participant's vote in governance, its authority keys and its
 exchange endpoint."""
-ReaderDep = Annotated[
-    Principal, Depends(require("clerk", "officer", "auditor", "admin", "governor"))
-]
+ReaderDep = Annotated[Principal, Depends(require(*Role))]
 
 MAX_IDEMPOTENCY_KEY = 128
 """Characters of an Idempotency-Key. The store's column holds 200: a request of several steps

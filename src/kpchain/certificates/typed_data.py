@@ -14,11 +14,14 @@ from typing import Any
 from eth_abi.abi import encode as abi_encode
 from eth_utils.crypto import keccak
 
+from kpchain.vocabulary import HsCode
+
 DOMAIN_NAME = "KP Certificate Registry"
 DOMAIN_VERSION = "1"
 
-# HS codes of rough diamonds under the KPCS, as the contract encodes them.
-HS_CODES = {"7102.10": 710210, "7102.21": 710221, "7102.31": 710231}
+HS_CODES: dict[str, int] = {code.value: int(code.replace(".", "")) for code in HsCode}
+"""HS codes of rough diamonds under the KPCS, as the contract encodes them: their digits
+("7102.31" -> 710231)."""
 
 LINE_FIELDS = [
     {"name": "hsCode", "type": "uint32"},
@@ -52,7 +55,9 @@ EIP712_TYPES: dict[str, list[dict[str, str]]] = {
     "Line": LINE_FIELDS,
 }
 
-MIXED_ORIGIN = b"\x00\x00"
+ZERO_CODE = bytes(2)
+"""The zero bytes2 of a certificate's origin and provenance: the origin of a mixed parcel (the
+document's "MIXED"), the provenance of a parcel that is not mixed (the document's None)."""
 ZERO32 = bytes(32)
 
 

@@ -11,45 +11,43 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal, cast
+from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
-from kpchain.certificates.models import (
-    MIXED,
-    Address,
-    Amount,
-    CertificateDocument,
-    Hex32,
-    HexData,
-    HsCode,
-    NonNegativeAmount,
-    Parcels,
-    ParticipantCode,
-    ParticipantStatusLabel,
-    RejectionReasonLabel,
-    TotalAmount,
-    WithdrawalReasonLabel,
+from kpchain.certificates.conversions import (
     cents_to_usd,
-    cert_no_text,
-    code_text,
     date_from_seconds,
     hs_code_text,
     hundredths_to_carats,
+    origin_text,
+    provenance_text,
     rejection_reason_label,
     withdrawal_reason_label,
 )
-from kpchain.certificates.typed_data import MIXED_ORIGIN, ZERO32, Certificate, Line
+from kpchain.certificates.document import CertificateDocument
+from kpchain.certificates.fields import (
+    Address,
+    Amount,
+    Hex32,
+    HexData,
+    NonNegativeAmount,
+    Parcels,
+    ParticipantCode,
+    TotalAmount,
+)
+from kpchain.certificates.typed_data import ZERO32, Certificate, Line
+from kpchain.contracts.encoding import cert_no_text, code_text
 from kpchain.contracts.enums import CertificateStatus, RejectionReason, WithdrawalReason
 from kpchain.errors import DocumentInvalidError
-
-CertificateStatusLabel = Literal[
-    "issued", "shipped", "received", "rejected", "cancelled", "expired"
-]
-"""A certificate's status as the API names it (CertificateStatus's member name, lower-case)."""
-
-StepName = Literal["issued", "shipped", "received", "rejected", "cancelled"]
-"""A lifecycle step that a transaction records (each but `expired`, which time brings)."""
+from kpchain.vocabulary import (
+    CertificateStatusLabel,
+    HsCode,
+    ParticipantStatusLabel,
+    RejectionReasonLabel,
+    StepName,
+    WithdrawalReasonLabel,
+)
 
 _VIEW_CONFIG = ConfigDict(extra="forbid", frozen=True)
 
@@ -68,7 +66,7 @@ def certificate_status_label(status: CertificateStatus | int) -> CertificateStat
         raise DocumentInvalidError(
             f"status {status!r} is not a certificate's status", detail={"status": int(status)}
         )
-    return cast(CertificateStatusLabel, member.name.lower())
+    return CertificateStatusLabel[member.name]
 
 
 def _to_utc(value: datetime) -> datetime:
@@ -253,10 +251,8 @@ class CertificateView(BaseModel):
                 "cert_no": cert_no_text(cert.certNo),
                 "exporting_participant": code_text(cert.exportingParticipant),
                 "importing_participant": code_text(cert.importingParticipant),
-                "origin": MIXED if cert.origin == MIXED_ORIGIN else code_text(cert.origin),
-                "provenance": (
-                    None if cert.provenance == MIXED_ORIGIN else code_text(cert.provenance)
-                ),
+                "origin": origin_text(cert.origin),
+                "provenance": provenance_text(cert.provenance),
                 "origin_zone": zone,
                 "exporter_hash": cert.exporterHash,
                 "importer_hash": cert.importerHash,

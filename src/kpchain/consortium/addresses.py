@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import TypeAdapter, ValidationError
 
-from kpchain.certificates.models import Address, ParticipantCode
+from kpchain.certificates.fields import Address, ParticipantCode
 from kpchain.errors import ConfigError
 
 _ADDRESS: TypeAdapter[str] = TypeAdapter(Address)

@@ -37,7 +37,7 @@ import coincurve
 from eth_keys.datatypes import PublicKey
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from kpchain.certificates.models import Address, ParticipantCode
+from kpchain.certificates.fields import Address, ParticipantCode
 from kpchain.configfile import ConfigFile
 from kpchain.consortium.encryption import checked_public_key
 from kpchain.errors import ConfigError

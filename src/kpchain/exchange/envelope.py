@@ -25,11 +25,12 @@ from eth_account.messages import encode_typed_data
 from eth_utils.crypto import keccak
 from pydantic import BaseModel, ConfigDict, Field
 
-from kpchain.certificates.models import Address, Hex32, ParticipantCode
+from kpchain.certificates.fields import Address, Hex32, ParticipantCode
 from kpchain.chain.signer import Signer
 from kpchain.contracts.encoding import cert_number, participant_code
 from kpchain.exchange.crypto import KeyPair, seal
 from kpchain.verification.checks import recover_signer
+from kpchain.vocabulary import CERT_NO_MAX_LENGTH, CERT_NO_TEXT_PATTERN
 
 VERSION = 1
 INFO = b"kpchain document exchange v1"
@@ -60,7 +61,13 @@ _TYPES: dict[str, list[dict[str, str]]] = {
 }
 
 _CertNo = Annotated[
-    str, Field(min_length=1, max_length=32, pattern=r"^[!-~]+$", examples=["BW-2026-000123"])
+    str,
+    Field(
+        min_length=1,
+        max_length=CERT_NO_MAX_LENGTH,
+        pattern=CERT_NO_TEXT_PATTERN,
+        examples=["BW-2026-000123"],
+    ),
 ]
 _Base64 = Annotated[
     str,

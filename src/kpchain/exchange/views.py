@@ -11,7 +11,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kpchain.certificates.models import Address, Hex32, ParticipantCode
+from kpchain.certificates.fields import Address, Hex32, ParticipantCode
 from kpchain.exchange.tables import Delivery, ReceivedDocument
 from kpchain.indexer import queries
 from kpchain.service.tables import Document

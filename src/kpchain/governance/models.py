@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from kpchain.certificates.models import (
+from kpchain.certificates.fields import (
     Address,
     Hex32,
     HexData,
@@ -22,6 +22,7 @@ from kpchain.certificates.models import (
 )
 from kpchain.certificates.views import StepView
 from kpchain.governance.settings import MAX_DESCRIPTION_LENGTH
+from kpchain.vocabulary import ProposalStateLabel, SupportLabel
 
 _REQUEST = ConfigDict(extra="forbid", frozen=True)
 _VIEW = ConfigDict(extra="forbid", frozen=True)
@@ -51,14 +52,6 @@ ActionLabel = Literal[
     "remove_validator",
 ]
 """What a proposal made through the API does."""
-
-ProposalStateLabel = Literal[
-    "pending", "active", "canceled", "defeated", "succeeded", "queued", "expired", "executed"
-]
-"""OpenZeppelin's ProposalState, lower-case ("expired" does not occur with a timelock)."""
-
-SupportLabel = Literal["approve", "object", "abstain"]
-"""How a seat votes: approve (For), object (Against: one defeats the proposal), abstain."""
 
 
 # --- requests ----------------------------------------------------------------------------------

@@ -29,9 +29,6 @@ from kpchain.indexer.tables import Event
 
 logger = logging.getLogger(__name__)
 
-MIXED_ORIGIN = "MIXED"
-"""How the index writes the origin of a mixed-origin certificate (0x0000 on chain)."""
-
 _Read = Callable[[bytes, int], Any]
 """Reads one ABI value from `data` at a position: a static value where its head is, a dynamic
 one where its tail starts. Returns it as JSON (see `Event.args`); raises ValueError when the

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from kpchain.contracts.enums import ParticipantStatus, RejectionReason, WithdrawalReason
 from kpchain.governance import projection as governance
 from kpchain.indexer.bulk import insert_rows
-from kpchain.indexer.decoding import MIXED_ORIGIN, code_of, text_of
+from kpchain.indexer.decoding import code_of, text_of
 from kpchain.indexer.tables import (
     Authority,
     Certificate,
@@ -35,6 +35,7 @@ from kpchain.indexer.tables import (
     ParticipantZone,
     ServiceEndpoint,
 )
+from kpchain.vocabulary import MIXED
 
 logger = logging.getLogger(__name__)
 
@@ -234,7 +235,7 @@ class _Certificates:
             cert_no=cert_no,
             exporting=_require(event.exporting),
             importing=_require(event.importing),
-            origin=code_of(args["origin"]) or MIXED_ORIGIN,
+            origin=code_of(args["origin"]) or MIXED,
             provenance=code_of(args["provenance"]),
             origin_zone=_nonzero(args["originZone"]),
             exporter_hash=args["exporterHash"],

@@ -11,7 +11,6 @@ import base64
 import binascii
 import json
 import re
-from typing import Literal
 
 from eth_utils.address import to_checksum_address
 from sqlalchemy import ColumnElement, Row, and_, bindparam, or_, select
@@ -19,24 +18,29 @@ from sqlalchemy.orm import Session, selectinload
 
 from kpchain.errors import CursorInvalidError
 from kpchain.indexer.tables import Authority, Certificate, Event, Participant, ServiceEndpoint
+from kpchain.vocabulary import (
+    CERT_NO_MAX_LENGTH,
+    CERT_NO_TEXT_PATTERN,
+    OPEN_STATUSES,
+    CertificateStatusLabel,
+    Direction,
+    StepName,
+)
 
-Direction = Literal["inbound", "outbound"]
-
-STORED_STATUSES = ("issued", "shipped", "received", "rejected", "cancelled")
-"""What `Certificate.status` holds."""
-STATUSES = (*STORED_STATUSES, "expired")
+STORED_STATUSES = tuple(StepName)
+"""What `Certificate.status` holds: the certificate's last step."""
+STATUSES = tuple(CertificateStatusLabel)
 """What a reader sees: the stored statuses and the derived "expired"."""
 
-_OPEN = ("issued", "shipped")  # the statuses that expire
 _MAX_BLOCK = 2**63 - 1  # a BIGINT
-_CURSOR_CERT_NO = re.compile(r"[!-~]{1,32}")  # printable ASCII, as certificate numbers are
+_CURSOR_CERT_NO = re.compile(CERT_NO_TEXT_PATTERN)
 
 
 def derived_status(row: Certificate, now: int) -> str:
     """The status a reader sees at Unix time `now`: an issued or shipped certificate past its
     `expires_at` reads as "expired" (the contract: expired once block time passes it)."""
-    if row.status in _OPEN and row.expires_at < now:
-        return "expired"
+    if row.status in OPEN_STATUSES and row.expires_at < now:
+        return CertificateStatusLabel.EXPIRED
     return row.status
 
 
@@ -201,9 +205,9 @@ def events_after(session: Session, *, participant: str, after_id: int, limit: in
 
 
 def _status_condition(status: str, now: int) -> ColumnElement[bool]:
-    if status == "expired":
-        return and_(Certificate.status.in_(_OPEN), Certificate.expires_at < now)
-    if status in _OPEN:
+    if status == CertificateStatusLabel.EXPIRED:
+        return and_(Certificate.status.in_(OPEN_STATUSES), Certificate.expires_at < now)
+    if status in OPEN_STATUSES:
         return and_(Certificate.status == status, Certificate.expires_at >= now)
     if status in STORED_STATUSES:
         return Certificate.status == status
@@ -231,6 +235,7 @@ def _decode_cursor(cursor: str) -> tuple[int, str]:
         or isinstance(block, bool)
         or not 0 <= block <= _MAX_BLOCK
         or not isinstance(cert_no, str)
+        or len(cert_no) > CERT_NO_MAX_LENGTH
         or not _CURSOR_CERT_NO.fullmatch(cert_no)
     ):
         raise CursorInvalidError(

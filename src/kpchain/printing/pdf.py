@@ -40,6 +40,13 @@ from fpdf.util import Padding
 from kpchain import __version__
 from kpchain.certificates.participants import participant_label
 from kpchain.errors import DocumentInvalidError
+from kpchain.vocabulary import (
+    MIXED,
+    CertificateStatusLabel,
+    HsCode,
+    RejectionReasonLabel,
+    StepName,
+)
 
 FONTS_DIR: Final = Path(__file__).parent / "fonts"
 
@@ -48,33 +55,34 @@ STATEMENT: Final = (
     "The rough diamonds in this shipment have been handled in accordance with the provisions "
     "of the Kimberley Process Certification Scheme for rough diamonds."
 )
-HS_DESCRIPTIONS: Final = {
-    "7102.10": "Unsorted",
-    "7102.21": "Industrial",
-    "7102.31": "Non-industrial",
+HS_DESCRIPTIONS: Final[Mapping[str, str]] = {
+    HsCode.UNSORTED: "Unsorted",
+    HsCode.INDUSTRIAL: "Industrial",
+    HsCode.NON_INDUSTRIAL: "Non-industrial",
 }
 """What each KPCS HS code covers, as the certificate's table describes it."""
 
 UNPRINTABLE: Final = "\ufffd"
 """What a character the embedded fonts have no glyph for prints as."""
 
-STATUS_LABELS: Final = {
-    "issued": "Issued",
-    "shipped": "Shipped",
-    "received": "Received",
-    "rejected": "Rejected",
-    "cancelled": "Cancelled",
-    "expired": "Expired",
+STATUS_LABELS: Final[Mapping[str, str]] = {
+    status: status.capitalize() for status in CertificateStatusLabel
 }
-_NOT_VALID = ("cancelled", "rejected", "expired")
-_STEPS = ("issued", "shipped", "received", "rejected", "cancelled")
-_REJECTION_REASONS = {
-    "discrepancy": "discrepancy between the shipment and the certificate",
-    "seal_broken": "seal broken",
-    "expired": "certificate expired",
-    "suspected_forgery": "suspected forgery",
-    "other": "other reason",
+"""How the certificate writes each status and step ("Issued")."""
+_NOT_VALID = (
+    CertificateStatusLabel.CANCELLED,
+    CertificateStatusLabel.REJECTED,
+    CertificateStatusLabel.EXPIRED,
+)
+REJECTION_REASON_WORDS: Final[Mapping[str, str]] = {
+    RejectionReasonLabel.DISCREPANCY: "discrepancy between the shipment and the certificate",
+    RejectionReasonLabel.SEAL_BROKEN: "seal broken",
+    RejectionReasonLabel.EXPIRED: "certificate expired",
+    RejectionReasonLabel.SUSPECTED_FORGERY: "suspected forgery",
+    RejectionReasonLabel.OTHER: "other reason",
 }
+"""How the certificate words each rejection reason, after "Rejected by the importing
+authority"."""
 
 # --- geometry (millimetres) and type ------------------------------------------------------------
 
@@ -403,7 +411,7 @@ def _origin_runs(document: Mapping[str, Any]) -> list[tuple[_Font, str]]:
     """KPCS Annex I: the country of origin for unmixed parcels; "Mixed" and the country of
     provenance (the last participant it was exported from) otherwise."""
     origin = str(document["origin"])
-    if origin != "MIXED":
+    if origin != MIXED:
         return [(_TEXT, participant_label(origin))]
     provenance = document.get("provenance")
     named = "not stated" if provenance is None else participant_label(str(provenance))
@@ -498,7 +506,7 @@ def _validation(
         )
     reason = view.get("rejection_reason")
     if reason:
-        text = _REJECTION_REASONS.get(str(reason), str(reason))
+        text = REJECTION_REASON_WORDS.get(str(reason), str(reason))
         _row(pdf, [_Field("Rejected by the importing authority", [(_TEXT, text)], _WIDTH)])
 
     steps: Mapping[str, Any] = view.get("steps") or {}
@@ -509,7 +517,7 @@ def _validation(
             str(steps[name]["block_number"]),
             str(steps[name]["tx_hash"]),
         )
-        for name in _STEPS
+        for name in StepName
         if name in steps
     ]
     if rows:

@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session
 
 from kpchain.errors import ErrorCode, InvalidRequestError, NotFoundError
 from kpchain.indexer.tables import Participant
+from kpchain.vocabulary import PARTICIPANT_CODE_PATTERN
 
-_CODE = re.compile(r"[A-Z]{2}")
+_CODE = re.compile(PARTICIPANT_CODE_PATTERN)
 
 
 def amount_text(hundredths: int) -> str:

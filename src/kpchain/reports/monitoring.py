@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_, select, true
 from sqlalchemy.orm import Session
 
-from kpchain.certificates.models import SECONDS_PER_DAY, date_from_seconds
+from kpchain.certificates.conversions import SECONDS_PER_DAY, date_from_seconds
 from kpchain.errors import ErrorCode, InvalidRequestError
 from kpchain.indexer import queries
 from kpchain.indexer.tables import Certificate

@@ -33,7 +33,7 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from kpchain.certificates.models import SECONDS_PER_DAY, hs_code_text, issued_at_seconds
+from kpchain.certificates.conversions import SECONDS_PER_DAY, hs_code_text, issued_at_seconds
 from kpchain.certificates.typed_data import HS_CODES
 from kpchain.errors import ErrorCode, InvalidRequestError
 from kpchain.indexer.tables import Certificate, CertificateLine, Participant

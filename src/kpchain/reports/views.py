@@ -10,18 +10,22 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kpchain.certificates.models import RejectionReasonLabel
+from kpchain.vocabulary import (
+    ORIGIN_PATTERN,
+    PARTICIPANT_CODE_PATTERN,
+    HsCode,
+    RejectionReasonLabel,
+)
 
 _CONFIG = ConfigDict(extra="forbid", frozen=True)
 
 AmountText = Annotated[
     str, Field(pattern=r"^-?[0-9]+\.[0-9]{2}$", examples=["1234.56"], description="Two decimals.")
 ]
-HsCodeText = Literal["7102.10", "7102.21", "7102.31"]
-CodeText = Annotated[str, Field(pattern=r"^[A-Z]{2}$", examples=["BW"])]
-MixedOrCode = Annotated[str, Field(pattern=r"^([A-Z]{2}|MIXED)$", examples=["BW", "MIXED"])]
+CodeText = Annotated[str, Field(pattern=PARTICIPANT_CODE_PATTERN, examples=["BW"])]
+MixedOrCode = Annotated[str, Field(pattern=ORIGIN_PATTERN, examples=["BW", "MIXED"])]
 UtcTime = Annotated[str, Field(examples=["2026-11-27T10:00:00Z"], description="UTC, ISO 8601.")]
-IsoDate = Annotated[str, Field(examples=["2026-11-27"], description="ISO 8601 date.")]
+DateText = Annotated[str, Field(examples=["2026-11-27"], description="ISO 8601 date.")]
 
 
 class Sums(BaseModel):
@@ -37,7 +41,7 @@ class Sums(BaseModel):
 class Flow(Sums):
     """A flow (exports or imports) in total and by HS code."""
 
-    by_hs_code: dict[HsCodeText, Sums]
+    by_hs_code: dict[HsCode, Sums]
 
 
 class ParticipantFlows(BaseModel):
@@ -63,8 +67,8 @@ class StatisticsReport(BaseModel):
 
     year: int
     period: Literal["Q1", "Q2", "Q3", "Q4"] | None
-    from_: IsoDate = Field(alias="from")
-    to: IsoDate
+    from_: DateText = Field(alias="from")
+    to: DateText
     participants: list[ParticipantFlows]
     totals: Totals
 
@@ -83,14 +87,14 @@ class Overdue(_Parties):
     status: Literal["shipped", "expired"]
     shipped_at: UtcTime
     days_in_transit: int
-    expires_at: IsoDate
+    expires_at: DateText
 
 
 class ExpiredInTransit(_Parties):
     """A shipment whose certificate expired before its receipt was confirmed."""
 
     shipped_at: UtcTime
-    expires_at: IsoDate
+    expires_at: DateText
     days_since_expiry: int
 
 

@@ -17,7 +17,24 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from web3.contract.contract import ContractFunction
 
-from kpchain.certificates import models
+from kpchain.certificates.conversions import (
+    confirmation_to_contract,
+    date_from_seconds,
+    new_salt,
+    rejection_reason_code,
+    seal_ref_hash,
+    to_contract,
+    validity_days,
+    withdrawal_reason_code,
+)
+from kpchain.certificates.document import CertificateDocument
+from kpchain.certificates.requests import (
+    CancelRequest,
+    ReceiveRequest,
+    RejectRequest,
+    ShipRequest,
+    WithdrawRequest,
+)
 from kpchain.certificates.typed_data import document_hash, typed_data
 from kpchain.contracts.registry import Confirmation, Registry
 from kpchain.errors import (
@@ -35,8 +52,8 @@ from kpchain.service import views
 from kpchain.service.keys import Principal, require_participant
 from kpchain.service.operations import CallBuilder, Hosting, Intent, Renderer, Writer, admin_actor
 from kpchain.service.tables import Document, Operation
+from kpchain.vocabulary import Direction
 
-Direction = Literal["inbound", "outbound"]
 MAX_PAGE = 500
 MAX_BATCH = 100
 ADD_AUTHORITY = "add_authority"
@@ -119,7 +136,7 @@ class AuthorityService:
     def issue(
         self,
         principal: Principal,
-        document: models.CertificateDocument,
+        document: CertificateDocument,
         *,
         idempotency_key: str | None,
     ) -> dict[str, Any]:
@@ -129,7 +146,7 @@ class AuthorityService:
     def issue_batch(
         self,
         principal: Principal,
-        documents: Sequence[models.CertificateDocument],
+        documents: Sequence[CertificateDocument],
         *,
         idempotency_key: str | None,
     ) -> list[dict[str, Any]]:
@@ -205,7 +222,7 @@ class AuthorityService:
         self,
         principal: Principal,
         cert_no: str,
-        request: models.ShipRequest,
+        request: ShipRequest,
         *,
         idempotency_key: str | None,
     ) -> dict[str, Any]:
@@ -216,7 +233,7 @@ class AuthorityService:
         self,
         principal: Principal,
         cert_no: str,
-        request: models.ReceiveRequest,
+        request: ReceiveRequest,
         *,
         idempotency_key: str | None,
     ) -> dict[str, Any]:
@@ -233,7 +250,7 @@ class AuthorityService:
         self,
         principal: Principal,
         cert_no: str,
-        request: models.RejectRequest,
+        request: RejectRequest,
         *,
         idempotency_key: str | None,
     ) -> dict[str, Any]:
@@ -244,7 +261,7 @@ class AuthorityService:
         self,
         principal: Principal,
         cert_no: str,
-        request: models.CancelRequest,
+        request: CancelRequest,
         *,
         idempotency_key: str | None,
     ) -> dict[str, Any]:
@@ -255,7 +272,7 @@ class AuthorityService:
         self,
         principal: Principal,
         cert_no: str,
-        request: models.WithdrawRequest,
+        request: WithdrawRequest,
         *,
         idempotency_key: str | None,
     ) -> dict[str, Any]:
@@ -467,9 +484,9 @@ class AuthorityService:
         """
         return max(int(time.time()), self._indexer.head_time or 0)
 
-    def _sign_document(self, signer: Any, document: models.CertificateDocument) -> dict[str, Any]:
-        exporter_salt, importer_salt = models.new_salt(), models.new_salt()
-        certificate = models.to_contract(
+    def _sign_document(self, signer: Any, document: CertificateDocument) -> dict[str, Any]:
+        exporter_salt, importer_salt = new_salt(), new_salt()
+        certificate = to_contract(
             document, exporter_salt=exporter_salt, importer_salt=importer_salt
         )
         data = typed_data(
@@ -512,8 +529,8 @@ class AuthorityService:
 def _issue(registry: Registry, request: dict[str, Any]) -> ContractFunction:
     items = request["certificates"]
     certificates = [
-        models.to_contract(
-            models.CertificateDocument.model_validate(item["document"]),
+        to_contract(
+            CertificateDocument.model_validate(item["document"]),
             exporter_salt=bytes.fromhex(item["exporter_salt"][2:]),
             importer_salt=bytes.fromhex(item["importer_salt"][2:]),
         )
@@ -526,20 +543,18 @@ def _issue(registry: Registry, request: dict[str, Any]) -> ContractFunction:
 
 
 def _ship(registry: Registry, request: dict[str, Any]) -> ContractFunction:
-    return registry.ship(request["cert_no"], models.seal_ref_hash(request.get("seal_ref")))
+    return registry.ship(request["cert_no"], seal_ref_hash(request.get("seal_ref")))
 
 
 def _receive(registry: Registry, request: dict[str, Any]) -> ContractFunction:
     cert_no = request["cert_no"]
-    body = models.ReceiveRequest.model_validate(
-        {k: v for k, v in request.items() if k != "cert_no"}
-    )
-    parcels, carats, received_at, digest = models.confirmation_to_contract(cert_no, body)
+    body = ReceiveRequest.model_validate({k: v for k, v in request.items() if k != "cert_no"})
+    parcels, carats, received_at, digest = confirmation_to_contract(cert_no, body)
     return registry.confirm_receipt(cert_no, Confirmation(parcels, carats, received_at, digest))
 
 
 def _reject(registry: Registry, request: dict[str, Any]) -> ContractFunction:
-    return registry.reject(request["cert_no"], models.rejection_reason_code(request["reason"]))
+    return registry.reject(request["cert_no"], rejection_reason_code(request["reason"]))
 
 
 def _cancel(registry: Registry, request: dict[str, Any]) -> ContractFunction:
@@ -547,7 +562,7 @@ def _cancel(registry: Registry, request: dict[str, Any]) -> ContractFunction:
 
 
 def _withdraw(registry: Registry, request: dict[str, Any]) -> ContractFunction:
-    reason = models.withdrawal_reason_code(request["reason"])
+    reason = withdrawal_reason_code(request["reason"])
     return registry.withdraw_shipment(request["cert_no"], reason)
 
 
@@ -628,11 +643,11 @@ def _require_party_reader(
 # --- checks the registry cannot make, or makes only once gas would be spent ---------------------
 
 
-def _check_validity(document: models.CertificateDocument, max_days: int | None) -> None:
+def _check_validity(document: CertificateDocument, max_days: int | None) -> None:
     """The service's own maximum validity (`KPCHAIN_MAX_VALIDITY_DAYS`), checked before any
     transaction. The registry's `maxValidity` is checked by the contract itself (its gas estimate
     reverts with CertificateValidityTooLong, the same code), and no setting can loosen it."""
-    days = models.validity_days(document.issued_at, document.expires_at)
+    days = validity_days(document.issued_at, document.expires_at)
     if max_days is None or days <= max_days:
         return
     raise InvalidRequestError(
@@ -656,7 +671,7 @@ def _check_received_at(row: Any, received_at: date, *, now: int) -> None:
     A certificate not shipped is left to the registry (CertificateStatusInvalid)."""
     cert_no = row.cert_no
     if row.shipped_time is not None:
-        shipped = models.date_from_seconds(row.shipped_time)
+        shipped = date_from_seconds(row.shipped_time)
         if received_at < shipped:
             raise InvalidRequestError(
                 f"received_at {received_at.isoformat()} is before {cert_no} was shipped "
@@ -668,7 +683,7 @@ def _check_received_at(row: Any, received_at: date, *, now: int) -> None:
                     "shipped_at": shipped.isoformat(),
                 },
             )
-    today = models.date_from_seconds(now)
+    today = date_from_seconds(now)
     if received_at > today:
         raise InvalidRequestError(
             f"received_at {received_at.isoformat()} is after today ({today.isoformat()}, UTC): "

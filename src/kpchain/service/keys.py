@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal, cast, get_args
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -27,9 +27,10 @@ from kpchain.errors import (
     PermissionDeniedError,
 )
 from kpchain.service.tables import ApiKey, DashboardSession
+from kpchain.vocabulary import PARTICIPANT_CODE_PATTERN, Role
 
-Role = Literal["clerk", "officer", "auditor", "admin", "governor"]
-ROLES: tuple[Role, ...] = get_args(Role)
+ROLES: tuple[Role, ...] = tuple(Role)
+_CODE = re.compile(PARTICIPANT_CODE_PATTERN)
 _PREFIX = "kp"
 
 
@@ -85,7 +86,7 @@ def create_key(
             created_at=datetime.now(UTC),
         )
     )
-    principal = Principal(key_id=key_id, participant=participant, role=role)
+    principal = Principal(key_id=key_id, participant=participant, role=Role(role))
     return IssuedKey(token=f"{_PREFIX}_{key_id}_{secret}", principal=principal)
 
 
@@ -103,7 +104,7 @@ def authenticate(session: Session, token: str) -> Principal:
         raise AuthenticationError("the API key is not valid", code=ErrorCode.API_KEY_INVALID)
     if not hmac.compare_digest(row.secret_hash, _digest(secret)):
         raise AuthenticationError("the API key is not valid", code=ErrorCode.API_KEY_INVALID)
-    return Principal(key_id=row.id, participant=row.participant, role=cast(Role, row.role))
+    return Principal(key_id=row.id, participant=row.participant, role=Role(row.role))
 
 
 def require_live(session: Session, principal: Principal) -> None:
@@ -159,4 +160,4 @@ def _digest(secret: str) -> str:
 
 
 def _is_code(code: str) -> bool:
-    return len(code) == 2 and code.isascii() and code.isalpha() and code.isupper()
+    return _CODE.fullmatch(code) is not None

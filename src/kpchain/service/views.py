@@ -8,16 +8,20 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from kpchain.certificates import models
 from kpchain.certificates import views as view_models
+from kpchain.certificates.conversions import (
+    cents_to_usd,
+    date_from_seconds,
+    hs_code_text,
+    hundredths_to_carats,
+)
 from kpchain.contracts.enums import ParticipantStatus
 from kpchain.exchange import views as exchange_views
 from kpchain.exchange.tables import ReceivedDocument
 from kpchain.indexer import queries
 from kpchain.indexer import tables as index
 from kpchain.service.tables import Document
-
-_STEPS = ("issued", "shipped", "received", "rejected", "cancelled")
+from kpchain.vocabulary import StepName
 
 # The names the event stream and webhooks give the registry's certificate events.
 _EVENT_NAMES = {
@@ -62,22 +66,22 @@ def _certificate_view(
         "importer_hash": row.importer_hash,
         "lines": [
             {
-                "hs_code": models.hs_code_text(line.hs_code),
-                "carats": models.hundredths_to_carats(line.carats_hundredths),
-                "value_usd": models.cents_to_usd(line.value_cents),
+                "hs_code": hs_code_text(line.hs_code),
+                "carats": hundredths_to_carats(line.carats_hundredths),
+                "value_usd": cents_to_usd(line.value_cents),
                 "parcels": line.parcels,
             }
             for line in row.lines
         ],
-        "issued_at": models.date_from_seconds(row.issued_at),
-        "expires_at": models.date_from_seconds(row.expires_at),
+        "issued_at": date_from_seconds(row.issued_at),
+        "expires_at": date_from_seconds(row.expires_at),
         "issuing_authority": row.issuing_authority,
         "replaces": row.replaces,
         "status": queries.derived_status(row, now),
         "doc_hash": row.doc_hash,
         "signer": row.signer,
-        "carats": models.hundredths_to_carats(row.carats_hundredths),
-        "value_usd": models.cents_to_usd(row.value_cents),
+        "carats": hundredths_to_carats(row.carats_hundredths),
+        "value_usd": cents_to_usd(row.value_cents),
         "parcels": row.parcels,
         "seal_ref_hash": row.seal_ref_hash,
         "confirmation": _confirmation(row),
@@ -153,15 +157,15 @@ def _confirmation(row: index.Certificate) -> dict[str, Any] | None:
     assert row.received_carats_hundredths is not None
     return {
         "parcels": row.received_parcels,
-        "carats": models.hundredths_to_carats(row.received_carats_hundredths),
-        "received_at": models.date_from_seconds(row.received_at),
+        "carats": hundredths_to_carats(row.received_carats_hundredths),
+        "received_at": date_from_seconds(row.received_at),
         "confirmation_hash": row.confirmation_hash,
     }
 
 
 def _steps(row: index.Certificate) -> dict[str, Any]:
     steps: dict[str, Any] = {}
-    for step in _STEPS:
+    for step in StepName:
         block = getattr(row, f"{step}_block")
         if block is None:
             continue

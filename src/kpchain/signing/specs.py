@@ -57,6 +57,7 @@ from kpchain.signing.devkeys import (
 from kpchain.signing.keystore import KeystoreSigner
 from kpchain.signing.local import LocalSigner
 from kpchain.signing.remote import RemoteSigner
+from kpchain.vocabulary import ADDRESS_PATTERN
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +112,7 @@ class RemoteSignerSpec(_Spec):
     """
 
     remote: str = Field(repr=False)  # may carry user:password
-    address: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
+    address: str = Field(pattern=ADDRESS_PATTERN)
     headers: dict[str, SecretStr] = Field(default_factory=dict)
     timeout: PositiveFloat = 10.0
 

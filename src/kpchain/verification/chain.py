@@ -20,7 +20,7 @@ from web3 import Web3
 from web3.types import RPCEndpoint
 
 from kpchain.artifacts import load_artifact
-from kpchain.certificates.models import rejection_reason_label
+from kpchain.certificates.conversions import rejection_reason_label
 from kpchain.chain.errors import rpc_result
 from kpchain.chain.transactions import call_node
 from kpchain.contracts.encoding import cert_number
@@ -34,7 +34,7 @@ from kpchain.errors import (
     ErrorCode,
     InvalidRequestError,
 )
-from kpchain.indexer.decoding import MIXED_ORIGIN, EventDecoder, code_of
+from kpchain.indexer.decoding import EventDecoder, code_of
 from kpchain.indexer.tables import Event
 from kpchain.verification.checks import (
     AuthorityTerm,
@@ -44,6 +44,7 @@ from kpchain.verification.checks import (
     evaluate,
     present,
 )
+from kpchain.vocabulary import MIXED
 
 _CERTIFICATE_EVENTS = (
     "CertificateIssued",
@@ -193,7 +194,7 @@ class _ChainReader:
             cert_no=cert_no,
             exporting=issued.exporting or "",
             importing=issued.importing or "",
-            origin=code_of(args["origin"]) or MIXED_ORIGIN,
+            origin=code_of(args["origin"]) or MIXED,
             status=status.name.lower(),
             issued_at=int(args["issuedAt"]),
             expires_at=int(args["expiresAt"]),

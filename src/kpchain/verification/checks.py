@@ -34,15 +34,16 @@ from eth_keys.exceptions import BadSignature
 from eth_utils.exceptions import ValidationError as EthKeysValidationError
 from pydantic import ValidationError
 
-from kpchain.certificates import models
+from kpchain.certificates.conversions import date_from_seconds, to_contract
+from kpchain.certificates.document import CertificateDocument
 from kpchain.certificates.typed_data import document_hash
 from kpchain.errors import DocumentInvalidError, ErrorCode, InvalidRequestError
+from kpchain.vocabulary import HEX32_PATTERN, OPEN_STATUSES, CertificateStatusLabel
 
 CheckName = Literal["exists", "document_hash", "signature", "authority", "status"]
 
-_ACCEPTED_STATUSES = ("issued", "shipped", "received")
-_OPEN_STATUSES = ("issued", "shipped")  # those that expire
-_HEX32 = re.compile(r"0x[0-9a-fA-F]{64}")
+_ACCEPTED_STATUSES = (*OPEN_STATUSES, CertificateStatusLabel.RECEIVED)
+_HEX32 = re.compile(HEX32_PATTERN)
 _HEX = re.compile(r"0x(?:[0-9a-fA-F]{2})+")
 _MAX_SIGNATURE_HEX = 2 + 2 * 1024  # an ERC-1271 signature may be longer than a key's 65 bytes
 
@@ -428,23 +429,23 @@ def _authority(
 
 def _status(facts: CertificateFacts) -> Check:
     status = facts.status
-    if status == "received":
+    if status == CertificateStatusLabel.RECEIVED:
         on = f" on {_day(facts.received_at)}" if facts.received_at is not None else ""
         return Check("status", True, f"Received by {facts.importing}{on}.")
     if status in _ACCEPTED_STATUSES:
         return Check(
             "status", True, f"{status.capitalize()}, valid until {_day(facts.expires_at)}."
         )
-    if status == "expired":
+    if status == CertificateStatusLabel.EXPIRED:
         return Check("status", False, f"The certificate expired on {_day(facts.expires_at)}.")
-    if status == "cancelled":
+    if status == CertificateStatusLabel.CANCELLED:
         replaced = f", and replaced by {facts.replaced_by}" if facts.replaced_by else ""
         return Check(
             "status",
             False,
             f"The certificate was cancelled by its exporting authority{replaced}.",
         )
-    if status == "rejected":
+    if status == CertificateStatusLabel.REJECTED:
         reason = (facts.rejection_reason or "no reason").replace("_", " ")
         return Check(
             "status",
@@ -470,12 +471,12 @@ def _advice(cert_no: str, check: Check, facts: CertificateFacts | None) -> str:
     if check.name in ("signature", "authority"):
         return f"The document was not validated by a key of its exporting authority: {report}"
     assert facts is not None
-    if facts.status == "expired":
+    if facts.status == CertificateStatusLabel.EXPIRED:
         return (
             "Do not accept the shipment on this certificate: it can no longer be received, only "
             "rejected. Ask the exporting authority for a new certificate."
         )
-    if facts.status == "cancelled":
+    if facts.status == CertificateStatusLabel.CANCELLED:
         replacement = f" ({facts.replaced_by})" if facts.replaced_by else ""
         return (
             "Do not accept the shipment on this certificate; ask for the certificate that "
@@ -509,10 +510,10 @@ def _report(
         exporting_participant=facts.exporting if facts else None,
         importing_participant=facts.importing if facts else None,
         origin=facts.origin if facts else None,
-        issued_at=models.date_from_seconds(facts.issued_at) if facts else None,
-        expires_at=models.date_from_seconds(facts.expires_at) if facts else None,
+        issued_at=date_from_seconds(facts.issued_at) if facts else None,
+        expires_at=date_from_seconds(facts.expires_at) if facts else None,
         received_at=(
-            models.date_from_seconds(facts.received_at)
+            date_from_seconds(facts.received_at)
             if facts is not None and facts.received_at is not None
             else None
         ),
@@ -526,13 +527,13 @@ def _report(
         # Issued or shipped reads as expired once the clock passes the expiry (see
         # CertificateFacts.status); every other status changes only by an event.
         holds_until=(
-            facts.expires_at if facts is not None and facts.status in _OPEN_STATUSES else None
+            facts.expires_at if facts is not None and facts.status in OPEN_STATUSES else None
         ),
     )
 
 
 def _hash_signed_document(cert_no: str, signed: Mapping[str, Any], domain: DocumentDomain) -> str:
-    document = models.CertificateDocument.model_validate(signed["document"])
+    document = CertificateDocument.model_validate(signed["document"])
     if document.cert_no != cert_no:
         raise ValueError(f"it is numbered {document.cert_no}, not {cert_no}")
     salts = []
@@ -541,7 +542,7 @@ def _hash_signed_document(cert_no: str, signed: Mapping[str, Any], domain: Docum
         if not isinstance(salt, str) or not _HEX32.fullmatch(salt):
             raise ValueError(f"{name} must be 0x and 64 hexadecimal digits")
         salts.append(bytes.fromhex(salt[2:]))
-    certificate = models.to_contract(document, exporter_salt=salts[0], importer_salt=salts[1])
+    certificate = to_contract(document, exporter_salt=salts[0], importer_salt=salts[1])
     digest = document_hash(
         certificate, chain_id=domain.chain_id, verifying_contract=domain.verifying_contract
     )
@@ -569,7 +570,7 @@ def _signature_bytes(signature: str) -> bytes:
 
 
 def _day(seconds: int) -> str:
-    return models.date_from_seconds(seconds).isoformat()
+    return date_from_seconds(seconds).isoformat()
 
 
 def _iso(value: date | None) -> str | None:

@@ -23,12 +23,9 @@ from kpchain.verification.checks import (
     evaluate,
     present,
 )
+from kpchain.vocabulary import CHAIN_CERT_NO_PATTERN
 
-CERT_NO_PATTERN = r"[A-Z]{2}[!-~]{0,30}"
-"""What a certificate number on chain looks like: the exporting participant's code, then
-printable ASCII without spaces, 32 characters at most (the contract's rule)."""
-
-_CERT_NO = re.compile(CERT_NO_PATTERN)
+_CERT_NO = re.compile(CHAIN_CERT_NO_PATTERN)
 
 
 def verify(

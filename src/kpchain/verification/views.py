@@ -7,8 +7,8 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kpchain.certificates.views import CertificateStatusLabel
 from kpchain.verification.checks import CheckName
+from kpchain.vocabulary import CertificateStatusLabel
 
 _CONFIG = ConfigDict(extra="forbid", frozen=True)
 

@@ -24,12 +24,18 @@ from kpchain.api.errors import status_of
 from kpchain.errors import AuthenticationError, ErrorCode, KpchainError, PermissionDeniedError
 from kpchain.reports.monitoring import monitoring
 from kpchain.reports.statistics import FLOWS, MAX_YEAR, MIN_YEAR, PERIODS, statistics
-from kpchain.service.authority import MAX_PAGE, Direction
+from kpchain.service.authority import MAX_PAGE
 from kpchain.service.printing import print_certificate
 from kpchain.service.runtime import Runtime
+from kpchain.vocabulary import (
+    CERT_NO_MAX_LENGTH,
+    CERT_NO_TEXT_PATTERN,
+    CertificateStatusLabel,
+    Direction,
+)
 from kpchain.web import session as web_session
 from kpchain.web.chart import BarChart, bar_chart, format_number
-from kpchain.web.forms import CERT_NO_PATTERN, REJECTION_REASONS, ConfirmForm, RejectForm
+from kpchain.web.forms import REJECTION_REASONS, ConfirmForm, RejectForm
 from kpchain.web.rendering import render
 from kpchain.web.session import CheckedSessionDep, PageSession, SessionDep
 
@@ -107,7 +113,9 @@ def dashboard(
     runtime: RuntimeDep,
     authority: AuthorityDep,
     year: Annotated[int | None, Query(ge=MIN_YEAR, le=MAX_YEAR)] = None,
-    updated: Annotated[str | None, Query(max_length=32, pattern=CERT_NO_PATTERN)] = None,
+    updated: Annotated[
+        str | None, Query(max_length=CERT_NO_MAX_LENGTH, pattern=CERT_NO_TEXT_PATTERN)
+    ] = None,
 ) -> Response:
     """The participant's dashboard for `year` (default: this year)."""
     principal = session.principal
@@ -117,10 +125,14 @@ def dashboard(
 
     def shipped(direction: Direction) -> dict[str, Any]:
         return authority.certificates(
-            principal, direction=direction, status="shipped", limit=MAX_PAGE, cursor=None
+            principal,
+            direction=direction,
+            status=CertificateStatusLabel.SHIPPED,
+            limit=MAX_PAGE,
+            cursor=None,
         )
 
-    inbound, outbound = shipped("inbound"), shipped("outbound")
+    inbound, outbound = shipped(Direction.INBOUND), shipped(Direction.OUTBOUND)
     exchange = runtime.exchange.shipment_documents([*inbound["items"], *outbound["items"]])
     context: dict[str, Any] = {
         "session": session,

@@ -6,29 +6,23 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from kpchain.certificates.models import (
-    UINT32_MAX,
-    Amount,
-    IsoDate,
-    Note,
-    ReceiveRequest,
-    RejectionReasonLabel,
-    RejectRequest,
+from kpchain.certificates.fields import UINT32_MAX, Amount, IsoDate, Note
+from kpchain.certificates.requests import ReceiveRequest, RejectRequest
+from kpchain.vocabulary import RejectionReasonLabel
+
+_REASON_TEXTS = {
+    RejectionReasonLabel.DISCREPANCY: "Discrepancy between the shipment and the certificate",
+    RejectionReasonLabel.SEAL_BROKEN: "Seal or container broken",
+    RejectionReasonLabel.EXPIRED: "Certificate expired",
+    RejectionReasonLabel.SUSPECTED_FORGERY: "Suspected forgery",
+    RejectionReasonLabel.OTHER: "Other (explain in the note)",
+}
+
+REJECTION_REASONS: tuple[tuple[RejectionReasonLabel, str], ...] = tuple(
+    (reason, _REASON_TEXTS[reason]) for reason in RejectionReasonLabel
 )
-
-CERT_NO_PATTERN = r"^[!-~]{1,32}$"
-"""A certificate number's shape: printable ASCII without spaces, at most 32 characters."""
-
-DOC_HASH_PATTERN = r"^0x[0-9a-fA-F]{64}$"
-"""A document hash: 0x and 64 hexadecimal digits."""
-
-REJECTION_REASONS: tuple[tuple[RejectionReasonLabel, str], ...] = (
-    ("discrepancy", "Discrepancy between the shipment and the certificate"),
-    ("seal_broken", "Seal or container broken"),
-    ("expired", "Certificate expired"),
-    ("suspected_forgery", "Suspected forgery"),
-    ("other", "Other (explain in the note)"),
-)
+"""The rejection form's choices, each reason with what the officer reads, in the vocabulary's
+order (a reason without a text fails here, at import)."""
 
 
 def _blank_is_none(value: object) -> object:

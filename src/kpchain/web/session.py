@@ -23,7 +23,7 @@ import hmac
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Annotated, cast
+from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
@@ -32,10 +32,11 @@ from sqlalchemy.orm import Session
 
 from kpchain.api.deps import RuntimeDep
 from kpchain.errors import AuthenticationError, ErrorCode, PermissionDeniedError
-from kpchain.service.keys import Principal, Role, authenticate
+from kpchain.service.keys import Principal, authenticate
 from kpchain.service.runtime import Runtime
 from kpchain.service.tables import ApiKey, DashboardSession
 from kpchain.store import WRITE, begin_write
+from kpchain.vocabulary import Role
 
 SESSION_COOKIE = "kpchain_session"
 LOGIN_COOKIE = "kpchain_login"
@@ -160,7 +161,7 @@ def page_session(request: Request, runtime: RuntimeDep) -> PageSession:
             begin_write(session)
             row.last_seen_at = now
             session.commit()
-        principal = Principal(key_id=key.id, participant=key.participant, role=cast(Role, key.role))
+        principal = Principal(key_id=key.id, participant=key.participant, role=Role(key.role))
     return PageSession(principal, form_token(token))
 
 

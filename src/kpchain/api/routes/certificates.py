@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, status
 
 from kpchain.api.deps import AuthorityDep, IdempotencyKey, OfficerDep, ReaderDep
 from kpchain.api.schemas import CHAIN, READ, WRITE, CertificatePage, error_responses
-from kpchain.certificates.models import (
+from kpchain.certificates.document import CertificateDocument
+from kpchain.certificates.requests import (
     CancelRequest,
-    CertificateDocument,
     ReceiveRequest,
     RejectRequest,
     ShipRequest,
@@ -18,19 +18,26 @@ from kpchain.certificates.models import (
 )
 from kpchain.certificates.views import CertificateDocumentView, CertificateView
 from kpchain.service.authority import MAX_BATCH, MAX_PAGE
+from kpchain.vocabulary import (
+    CERT_NO_MAX_LENGTH,
+    CERT_NO_TEXT_PATTERN,
+    CertificateStatusLabel,
+    Direction,
+)
 
 router = APIRouter(prefix="/v1/certificates", tags=["certificates"])
 BATCH_PATH = "/v1/certificates/batch"  # its body limit is larger: KPCHAIN_MAX_BATCH_BODY_BYTES
 
-CertNo = Annotated[
+CertNoPath = Annotated[
     str,
     Path(
         min_length=1,
-        max_length=32,
-        pattern="^[!-~]+$",  # printable ASCII without spaces, as every certificate number
+        max_length=CERT_NO_MAX_LENGTH,
+        pattern=CERT_NO_TEXT_PATTERN,
         description="e.g. BW-2026-000123",
     ),
 ]
+"""A certificate number in a path: any that the index may hold (one it does not is 404)."""
 
 
 @router.post(
@@ -69,9 +76,8 @@ def issue_batch(
 def list_certificates(
     principal: ReaderDep,
     authority: AuthorityDep,
-    direction: Literal["inbound", "outbound"] | None = None,
-    status: Literal["issued", "shipped", "received", "rejected", "cancelled", "expired"]
-    | None = None,
+    direction: Direction | None = None,
+    status: CertificateStatusLabel | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
@@ -83,7 +89,7 @@ def list_certificates(
 
 @router.get("/{cert_no}", response_model=CertificateView, responses=error_responses(*READ, *CHAIN))
 def get_certificate(
-    cert_no: CertNo, principal: ReaderDep, authority: AuthorityDep
+    cert_no: CertNoPath, principal: ReaderDep, authority: AuthorityDep
 ) -> dict[str, Any]:
     """The certificate view, for either party."""
     return authority.certificate(principal, cert_no)
@@ -94,14 +100,16 @@ def get_certificate(
     response_model=CertificateDocumentView,
     responses=error_responses(*READ, *CHAIN),
 )
-def get_document(cert_no: CertNo, principal: ReaderDep, authority: AuthorityDep) -> dict[str, Any]:
+def get_document(
+    cert_no: CertNoPath, principal: ReaderDep, authority: AuthorityDep
+) -> dict[str, Any]:
     """The signed document with its hash, signature, signer and identity salts."""
     return authority.document(principal, cert_no)
 
 
 @router.post("/{cert_no}/ship", response_model=CertificateView, responses=error_responses(*WRITE))
 def ship(
-    cert_no: CertNo,
+    cert_no: CertNoPath,
     principal: OfficerDep,
     authority: AuthorityDep,
     idempotency_key: IdempotencyKey = None,
@@ -116,7 +124,7 @@ def ship(
     "/{cert_no}/receive", response_model=CertificateView, responses=error_responses(*WRITE)
 )
 def receive(
-    cert_no: CertNo,
+    cert_no: CertNoPath,
     request: ReceiveRequest,
     principal: OfficerDep,
     authority: AuthorityDep,
@@ -128,7 +136,7 @@ def receive(
 
 @router.post("/{cert_no}/reject", response_model=CertificateView, responses=error_responses(*WRITE))
 def reject(
-    cert_no: CertNo,
+    cert_no: CertNoPath,
     request: RejectRequest,
     principal: OfficerDep,
     authority: AuthorityDep,
@@ -140,7 +148,7 @@ def reject(
 
 @router.post("/{cert_no}/cancel", response_model=CertificateView, responses=error_responses(*WRITE))
 def cancel(
-    cert_no: CertNo,
+    cert_no: CertNoPath,
     principal: OfficerDep,
     authority: AuthorityDep,
     idempotency_key: IdempotencyKey = None,
@@ -155,7 +163,7 @@ def cancel(
     "/{cert_no}/withdraw", response_model=CertificateView, responses=error_responses(*WRITE)
 )
 def withdraw(
-    cert_no: CertNo,
+    cert_no: CertNoPath,
     request: WithdrawRequest,
     principal: OfficerDep,
     authority: AuthorityDep,

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Response, status
 
 from kpchain.api.deps import AdminDep, ExchangeDep, IdempotencyKey, OfficerDep, ReaderDep
-from kpchain.api.routes.certificates import CertNo
+from kpchain.api.routes.certificates import CertNoPath
 from kpchain.api.routes.participants import Code
 from kpchain.api.schemas import CHAIN, READ, WRITE, error_responses
 from kpchain.exchange.envelope import Envelope
@@ -56,7 +56,9 @@ def get_endpoint(code: Code, _: ReaderDep, exchange: ExchangeDep) -> dict[str, A
     responses=error_responses(*READ, *CHAIN),
     tags=["certificates"],
 )
-def get_delivery(cert_no: CertNo, principal: ReaderDep, exchange: ExchangeDep) -> dict[str, Any]:
+def get_delivery(
+    cert_no: CertNoPath, principal: ReaderDep, exchange: ExchangeDep
+) -> dict[str, Any]:
     """Whether the certificate's signed document has reached the importer's service: at the
     exporter's service, the outbox's state (pending, failed with the reason and the next
     attempt, delivered); at the importer's, pending until it is received."""
@@ -70,7 +72,7 @@ def get_delivery(cert_no: CertNo, principal: ReaderDep, exchange: ExchangeDep) -
     responses=error_responses(401, 403, 404, 422, *CHAIN),
     tags=["certificates"],
 )
-def resend(cert_no: CertNo, principal: OfficerDep, exchange: ExchangeDep) -> dict[str, Any]:
+def resend(cert_no: CertNoPath, principal: OfficerDep, exchange: ExchangeDep) -> dict[str, Any]:
     """Queue the document's delivery again, at once (the exporter's officer; the importer's
     service acknowledges a repeat without storing it twice)."""
     return exchange.resend(principal, cert_no)

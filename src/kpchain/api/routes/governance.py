@@ -8,22 +8,20 @@ seat. A proposal passes when its vote ends with no objection and a quorum of app
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, status
 
 from kpchain.api.deps import AdminDep, GovernanceDep, IdempotencyKey, ReaderDep
 from kpchain.api.schemas import CHAIN, READ, WRITE, error_responses
 from kpchain.governance.models import ProposalList, ProposalRequest, ProposalView, VoteRequest
+from kpchain.vocabulary import ProposalStateLabel
 
 router = APIRouter(prefix="/v1/governance", tags=["governance"])
 
 ProposalId = Annotated[
     str,
     Path(pattern="^[0-9]{1,78}$", description="The proposal's id (a uint256, decimal digits)"),
-]
-StateFilter = Literal[
-    "pending", "active", "canceled", "defeated", "succeeded", "queued", "expired", "executed"
 ]
 
 
@@ -85,7 +83,9 @@ def execute(
 def list_proposals(
     _: ReaderDep,
     governance: GovernanceDep,
-    state: Annotated[StateFilter | None, Query(description="Only proposals in this state")] = None,
+    state: Annotated[
+        ProposalStateLabel | None, Query(description="Only proposals in this state")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     """Proposals, newest first."""

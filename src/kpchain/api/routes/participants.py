@@ -16,12 +16,16 @@ from fastapi import APIRouter, Path, status
 
 from kpchain.api.deps import AdminDep, AuthorityDep, IdempotencyKey, ReaderDep
 from kpchain.api.schemas import CHAIN, READ, WRITE, error_responses
-from kpchain.certificates.models import Address, AuthorityRequest
+from kpchain.certificates.fields import Address
+from kpchain.certificates.requests import AuthorityRequest
 from kpchain.certificates.views import ParticipantView
+from kpchain.vocabulary import PARTICIPANT_CODE_PATTERN
 
 router = APIRouter(prefix="/v1/participants", tags=["participants"])
 
-Code = Annotated[str, Path(pattern="^[A-Z]{2}$", description="ISO 3166-1 alpha-2, or EU")]
+Code = Annotated[
+    str, Path(pattern=PARTICIPANT_CODE_PATTERN, description="ISO 3166-1 alpha-2, or EU")
+]
 Account = Annotated[
     Address, Path(description="The authority account (EIP-55 checksummed, or all one case).")
 ]

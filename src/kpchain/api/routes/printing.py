@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from kpchain.api.deps import AuthorityDep, ReaderDep, RuntimeDep
-from kpchain.api.routes.certificates import CertNo
+from kpchain.api.routes.certificates import CertNoPath
 from kpchain.api.schemas import CHAIN, READ, error_responses
 from kpchain.service.printing import print_certificate
 
@@ -24,7 +24,7 @@ router = APIRouter(prefix="/v1/certificates", tags=["certificates"])
     },
 )
 def certificate_pdf(
-    cert_no: CertNo, principal: ReaderDep, authority: AuthorityDep, runtime: RuntimeDep
+    cert_no: CertNoPath, principal: ReaderDep, authority: AuthorityDep, runtime: RuntimeDep
 ) -> Response:
     """The KP certificate as a PDF, for either party, from the service that issued it (only it
     holds the exporter's and importer's identities): every KPCS Annex I element, the exporting

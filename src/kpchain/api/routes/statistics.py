@@ -13,6 +13,7 @@ from kpchain.api.schemas import error_responses
 from kpchain.reports.monitoring import monitoring
 from kpchain.reports.statistics import MAX_YEAR, MIN_YEAR, statistics, statistics_csv
 from kpchain.reports.views import MonitoringReport, StatisticsReport
+from kpchain.vocabulary import PARTICIPANT_CODE_PATTERN
 
 router = APIRouter(prefix="/v1", tags=["statistics"])
 
@@ -20,8 +21,9 @@ Year = Annotated[int, Query(ge=MIN_YEAR, le=MAX_YEAR, description="Calendar year
 Period = Annotated[
     Literal["Q1", "Q2", "Q3", "Q4"] | None, Query(description="A quarter; default the year.")
 ]
-ParticipantCode = Annotated[
-    str | None, Query(pattern="^[A-Z]{2}$", description="Only this participant (e.g. BW).")
+ParticipantFilter = Annotated[
+    str | None,
+    Query(pattern=PARTICIPANT_CODE_PATTERN, description="Only this participant (e.g. BW)."),
 ]
 
 
@@ -34,7 +36,7 @@ def get_statistics(
     _: ReaderDep,
     runtime: RuntimeDep,
     year: Year,
-    participant: ParticipantCode = None,
+    participant: ParticipantFilter = None,
     period: Period = None,
 ) -> dict[str, Any]:
     """Exports (issued, not cancelled, by issue date) and imports (received, by receipt date)
@@ -58,7 +60,7 @@ def get_statistics_csv(
     _: ReaderDep,
     runtime: RuntimeDep,
     year: Year,
-    participant: ParticipantCode = None,
+    participant: ParticipantFilter = None,
     period: Period = None,
 ) -> Response:
     """The statistics as CSV: one row per participant, flow and HS code, then the totals."""
@@ -80,7 +82,7 @@ def get_statistics_csv(
 def get_monitoring(
     _: ReaderDep,
     runtime: RuntimeDep,
-    participant: ParticipantCode = None,
+    participant: ParticipantFilter = None,
     overdue_days: Annotated[
         int | None,
         Query(ge=1, le=36500, description="Default KPCHAIN_OVERDUE_DAYS."),

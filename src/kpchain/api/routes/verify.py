@@ -15,8 +15,9 @@ from fastapi.routing import APIRoute
 from kpchain.api.caching import CachedAnswer, cache_key
 from kpchain.api.deps import AnswersDep, ContractSignaturesDep, RuntimeDep
 from kpchain.api.schemas import CHAIN, error_responses
-from kpchain.verification.verify import CERT_NO_PATTERN, index_version, verify
+from kpchain.verification.verify import index_version, verify
 from kpchain.verification.views import VerificationReport
+from kpchain.vocabulary import CERT_NO_MAX_LENGTH, CHAIN_CERT_NO_PATTERN, HEX32_PATTERN
 
 PREFIX = "/v1/verify/"
 """Where the route's paths start (what the cache's middleware looks at)."""
@@ -51,7 +52,11 @@ def verify_certificate(
     request: Request,
     cert_no: Annotated[
         str,
-        Path(pattern=f"^{CERT_NO_PATTERN}$", max_length=32, description="e.g. BW-2026-000123"),
+        Path(
+            pattern=CHAIN_CERT_NO_PATTERN,
+            max_length=CERT_NO_MAX_LENGTH,
+            description="e.g. BW-2026-000123",
+        ),
     ],
     runtime: RuntimeDep,
     contract_signatures: ContractSignaturesDep,
@@ -59,7 +64,7 @@ def verify_certificate(
     doc_hash: Annotated[
         str | None,
         Query(
-            pattern="^0x[0-9a-fA-F]{64}$",
+            pattern=HEX32_PATTERN,
             description="The presented document's hash (the QR code and the PDF carry it).",
         ),
     ] = None,
