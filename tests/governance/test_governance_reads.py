@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kpchain.contracts.encoding import participant_code, zone_id
 from kpchain.contracts.governance import Governance
-from kpchain.governance.service import GovernanceService
+from kpchain.contracts.registry import Registry
+from kpchain.governance.service import GovernanceService, governance_calls, governance_renderer
 from kpchain.indexer import Indexer
-from kpchain.service.operations import Hosting
+from kpchain.service.operations import Hosting, Writer
 from support_chain import Devnet
 
 
@@ -22,11 +23,23 @@ def test_proposal_made_after_the_index_last_caught_up_is_read_after_one_catch_up
 ) -> None:
     indexer = make_indexer()
     indexer.sync()
+    governance = Governance(devnet.w3, devnet.deployment.governor)
+    hosting = Hosting({})
+    writer = Writer(  # the reads never write: it is there because the service needs one
+        sessions=sessions,
+        registry=Registry(devnet.w3, devnet.address),
+        hosting=hosting,
+        indexer=indexer,
+        calls=governance_calls(governance),
+        render=governance_renderer(governance, devnet.now),
+        coalesce=False,
+    )
     service = GovernanceService(
         sessions=sessions,
         indexer=indexer,
-        governance=Governance(devnet.w3, devnet.deployment.governor),
-        hosting=Hosting({}),
+        governance=governance,
+        hosting=hosting,
+        writer=writer,
         now=devnet.now,
     )
     call = devnet.seats.functions.setOriginZone(participant_code("CF"), zone_id("CF:Bozoum"), True)

@@ -59,7 +59,7 @@ def test_issue_refuses_document_valid_one_day_longer_than_setting(
     assert chain.w3.eth.get_transaction_count(chain.sender("BW").signer.address) == sent
     issued = strict_runtime.authority.issue(
         BW_OFFICER, _document("BW-2026-000802", days=9), idempotency_key="validity-2"
-    )
+    ).model_dump(mode="json")
     assert issued["status"] == "issued"
 
 
@@ -68,7 +68,9 @@ def test_receive_refuses_receipt_dated_day_before_shipping_and_day_after_chains_
 ) -> None:
     authority = runtime.authority
     authority.issue(BW_OFFICER, _document("BW-2026-000811", days=60), idempotency_key="i")
-    shipped = authority.ship(BW_OFFICER, "BW-2026-000811", ShipRequest(), idempotency_key="s")
+    shipped = authority.ship(
+        BW_OFFICER, "BW-2026-000811", ShipRequest(), idempotency_key="s"
+    ).model_dump(mode="json")
     shipped_on = datetime.fromisoformat(shipped["steps"]["shipped"]["at"]).date()
     # The chain's clock ten days ahead of the host's: "today" is then the day of its last block,
     # which stays put while the refused receipts mine nothing (no midnight can move it).
@@ -80,7 +82,8 @@ def test_receive_refuses_receipt_dated_day_before_shipping_and_day_after_chains_
 
     def receive(day: Any, key: str) -> dict[str, Any]:
         request = ReceiveRequest(parcels=3, carats="1234.56", received_at=day)
-        return authority.receive(AE_OFFICER, "BW-2026-000811", request, idempotency_key=key)
+        received = authority.receive(AE_OFFICER, "BW-2026-000811", request, idempotency_key=key)
+        return received.model_dump(mode="json")
 
     with pytest.raises(InvalidRequestError) as early:
         receive(shipped_on - timedelta(days=1), "r-early")

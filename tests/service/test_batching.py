@@ -75,12 +75,15 @@ def held(runtime: Runtime) -> HeldSigner:
 
 def _issue(runtime: Runtime, cert_no: str) -> Any:
     body = CertificateDocument.model_validate(document(cert_no))
-    return runtime.authority.issue(BW_OFFICER, body, idempotency_key=f"issue:{cert_no}")
+    issued = runtime.authority.issue(BW_OFFICER, body, idempotency_key=f"issue:{cert_no}")
+    return issued.model_dump(mode="json")
 
 
 def _ship(runtime: Runtime, cert_no: str, *, key: str) -> Any:
     request = ShipRequest(seal_ref=f"SEAL-{cert_no}")
-    return runtime.authority.ship(BW_OFFICER, cert_no, request, idempotency_key=key)
+    return runtime.authority.ship(BW_OFFICER, cert_no, request, idempotency_key=key).model_dump(
+        mode="json"
+    )
 
 
 def _outcome(action: Any) -> Any:

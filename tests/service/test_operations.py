@@ -33,13 +33,13 @@ CERT = "BW-2026-000301"
 
 def _issue(runtime: Runtime, cert_no: str = CERT, key: str = "issue", **fields: Any) -> Any:
     body = CertificateDocument.model_validate(document(cert_no, **fields))
-    return runtime.authority.issue(BW_OFFICER, body, idempotency_key=key)
+    return runtime.authority.issue(BW_OFFICER, body, idempotency_key=key).model_dump(mode="json")
 
 
 def _ship(runtime: Runtime, key: str, seal: str, cert_no: str = CERT) -> Any:
     return runtime.authority.ship(
         BW_OFFICER, cert_no, ShipRequest(seal_ref=seal), idempotency_key=key
-    )
+    ).model_dump(mode="json")
 
 
 class _SignedTogether:

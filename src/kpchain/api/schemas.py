@@ -11,8 +11,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kpchain.certificates.views import CertificateView
-
 _CONFIG = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -70,17 +68,6 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         status: {"model": ErrorResponse, "description": _DESCRIPTIONS[status]}
         for status in sorted(set(statuses))
     }
-
-
-class CertificatePage(BaseModel):
-    """A page of certificates, newest first."""
-
-    model_config = _CONFIG
-
-    items: list[CertificateView]
-    next_cursor: str | None = Field(
-        description="Pass as `cursor` for the next page; null on the last page."
-    )
 
 
 class Health(BaseModel):

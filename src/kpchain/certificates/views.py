@@ -282,6 +282,17 @@ class CertificateView(BaseModel):
         )
 
 
+class CertificatePage(BaseModel):
+    """A page of certificates, newest first."""
+
+    model_config = _VIEW_CONFIG
+
+    items: list[CertificateView]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page."
+    )
+
+
 class CertificateDocumentView(BaseModel):
     """GET /v1/certificates/{cert_no}/document: the canonical document, its hash and
     signature, and the identity salts, so that whoever holds it can recompute every hash

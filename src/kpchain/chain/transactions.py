@@ -203,7 +203,7 @@ class TransactionSender:
             # its second pass over the arguments on the service's hot path.
             tx = {**params, "value": 0, "to": call.address, "data": calldata(call)}
         else:
-            tx = dict(self._call_node(lambda: call.build_transaction(params)))
+            tx = dict(call_node(lambda: call.build_transaction(params)))
         # Legacy pricing at the node's gas price: zero on a consortium chain, and accepted by
         # Besu, anvil and geth alike.
         tx["gasPrice"] = self._node_gas_price()
@@ -238,7 +238,7 @@ class TransactionSender:
 
     def sign(self, tx: dict[str, Any], *, nonce: int | None = None) -> SignedTransaction:
         """Signs `tx` with the next nonce (or `nonce`, when re-signing a stored transaction)."""
-        tx = {**tx, "nonce": nonce if nonce is not None else self._call_node(self.nonces.take)}
+        tx = {**tx, "nonce": nonce if nonce is not None else call_node(self.nonces.take)}
         try:
             raw = self.signer.sign_transaction(tx)
         except Exception:
@@ -291,7 +291,7 @@ class TransactionSender:
 
     def known(self, tx_hash: str) -> bool:
         """Whether the node knows `tx_hash`, mined or pending."""
-        found = self._call_node(lambda: _get_transaction(self.w3, tx_hash))
+        found = call_node(lambda: _get_transaction(self.w3, tx_hash))
         return found is not None
 
     def receipt(self, tx_hash: str) -> TxReceipt | None:
@@ -354,8 +354,6 @@ class TransactionSender:
             for state in (block - 1, block):
                 try:
                     self.w3.eth.call(call, state)  # type: ignore[arg-type]
-                except ChainError as exc:
-                    return exc
                 except Exception as exc:  # any web3 error the decoder does not know falls through
                     decoded = from_web3_error(exc)
                     if decoded is not None:
@@ -374,12 +372,12 @@ class TransactionSender:
         if not self.nonces.reclaim(nonce):
             return
         try:
-            gas_price = self._call_node(lambda: self.w3.eth.gas_price)
+            gas_price = call_node(lambda: self.w3.eth.gas_price)
             noop = {"from": self.address, "to": self.address, "value": 0, "gas": 21_000}
             filler = self.sign(
                 {**noop, "gasPrice": gas_price, "chainId": self.chain_id}, nonce=nonce
             )
-            self._call_node(lambda: self.w3.eth.send_raw_transaction(filler.raw))
+            call_node(lambda: self.w3.eth.send_raw_transaction(filler.raw))
         except Exception as exc:  # the refusal the caller is about to see matters more
             logger.warning("could not fill refused nonce %s of %s: %s", nonce, self.address, exc)
             self.nonces.release(nonce)
@@ -412,18 +410,13 @@ class TransactionSender:
         here. The node's errors become kpchain errors as web3's would: with `reverts`, a
         revert's custom error (through web3's own revert parser); otherwise the node's refusal.
         """
-        response = self._call_node(
-            lambda: self.w3.provider.make_request(RPCEndpoint(method), params)
-        )
+        response = call_node(lambda: self.w3.provider.make_request(RPCEndpoint(method), params))
         error = response.get("error")
         if error is None:
             return response.get("result")
         if reverts and isinstance(error, dict):
-            self._call_node(lambda: raise_contract_logic_error_on_revert(response))
+            call_node(lambda: raise_contract_logic_error_on_revert(response))
         raise refused(error)
-
-    def _call_node(self, request: Any) -> Any:
-        return call_node(request)
 
 
 _CALL_FIELDS = ("from", "to", "data", "value")

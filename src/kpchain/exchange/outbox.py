@@ -163,7 +163,7 @@ class Outbox:
             if delivery is None or document is None or delivery.state == "delivered":
                 return False
             endpoint = queries.service_endpoint(session, delivery.recipient)
-            signed = service_views.document_view(document)
+            signed = service_views.document_view(document).model_dump(mode="json")
             sender, recipient = delivery.sender, delivery.recipient
             url = None if endpoint is None else endpoint.url
             key = None if endpoint is None else endpoint.encryption_key

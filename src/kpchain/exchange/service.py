@@ -23,7 +23,7 @@ from kpchain.exchange.tables import Delivery, ReceivedDocument
 from kpchain.indexer import queries
 from kpchain.indexer.indexer import Indexer
 from kpchain.service.keys import Principal, require_participant
-from kpchain.service.operations import Hosting, Intent, Writer, admin_actor
+from kpchain.service.operations import Hosting, Intent, Writer, admin_actor, response_json
 from kpchain.service.tables import Document, Operation
 from kpchain.verification.checks import ContractSignatureCheck
 
@@ -152,7 +152,7 @@ class ExchangeService:
             body=request.model_dump(mode="json"),
             idempotency_key=idempotency_key,
         )
-        return self._writer.submit(intent)
+        return response_json(self._writer.submit(intent))
 
     def endpoint(self, code: str) -> dict[str, Any]:
         """`code`'s endpoint, key and their history."""

@@ -36,7 +36,15 @@ from kpchain.indexer import queries
 from kpchain.indexer.indexer import Indexer
 from kpchain.indexer.tables import Participant
 from kpchain.service.keys import Principal
-from kpchain.service.operations import CallBuilder, Hosting, Intent, Writer, admin_actor
+from kpchain.service.operations import (
+    CallBuilder,
+    Hosting,
+    Intent,
+    Renderer,
+    Writer,
+    admin_actor,
+    response_json,
+)
 from kpchain.service.tables import Operation
 
 PROPOSE = "governance_propose"
@@ -53,6 +61,8 @@ class GovernanceService:
         indexer: the index reads come from and writes wait for.
         governance: the deployed governance contracts.
         hosting: the admin keys this service signs with.
+        writer: the writer its writes go through (the service's one writer, built with
+            `governance_calls` and `governance_renderer`).
         now: the time proposals' states are read at: the node's latest block's (see
             `kpchain.service.runtime`), the clock the governor judges an estimate by.
     """
@@ -64,6 +74,7 @@ class GovernanceService:
         indexer: Indexer,
         governance: Governance,
         hosting: Hosting,
+        writer: Writer,
         now: Callable[[], int],
     ) -> None:
         self._sessions = sessions
@@ -71,16 +82,7 @@ class GovernanceService:
         self.governance = governance
         self._hosting = hosting
         self._now = now
-        self._writer: Writer | None = None
-
-    def attach(self, writer: Writer) -> None:
-        """The writer the service's governance writes go through (the service's one writer)."""
-        self._writer = writer
-
-    @property
-    def calls(self) -> dict[str, CallBuilder]:
-        """How each governance operation kind becomes a call (for the writer)."""
-        return {PROPOSE: self._propose_call, VOTE: self._vote_call, EXECUTE: self._execute_call}
+        self._write = writer
 
     # --- writes ----------------------------------------------------------------------------
 
@@ -107,7 +109,7 @@ class GovernanceService:
                         code=ErrorCode.PROPOSAL_ALREADY_EXISTS,
                         detail={"id": subject},
                     )
-        return self._write.submit(
+        response = self._write.submit(
             Intent(
                 actor=actor,
                 kind=PROPOSE,
@@ -117,6 +119,7 @@ class GovernanceService:
                 idempotency_key=idempotency_key,
             )
         )
+        return response_json(response)
 
     def vote(
         self,
@@ -144,7 +147,7 @@ class GovernanceService:
                         detail={"id": row.id, "voter": voter, "support": voted.support},
                     )
         support = Support[request.support.upper()]
-        return self._write.submit(
+        response = self._write.submit(
             Intent(
                 actor=actor,
                 kind=VOTE,
@@ -154,6 +157,7 @@ class GovernanceService:
                 idempotency_key=idempotency_key,
             )
         )
+        return response_json(response)
 
     def execute(
         self, principal: Principal, proposal_id: str, *, idempotency_key: str | None
@@ -171,7 +175,7 @@ class GovernanceService:
         with self._sessions() as session:
             row = self._proposal_row(session, proposal_id)
             proposal = Proposal.from_json({"actions": row.actions, "description": row.description})
-        return self._write.submit(
+        response = self._write.submit(
             Intent(
                 actor=actor,
                 kind=EXECUTE,
@@ -181,6 +185,7 @@ class GovernanceService:
                 idempotency_key=idempotency_key,
             )
         )
+        return response_json(response)
 
     # --- reads -----------------------------------------------------------------------------
 
@@ -207,19 +212,7 @@ class GovernanceService:
             row = self._proposal_row(session, proposal_id)
             return proposal_view(session, row, governance=self.governance, now=self._now())
 
-    def render(self, session: Session, operation: Operation) -> dict[str, Any]:
-        """The response of a finished governance operation: its proposal, as indexed."""
-        row = session.get(ProposalRow, operation.subject)
-        assert row is not None, "a finished governance operation's block is indexed"
-        return proposal_view(session, row, governance=self.governance, now=self._now())
-
     # --- internals -------------------------------------------------------------------------
-
-    @property
-    def _write(self) -> Writer:
-        if self._writer is None:  # pragma: no cover - build_runtime always attaches it
-            raise RuntimeError("GovernanceService.attach() was never called")
-        return self._writer
 
     def _action(self, request: models.ProposalRequest) -> Action:
         governance = self.governance
@@ -312,23 +305,42 @@ class GovernanceService:
             detail={"id": row.id, "state": state.label},
         )
 
-    # --- the calls each operation kind makes -----------------------------------------------
 
-    def _propose_call(self, _registry: Registry, request: dict[str, Any]) -> ContractFunction:
-        return self.governance.propose(Proposal.from_json(request["proposal"]))
+# --- what the writer needs: each operation kind's call and response ---------------------------
 
-    def _vote_call(self, _registry: Registry, request: dict[str, Any]) -> ContractFunction:
+
+def governance_calls(governance: Governance) -> dict[str, CallBuilder]:
+    """How each governance operation kind becomes a call to `governance` (for the writer)."""
+
+    def propose(_registry: Registry, request: dict[str, Any]) -> ContractFunction:
+        return governance.propose(Proposal.from_json(request["proposal"]))
+
+    def vote(_registry: Registry, request: dict[str, Any]) -> ContractFunction:
         proposal = int(request["proposal_id"])
-        return self.governance.cast_vote(proposal, Support(int(request["support"])))
+        return governance.cast_vote(proposal, Support(int(request["support"])))
 
-    def _execute_call(self, _registry: Registry, request: dict[str, Any]) -> ContractFunction:
+    def execute(_registry: Registry, request: dict[str, Any]) -> ContractFunction:
         proposal = Proposal.from_json(request["proposal"])
         step = request["step"]
         if step == "queue":
-            return self.governance.queue(proposal)
+            return governance.queue(proposal)
         if step == "execute":
-            return self.governance.execute(proposal)
-        return self.governance.lift_emergency_suspension(int(request["proposal_id"]))
+            return governance.execute(proposal)
+        return governance.lift_emergency_suspension(int(request["proposal_id"]))
+
+    return {PROPOSE: propose, VOTE: vote, EXECUTE: execute}
+
+
+def governance_renderer(governance: Governance, now: Callable[[], int]) -> Renderer:
+    """The response of a finished governance operation: its proposal, as indexed, its state
+    read at `now` (the service's clock)."""
+
+    def render(session: Session, operation: Operation) -> dict[str, Any]:
+        row = session.get(ProposalRow, operation.subject)
+        assert row is not None, "a finished governance operation's block is indexed"
+        return proposal_view(session, row, governance=governance, now=now())
+
+    return render
 
 
 def _actor(principal: Principal) -> str:

@@ -613,9 +613,6 @@ class Indexer:
 
     # --- node ------------------------------------------------------------------------------------
 
-    def _block_number(self) -> int:
-        return _int(self._request("eth_blockNumber", []))
-
     def _header(self, number: int) -> _Header | None:
         return _header(self._request("eth_getBlockByNumber", [hex(number), False]))
 

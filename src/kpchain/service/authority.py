@@ -36,6 +36,12 @@ from kpchain.certificates.requests import (
     WithdrawRequest,
 )
 from kpchain.certificates.typed_data import document_hash, typed_data
+from kpchain.certificates.views import (
+    CertificateDocumentView,
+    CertificatePage,
+    CertificateView,
+    ParticipantView,
+)
 from kpchain.contracts.registry import Confirmation, Registry
 from kpchain.errors import (
     ConflictError,
@@ -50,7 +56,16 @@ from kpchain.indexer import queries
 from kpchain.indexer.indexer import Indexer
 from kpchain.service import views
 from kpchain.service.keys import Principal, require_participant
-from kpchain.service.operations import CallBuilder, Hosting, Intent, Renderer, Writer, admin_actor
+from kpchain.service.operations import (
+    CallBuilder,
+    Hosting,
+    Intent,
+    Renderer,
+    Response,
+    Writer,
+    admin_actor,
+    response_as,
+)
 from kpchain.service.tables import Document, Operation
 from kpchain.vocabulary import Direction
 
@@ -70,6 +85,8 @@ class AuthorityService:
         registry: the deployed registry.
         indexer: the index reads come from and writes wait for.
         hosting: the accounts this service signs with.
+        writer: the writer its writes go through (the service's one writer, built with `CALLS`
+            and `renderer`).
         chain_id: the chain's id (EIP-712 domain of document signatures).
         max_validity_days: the most calendar days a certificate this service issues may be valid
             on (`KPCHAIN_MAX_VALIDITY_DAYS`); None leaves only the registry's maximum.
@@ -82,6 +99,7 @@ class AuthorityService:
         registry: Registry,
         indexer: Indexer,
         hosting: Hosting,
+        writer: Writer,
         chain_id: int,
         max_validity_days: int | None = None,
     ) -> None:
@@ -91,45 +109,7 @@ class AuthorityService:
         self._hosting = hosting
         self._chain_id = chain_id
         self._max_validity_days = max_validity_days
-        self._writer: Writer | None = None
-        self._renders: dict[str, Renderer] = {}
-
-    def writer(
-        self,
-        *,
-        receipt_timeout: float,
-        coalesce: bool = True,
-        calls: Mapping[str, CallBuilder] | None = None,
-        renders: Mapping[str, Renderer] | None = None,
-    ) -> Writer:
-        """The writer of this service (created once).
-
-        Args:
-            receipt_timeout: seconds a request waits for its transaction to be mined.
-            coalesce: batch the registry calls an account has ready at once (see
-                `kpchain.service.batching`).
-            calls: the operation kinds of other concerns (governance) and their calls.
-            renders: how those kinds' finished operations are rendered, by kind.
-        """
-        if self._writer is None:
-            self._renders = dict(renders or {})
-            self._writer = Writer(
-                sessions=self._sessions,
-                registry=self._registry,
-                hosting=self._hosting,
-                indexer=self._indexer,
-                calls={**_CALLS, **(calls or {})},
-                render=self._render,
-                receipt_timeout=receipt_timeout,
-                coalesce=coalesce,
-            )
-        return self._writer
-
-    @property
-    def _write(self) -> Writer:
-        if self._writer is None:  # pragma: no cover - build_runtime always creates it
-            raise RuntimeError("AuthorityService.writer() was never called")
-        return self._writer
+        self._write = writer
 
     # --- certificate writes ----------------------------------------------------------------
 
@@ -139,7 +119,7 @@ class AuthorityService:
         document: CertificateDocument,
         *,
         idempotency_key: str | None,
-    ) -> dict[str, Any]:
+    ) -> CertificateView:
         """Signs `document` with the exporting participant's authority key and issues it."""
         return self.issue_batch(principal, [document], idempotency_key=idempotency_key)[0]
 
@@ -149,7 +129,7 @@ class AuthorityService:
         documents: Sequence[CertificateDocument],
         *,
         idempotency_key: str | None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[CertificateView]:
         """Issues `documents` in one transaction; all or none."""
         if not documents:
             raise InvalidRequestError(
@@ -216,7 +196,7 @@ class AuthorityService:
                 raise _already_exists(numbers[0]) from None
 
         response = self._write.submit(intent, on_record=record_documents)
-        return list(response["certificates"])
+        return response_as(views.IssuedCertificates, response).certificates
 
     def ship(
         self,
@@ -225,7 +205,7 @@ class AuthorityService:
         request: ShipRequest,
         *,
         idempotency_key: str | None,
-    ) -> dict[str, Any]:
+    ) -> CertificateView:
         """Marks the certificate shipped (the advance notice to the importer)."""
         return self._lifecycle(principal, cert_no, "ship", "exporting", request, idempotency_key)
 
@@ -236,7 +216,7 @@ class AuthorityService:
         request: ReceiveRequest,
         *,
         idempotency_key: str | None,
-    ) -> dict[str, Any]:
+    ) -> CertificateView:
         """Confirms receipt (the KP import confirmation), dated from the shipping day to today."""
 
         def check(row: Any) -> None:
@@ -253,7 +233,7 @@ class AuthorityService:
         request: RejectRequest,
         *,
         idempotency_key: str | None,
-    ) -> dict[str, Any]:
+    ) -> CertificateView:
         """Rejects a shipment with a reason."""
         return self._lifecycle(principal, cert_no, "reject", "importing", request, idempotency_key)
 
@@ -264,7 +244,7 @@ class AuthorityService:
         request: CancelRequest,
         *,
         idempotency_key: str | None,
-    ) -> dict[str, Any]:
+    ) -> CertificateView:
         """Cancels a certificate not yet shipped."""
         return self._lifecycle(principal, cert_no, "cancel", "exporting", request, idempotency_key)
 
@@ -275,7 +255,7 @@ class AuthorityService:
         request: WithdrawRequest,
         *,
         idempotency_key: str | None,
-    ) -> dict[str, Any]:
+    ) -> CertificateView:
         """Withdraws a shipment in transit to an importer no longer Active, with a reason (the
         registry refuses while the importer is Active: 409 importer_still_active)."""
         return self._lifecycle(
@@ -286,7 +266,7 @@ class AuthorityService:
 
     def add_authority(
         self, principal: Principal, code: str, account: str, *, idempotency_key: str | None
-    ) -> dict[str, Any]:
+    ) -> ParticipantView:
         """Makes `account` an authority of `code` (a key that signs its certificates), signed by
         `code`'s admin key; answers with the participant's view once mined and indexed.
 
@@ -301,7 +281,7 @@ class AuthorityService:
 
     def revoke_authority(
         self, principal: Principal, code: str, account: str, *, idempotency_key: str | None
-    ) -> dict[str, Any]:
+    ) -> ParticipantView:
         """Revokes `account` as an authority of `code` (a leaked or retired key), signed by
         `code`'s admin key; answers with the participant's view once mined and indexed.
 
@@ -320,7 +300,7 @@ class AuthorityService:
         account: str,
         kind: str,
         idempotency_key: str | None,
-    ) -> dict[str, Any]:
+    ) -> ParticipantView:
         require_participant(principal, code, doing=f"manages {code}'s authority keys")
         actor = admin_actor(code)
         if not self._write.recorded(actor, idempotency_key):  # a retry answers as the first did
@@ -330,7 +310,7 @@ class AuthorityService:
                 self._participant_row(session, code)
                 holder = _authority_holder(session, account)
             _check_authority_change(kind, code, account, holder)
-        return self._write.submit(
+        response = self._write.submit(
             Intent(
                 actor=actor,
                 kind=kind,
@@ -340,10 +320,11 @@ class AuthorityService:
                 idempotency_key=idempotency_key,
             )
         )
+        return response_as(ParticipantView, response)
 
     # --- reads -----------------------------------------------------------------------------
 
-    def certificate(self, principal: Principal, cert_no: str) -> dict[str, Any]:
+    def certificate(self, principal: Principal, cert_no: str) -> CertificateView:
         """The view of a certificate the principal's participant is a party to."""
         with self._sessions() as session:
             row = self._certificate_row(session, cert_no)
@@ -358,7 +339,7 @@ class AuthorityService:
         status: str | None,
         limit: int,
         cursor: str | None,
-    ) -> dict[str, Any]:
+    ) -> CertificatePage:
         """A page of the participant's certificates, newest first."""
         participant = _acting_participant(principal)
         now = self._now()
@@ -373,9 +354,9 @@ class AuthorityService:
                 cursor=cursor,
             )
             items = views.certificate_views(session, rows, now=now)
-        return {"items": items, "next_cursor": next_cursor}
+        return CertificatePage(items=items, next_cursor=next_cursor)
 
-    def document(self, principal: Principal, cert_no: str) -> dict[str, Any]:
+    def document(self, principal: Principal, cert_no: str) -> CertificateDocumentView:
         """The signed certificate document, when this service issued it or received it from
         the exporter's service (`kpchain.exchange`): for the two parties' keys only, since it
         names the exporter and the importer (a governor's key reads the certificate's view,
@@ -395,11 +376,11 @@ class AuthorityService:
                 )
             return views.document_view(stored)
 
-    def participants(self) -> list[dict[str, Any]]:
+    def participants(self) -> list[ParticipantView]:
         with self._sessions() as session:
             return [views.participant_view(session, row) for row in queries.participants(session)]
 
-    def participant(self, code: str) -> dict[str, Any]:
+    def participant(self, code: str) -> ParticipantView:
         with self._sessions() as session:
             return views.participant_view(session, self._participant_row(session, code))
 
@@ -426,7 +407,7 @@ class AuthorityService:
         idempotency_key: str | None,
         *,
         check: Callable[[Any], None] | None = None,
-    ) -> dict[str, Any]:
+    ) -> CertificateView:
         actor = _acting_participant(principal)
         with self._sessions() as session:
             row = self._certificate_row(session, cert_no, queries.certificate_parties)
@@ -436,53 +417,36 @@ class AuthorityService:
             if check is not None:
                 check(row)
         body = request.model_dump(mode="json")
-        return self._write.submit(
-            Intent(actor, kind, cert_no, {"cert_no": cert_no, **body}, body, idempotency_key)
+        response = self._write.submit(
+            Intent(
+                actor=actor,
+                kind=kind,
+                subject=cert_no,
+                request={"cert_no": cert_no, **body},
+                body=body,
+                idempotency_key=idempotency_key,
+            )
         )
+        return response_as(CertificateView, response)
+
+    def now(self) -> int:
+        """The Unix time statuses are read at (expiry included): see `index_time`.
+        Verification, monitoring and the pages read the same clock as the certificate views."""
+        return index_time(self._indexer)
+
+    def _now(self) -> int:
+        return index_time(self._indexer)
 
     def _certificate_row(
         self,
         session: Session,
         cert_no: str,
-        lookup: Callable[[Session, str], Any] = queries.certificate,
+        lookup: Callable[[Session, str], Any] | None = None,
     ) -> Any:
-        # It may be on chain already and the index a block behind (another service issued it a
-        # moment ago): caught up once before saying it does not exist.
-        row = self._indexer.find(session, lambda s: lookup(s, cert_no))
-        if row is None:
-            raise NotFoundError(
-                f"no certificate {cert_no}",
-                code=ErrorCode.CERTIFICATE_NOT_FOUND,
-                detail={"cert_no": cert_no},
-            )
-        return row
+        return certificate_row(self._indexer, session, cert_no, lookup or queries.certificate)
 
     def _participant_row(self, session: Session, code: str) -> Any:
-        # As for certificates: the index may trail the chain (just after a start, or when
-        # another service admitted it a moment ago).
-        row = self._indexer.find(session, lambda s: queries.participant(s, code))
-        if row is None:
-            raise NotFoundError(
-                f"participant {code} is not admitted",
-                code=ErrorCode.PARTICIPANT_NOT_FOUND,
-                detail={"code": code},
-            )
-        return row
-
-    def now(self) -> int:
-        """The Unix time statuses are read at (expiry included): see `_now`. Verification,
-        monitoring and the pages read the same clock as the certificate views."""
-        return self._now()
-
-    def _now(self) -> int:
-        """The Unix time statuses are read at: this host's clock, or the time of the block the
-        index has reached when the chain's clock is ahead of it.
-
-        Expiry is the registry's rule, judged by block time: a certificate whose receipt the
-        registry refuses as expired must not read as shipped because this host's clock is
-        behind the chain's. The indexer already reads every block's time, so this costs nothing.
-        """
-        return max(int(time.time()), self._indexer.head_time or 0)
+        return participant_row(self._indexer, session, code)
 
     def _sign_document(self, signer: Any, document: CertificateDocument) -> dict[str, Any]:
         exporter_salt, importer_salt = new_salt(), new_salt()
@@ -504,23 +468,89 @@ class AuthorityService:
             "doc_hash": "0x" + doc_hash.hex(),
         }
 
-    def _render(self, session: Session, operation: Operation) -> dict[str, Any]:
-        now = self._now()
+
+def index_time(indexer: Indexer) -> int:
+    """The Unix time statuses are read at: this host's clock, or the time of the block the
+    index has reached when the chain's clock is ahead of it.
+
+    Expiry is the registry's rule, judged by block time: a certificate whose receipt the
+    registry refuses as expired must not read as shipped because this host's clock is
+    behind the chain's. The indexer already reads every block's time, so this costs nothing.
+    """
+    return max(int(time.time()), indexer.head_time or 0)
+
+
+def certificate_row(
+    indexer: Indexer,
+    session: Session,
+    cert_no: str,
+    lookup: Callable[[Session, str], Any] = queries.certificate,
+) -> Any:
+    """The indexed certificate `cert_no` (read by `lookup`), after one catch-up if need be.
+
+    Raises:
+        NotFoundError: the index has no such certificate.
+    """
+    # It may be on chain already and the index a block behind (another service issued it a
+    # moment ago): caught up once before saying it does not exist.
+    row = indexer.find(session, lambda s: lookup(s, cert_no))
+    if row is None:
+        raise NotFoundError(
+            f"no certificate {cert_no}",
+            code=ErrorCode.CERTIFICATE_NOT_FOUND,
+            detail={"cert_no": cert_no},
+        )
+    return row
+
+
+def participant_row(indexer: Indexer, session: Session, code: str) -> Any:
+    """The indexed participant `code`, after one catch-up if need be.
+
+    Raises:
+        NotFoundError: the index has no such participant.
+    """
+    # As for certificates: the index may trail the chain (just after a start, or when
+    # another service admitted it a moment ago).
+    row = indexer.find(session, lambda s: queries.participant(s, code))
+    if row is None:
+        raise NotFoundError(
+            f"participant {code} is not admitted",
+            code=ErrorCode.PARTICIPANT_NOT_FOUND,
+            detail={"code": code},
+        )
+    return row
+
+
+def renderer(indexer: Indexer, others: Mapping[str, Renderer] | None = None) -> Renderer:
+    """How the writer renders a finished operation: the index's view of what it wrote.
+
+    Args:
+        indexer: the index the views are read from.
+        others: how the operation kinds of other concerns (governance) are rendered, by kind.
+    """
+    renders = dict(others or {})
+
+    def render(session: Session, operation: Operation) -> Response:
+        now = index_time(indexer)
         if operation.kind in ("issue", "issue_batch"):
             numbers = [item["document"]["cert_no"] for item in operation.request["certificates"]]
-            rows = [self._certificate_row(session, number) for number in numbers]
-            return {"certificates": views.certificate_views(session, rows, now=now)}
+            rows = [certificate_row(indexer, session, number) for number in numbers]
+            return views.IssuedCertificates(
+                certificates=views.certificate_views(session, rows, now=now)
+            )
         if operation.kind == SET_ENDPOINT:
             return exchange_views.endpoint_view(session, operation.subject)
         if operation.kind in (ADD_AUTHORITY, REVOKE_AUTHORITY):
             return views.participant_view(
-                session, self._participant_row(session, operation.subject)
+                session, participant_row(indexer, session, operation.subject)
             )
-        if operation.kind in self._renders:
-            return self._renders[operation.kind](session, operation)
+        if operation.kind in renders:
+            return renders[operation.kind](session, operation)
         return views.certificate_view(
-            session, self._certificate_row(session, operation.subject), now=now
+            session, certificate_row(indexer, session, operation.subject), now=now
         )
+
+    return render
 
 
 # --- the calls each operation kind makes --------------------------------------------------------
@@ -579,7 +609,7 @@ def _revoke_authority(registry: Registry, request: dict[str, Any]) -> ContractFu
     return registry.revoke_authority(request["code"], request["account"])
 
 
-_CALLS: dict[str, CallBuilder] = {
+CALLS: Mapping[str, CallBuilder] = {
     "issue": _issue,
     "issue_batch": _issue,
     "ship": _ship,
@@ -591,6 +621,7 @@ _CALLS: dict[str, CallBuilder] = {
     ADD_AUTHORITY: _add_authority,
     REVOKE_AUTHORITY: _revoke_authority,
 }
+"""How each operation kind of this module becomes a registry call (for the writer)."""
 
 
 # --- authorization -------------------------------------------------------------------------------

@@ -24,8 +24,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
+from pydantic import BaseModel
 from sqlalchemy import JSON, Table, bindparam, func, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -55,11 +56,14 @@ logger = logging.getLogger(__name__)
 UNFINISHED = ("pending", "signed")
 
 CallBuilder = Callable[[Registry, dict[str, Any]], ContractFunction]
-Renderer = Callable[[Session, Operation], dict[str, Any]]
+Response = BaseModel | dict[str, Any]
+"""What a write answers: the view model its renderer built when this request finished it, or
+the JSON stored then when an earlier request did (a retry); see `response_as`."""
+Renderer = Callable[[Session, Operation], Response]
 RowHook = Callable[[Session, Operation], None]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Intent:
     """What an operation will do, complete enough to be finished after a crash.
 
@@ -106,6 +110,19 @@ def admin_actor(code: str) -> str:
 
 
 _ADMIN_SUFFIX = "/admin"
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def response_as(model: type[ModelT], response: Response) -> ModelT:
+    """`response` as `model`: the view the renderer built, as it is, or the stored JSON of
+    a write finished earlier validated into it (a retry answers as the first request did)."""
+    return response if isinstance(response, model) else model.model_validate(response)
+
+
+def response_json(response: Response) -> dict[str, Any]:
+    """`response` as JSON, for the kinds whose renderer builds JSON (or a model, dumped)."""
+    return response.model_dump(mode="json") if isinstance(response, BaseModel) else response
 
 
 class Hosting:
@@ -199,7 +216,7 @@ class Writer:
 
     # --- entry points ----------------------------------------------------------------------
 
-    def submit(self, intent: Intent, *, on_record: RowHook | None = None) -> dict[str, Any]:
+    def submit(self, intent: Intent, *, on_record: RowHook | None = None) -> Response:
         """Records `intent` (or finds the operation of its Idempotency-Key) and finishes it.
 
         Args:
@@ -208,7 +225,8 @@ class Writer:
                 certificate document), in the same database transaction.
 
         Returns:
-            The response of the finished operation (the first one, for a retry).
+            The response of the finished operation (the first one, for a retry: its stored
+            JSON; see `response_as`).
 
         Raises:
             ConflictError: the Idempotency-Key was used for a different request.
@@ -243,7 +261,7 @@ class Writer:
             )
         return found is not None
 
-    def drive(self, operation_id: int, *, wait: bool = True) -> dict[str, Any]:
+    def drive(self, operation_id: int, *, wait: bool = True) -> Response:
         """Moves one operation as far as it can go and returns its response.
 
         With `wait` false, returns at once (raising ConflictError) when another thread is
@@ -257,7 +275,7 @@ class Writer:
         finally:
             lock.release()
 
-    def _drive_recorded(self, operation_id: int, recorded: Operation | None) -> dict[str, Any]:
+    def _drive_recorded(self, operation_id: int, recorded: Operation | None) -> Response:
         """`drive` for the operation this request just recorded (`recorded`: its row as
         inserted, whose lock `_record` took) or found (None: a retry, read again)."""
         if recorded is None:
@@ -305,7 +323,7 @@ class Writer:
 
     # --- the state machine -----------------------------------------------------------------
 
-    def _advance(self, operation_id: int, recorded: Operation | None = None) -> dict[str, Any]:
+    def _advance(self, operation_id: int, recorded: Operation | None = None) -> Response:
         with self._sessions() as session:
             # A row this request inserted a moment ago is taken as it was inserted (no other
             # thread drives it before this one releases its lock), not read again.
@@ -415,7 +433,7 @@ class Writer:
         )
         return self._send_new(session, operation, sender)
 
-    def _finish(self, session: Session, operation: Operation, receipt: TxReceipt) -> dict[str, Any]:
+    def _finish(self, session: Session, operation: Operation, receipt: TxReceipt) -> Response:
         # Nothing is stored between the receipt and the result: a crash here leaves the
         # operation `signed`, and resuming finds the receipt again.
         block = int(receipt["blockNumber"])
@@ -425,7 +443,10 @@ class Writer:
                 detail={"tx_hash": operation.tx_hash, "block_number": block},
             )
         response = self._render(session, operation)
-        self._store_outcome(session, operation, status="done", response=response, block=block)
+        # Stored as JSON, answered as built: this request does not validate its view again.
+        self._store_outcome(
+            session, operation, status="done", response=response_json(response), block=block
+        )
         return response
 
     # --- persistence -----------------------------------------------------------------------

@@ -45,8 +45,9 @@ def print_certificate(
         NotFoundError: no such certificate, or this service does not hold its document.
         PermissionDeniedError: the principal's participant is not a party to it.
     """
-    view = authority.certificate(principal, cert_no)
-    document = authority.document(principal, cert_no)
+    # The PDF reads the views as the API answers them (JSON: dates and amounts as text).
+    view = authority.certificate(principal, cert_no).model_dump(mode="json")
+    document = authority.document(principal, cert_no).model_dump(mode="json")
     link = verification_link(base_url, view["cert_no"], view["doc_hash"])
     return PrintedCertificate(
         pdf=render_certificate(view, document, verify_url=link),

@@ -23,11 +23,16 @@ from kpchain.deploy import GOVERNOR_CONTRACT, SEATS_CONTRACT, VALIDATOR_SET_CONT
 from kpchain.errors import ChainUnavailableError, ConfigError
 from kpchain.exchange.keys import KeyRing, exchange_passphrase
 from kpchain.exchange.service import ExchangeService
-from kpchain.governance.service import GovernanceService
+from kpchain.governance.service import (
+    GovernanceService,
+    governance_calls,
+    governance_renderer,
+)
 from kpchain.governance.validators import ValidatorVoter
 from kpchain.indexer.indexer import Indexer
-from kpchain.service.authority import AuthorityService
-from kpchain.service.operations import Hosting, Writer
+from kpchain.service.authority import CALLS as AUTHORITY_CALLS
+from kpchain.service.authority import AuthorityService, index_time, renderer
+from kpchain.service.operations import Hosting, Renderer, Writer
 from kpchain.service.webhooks import WebhookDispatcher, WebhooksConfig
 from kpchain.signing.specs import SignersConfig
 from kpchain.store import OwnerLock, create_engine, migrate, own, session_factory
@@ -213,11 +218,29 @@ def _runtime(
     contracts = _governance(settings, w3, registry)
     indexer = _indexer(settings, w3, registry, sessions, start_block, governance=contracts)
     hosting = _hosting(settings, w3)
+    calls = dict(AUTHORITY_CALLS)
+    renders: dict[str, Renderer] = {}
+    governor_clock = _governor_clock(w3, fallback=lambda: index_time(indexer))
+    if contracts is not None:
+        governance_kinds = governance_calls(contracts)
+        calls.update(governance_kinds)
+        renders = dict.fromkeys(governance_kinds, governance_renderer(contracts, governor_clock))
+    writer = Writer(
+        sessions=sessions,
+        registry=registry,
+        hosting=hosting,
+        indexer=indexer,
+        calls=calls,
+        render=renderer(indexer, renders),
+        receipt_timeout=settings.receipt_timeout,
+        coalesce=settings.coalesce_writes,
+    )
     authority = AuthorityService(
         sessions=sessions,
         registry=registry,
         indexer=indexer,
         hosting=hosting,
+        writer=writer,
         chain_id=settings.chain_id,
         max_validity_days=settings.max_validity_days,
     )
@@ -228,16 +251,9 @@ def _runtime(
             indexer=indexer,
             governance=contracts,
             hosting=hosting,
-            now=_governor_clock(w3, fallback=authority.now),
+            writer=writer,
+            now=governor_clock,
         )
-    writer = authority.writer(
-        receipt_timeout=settings.receipt_timeout,
-        coalesce=settings.coalesce_writes,
-        calls=governance.calls if governance is not None else None,
-        renders=dict.fromkeys(governance.calls, governance.render) if governance else None,
-    )
-    if governance is not None:
-        governance.attach(writer)
     exchange = _exchange(settings, w3, registry, sessions, indexer, hosting, writer)
     webhooks = None
     if settings.webhooks_file is not None:

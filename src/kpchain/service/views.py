@@ -1,11 +1,12 @@
-"""Index rows to the API's views (DESIGN.md section 4), through the domain's view models so
-that every response has exactly their shape."""
+"""Index rows to the API's views (DESIGN.md section 4): the domain's view models, which the
+routes answer with as they are (a write stores its view as JSON in `operations.response`)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
 from kpchain.certificates import views as view_models
@@ -36,7 +37,9 @@ EVENT_NAMES: tuple[str, ...] = tuple(_EVENT_NAMES.values())
 """Every event name the stream and webhooks use."""
 
 
-def certificate_view(session: Session, row: index.Certificate, *, now: int) -> dict[str, Any]:
+def certificate_view(
+    session: Session, row: index.Certificate, *, now: int
+) -> view_models.CertificateView:
     """The certificate view of `row` at time `now` (expiry is derived from it)."""
     stored = exchange_views.held_document(session, row.cert_no, row.doc_hash)
     return _certificate_view(row, stored, now=now)
@@ -44,7 +47,7 @@ def certificate_view(session: Session, row: index.Certificate, *, now: int) -> d
 
 def certificate_views(
     session: Session, rows: list[index.Certificate], *, now: int
-) -> list[dict[str, Any]]:
+) -> list[view_models.CertificateView]:
     """The views of a page of rows, with the documents this service holds (issued here or
     received) read in two queries."""
     documents = exchange_views.held_documents(session, [row.cert_no for row in rows])
@@ -53,7 +56,7 @@ def certificate_views(
 
 def _certificate_view(
     row: index.Certificate, stored: Document | ReceivedDocument | None, *, now: int
-) -> dict[str, Any]:
+) -> view_models.CertificateView:
     document = stored.document if stored is not None and stored.doc_hash == row.doc_hash else None
     view = {
         "cert_no": row.cert_no,
@@ -89,10 +92,10 @@ def _certificate_view(
         "withdrawal_reason": row.withdrawal_reason,
         "steps": _steps(row),
     }
-    return view_models.CertificateView.model_validate(view).model_dump(mode="json")
+    return view_models.CertificateView.model_validate(view)
 
 
-def document_view(stored: Document | ReceivedDocument) -> dict[str, Any]:
+def document_view(stored: Document | ReceivedDocument) -> view_models.CertificateDocumentView:
     """The signed document as its issuing service keeps it, or as the importer's service
     received it."""
     view = {
@@ -103,10 +106,10 @@ def document_view(stored: Document | ReceivedDocument) -> dict[str, Any]:
         "exporter_salt": stored.exporter_salt,
         "importer_salt": stored.importer_salt,
     }
-    return view_models.CertificateDocumentView.model_validate(view).model_dump(mode="json")
+    return view_models.CertificateDocumentView.model_validate(view)
 
 
-def participant_view(session: Session, row: index.Participant) -> dict[str, Any]:
+def participant_view(session: Session, row: index.Participant) -> view_models.ParticipantView:
     """A participant of the registry with its zones and authority key history."""
     view = {
         "code": row.code,
@@ -123,7 +126,15 @@ def participant_view(session: Session, row: index.Participant) -> dict[str, Any]
             for authority in row.authorities
         ],
     }
-    return view_models.ParticipantView.model_validate(view).model_dump(mode="json")
+    return view_models.ParticipantView.model_validate(view)
+
+
+class IssuedCertificates(BaseModel):
+    """What an issue (or a batch) answers, as `operations.response` stores it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    certificates: list[view_models.CertificateView]
 
 
 def participant_status(row: index.Participant) -> ParticipantStatus:

@@ -124,13 +124,14 @@ def dashboard(
     year = year or today.year
 
     def shipped(direction: Direction) -> dict[str, Any]:
-        return authority.certificates(
+        page = authority.certificates(
             principal,
             direction=direction,
             status=CertificateStatusLabel.SHIPPED,
             limit=MAX_PAGE,
             cursor=None,
         )
+        return page.model_dump(mode="json")  # the templates read the views as the API's JSON
 
     inbound, outbound = shipped(Direction.INBOUND), shipped(Direction.OUTBOUND)
     exchange = runtime.exchange.shipment_documents([*inbound["items"], *outbound["items"]])
@@ -138,7 +139,9 @@ def dashboard(
         "session": session,
         "today": today.isoformat(),
         "year": year,
-        "updated": authority.certificate(principal, updated) if updated else None,
+        "updated": (
+            authority.certificate(principal, updated).model_dump(mode="json") if updated else None
+        ),
         "inbound": [
             {**view, "forms": _form_keys(), **exchange.get(view["cert_no"], {})}
             for view in inbound["items"]

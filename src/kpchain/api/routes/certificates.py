@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query, status
 
 from kpchain.api.deps import AuthorityDep, IdempotencyKey, OfficerDep, ReaderDep
-from kpchain.api.schemas import CHAIN, READ, WRITE, CertificatePage, error_responses
+from kpchain.api.schemas import CHAIN, READ, WRITE, error_responses
 from kpchain.certificates.document import CertificateDocument
 from kpchain.certificates.requests import (
     CancelRequest,
@@ -16,7 +16,7 @@ from kpchain.certificates.requests import (
     ShipRequest,
     WithdrawRequest,
 )
-from kpchain.certificates.views import CertificateDocumentView, CertificateView
+from kpchain.certificates.views import CertificateDocumentView, CertificatePage, CertificateView
 from kpchain.service.authority import MAX_BATCH, MAX_PAGE
 from kpchain.vocabulary import (
     CERT_NO_MAX_LENGTH,
@@ -51,7 +51,7 @@ def issue(
     principal: OfficerDep,
     authority: AuthorityDep,
     idempotency_key: IdempotencyKey = None,
-) -> dict[str, Any]:
+) -> CertificateView:
     """Sign the document with the exporting participant's key and issue it; answers once mined."""
     return authority.issue(principal, document, idempotency_key=idempotency_key)
 
@@ -67,7 +67,7 @@ def issue_batch(
     principal: OfficerDep,
     authority: AuthorityDep,
     idempotency_key: IdempotencyKey = None,
-) -> list[dict[str, Any]]:
+) -> list[CertificateView]:
     """Issue many certificates in one transaction: all of them, or none."""
     return authority.issue_batch(principal, documents, idempotency_key=idempotency_key)
 
@@ -80,7 +80,7 @@ def list_certificates(
     status: CertificateStatusLabel | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
-) -> dict[str, Any]:
+) -> CertificatePage:
     """The participant's certificates, newest first: `{"items": [...], "next_cursor"}`."""
     return authority.certificates(
         principal, direction=direction, status=status, limit=limit, cursor=cursor
@@ -90,7 +90,7 @@ def list_certificates(
 @router.get("/{cert_no}", response_model=CertificateView, responses=error_responses(*READ, *CHAIN))
 def get_certificate(
     cert_no: CertNoPath, principal: ReaderDep, authority: AuthorityDep
-) -> dict[str, Any]:
+) -> CertificateView:
     """The certificate view, for either party."""
     return authority.certificate(principal, cert_no)
 
@@ -102,7 +102,7 @@ def get_certificate(
 )
 def get_document(
     cert_no: CertNoPath, principal: ReaderDep, authority: AuthorityDep
-) -> dict[str, Any]:
+) -> CertificateDocumentView:
     """The signed document with its hash, signature, signer and identity salts."""
     return authority.document(principal, cert_no)
 
@@ -114,7 +114,7 @@ def ship(
     authority: AuthorityDep,
     idempotency_key: IdempotencyKey = None,
     request: Annotated[ShipRequest | None, Body()] = None,
-) -> dict[str, Any]:
+) -> CertificateView:
     """Record the sealed dispatch: the advance notice to the importing authority."""
     body = request or ShipRequest()
     return authority.ship(principal, cert_no, body, idempotency_key=idempotency_key)
@@ -129,7 +129,7 @@ def receive(
     principal: OfficerDep,
     authority: AuthorityDep,
     idempotency_key: IdempotencyKey = None,
-) -> dict[str, Any]:
+) -> CertificateView:
     """Confirm receipt: the KP import confirmation."""
     return authority.receive(principal, cert_no, request, idempotency_key=idempotency_key)
 
@@ -141,7 +141,7 @@ def reject(
     principal: OfficerDep,
     authority: AuthorityDep,
     idempotency_key: IdempotencyKey = None,
-) -> dict[str, Any]:
+) -> CertificateView:
     """Reject a shipment, with a reason."""
     return authority.reject(principal, cert_no, request, idempotency_key=idempotency_key)
 
@@ -153,7 +153,7 @@ def cancel(
     authority: AuthorityDep,
     idempotency_key: IdempotencyKey = None,
     request: Annotated[CancelRequest | None, Body()] = None,
-) -> dict[str, Any]:
+) -> CertificateView:
     """Cancel a certificate that has not been shipped."""
     body = request or CancelRequest()
     return authority.cancel(principal, cert_no, body, idempotency_key=idempotency_key)
@@ -168,7 +168,7 @@ def withdraw(
     principal: OfficerDep,
     authority: AuthorityDep,
     idempotency_key: IdempotencyKey = None,
-) -> dict[str, Any]:
+) -> CertificateView:
     """Withdraw a shipment in transit to an importer that is no longer Active, with a reason:
     the certificate is then cancelled (and may be replaced)."""
     return authority.withdraw(principal, cert_no, request, idempotency_key=idempotency_key)

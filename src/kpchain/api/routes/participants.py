@@ -10,7 +10,7 @@ each signed with the admin key this service hosts.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, status
 
@@ -32,13 +32,13 @@ Account = Annotated[
 
 
 @router.get("", response_model=list[ParticipantView], responses=error_responses(401, 403))
-def list_participants(_: ReaderDep, authority: AuthorityDep) -> list[dict[str, Any]]:
+def list_participants(_: ReaderDep, authority: AuthorityDep) -> list[ParticipantView]:
     """Every participant, with status, zones and authority keys."""
     return authority.participants()
 
 
 @router.get("/{code}", response_model=ParticipantView, responses=error_responses(*READ, *CHAIN))
-def get_participant(code: Code, _: ReaderDep, authority: AuthorityDep) -> dict[str, Any]:
+def get_participant(code: Code, _: ReaderDep, authority: AuthorityDep) -> ParticipantView:
     """One participant."""
     return authority.participant(code)
 
@@ -55,7 +55,7 @@ def add_authority(
     principal: AdminDep,
     authority: AuthorityDep,
     idempotency_key: IdempotencyKey = None,
-) -> dict[str, Any]:
+) -> ParticipantView:
     """Make `account` an authority of the participant (a key that signs its certificates), with
     the participant's admin key. 409 `authority_already_registered` when it is an authority
     already, of this participant or another. Answers once mined and indexed."""
@@ -75,7 +75,7 @@ def revoke_authority(
     principal: AdminDep,
     authority: AuthorityDep,
     idempotency_key: IdempotencyKey = None,
-) -> dict[str, Any]:
+) -> ParticipantView:
     """Revoke `account` as an authority of the participant (a leaked or retired key), with the
     participant's admin key: certificates it signed before stay valid, it signs no new one.
     409 `authority_not_registered` when it is not a current authority of the participant.
