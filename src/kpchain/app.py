@@ -31,7 +31,7 @@ from kpchain.api.routes import (
     verify,
 )
 from kpchain.config import Settings, get_settings
-from kpchain.service.runtime import Runtime, build_runtime
+from kpchain.runtime import Runtime, build_runtime
 from kpchain.verification.chain import ContractSignatures
 from kpchain.web import error_pages
 from kpchain.web import routes as pages

@@ -321,7 +321,7 @@ def index_run() -> None:
     """Follow the registry's events into the index until interrupted (Ctrl-C)."""
     import threading
 
-    from kpchain.service.runtime import index_runtime
+    from kpchain.runtime import index_runtime
 
     runtime = index_runtime()
     stop = threading.Event()
@@ -338,7 +338,7 @@ def index_run() -> None:
 @index.command("rebuild")
 def index_rebuild() -> None:
     """Drop the index and rebuild it from the chain (service tables are kept)."""
-    from kpchain.service.runtime import index_runtime
+    from kpchain.runtime import index_runtime
 
     runtime = index_runtime()
     bar: Any
@@ -663,7 +663,7 @@ def verify_command(
     from kpchain.chain.connection import connect
     from kpchain.config import get_settings
     from kpchain.contracts.registry import Registry
-    from kpchain.service.runtime import registry_location
+    from kpchain.runtime import registry_location
     from kpchain.verification.chain import verify_on_chain
 
     try:

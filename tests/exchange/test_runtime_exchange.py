@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from kpchain.errors import ConfigError
-from kpchain.service.runtime import build_runtime
+from kpchain.runtime import build_runtime
 from support_api import service_settings
 from support_chain import Devnet
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from kpchain.service.runtime import Runtime, build_runtime
+from kpchain.runtime import Runtime, build_runtime
 from kpchain.store import create_engine, migrate, session_factory
 from support_api import service_settings
 from support_chain import Devnet

@@ -16,8 +16,8 @@ from helpers.documents import document
 from kpchain.certificates.document import CertificateDocument
 from kpchain.certificates.requests import ReceiveRequest, ShipRequest
 from kpchain.errors import InvalidRequestError
+from kpchain.runtime import Runtime, build_runtime
 from kpchain.service.keys import Principal
-from kpchain.service.runtime import Runtime, build_runtime
 from support_api import service_settings
 from support_chain import Devnet
 

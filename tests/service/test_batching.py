@@ -25,9 +25,9 @@ from kpchain.certificates.requests import ShipRequest
 from kpchain.chain.signer import Signer
 from kpchain.devnet.seed import participant_account
 from kpchain.errors import ContractRevertError, KpchainError, TransactionPendingError
+from kpchain.runtime import Runtime, build_runtime
 from kpchain.service.batching import MULTICALL_SELECTOR
 from kpchain.service.keys import Principal
-from kpchain.service.runtime import Runtime, build_runtime
 from kpchain.service.tables import Operation
 from support_api import service_settings
 from support_chain import Devnet

@@ -19,8 +19,8 @@ from kpchain.certificates.document import CertificateDocument
 from kpchain.certificates.requests import ShipRequest
 from kpchain.devnet.seed import participant_account
 from kpchain.errors import ConflictError, ContractRevertError, KpchainError, error_record
+from kpchain.runtime import Runtime
 from kpchain.service.keys import Principal
-from kpchain.service.runtime import Runtime
 from support_chain import Devnet
 from support_service import in_pool, operation, sent_count
 

@@ -20,8 +20,8 @@ from helpers.polling import wait_until
 from kpchain.certificates.document import CertificateDocument
 from kpchain.certificates.requests import ShipRequest
 from kpchain.errors import ConfigError
+from kpchain.runtime import Runtime
 from kpchain.service.keys import Principal
-from kpchain.service.runtime import Runtime
 from kpchain.service.webhooks import WebhookDispatcher, WebhooksConfig
 
 SECRET = "webhook-test-secret"

@@ -38,7 +38,7 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kpchain.indexer.indexer import Indexer
-from kpchain.service.runtime import Runtime
+from kpchain.runtime import Runtime
 from kpchain.verification.verify import index_version
 
 logger = logging.getLogger(__name__)

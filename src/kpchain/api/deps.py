@@ -12,9 +12,9 @@ from kpchain.api.caching import HeadCache
 from kpchain.errors import AuthenticationError, ErrorCode, NotFoundError, PermissionDeniedError
 from kpchain.exchange.service import ExchangeService
 from kpchain.governance.service import GovernanceService
+from kpchain.runtime import Runtime
 from kpchain.service.authority import AuthorityService
 from kpchain.service.keys import Principal, authenticate
-from kpchain.service.runtime import Runtime
 from kpchain.verification.chain import ContractSignatures
 from kpchain.vocabulary import Role
 

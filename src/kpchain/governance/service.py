@@ -64,7 +64,7 @@ class GovernanceService:
         writer: the writer its writes go through (the service's one writer, built with
             `governance_calls` and `governance_renderer`).
         now: the time proposals' states are read at: the node's latest block's (see
-            `kpchain.service.runtime`), the clock the governor judges an estimate by.
+            `kpchain.runtime`), the clock the governor judges an estimate by.
     """
 
     def __init__(

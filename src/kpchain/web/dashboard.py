@@ -24,9 +24,9 @@ from kpchain.api.errors import status_of
 from kpchain.errors import AuthenticationError, ErrorCode, KpchainError, PermissionDeniedError
 from kpchain.reports.monitoring import monitoring
 from kpchain.reports.statistics import FLOWS, MAX_YEAR, MIN_YEAR, PERIODS, statistics
+from kpchain.runtime import Runtime
 from kpchain.service.authority import MAX_PAGE
 from kpchain.service.printing import print_certificate
-from kpchain.service.runtime import Runtime
 from kpchain.vocabulary import (
     CERT_NO_MAX_LENGTH,
     CERT_NO_TEXT_PATTERN,

@@ -32,8 +32,8 @@ from sqlalchemy.orm import Session
 
 from kpchain.api.deps import RuntimeDep
 from kpchain.errors import AuthenticationError, ErrorCode, PermissionDeniedError
+from kpchain.runtime import Runtime
 from kpchain.service.keys import Principal, authenticate
-from kpchain.service.runtime import Runtime
 from kpchain.service.tables import ApiKey, DashboardSession
 from kpchain.store import WRITE, begin_write
 from kpchain.vocabulary import Role

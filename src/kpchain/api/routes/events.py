@@ -23,10 +23,10 @@ from fastapi.responses import StreamingResponse
 from kpchain.api.deps import AuthorityDep, ReaderDep, RuntimeDep
 from kpchain.api.schemas import error_responses
 from kpchain.errors import AuthenticationError, ErrorCode, TooManyRequestsError
+from kpchain.runtime import Runtime
 from kpchain.service import views
 from kpchain.service.authority import AuthorityService
 from kpchain.service.keys import Principal, require_live
-from kpchain.service.runtime import Runtime
 
 router = APIRouter(tags=["events"])
 
