@@ -80,7 +80,9 @@ def test_index_follows_a_proposal_from_its_creation_to_its_execution(
     ]
     governance = Governance(devnet.w3, devnet.deployment.governor)
     with sessions() as session:
-        view = proposal_view(session, row, governance=governance, now=devnet.now())
+        view = proposal_view(session, row, governance=governance, now=devnet.now()).model_dump(
+            mode="json"
+        )
     assert (view["state"], view["action"], view["participant"]) == ("executed", "allow_zone", "CF")
     assert view["details"]["zone"] == "0x" + zone_id("CF:Bozoum").hex()
 

@@ -51,7 +51,7 @@ def test_proposal_made_after_the_index_last_caught_up_is_read_after_one_catch_up
     )
     proposal = governor.hashProposal([call.address], [0], [data], keccak(text=description)).call()
 
-    view = service.proposal(str(proposal))
+    view = service.proposal(str(proposal)).model_dump(mode="json")
 
     assert view["id"] == str(proposal)
     assert (view["action"], view["participant"]) == ("allow_zone", "CF")

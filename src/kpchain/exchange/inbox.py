@@ -94,7 +94,7 @@ class Inbox:
         self._registry = registry
         self._contract_signatures = contract_signatures
 
-    def receive(self, envelope: Envelope, *, now: int) -> tuple[dict[str, Any], bool]:
+    def receive(self, envelope: Envelope, *, now: int) -> tuple[EnvelopeReceipt, bool]:
         """Checks `envelope` and stores its document (see the module docstring).
 
         Returns:
@@ -243,7 +243,7 @@ class Inbox:
 
     def _store(
         self, envelope: Envelope, document: CertificateDocumentView
-    ) -> tuple[dict[str, Any], bool]:
+    ) -> tuple[EnvelopeReceipt, bool]:
         cert_no = envelope.cert_no
         with self._sessions() as session:
             session.connection(execution_options=WRITE)
@@ -316,7 +316,7 @@ def _check_certificate(envelope: Envelope, row: Certificate) -> None:
         )
 
 
-def _receipt(held: ReceivedDocument, *, duplicate: bool) -> dict[str, Any]:
+def _receipt(held: ReceivedDocument, *, duplicate: bool) -> EnvelopeReceipt:
     receipt = {
         "cert_no": held.cert_no,
         "doc_hash": held.doc_hash,
@@ -326,7 +326,7 @@ def _receipt(held: ReceivedDocument, *, duplicate: bool) -> dict[str, Any]:
         "received_at": aware(held.received_at),
         "duplicate": duplicate,
     }
-    return EnvelopeReceipt.model_validate(receipt).model_dump(mode="json")
+    return EnvelopeReceipt.model_validate(receipt)
 
 
 def _is_sender_key(session: Session, envelope: Envelope) -> bool:

@@ -23,7 +23,7 @@ from kpchain.exchange.tables import Delivery, ReceivedDocument
 from kpchain.indexer import queries
 from kpchain.indexer.indexer import Indexer
 from kpchain.service.keys import Principal, require_participant
-from kpchain.service.operations import Hosting, Intent, Writer, admin_actor, response_json
+from kpchain.service.operations import Hosting, Intent, Writer, admin_actor, response_as
 from kpchain.service.tables import Document, Operation
 from kpchain.verification.checks import ContractSignatureCheck
 
@@ -124,7 +124,7 @@ class ExchangeService:
         request: EndpointRequest,
         *,
         idempotency_key: str | None,
-    ) -> dict[str, Any]:
+    ) -> views.EndpointView:
         """Registers `code`'s endpoint and encryption key on chain, signed by its admin key.
 
         A new key pair is made (and stored) when the participant has none here, or when
@@ -152,9 +152,9 @@ class ExchangeService:
             body=request.model_dump(mode="json"),
             idempotency_key=idempotency_key,
         )
-        return response_json(self._writer.submit(intent))
+        return response_as(views.EndpointView, self._writer.submit(intent))
 
-    def endpoint(self, code: str) -> dict[str, Any]:
+    def endpoint(self, code: str) -> views.EndpointView:
         """`code`'s endpoint, key and their history."""
         with self._sessions() as session:
             self._participant(session, code)
@@ -162,7 +162,7 @@ class ExchangeService:
 
     # --- deliveries ------------------------------------------------------------------------
 
-    def delivery(self, principal: Principal, cert_no: str) -> dict[str, Any]:
+    def delivery(self, principal: Principal, cert_no: str) -> views.DeliveryView:
         """The delivery state of `cert_no`'s document, for either party's keys."""
         with self._sessions() as session:
             row = self._certificate(session, cert_no)
@@ -185,7 +185,7 @@ class ExchangeService:
                 received=received,
             )
 
-    def resend(self, principal: Principal, cert_no: str) -> dict[str, Any]:
+    def resend(self, principal: Principal, cert_no: str) -> views.DeliveryView:
         """Re-queues `cert_no`'s delivery (the exporter's officer)."""
         if principal.role != "officer":
             raise PermissionDeniedError(
@@ -239,7 +239,7 @@ class ExchangeService:
             }
         return found
 
-    def receive(self, envelope: Envelope) -> tuple[dict[str, Any], bool]:
+    def receive(self, envelope: Envelope) -> tuple[views.EnvelopeReceipt, bool]:
         """Checks and stores a delivered envelope; see `kpchain.exchange.inbox`."""
         return self.inbox.receive(envelope, now=int(time.time()))
 
@@ -309,7 +309,7 @@ class ExchangeService:
         return row
 
 
-def _queued(row: Any, *, local: bool) -> dict[str, Any]:
+def _queued(row: Any, *, local: bool) -> views.DeliveryView:
     view = {
         "cert_no": row.cert_no,
         "direction": "outbound",
@@ -319,7 +319,7 @@ def _queued(row: Any, *, local: bool) -> dict[str, Any]:
         "state": "delivered" if local else "pending",
         "local": local,
     }
-    return views.DeliveryView.model_validate(view).model_dump(mode="json")
+    return views.DeliveryView.model_validate(view)
 
 
 def _require_party(principal: Principal, exporting: str, importing: str, cert_no: str) -> None:

@@ -118,7 +118,7 @@ class EnvelopeReceipt(BaseModel):
     )
 
 
-def endpoint_view(session: Session, code: str) -> dict[str, Any]:
+def endpoint_view(session: Session, code: str) -> EndpointView:
     """`code`'s endpoint and key history, from the index."""
     history = [
         {
@@ -137,10 +137,10 @@ def endpoint_view(session: Session, code: str) -> dict[str, Any]:
         "encryption_key": None if current is None else current["encryption_key"],
         "history": history,
     }
-    return EndpointView.model_validate(view).model_dump(mode="json")
+    return EndpointView.model_validate(view)
 
 
-def outbound_view(delivery: Delivery) -> dict[str, Any]:
+def outbound_view(delivery: Delivery) -> DeliveryView:
     """The exporter's view of a delivery."""
     error = None
     if delivery.error_code is not None:
@@ -162,12 +162,12 @@ def outbound_view(delivery: Delivery) -> dict[str, Any]:
         "encryption_key": delivery.encryption_key,
         "error": error,
     }
-    return DeliveryView.model_validate(view).model_dump(mode="json")
+    return DeliveryView.model_validate(view)
 
 
 def inbound_view(
     *, cert_no: str, sender: str, recipient: str, doc_hash: str, received: ReceivedDocument | None
-) -> dict[str, Any]:
+) -> DeliveryView:
     """The importer's view: delivered once the document is in the inbox, pending until then."""
     view: dict[str, Any] = {
         "cert_no": cert_no,
@@ -183,7 +183,7 @@ def inbound_view(
             delivered_at=aware(received.received_at),
             encryption_key=received.encryption_key,
         )
-    return DeliveryView.model_validate(view).model_dump(mode="json")
+    return DeliveryView.model_validate(view)
 
 
 def held_document(

@@ -43,7 +43,7 @@ from kpchain.service.operations import (
     Renderer,
     Writer,
     admin_actor,
-    response_json,
+    response_as,
 )
 from kpchain.service.tables import Operation
 
@@ -92,7 +92,7 @@ class GovernanceService:
         request: models.ProposalRequest,
         *,
         idempotency_key: str | None,
-    ) -> dict[str, Any]:
+    ) -> models.ProposalView:
         """Proposes `request`'s action, signed by the caller's participant's admin."""
         actor = _actor(principal)
         proposal = Proposal(actions=(self._action(request),), description=request.description)
@@ -119,7 +119,7 @@ class GovernanceService:
                 idempotency_key=idempotency_key,
             )
         )
-        return response_json(response)
+        return response_as(models.ProposalView, response)
 
     def vote(
         self,
@@ -128,7 +128,7 @@ class GovernanceService:
         request: models.VoteRequest,
         *,
         idempotency_key: str | None,
-    ) -> dict[str, Any]:
+    ) -> models.ProposalView:
         """Casts the vote of the caller's participant's seat (by its admin key)."""
         actor = _actor(principal)
         if not self._write.recorded(actor, idempotency_key):
@@ -157,11 +157,11 @@ class GovernanceService:
                 idempotency_key=idempotency_key,
             )
         )
-        return response_json(response)
+        return response_as(models.ProposalView, response)
 
     def execute(
         self, principal: Principal, proposal_id: str, *, idempotency_key: str | None
-    ) -> dict[str, Any]:
+    ) -> models.ProposalView:
         """Carries out what the proposal's state calls for: a succeeded proposal is queued in
         the timelock; a queued one past its eta is executed; a defeated emergency suspension
         still in effect is lifted. Each is one transaction, signed by the caller's admin key."""
@@ -185,11 +185,11 @@ class GovernanceService:
                 idempotency_key=idempotency_key,
             )
         )
-        return response_json(response)
+        return response_as(models.ProposalView, response)
 
     # --- reads -----------------------------------------------------------------------------
 
-    def proposals(self, *, state: str | None, limit: int) -> dict[str, Any]:
+    def proposals(self, *, state: str | None, limit: int) -> models.ProposalList:
         """Proposals, newest first; only those in `state` when given."""
         now = self._now()
         with self._sessions() as session:
@@ -205,9 +205,9 @@ class GovernanceService:
                 proposal_view(session, row, governance=self.governance, now=now)
                 for row in chosen[: min(max(limit, 1), MAX_PAGE)]
             ]
-        return {"items": items}
+        return models.ProposalList(items=items)
 
-    def proposal(self, proposal_id: str) -> dict[str, Any]:
+    def proposal(self, proposal_id: str) -> models.ProposalView:
         with self._sessions() as session:
             row = self._proposal_row(session, proposal_id)
             return proposal_view(session, row, governance=self.governance, now=self._now())
@@ -335,7 +335,7 @@ def governance_renderer(governance: Governance, now: Callable[[], int]) -> Rende
     """The response of a finished governance operation: its proposal, as indexed, its state
     read at `now` (the service's clock)."""
 
-    def render(session: Session, operation: Operation) -> dict[str, Any]:
+    def render(session: Session, operation: Operation) -> models.ProposalView:
         row = session.get(ProposalRow, operation.subject)
         assert row is not None, "a finished governance operation's block is indexed"
         return proposal_view(session, row, governance=governance, now=now())

@@ -80,8 +80,8 @@ def describe(governance: Governance, row: Proposal) -> tuple[str, dict[str, Any]
 
 def proposal_view(
     session: Session, row: Proposal, *, governance: Governance, now: int
-) -> dict[str, Any]:
-    """A proposal as the API returns it (models.ProposalView)."""
+) -> models.ProposalView:
+    """A proposal as the API returns it."""
     votes = session.scalars(
         select(ProposalVote)
         .where(ProposalVote.proposal_id == row.id)
@@ -123,7 +123,7 @@ def proposal_view(
         "executed": _step(row, "executed"),
         "canceled": _step(row, "canceled"),
     }
-    return models.ProposalView.model_validate(view).model_dump(mode="json")
+    return models.ProposalView.model_validate(view)
 
 
 def _emergency(row: Proposal) -> dict[str, Any] | None:

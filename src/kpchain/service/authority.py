@@ -386,7 +386,7 @@ class AuthorityService:
 
     def events_after(
         self, principal: Principal, *, after_id: int, limit: int = 100
-    ) -> list[dict[str, Any]]:
+    ) -> list[views.EventView]:
         """Index events that concern the principal's participant, after feed id `after_id`."""
         participant = _acting_participant(principal)
         with self._sessions() as session:

@@ -147,19 +147,37 @@ def event_name(contract_event: str) -> str | None:
     return _EVENT_NAMES.get(contract_event)
 
 
-def event_view(row: index.Event) -> dict[str, Any]:
+class EventView(BaseModel):
+    """One entry of the event feed (`GET /v1/events`, and the webhooks' `data`). Its fields are
+    the index's values as they are (no normalising types), so its JSON is what the feed and the
+    webhooks have always sent, field for field in this order."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: int
+    event: str
+    cert_no: str | None
+    exporting_participant: str | None
+    importing_participant: str | None
+    block_number: int
+    tx_hash: str
+    at: str
+    args: dict[str, Any]
+
+
+def event_view(row: index.Event) -> EventView:
     """One entry of the event feed (`GET /v1/events`)."""
-    return {
-        "id": row.id,
-        "event": row.name,
-        "cert_no": row.cert_no,
-        "exporting_participant": row.exporting,
-        "importing_participant": row.importing,
-        "block_number": row.block_number,
-        "tx_hash": row.tx_hash,
-        "at": _time(row.block_time),
-        "args": row.args,
-    }
+    return EventView(
+        id=row.id,
+        event=row.name,
+        cert_no=row.cert_no,
+        exporting_participant=row.exporting,
+        importing_participant=row.importing,
+        block_number=row.block_number,
+        tx_hash=row.tx_hash,
+        at=_time(row.block_time),
+        args=row.args,
+    )
 
 
 def _confirmation(row: index.Certificate) -> dict[str, Any] | None:

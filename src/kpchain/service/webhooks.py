@@ -138,7 +138,7 @@ class WebhookDispatcher:
         cursor = self._cursor(target.participant)
         with self._sessions() as session:
             events = [
-                views.event_view(row)
+                views.event_view(row).model_dump(mode="json")
                 for row in queries.events_after(
                     session, participant=target.participant, after_id=cursor, limit=BATCH
                 )

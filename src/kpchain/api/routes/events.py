@@ -175,11 +175,11 @@ async def _stream(
                 yield f"event: {STREAM_ERROR}\ndata: {data}\n\n"
                 return
             for event in batch:
-                after = int(event["id"])
-                name = views.event_name(str(event["event"]))
+                after = event.id
+                name = views.event_name(event.event)
                 if name is None:
                     continue
-                data = json.dumps(event, separators=(",", ":"))
+                data = json.dumps(event.model_dump(mode="json"), separators=(",", ":"))
                 yield f"id: {after}\nevent: {name}\ndata: {data}\n\n"
             if batch:
                 idle = 0.0
@@ -197,7 +197,7 @@ async def _stream(
 
 def _poll(
     runtime: Runtime, authority: AuthorityService, principal: Principal, after: int
-) -> list[dict[str, Any]]:
+) -> list[views.EventView]:
     """The next events of the stream, once its key is known to be still valid."""
     with runtime.sessions() as session:
         require_live(session, principal)

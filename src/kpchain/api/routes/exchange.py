@@ -3,7 +3,7 @@ each certificate's delivery state, and the route other services deliver document
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Response, status
 
@@ -32,7 +32,7 @@ def register_endpoint(
     exchange: ExchangeDep,
     idempotency_key: IdempotencyKey = None,
     request: Annotated[EndpointRequest | None, Body()] = None,
-) -> dict[str, Any]:
+) -> EndpointView:
     """Register, with the participant's admin key, where this service takes the participant's
     documents and the X25519 key to encrypt them to (`rotate_key`: a new key; the old ones are
     kept to read what was encrypted to them). Answers once mined and indexed."""
@@ -45,7 +45,7 @@ def register_endpoint(
     response_model=EndpointView,
     responses=error_responses(*READ, *CHAIN),
 )
-def get_endpoint(code: Code, _: ReaderDep, exchange: ExchangeDep) -> dict[str, Any]:
+def get_endpoint(code: Code, _: ReaderDep, exchange: ExchangeDep) -> EndpointView:
     """A participant's registered endpoint and encryption key, with every earlier one."""
     return exchange.endpoint(code)
 
@@ -56,9 +56,7 @@ def get_endpoint(code: Code, _: ReaderDep, exchange: ExchangeDep) -> dict[str, A
     responses=error_responses(*READ, *CHAIN),
     tags=["certificates"],
 )
-def get_delivery(
-    cert_no: CertNoPath, principal: ReaderDep, exchange: ExchangeDep
-) -> dict[str, Any]:
+def get_delivery(cert_no: CertNoPath, principal: ReaderDep, exchange: ExchangeDep) -> DeliveryView:
     """Whether the certificate's signed document has reached the importer's service: at the
     exporter's service, the outbox's state (pending, failed with the reason and the next
     attempt, delivered); at the importer's, pending until it is received."""
@@ -72,7 +70,7 @@ def get_delivery(
     responses=error_responses(401, 403, 404, 422, *CHAIN),
     tags=["certificates"],
 )
-def resend(cert_no: CertNoPath, principal: OfficerDep, exchange: ExchangeDep) -> dict[str, Any]:
+def resend(cert_no: CertNoPath, principal: OfficerDep, exchange: ExchangeDep) -> DeliveryView:
     """Queue the document's delivery again, at once (the exporter's officer; the importer's
     service acknowledges a repeat without storing it twice)."""
     return exchange.resend(principal, cert_no)
@@ -87,7 +85,9 @@ def resend(cert_no: CertNoPath, principal: OfficerDep, exchange: ExchangeDep) ->
         **error_responses(400, 403, 404, 409, 413, 422, *CHAIN),
     },
 )
-def receive_envelope(envelope: Envelope, exchange: ExchangeDep, response: Response) -> Any:
+def receive_envelope(
+    envelope: Envelope, exchange: ExchangeDep, response: Response
+) -> EnvelopeReceipt:
     """Another participant's service delivers a certificate's signed document, encrypted to a
     key of a participant this service hosts. No API key: the envelope is signed by an
     authority (or the admin) of the sending participant, checked against the registry, and the

@@ -8,7 +8,7 @@ seat. A proposal passes when its vote ends with no objection and a quorum of app
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 
@@ -36,7 +36,7 @@ def propose(
     principal: AdminDep,
     governance: GovernanceDep,
     idempotency_key: IdempotencyKey = None,
-) -> dict[str, Any]:
+) -> ProposalView:
     """Propose a decision, as the seat of the key's participant. Suspensions with `emergency`
     take effect once the emergency threshold of the seats approved."""
     return governance.propose(principal, request, idempotency_key=idempotency_key)
@@ -54,7 +54,7 @@ def vote(
     principal: AdminDep,
     governance: GovernanceDep,
     idempotency_key: IdempotencyKey = None,
-) -> dict[str, Any]:
+) -> ProposalView:
     """Cast the vote of the key's participant's seat: approve, object (one objection defeats
     the proposal) or abstain."""
     return governance.vote(principal, proposal_id, request, idempotency_key=idempotency_key)
@@ -70,7 +70,7 @@ def execute(
     principal: AdminDep,
     governance: GovernanceDep,
     idempotency_key: IdempotencyKey = None,
-) -> dict[str, Any]:
+) -> ProposalView:
     """Carry out a proposal: queue it in the timelock once it succeeded, execute it once the
     timelock's delay passed (409 `proposal_not_ready` with its eta before), lift a defeated
     emergency suspension."""
@@ -87,7 +87,7 @@ def list_proposals(
         ProposalStateLabel | None, Query(description="Only proposals in this state")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> dict[str, Any]:
+) -> ProposalList:
     """Proposals, newest first."""
     return governance.proposals(state=state, limit=limit)
 
@@ -97,8 +97,6 @@ def list_proposals(
     response_model=ProposalView,
     responses=error_responses(*READ, *CHAIN),
 )
-def get_proposal(
-    proposal_id: ProposalId, _: ReaderDep, governance: GovernanceDep
-) -> dict[str, Any]:
+def get_proposal(proposal_id: ProposalId, _: ReaderDep, governance: GovernanceDep) -> ProposalView:
     """One proposal: its state, votes and steps."""
     return governance.proposal(proposal_id)
