@@ -6,9 +6,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 ANVIL_DIR := $(CURDIR)/node_modules/@foundry-rs/anvil-linux-amd64/bin
 
-# py-solc-x and ape-solidity find solc-v<version> here; ape-foundry finds anvil on PATH.
+# py-solc-x and ape-solidity find solc-v<version> here; ape-foundry finds anvil on PATH, first
+# scripts/bin's wrapper (it keeps anvil from leaving block states on disk), then the npm binary.
 export SOLCX_BINARY_PATH := $(CURDIR)/.solcx
-export PATH := $(CURDIR)/$(BIN):$(ANVIL_DIR):$(PATH)
+export PATH := $(CURDIR)/$(BIN):$(CURDIR)/scripts/bin:$(ANVIL_DIR):$(PATH)
 
 .PHONY: install run test lint typecheck test-contracts-anvil compile gas bench bench-year down status clean
 

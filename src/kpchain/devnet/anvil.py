@@ -106,6 +106,10 @@ class AnvilNode:
             "--gas-price", "0",
             "--base-fee", "0",
             "--disable-min-priority-fee",
+            # Past its in-memory window anvil writes each block's state under
+            # ~/.foundry/anvil/tmp and never removes it, not even on SIGTERM: a long devnet or
+            # a benchmark filled the disk that way. Nothing here reads state that old.
+            "--max-persisted-states", "0",
         ]  # fmt: skip
         if self.state_file is not None:
             # Loaded at start, dumped on exit and every few seconds, so a crash loses little.
