@@ -44,7 +44,11 @@ def environment() -> Environment:
         undefined=StrictUndefined,  # a misspelt variable fails the page in tests, not silently
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    # Templates mark their text with _("…") (gettext); until catalogues are installed it is
+    # English as written.
+    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
     env.globals["version"] = __version__
     env.globals["verify_link"] = verify_link
     env.filters["when"] = _when
