@@ -11,10 +11,11 @@ from importlib.resources import files
 
 from fastapi import APIRouter, Response
 
-from kpchain.web import dashboard, verify
+from kpchain.web import dashboard, drafts, verify
 
 router = APIRouter(include_in_schema=False)
 router.include_router(verify.router)
+router.include_router(drafts.router)
 router.include_router(dashboard.router)
 
 
