@@ -22,6 +22,8 @@ from kpchain.contracts.registry import Registry
 from kpchain.deploy import GOVERNOR_CONTRACT, SEATS_CONTRACT, VALIDATOR_SET_CONTRACT, Deployment
 from kpchain.errors import ChainUnavailableError, ConfigError
 from kpchain.exchange.keys import KeyRing, exchange_passphrase
+from kpchain.exchange.service import CALLS as EXCHANGE_CALLS
+from kpchain.exchange.service import RENDERS as EXCHANGE_RENDERS
 from kpchain.exchange.service import ExchangeService
 from kpchain.governance.service import (
     GovernanceService,
@@ -220,13 +222,15 @@ def _runtime(
     contracts = _governance(settings, w3, registry)
     indexer = _indexer(settings, w3, registry, sessions, start_block, governance=contracts)
     hosting = _hosting(settings, w3)
-    calls = dict(AUTHORITY_CALLS)
-    renders: dict[str, Renderer] = {}
+    calls = {**AUTHORITY_CALLS, **EXCHANGE_CALLS}
+    renders: dict[str, Renderer] = dict(EXCHANGE_RENDERS)
     governor_clock = _governor_clock(w3, fallback=lambda: index_time(indexer))
     if contracts is not None:
         governance_kinds = governance_calls(contracts)
         calls.update(governance_kinds)
-        renders = dict.fromkeys(governance_kinds, governance_renderer(contracts, governor_clock))
+        renders.update(
+            dict.fromkeys(governance_kinds, governance_renderer(contracts, governor_clock))
+        )
     writer = Writer(
         sessions=sessions,
         registry=registry,

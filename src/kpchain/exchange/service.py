@@ -6,31 +6,59 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from web3.contract.contract import ContractFunction
 
+from kpchain.contracts.registry import Registry
 from kpchain.errors import ErrorCode, InvalidRequestError, NotFoundError, PermissionDeniedError
 from kpchain.exchange import views
 from kpchain.exchange.envelope import Envelope
 from kpchain.exchange.inbox import Inbox
 from kpchain.exchange.keys import KeyRing
 from kpchain.exchange.outbox import Outbox
-from kpchain.exchange.tables import Delivery, ReceivedDocument
+from kpchain.exchange.tables import Delivery
 from kpchain.indexer import queries
 from kpchain.indexer.indexer import Indexer
 from kpchain.service.keys import Principal, require_participant
-from kpchain.service.operations import Hosting, Intent, Writer, admin_actor, response_as
-from kpchain.service.tables import Document, Operation
+from kpchain.service.operations import (
+    CallBuilder,
+    Hosting,
+    Intent,
+    Renderer,
+    Writer,
+    admin_actor,
+    response_as,
+)
+from kpchain.service.tables import Document, Operation, ReceivedDocument
+from kpchain.service.views import held_documents
 from kpchain.verification.checks import ContractSignatureCheck
 
 SET_ENDPOINT = "set_service_endpoint"
 """The operation kind that registers a participant's endpoint and key (its admin signs)."""
 MAX_URL_BYTES = 256
 """The registry's MAX_SERVICE_ENDPOINT_LENGTH."""
+
+
+def _set_endpoint(registry: Registry, request: dict[str, Any]) -> ContractFunction:
+    key = bytes.fromhex(request["encryption_key"][2:])
+    return registry.set_service_endpoint(request["code"], request["url"], key)
+
+
+def _render_endpoint(session: Session, operation: Operation) -> views.EndpointView:
+    return views.endpoint_view(session, operation.subject)
+
+
+CALLS: Mapping[str, CallBuilder] = {SET_ENDPOINT: _set_endpoint}
+"""How the exchange's operation kinds become registry calls (the runtime gives them to the
+service's one writer, beside the authority's)."""
+RENDERS: Mapping[str, Renderer] = {SET_ENDPOINT: _render_endpoint}
+"""How the writer renders a finished operation of the exchange's kinds."""
 
 
 class EndpointRequest(BaseModel):
@@ -214,7 +242,7 @@ class ExchangeService:
         numbers = [view["cert_no"] for view in views_]
         hosted = self._hosted()
         with self._sessions() as session:
-            held = views.held_documents(session, numbers)
+            held = held_documents(session, numbers)
             states = views.delivery_states(session, numbers)
         found: dict[str, dict[str, Any]] = {}
         for view in views_:

@@ -50,8 +50,6 @@ from kpchain.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from kpchain.exchange import views as exchange_views
-from kpchain.exchange.service import SET_ENDPOINT
 from kpchain.indexer import queries
 from kpchain.indexer.indexer import Indexer
 from kpchain.service import views
@@ -393,7 +391,7 @@ class AuthorityService:
         with self._sessions() as session:
             row = self._certificate_row(session, cert_no)
             _require_party_reader(principal, row.exporting, row.importing, cert_no)
-            stored = exchange_views.held_document(session, cert_no, row.doc_hash)
+            stored = views.held_document(session, cert_no, row.doc_hash)
             if stored is None:
                 raise NotFoundError(
                     f"the document of {cert_no} is held by the exporting authority's service, "
@@ -555,7 +553,8 @@ def renderer(indexer: Indexer, others: Mapping[str, Renderer] | None = None) -> 
 
     Args:
         indexer: the index the views are read from.
-        others: how the operation kinds of other concerns (governance) are rendered, by kind.
+        others: how the operation kinds of other concerns (the exchange, governance) are
+            rendered, by kind.
     """
     renders = dict(others or {})
 
@@ -567,8 +566,6 @@ def renderer(indexer: Indexer, others: Mapping[str, Renderer] | None = None) -> 
             return views.IssuedCertificates(
                 certificates=views.certificate_views(session, rows, now=now)
             )
-        if operation.kind == SET_ENDPOINT:
-            return exchange_views.endpoint_view(session, operation.subject)
         if operation.kind in (ADD_AUTHORITY, REVOKE_AUTHORITY):
             return views.participant_view(
                 session, participant_row(indexer, session, operation.subject)
@@ -625,11 +622,6 @@ def _withdraw(registry: Registry, request: dict[str, Any]) -> ContractFunction:
     return registry.withdraw_shipment(request["cert_no"], reason)
 
 
-def _set_endpoint(registry: Registry, request: dict[str, Any]) -> ContractFunction:
-    key = bytes.fromhex(request["encryption_key"][2:])
-    return registry.set_service_endpoint(request["code"], request["url"], key)
-
-
 def _add_authority(registry: Registry, request: dict[str, Any]) -> ContractFunction:
     return registry.add_authority(request["code"], request["account"])
 
@@ -646,7 +638,6 @@ CALLS: Mapping[str, CallBuilder] = {
     "reject": _reject,
     "cancel": _cancel,
     "withdraw": _withdraw,
-    SET_ENDPOINT: _set_endpoint,
     ADD_AUTHORITY: _add_authority,
     REVOKE_AUTHORITY: _revoke_authority,
 }

@@ -1,5 +1,6 @@
 """The service's own tables (migrations 0002_service, 0003_webhooks, 0005_dashboard_sessions,
-0009_drafts); the index's tables are in `kpchain.indexer.tables`."""
+0006_exchange for the received documents, 0009_drafts); the index's tables are in
+`kpchain.indexer.tables`, the exchange's keys and outbox in `kpchain.exchange.tables`."""
 
 from __future__ import annotations
 
@@ -79,6 +80,27 @@ class Document(Base):
     signature: Mapped[str] = mapped_column(Text)
     signer: Mapped[str] = mapped_column(String(42))
     operation_id: Mapped[int] = mapped_column(Integer)
+
+
+class ReceivedDocument(Base):
+    """The inbox: a certificate's signed document, delivered by the exporter's service and
+    checked against the chain before it was stored (its hash is the certificate's docHash, its
+    signer an authority of the exporter at the issue block). Never deleted."""
+
+    __tablename__ = "exchange_received_documents"
+
+    cert_no: Mapped[str] = mapped_column(String(32), primary_key=True)
+    sender: Mapped[str] = mapped_column(String(2))
+    recipient: Mapped[str] = mapped_column(String(2), index=True)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    exporter_salt: Mapped[str] = mapped_column(String(66))
+    importer_salt: Mapped[str] = mapped_column(String(66))
+    doc_hash: Mapped[str] = mapped_column(String(66))
+    signature: Mapped[str] = mapped_column(Text)
+    signer: Mapped[str] = mapped_column(String(42))  # the authority that signed the document
+    envelope_signer: Mapped[str] = mapped_column(String(42))  # who signed the delivery
+    encryption_key: Mapped[str] = mapped_column(String(66))  # the key it was encrypted to
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class WebhookCursor(Base):
