@@ -22,11 +22,11 @@ def has_form(html: str, action: str) -> bool:
     return f'action="{action}"' in html
 
 
-def submit(visitor: TestClient, page: str, action: str, **values: str) -> Response:
-    """Opens `page`, then posts its form `action` with its hidden fields and `values`."""
+def submit(visitor: TestClient, page: str, target: str, /, **values: str) -> Response:
+    """Opens `page`, then posts its form to `target` with its hidden fields and `values`."""
     opened = visitor.get(page)
     assert opened.status_code == 200, opened.text
-    return visitor.post(action, data={**form(opened.text, action), **values})
+    return visitor.post(target, data={**form(opened.text, target), **values})
 
 
 def refused_text(html: str) -> str:
