@@ -1,7 +1,7 @@
 """Maker-checker in a real headless Chromium (Debian's, driven by Playwright) against a real
 ``python -m kpchain serve`` on a seeded anvil: BW's clerk fills in the New certificate form
-(two lines) and saves a draft, BW's officer (another key) approves it and it is issued, it ships,
-and AE's dashboard shows the shipment on its way in."""
+(two lines) and saves a draft, BW's officer (another key) approves it and it is issued, ships it
+on its certificate page, and AE's dashboard shows the shipment on its way in."""
 
 from __future__ import annotations
 
@@ -115,11 +115,14 @@ def test_clerk_drafts_officer_approves_and_the_importer_sees_the_shipment(
     officer.get_by_role("button", name="Approve and issue").click()
     expect(officer.locator("#issued")).to_contain_text(f"Issued as certificate {CERT_NO}")
 
-    # No ship button in this tree yet: it ships through the REST API.
-    with live.service.client(live.keys["BW"]["officer"]) as client:
-        shipped = client.post(f"/v1/certificates/{CERT_NO}/ship", json={"seal_ref": "SEAL-7"})
-    assert shipped.status_code == 200, shipped.text
-    assert shipped.json()["carats"] == "1244.56"
+    # The officer opens the issued certificate and ships it with its seal reference.
+    officer.get_by_role("link", name="Open the certificate (ship or cancel it)").click()
+    officer.get_by_label("Seal or container reference (optional)").fill("SEAL-7")
+    officer.get_by_role("button", name="Ship certificate").click()
+    expect(officer.get_by_text(f"Certificate {CERT_NO} is now shipped")).to_be_visible()
+    with live.service.client(live.keys["AE"]["auditor"]) as client:
+        view = client.get(f"/v1/certificates/{CERT_NO}").json()
+    assert (view["status"], view["carats"]) == ("shipped", "1244.56")
 
     # AE's dashboard shows it on its way in.
     importer = _logged_in(browser, live, "AE", "officer")
