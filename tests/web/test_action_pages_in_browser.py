@@ -6,59 +6,18 @@ until it passes and carry it out (anvil's clock moved past the vote and the time
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
+from browsing import PHONE, Live, assert_accessible_basics
 from eth_account import Account
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-from test_pages_in_browser import PHONE, Live, assert_accessible_basics
+from playwright.sync_api import Browser, Page, expect
 
 from helpers.documents import document
 from kpchain.contracts.encoding import participant_code
 from kpchain.contracts.enums import ParticipantStatus
-from kpchain.devnet.anvil import AnvilNode
 from kpchain.devnet.seed import DEVNET_GOVERNANCE, participant_account
-from support_api import create_keys, service_settings
 from support_chain import Devnet
-from support_service import ServiceProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.anvil]
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path: Path) -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(chromium_path), headless=True)
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh browser context (no cookies) the size of a small phone."""
-    context = browser.new_context(viewport=PHONE)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
-
-
-@pytest.fixture(scope="module")
-def live(
-    tmp_path_factory: pytest.TempPathFactory, node: AnvilNode, devnet: Devnet
-) -> Iterator[Live]:
-    tmp_path = tmp_path_factory.mktemp("browser-actions")
-    database_url = f"sqlite:///{tmp_path / 'kpchain.db'}"
-    settings = service_settings(tmp_path, node.rpc_url, devnet, database_url)
-    _, keys = create_keys(database_url)
-    service = ServiceProcess(settings, tmp_path).start()
-    try:
-        yield Live(service, keys)
-    finally:
-        service.stop()
 
 
 def _issued(live: Live, cert_no: str) -> None:

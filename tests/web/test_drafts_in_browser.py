@@ -5,53 +5,15 @@ on its certificate page, and AE's dashboard shows the shipment on its way in."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-
-from kpchain.devnet.anvil import AnvilNode
-from support_api import create_keys, service_settings
-from support_chain import Devnet
-from support_service import ServiceProcess
+from browsing import Live
+from playwright.sync_api import Browser, Page, expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.anvil]
 
 CERT_NO = "BW-2026-BROWSER-DRAFT"
-
-
-@dataclass
-class Live:
-    service: ServiceProcess
-    keys: dict[str, dict[str, str]]
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path: Path) -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(chromium_path), headless=True)
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-@pytest.fixture(scope="module")
-def live(
-    tmp_path_factory: pytest.TempPathFactory, node: AnvilNode, devnet: Devnet
-) -> Iterator[Live]:
-    tmp_path = tmp_path_factory.mktemp("drafts-browser")
-    database_url = f"sqlite:///{tmp_path / 'kpchain.db'}"
-    settings = service_settings(tmp_path, node.rpc_url, devnet, database_url)
-    _, keys = create_keys(database_url, ["BW", "AE"])
-    service = ServiceProcess(settings, tmp_path).start()
-    try:
-        yield Live(service, keys)
-    finally:
-        service.stop()
 
 
 def _logged_in(browser: Browser, live: Live, code: str, role: str) -> Page:
