@@ -15,6 +15,7 @@ from api_checks import assert_error, caught_up, chain_status, todays_receipt
 from helpers.documents import document
 from kpchain.contracts.enums import CertificateStatus
 from support_api import Service
+from support_pdf import flat, pages_text
 
 DAY = 86_400
 
@@ -136,6 +137,39 @@ def test_rejected_certificate_is_replaced_and_linked_both_ways(service: Service)
     page = _get(service, "/v1/certificates", direction="outbound")
     links = {item["cert_no"]: (item["replaces"], item["replaced_by"]) for item in page["items"]}
     assert links == {old: (None, new), new: (old, None)}
+
+
+def test_verification_and_pdf_name_the_replacement_of_a_rejected_certificate_both_ways(
+    service: Service,
+) -> None:
+    old, new = "BW-2026-000913", "BW-2026-000914"
+    service.issue(old)
+    _ship(service, old)
+    rejected = service.post(f"/v1/certificates/{old}/reject", "AE", {"reason": "seal_broken"})
+    assert rejected.status_code == 200, rejected.text
+    service.issue(new, replaces=old)
+    caught_up(service)
+
+    report = service.client.get(f"/v1/verify/{old}").json()  # anyone, no key
+    successor = service.client.get(f"/v1/verify/{new}").json()
+
+    assert (report["status"], report["replaced_by"], report["replaces"]) == ("rejected", new, None)
+    assert report["problem"] == (
+        f"The certificate was rejected by the importing authority (seal broken), and replaced "
+        f"by {new}."
+    )
+    assert new in report["advice"]
+    assert (successor["genuine"], successor["replaces"], successor["replaced_by"]) == (
+        True,
+        old,
+        None,
+    )
+    for code in ("BW", "AE"):
+        printed = service.client.get(f"/v1/certificates/{old}/pdf", headers=service.headers(code))
+        assert printed.status_code == 200, printed.text
+        assert f"Replaced by certificate No. {new}." in flat(" ".join(pages_text(printed.content)))
+    printed = service.client.get(f"/v1/certificates/{new}/pdf", headers=service.headers("BW"))
+    assert f"REPLACES CERTIFICATE NO. {old}" in flat(" ".join(pages_text(printed.content)))
 
 
 def test_replacement_is_refused_when_replaced_certificate_was_received(service: Service) -> None:

@@ -174,9 +174,11 @@ def render_certificate(
     pdf.add_page()
     _masthead(pdf, cert_no, verify_url)
     _status_banner(pdf, view)
+    _replaced_by(pdf, view)
     _particulars(pdf, view, document)
     _parties(pdf, document)
     _contents(pdf, view, document)
+    _line_origins(pdf, document)
     _validation(pdf, view, document_view)
     return bytes(pdf.output())
 
@@ -368,6 +370,19 @@ def _status_banner(pdf: _CertificatePdf, view: Mapping[str, Any]) -> None:
     pdf.set_y(pdf.get_y() + 4)
 
 
+def _replaced_by(pdf: _CertificatePdf, view: Mapping[str, Any]) -> None:
+    """The certificate that replaces this (cancelled or rejected) one, once one does: the
+    other side of the replacement's "Replaces certificate No."."""
+    replaced_by = view.get("replaced_by")
+    if replaced_by is None:
+        return
+    pdf.set_x(pdf.l_margin)
+    pdf.paragraph(
+        _STRONG, f"Replaced by certificate No. {replaced_by}.", _WIDTH, new_x=XPos.LMARGIN
+    )
+    pdf.set_y(pdf.get_y() + 3)
+
+
 def _particulars(
     pdf: _CertificatePdf, view: Mapping[str, Any], document: Mapping[str, Any]
 ) -> None:
@@ -466,6 +481,43 @@ def _contents(pdf: _CertificatePdf, view: Mapping[str, Any], document: Mapping[s
         rows=rows,
         total=total,
     )
+
+
+def _line_origins(pdf: _CertificatePdf, document: Mapping[str, Any]) -> None:
+    """The lines whose goods come from elsewhere than the certificate's origin (registry
+    1.3.0), each with its own: the country of origin printed in section 1 is that of the
+    other lines. Nothing for a certificate of one origin."""
+    own = [
+        (position, line)
+        for position, line in enumerate(document["lines"], start=1)
+        if line.get("origin") is not None
+    ]
+    if not own:
+        return
+    pdf.set_y(pdf.get_y() + 3)
+    _note(pdf, "Lines of another origin than the country of origin in section 1:")
+    rows = [
+        (str(position), str(line["hs_code"]), _line_origin_text(line)) for position, line in own
+    ]
+    _table(
+        pdf,
+        headings=("Line", "HS code", "Country of origin (or provenance of a mixed line)"),
+        widths=(16, 24, _WIDTH - 40),
+        aligns=(Align.R, Align.L, Align.L),
+        rows=rows,
+    )
+
+
+def _line_origin_text(line: Mapping[str, Any]) -> str:
+    origin = str(line["origin"])
+    if origin == MIXED:
+        provenance = line.get("provenance")
+        named = "not stated" if provenance is None else participant_label(str(provenance))
+        text = f"Mixed; country of provenance: {named}"
+    else:
+        text = participant_label(origin)
+    zone = line.get("origin_zone")
+    return text if zone is None else f"{text}; origin zone {zone}"
 
 
 def _validation(
