@@ -211,3 +211,8 @@ def test_rejected_certificate_is_replaced_from_its_page_and_linked_both_ways(
     assert again.status_code == 409
     assert f"replaced already, by {new}" in again.text
     assert _api(web, f"/v1/certificates/{old}", "AE")["replaced_by"] == new
+    # The public verify pages link the two as well.
+    verify_old = web.client.get(f"/verify/{old}").text
+    verify_new = web.client.get(f"/verify/{new}").text
+    assert f'<dt>Replaced by</dt><dd><a href="/verify/{new}">{new}</a>' in verify_old
+    assert f'<dt>Replaces</dt><dd><a href="/verify/{old}">{old}</a>' in verify_new
