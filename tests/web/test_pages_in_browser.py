@@ -83,10 +83,10 @@ def live(
         service.stop()
 
 
-def assert_accessible_basics(page: Page) -> None:
+def assert_accessible_basics(page: Page, language: str = "en") -> None:
     """The page declares its language, has one main landmark, labels every field, and fits a
     360 px screen without scrolling sideways."""
-    assert page.evaluate("document.documentElement.lang") == "en"
+    assert page.evaluate("document.documentElement.lang") == language
     assert page.locator("main").count() == 1
     unlabelled = page.evaluate(
         """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
@@ -139,6 +139,49 @@ def test_verify_page_tells_genuine_forged_and_unknown_apart(page: Page, live: Li
     assert page.url == f"{live.service.url}/verify/BW-2026-BROWSER-NONE"
     expect(page.get_by_role("heading", name="NOT FOUND", exact=True)).to_be_visible()
     assert_accessible_basics(page)
+
+
+def test_pages_follow_the_browsers_language_and_the_switch(browser: Browser, live: Live) -> None:
+    cert_no = "BW-2026-BROWSER-LANG"
+    view = live.shipped(cert_no)
+    # A browser set to French (Playwright sends Accept-Language: fr-FR).
+    context = browser.new_context(viewport=PHONE, locale="fr-FR")
+    try:
+        page = context.new_page()
+        response = page.goto(f"{live.service.url}/verify/{cert_no}?doc_hash={view['doc_hash']}")
+        assert response is not None
+        assert response.status == 200
+        assert response.headers["content-language"] == "fr"
+        expect(page.get_by_role("heading", name="AUTHENTIQUE", exact=True)).to_be_visible()
+        expect(page.locator(".verdict")).to_contain_text("Statut : expédié")
+        assert_accessible_basics(page, "fr")
+
+        # The switch: Russian, kept for the next pages.
+        with page.expect_navigation():
+            page.get_by_role("navigation", name="Langue").get_by_role(
+                "link", name="Русский"
+            ).click()
+        expect(page.get_by_role("heading", name="ПОДЛИННЫЙ", exact=True)).to_be_visible()
+        assert_accessible_basics(page, "ru")
+        page.get_by_label("Номер сертификата").fill("BW-2026-BROWSER-NONE")
+        page.get_by_label("Хеш документа (необязательно)").fill("")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Проверить").click()
+        assert page.url == f"{live.service.url}/verify/BW-2026-BROWSER-NONE"
+        expect(page.get_by_role("heading", name="НЕ НАЙДЕН", exact=True)).to_be_visible()  # noqa: RUF001
+
+        page.get_by_role("link", name="Панель органа").click()
+        expect(page.get_by_role("heading", name="Панель органа: вход")).to_be_visible()
+        page.get_by_label("Ключ API").fill(live.keys["AE"]["officer"])
+        with page.expect_navigation():
+            page.get_by_role("button", name="Войти").click()
+        heading = "Панель органа: Объединённые Арабские Эмираты (AE)"
+        expect(page.get_by_role("heading", name=heading)).to_be_visible()
+        card = page.locator(f'li.card[data-cert-no="{cert_no}"]')
+        expect(card.get_by_role("heading", name="Подтвердить получение")).to_be_visible()
+        assert_accessible_basics(page, "ru")
+    finally:
+        context.close()
 
 
 def test_officer_confirms_an_inbound_shipment_on_the_dashboard(page: Page, live: Live) -> None:
