@@ -18,6 +18,7 @@ from kpchain.errors import ErrorCode
 from kpchain.i18n import gettext, mark, use_language
 from kpchain.web import session
 from kpchain.web.language import page_language
+from kpchain.web.messages import problem_text, refusal_text
 from kpchain.web.rendering import PAGE_HEADERS, render
 
 DASHBOARD = "/dashboard"
@@ -83,13 +84,14 @@ def error_page(
         title = _TITLES.get(
             status, mark("Something went wrong") if status >= 500 else mark("Refused")
         )
+        told = status < 500 or status in _TITLES  # else the internals stay out of the page
         context = {
             "status": status,
             "title": gettext(title),
             "message": _plain(code, detail or {})
-            or (gettext(message) if status < 500 or status in _TITLES else default),
+            or (refusal_text(code, message, detail) if told else default),
             "problems": [
-                {"field": p.get("field", "").rpartition(".")[2], "message": p["message"]}
+                {"field": p.get("field", "").rpartition(".")[2], "message": problem_text(p)}
                 for p in problems
                 if p.get("message")
             ],

@@ -126,12 +126,41 @@ _STATUS_NAMES: dict[str, str] = {
     "clerk": mark("clerk"),
     "auditor": mark("auditor"),
     "admin": mark("admin"),
+    # Where a draft stands, and the steps of its history (the maker-checker pages).
+    "awaiting_approval": mark("awaiting approval"),
+    "returned": mark("returned"),
+    "issuing": mark("issuing"),
+    "created": mark("created"),
+    "edited": mark("edited"),
+    "approved": mark("approved"),
+    "approval_failed": mark("approval failed"),
+    # A governance proposal's state (the governor's words; "canceled" as OpenZeppelin spells it).
+    "active": mark("active"),
+    "canceled": mark("canceled"),
+    "defeated": mark("defeated"),
+    "succeeded": mark("succeeded"),
+    "queued": mark("queued"),
+    "executed": mark("executed"),
+    # What a proposal decides, as its page's heading names it.
+    "admit": mark("admit"),
+    "suspend": mark("suspend"),
+    "reinstate": mark("reinstate"),
+    "withdraw": mark("withdraw"),
+    "restrict_origin": mark("restrict origin"),
+    "allow_zone": mark("allow zone"),
+    "disallow_zone": mark("disallow zone"),
+    "set_admin": mark("set admin"),
+    "add_validator": mark("add validator"),
+    "remove_validator": mark("remove validator"),
+    "set_max_validity": mark("set max validity"),
+    "custom": mark("custom"),
 }
 
 
 def status_name(value: str) -> str:
     """A word of the API (a status such as "shipped", a document's "delivered", a rejection
-    reason, a key's role) in the page's language; in English, as the pages always wrote it."""
+    reason, a key's role, a draft's status or step, a proposal's state or action) in the page's
+    language; in English, as the pages always wrote it."""
     return gettext(_STATUS_NAMES[value]) if value in _STATUS_NAMES else value
 
 
