@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import re
 import threading
 from pathlib import Path
 from types import ModuleType
@@ -25,6 +26,7 @@ from kpchain.i18n import (
 from kpchain.printing.pdf import FONTS_DIR, _CertificatePdf
 
 ROOT = Path(__file__).resolve().parents[1]
+TEMPLATES = ROOT / "src" / "kpchain" / "web" / "templates"
 
 
 def _script() -> ModuleType:
@@ -70,6 +72,45 @@ def test_extraction_finds_the_templates_and_the_python_texts(marked: Catalog) ->
     assert "Suspected forgery" in ids  # web/forms.py
     assert "Russian Federation" in ids  # certificates/participants.py
     assert "That API key is not valid (or has been revoked). Check it and try again." in ids
+
+
+_JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+_SHOWN_ATTRIBUTE = re.compile(r'\b(?:aria-label|title|placeholder|alt)="([^"]*)"')
+_WORD = re.compile(r"[^\W\d_]{2,}")
+
+
+def unmarked(template: str) -> list[str]:
+    """The words `template` shows without `_()`: in its text, or in an attribute a person reads
+    (aria-label, title, placeholder, alt). The product's name is not translated."""
+    text = _JINJA.sub(" ", template)
+    shown = _SHOWN_ATTRIBUTE.findall(text)
+    text = re.sub(r"<[^>]*>", " ", text)
+    text = re.sub(r'[\w-]+="[^"]*"', " ", text)  # attributes a macro writes into a tag
+    # Codes in capitals ("BW-2026-000123" as a placeholder) are no words to translate.
+    words = (w for part in (text, *shown) for w in _WORD.findall(part) if w != w.upper())
+    return [w for w in words if w != "kpchain"]
+
+
+def test_every_template_marks_all_of_its_visible_text_for_translation() -> None:
+    # A text written in a template without _() would be extracted by no one and stay English on
+    # the French and Russian pages; the catalogue test above cannot see it.
+    found = {
+        path.name: words
+        for path in sorted(TEMPLATES.glob("*.html"))
+        if (words := unmarked(path.read_text(encoding="utf-8")))
+    }
+    assert found == {}
+
+
+def test_unmarked_finds_text_outside_gettext() -> None:
+    assert unmarked('<h1>{{ _("Drafts") }}</h1><p>{{ n }}</p>') == []
+    assert unmarked("<p>Drafts {{ n }}</p>") == ["Drafts"]
+    assert unmarked('<nav aria-label="Site">{% if x %}{% endif %}</nav>') == ["Site"]
+    assert unmarked("<nav aria-label=\"{{ _('Site') }}\"></nav>") == []
+    assert unmarked("{# a comment #}<title>{% block t %}kpchain{% endblock %}</title>") == []
+    macro = '{% macro a() %} aria-invalid="true"{% endmacro %}'
+    assert unmarked(f'<input placeholder="BW-2026-000123">{macro}') == []
+    assert unmarked('<input placeholder="such as BW-2026-1">') == ["such", "as"]
 
 
 def test_check_reports_a_new_text_without_translation_and_a_stale_mo(
