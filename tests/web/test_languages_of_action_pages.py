@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from web_checks import hidden, log_in, shipped
+from web_checks import hidden, log_in
 
 from support_api import Service
 
@@ -72,7 +72,7 @@ def test_new_certificate_form_and_its_field_problems_are_in_french(web: Service)
 
     assert "<h1>Nouveau certificat</h1>" in form
     assert "Ajouter une ligne" in form
-    assert "Enregistrer le brouillon" in form
+    assert "Enregistrer comme brouillon" in form
     assert status == 422
     assert "Veuillez corriger ce qui est signalé :" in html
     # Each field's problem, by its rule, in French (the English is pydantic's or the document's).
@@ -119,22 +119,27 @@ def test_four_eyes_refusal_and_a_drafts_history_are_in_russian(web: Service) -> 
 
 def test_certificate_page_and_list_show_statuses_in_russian(web: Service) -> None:
     cert_no = "BW-2026-LANG-CERT"
-    shipped(web, cert_no)
+    web.issue(cert_no, "BW", "AE")
     officer = _visitor(web, "BW", "officer", "ru")
+    clerk = _visitor(web, "BW", "clerk", "ru")
 
     page = officer.get(f"/dashboard/certificates/{cert_no}")
 
     assert page.status_code == 200
     assert page.headers["content-language"] == "ru"
     assert (
-        f'<h1>Сертификат {cert_no} <span class="status" data-status="shipped">отправлен</span>'
+        f'<h1>Сертификат {cert_no} <span class="status" data-status="issued">выдан</span>'
         in page.text
     )
+    assert "Отправить сертификат" in page.text
     assert "Аннулировать сертификат…" in page.text
-    listed = officer.get("/dashboard/certificates?status=shipped")
+    read_only = clerk.get(f"/dashboard/certificates/{cert_no}").text
+    assert "ключ роли «оператор» участника BW не позволяет действий" in read_only
+    assert "в статусе «выдан»" in read_only
+    listed = officer.get("/dashboard/certificates?status=issued")
     assert listed.status_code == 200
-    assert '<option value="shipped" selected>отправлен</option>' in listed.text
-    assert '<span class="status">отправлен</span>' in listed.text
+    assert '<option value="issued" selected>выдан</option>' in listed.text
+    assert '<span class="status">выдан</span>' in listed.text
 
 
 def test_governance_and_participant_admin_pages_are_in_french(web: Service) -> None:
@@ -148,5 +153,6 @@ def test_governance_and_participant_admin_pages_are_in_french(web: Service) -> N
     assert "Proposer une décision" in governance.text
     assert '<option value="suspend">Suspendre un participant</option>' in governance.text
     assert participant.status_code == 200
-    assert "Clés de l&#39;autorité" in participant.text
+    assert "<h1>Administration du participant : Botswana (BW)</h1>" in participant.text
+    assert '<h2 id="authorities">Clés de l\'autorité</h2>' in participant.text
     assert "Échange des documents" in participant.text
