@@ -168,3 +168,48 @@ def test_api_docs_list_the_operations_when_nothing_but_the_service_can_be_reache
 
     assert swagger_count >= 20
     assert elsewhere == []
+
+
+def test_a_french_clerk_drafts_a_certificate_with_the_forms_problems_in_french(
+    browser: Browser, live: Live
+) -> None:
+    # A browser set to French: the log-in page, the New certificate form, a field's problem
+    # (worded by the document's rule) and the saved draft are all in French.
+    context = browser.new_context(viewport=PHONE, locale="fr-FR")
+    try:
+        page = context.new_page()
+        page.goto(f"{live.service.url}/dashboard/login")
+        page.get_by_label("Clé d'API").fill(live.keys["BW"]["clerk"])
+        with page.expect_navigation():
+            page.get_by_role("button", name="Se connecter").click()
+        page.get_by_role("link", name="Nouveau certificat").first.click()
+        expect(page.get_by_role("heading", name="Nouveau certificat", level=1)).to_be_visible()
+        assert_accessible_basics(page, "fr")
+        page.get_by_label("Numéro du certificat").fill("BW-2026-BROWSER-FR")
+        page.get_by_label("Participant importateur").select_option("AE")
+        for party in ("Exportateur", "Importateur"):
+            group = page.get_by_role("group", name=party)
+            group.get_by_label("Nom").fill(f"{party} SA")
+            group.get_by_label("Adresse").fill("1 rue Principale")
+            group.get_by_label("Numéro de licence").fill(f"{party[:3].upper()}-1")
+        line = page.get_by_role("group", name="Ligne 1")
+        line.get_by_label("Code SH").select_option("7102.31")
+        line.get_by_label("Carats").fill("12.345")  # three decimals: refused at its field
+        line.get_by_label("Valeur ($ US)").fill("1000.00")
+        line.get_by_label("Colis").fill("1")
+        page.get_by_label("Autorité de délivrance").fill("Government Diamond Office")
+        page.get_by_role("button", name="Enregistrer comme brouillon").click()
+        expect(page.locator("#lines-0-carats-error")).to_have_text(
+            "Doit avoir deux décimales au plus."
+        )
+        expect(page.locator("#problems")).to_contain_text("Veuillez corriger ce qui est signalé")
+        assert_accessible_basics(page, "fr")
+        page.get_by_role("group", name="Ligne 1").get_by_label("Carats").fill("12.34")
+        page.get_by_role("button", name="Enregistrer comme brouillon").click()
+        expect(page.locator("#saved")).to_contain_text(
+            "Le brouillon est enregistré et attend l'approbation d'un agent habilité."
+        )
+        expect(page.locator("h1 .status")).to_have_text("en attente d'approbation")
+        assert_accessible_basics(page, "fr")
+    finally:
+        context.close()
