@@ -11,7 +11,7 @@ ANVIL_DIR := $(CURDIR)/node_modules/@foundry-rs/anvil-linux-amd64/bin
 export SOLCX_BINARY_PATH := $(CURDIR)/.solcx
 export PATH := $(CURDIR)/$(BIN):$(CURDIR)/scripts/bin:$(ANVIL_DIR):$(PATH)
 
-.PHONY: install run test lint typecheck test-contracts-anvil compile gas bench bench-year down status clean
+.PHONY: install run test lint typecheck test-contracts-anvil compile translations gas bench bench-year down status clean
 
 install: $(VENV)/.installed node_modules/.installed .solcx/.installed
 
@@ -61,6 +61,12 @@ typecheck: install
 ## compile: refresh src/kpchain/artifacts from contracts/ (commit the result)
 compile: install
 	$(BIN)/kpchain compile
+
+## translations: extract every text marked for translation (babel.cfg), merge it into the French
+## and Russian catalogues (src/kpchain/locale), compile them; lists what is left to translate
+## (`python scripts/translations.py check` fails while anything is)
+translations: install
+	$(BIN)/python scripts/translations.py
 
 ## gas: the gas benchmark; prints a table and writes benchmarks/gas.json
 gas: install

@@ -36,6 +36,7 @@ from kpchain.runtime import Runtime, build_runtime
 from kpchain.verification.chain import ContractSignatures
 from kpchain.web import error_pages
 from kpchain.web import routes as pages
+from kpchain.web.language import LanguageMiddleware
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     errors.install(app, pages=error_pages)
     # The last added runs first: metrics count every request, the refused ones included, and
     # the answers served from the cache get the same headers and metrics as the others.
+    app.add_middleware(LanguageMiddleware)  # the pages' language, for all of a page's request
     app.add_middleware(
         caching.CachedAnswersMiddleware,
         cache=app.state.answers,

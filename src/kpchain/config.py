@@ -77,6 +77,10 @@ class Settings(BaseSettings):
         exchange_max_backoff: the longest wait, in seconds, between two attempts to deliver a
             document to an importer's service that refused it or did not answer.
         max_envelope_bytes: the largest envelope `POST /v1/exchange/envelopes` reads.
+        cjk_font: the font the printable certificate prints Chinese, Japanese and Korean
+            characters with (a .ttf, .otf or .ttc file); empty: the one fontconfig or a known
+            Debian path finds (fonts-noto-cjk, fonts-wqy-*), if any; ``none``: no CJK font (the
+            certificate then says it cannot show them).
     """
 
     model_config = SettingsConfigDict(env_prefix="KPCHAIN_", extra="ignore")
@@ -119,6 +123,7 @@ class Settings(BaseSettings):
     exchange_allow_http: bool = False
     exchange_max_backoff: float = Field(default=300.0, ge=1)
     max_envelope_bytes: int = Field(default=256 * 2**10, ge=1024)
+    cjk_font: str = ""
 
     @property
     def base_url(self) -> str:

@@ -13,6 +13,7 @@ from api_checks import assert_error
 from fastapi.testclient import TestClient
 
 from kpchain.app import create_app
+from kpchain.printing.cjk import installed_cjk_font
 from support_api import Service, create_keys, service_settings
 from support_chain import Devnet
 from support_pdf import assert_annex_i, flat, packed, pages_text, qr_codes
@@ -88,14 +89,53 @@ def test_pdf_prints_a_non_latin_exporter_when_the_names_are_cyrillic_and_chinese
 
     text = flat(" ".join(pages_text(pdf)))
     assert "EXPORTER АО «АЛРОСА» ул. Ленина, 6, Мирный Licence No. РФ-0001" in text  # noqa: RUF001
-    assert "\ufffd\ufffd\ufffd\ufffd Beijing Diamonds" in text
-    assert "marks a character the fonts of this printout cannot show" in text
+    # Issue 15: Chinese prints with the machine's CJK font when it has one (this test checks
+    # the branch this machine is in; tests/printing checks both on any machine).
+    if installed_cjk_font(service.settings.cjk_font) is None:
+        assert "\ufffd\ufffd\ufffd\ufffd Beijing Diamonds" in text
+        assert "marks a character the fonts of this printout cannot show" in text
+        assert "No CJK font is installed on the machine that printed this certificate" in text
+    else:
+        assert "IMPORTER 北京钻石 Beijing Diamonds 北京 Beijing Licence No. EU-7" in text
+        assert "\ufffd" not in text
+        assert "marks a character the fonts of this printout cannot show" not in text
     assert "EXPORTING PARTICIPANT Russian Federation (RU)" in text
     assert view["doc_hash"] in text
     assert signed["signature"] in packed(text)
     assert qr_codes(pdf) == [
         f"{service.settings.base_url}/verify/{cert_no}?doc_hash={view['doc_hash']}"
     ]
+
+
+def test_pdf_is_printed_in_french_or_russian_beside_the_english_when_asked(
+    service: Service,
+) -> None:
+    cert_no = "BW-2026-000777"
+    service.issue(cert_no, "BW", "RU")
+    path = f"/v1/certificates/{cert_no}/pdf"
+    headers = service.headers("RU", "clerk")
+
+    by_query = service.client.get(f"{path}?lang=fr", headers=headers)
+    by_header = service.client.get(path, headers={**headers, "Accept-Language": "ru, en;q=0.5"})
+    english = service.client.get(path, headers={**headers, "Accept-Language": "de"})
+    for response, language in ((by_query, "fr"), (by_header, "ru"), (english, "en")):
+        assert response.status_code == 200, response.text
+        assert response.headers["content-language"] == language
+        assert response.headers["vary"] == "Accept-Language"
+
+    french = flat(" ".join(pages_text(by_query.content)))
+    assert "Kimberley Process Certificate Certificat du Processus de Kimberley" in french
+    assert "DATE OF ISSUE / DATE DE DÉLIVRANCE" in french
+    assert "IMPORTING PARTICIPANT / PARTICIPANT IMPORTATEUR Russian Federation / " in french
+    russian = flat(" ".join(pages_text(by_header.content)))
+    assert "Kimberley Process Certificate Сертификат Кимберлийского процесса" in russian
+    assert "DATE OF ISSUE / ДАТА ВЫДАЧИ" in russian
+    assert "Botswana / Ботсвана (BW)" in russian
+    assert by_header.content != english.content
+    assert english.content == _printed(service, cert_no, "RU")  # English alone, as before
+
+    refused = service.client.get(f"{path}?lang=de", headers=headers)
+    assert refused.status_code == 422
 
 
 def test_pdf_shows_mixed_and_the_provenance_when_a_trading_centre_exports(

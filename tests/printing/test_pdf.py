@@ -5,8 +5,10 @@ zxing-cpp for the QR code)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -345,6 +347,124 @@ def test_every_rejection_reason_has_its_words_on_the_certificate() -> None:
     assert all(words != reason for reason, words in REJECTION_REASON_WORDS.items())
 
 
+# --- languages --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        (
+            "fr",
+            [
+                "Kimberley Process Certificate Certificat du Processus de Kimberley",
+                "DATE OF ISSUE / DATE DE DÉLIVRANCE 2026-11-27",
+                "DATE OF EXPIRY / DATE D'EXPIRATION 2027-01-26",
+                "IMPORTING PARTICIPANT / PARTICIPANT IMPORTATEUR United Arab Emirates / Émirats "
+                "arabes unis (AE)",
+                "Licence No. / Licence n° BW-EXP-0017",
+                "Les diamants bruts de cet envoi ont été traités conformément aux dispositions du "
+                "Système de certification du Processus de Kimberley pour les diamants bruts.",
+                "STATUS WHEN PRINTED / STATUT À L'IMPRESSION SHIPPED / EXPÉDIÉ",
+                "Non-industrial / Non industriels",
+                "Page 1 of",
+                "Page 1 sur",
+            ],
+        ),
+        (
+            "ru",
+            [
+                "Kimberley Process Certificate Сертификат Кимберлийского процесса",
+                "DATE OF ISSUE / ДАТА ВЫДАЧИ 2026-11-27",
+                "EXPORTING PARTICIPANT / УЧАСТНИК-ЭКСПОРТЁР Botswana / Ботсвана (BW)",
+                "COUNTRY OF ORIGIN / СТРАНА ПРОИСХОЖДЕНИЯ Botswana / Ботсвана (BW)",  # noqa: RUF001
+                "Licence No. / Лицензия № BW-EXP-0017",
+                "Системы сертификации Кимберлийского процесса",
+                "STATUS WHEN PRINTED / СТАТУС НА МОМЕНТ ПЕЧАТИ SHIPPED / ОТПРАВЛЕН",  # noqa: RUF001
+                "Unsorted / Несортированные",
+                "Страница 1 из",
+            ],
+        ),
+    ],
+)
+def test_render_prints_the_chosen_language_beside_the_english(
+    language: str, expected: list[str]
+) -> None:
+    view, signed = _certificate()
+    url = verification_link(BASE_URL, view["cert_no"], view["doc_hash"])
+    pdf = render_certificate(view, signed, verify_url=url, language=language)
+    text = _text(pdf)
+    for piece in expected:
+        assert piece in text, piece
+    # The English is all there too (KPCS Annex I: any language with an English translation).
+    assert STATEMENT in text
+    assert "Kimberley Process Certificate" in text
+    assert "\ufffd" not in text
+    assert qr_codes(pdf) == [url]
+    assert metadata(pdf).title == "Kimberley Process Certificate BW-2026-000123"
+    # Identical inputs, identical bytes, in any language.
+    assert render_certificate(view, signed, verify_url=url, language=language) == pdf
+
+
+def test_render_in_english_is_english_alone() -> None:
+    view, signed = _certificate()
+    url = verification_link(BASE_URL, view["cert_no"], view["doc_hash"])
+    english = render_certificate(view, signed, verify_url=url, language="en")
+    assert english == render_certificate(view, signed, verify_url=url)
+    text = _text(english)
+    assert " / " not in text
+    assert "Certificat du" not in text
+
+
+def test_render_refuses_a_language_it_is_not_written_in() -> None:
+    view, signed = _certificate()
+    with pytest.raises(ValueError, match="no catalogue for language 'de'"):
+        render_certificate(view, signed, verify_url=BASE_URL, language="de")
+
+
+def test_render_prints_chinese_with_a_cjk_font_when_one_is_given(cjk_font: Path) -> None:
+    exporter = {**DOCUMENT["exporter"], "name": "北京钻石 Beijing Diamonds"}
+    view, signed = _certificate(exporter=exporter)
+    url = verification_link(BASE_URL, view["cert_no"], view["doc_hash"])
+    for language in ("en", "ru"):
+        pdf = render_certificate(view, signed, verify_url=url, language=language, cjk_font=cjk_font)
+        text = _text(pdf)
+        assert "北京钻石 Beijing Diamonds" in text
+        assert "\ufffd" not in text
+        assert UNPRINTABLE_NOTICE not in text
+        assert "No CJK font" not in text
+        assert qr_codes(pdf) == [url]
+    # A certificate without CJK names does not load the font: the same bytes as without it.
+    plain_view, plain_signed = _certificate()
+    assert render_certificate(
+        plain_view, plain_signed, verify_url=url, cjk_font=cjk_font
+    ) == render_certificate(plain_view, plain_signed, verify_url=url)
+
+
+def test_render_says_no_cjk_font_is_installed_when_none_is_given(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    exporter = {**DOCUMENT["exporter"], "name": "北京钻石 Beijing Diamonds"}
+    view, signed = _certificate(exporter=exporter)
+    with caplog.at_level(logging.WARNING, logger="kpchain.printing.pdf"):
+        pdf = render_certificate(view, signed, verify_url=BASE_URL, language="fr", cjk_font=None)
+    text = _text(pdf)
+    assert "\ufffd\ufffd\ufffd\ufffd Beijing Diamonds" in text
+    assert "No CJK font is installed on the machine that printed this certificate" in text
+    assert "Aucune police CJK n'est installée sur la machine qui a imprimé ce certificat" in text
+    assert any(
+        "BW-2026-000123" in record.getMessage() and "no CJK font" in record.getMessage()
+        for record in caplog.records
+    )
+
+
+def test_render_says_nothing_of_cjk_when_only_other_scripts_are_missing() -> None:
+    exporter = {**DOCUMENT["exporter"], "name": "บริษัท เพชร Thai Diamonds"}  # Thai
+    view, signed = _certificate(exporter=exporter)
+    text = _text(render_certificate(view, signed, verify_url=BASE_URL))
+    assert UNPRINTABLE_NOTICE in text
+    assert "No CJK font" not in text
+
+
 # --- lines of several origins, and replacement (registry 1.3.0) -------------------------------
 
 
@@ -359,8 +479,8 @@ def test_render_lists_the_lines_of_another_origin_when_the_document_has_them() -
 
     text = assert_annex_i(pdf, view, signed, origin="COUNTRY OF ORIGIN Botswana (BW)")
     assert "Lines of another origin than the country of origin in section 1" in text
-    assert "2 7102.21 Mixed; country of provenance: India (IN)" in text
-    assert "3 7102.10 Central African Republic (CF); origin zone CF:Berberati" in text
+    assert "2 7102.21 Mixed; Country of provenance: India (IN)" in text
+    assert "3 7102.10 Central African Republic (CF); Origin zone CF:Berberati" in text
 
 
 def test_render_leaves_out_line_origins_when_every_line_is_of_the_certificates_origin() -> None:

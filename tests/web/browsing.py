@@ -38,10 +38,10 @@ class Live:
         return str(response.json()["status"])
 
 
-def assert_accessible_basics(page: Page) -> None:
+def assert_accessible_basics(page: Page, language: str = "en") -> None:
     """The page declares its language, has one main landmark, labels every field, and fits a
     360 px screen without scrolling sideways."""
-    assert page.evaluate("document.documentElement.lang") == "en"
+    assert page.evaluate("document.documentElement.lang") == language
     assert page.locator("main").count() == 1
     unlabelled = page.evaluate(
         """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]

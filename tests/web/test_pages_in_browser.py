@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from browsing import Live, assert_accessible_basics
+from browsing import PHONE, Live, assert_accessible_basics
 from playwright.sync_api import Browser, Page, expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.anvil]
@@ -53,6 +53,49 @@ def test_verify_page_tells_genuine_forged_and_unknown_apart(page: Page, live: Li
     assert page.url == f"{live.service.url}/verify/BW-2026-BROWSER-NONE"
     expect(page.get_by_role("heading", name="NOT FOUND", exact=True)).to_be_visible()
     assert_accessible_basics(page)
+
+
+def test_pages_follow_the_browsers_language_and_the_switch(browser: Browser, live: Live) -> None:
+    cert_no = "BW-2026-BROWSER-LANG"
+    view = live.shipped(cert_no)
+    # A browser set to French (Playwright sends Accept-Language: fr-FR).
+    context = browser.new_context(viewport=PHONE, locale="fr-FR")
+    try:
+        page = context.new_page()
+        response = page.goto(f"{live.service.url}/verify/{cert_no}?doc_hash={view['doc_hash']}")
+        assert response is not None
+        assert response.status == 200
+        assert response.headers["content-language"] == "fr"
+        expect(page.get_by_role("heading", name="AUTHENTIQUE", exact=True)).to_be_visible()
+        expect(page.locator(".verdict")).to_contain_text("Statut : expédié")
+        assert_accessible_basics(page, "fr")
+
+        # The switch: Russian, kept for the next pages.
+        with page.expect_navigation():
+            page.get_by_role("navigation", name="Langue").get_by_role(
+                "link", name="Русский"
+            ).click()
+        expect(page.get_by_role("heading", name="ПОДЛИННЫЙ", exact=True)).to_be_visible()
+        assert_accessible_basics(page, "ru")
+        page.get_by_label("Номер сертификата").fill("BW-2026-BROWSER-NONE")
+        page.get_by_label("Хеш документа (необязательно)").fill("")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Проверить").click()
+        assert page.url == f"{live.service.url}/verify/BW-2026-BROWSER-NONE"
+        expect(page.get_by_role("heading", name="НЕ НАЙДЕН", exact=True)).to_be_visible()  # noqa: RUF001
+
+        page.get_by_role("link", name="Панель органа").click()
+        expect(page.get_by_role("heading", name="Панель органа: вход")).to_be_visible()
+        page.get_by_label("Ключ API").fill(live.keys["AE"]["officer"])
+        with page.expect_navigation():
+            page.get_by_role("button", name="Войти").click()
+        heading = "Панель органа: Объединённые Арабские Эмираты (AE)"
+        expect(page.get_by_role("heading", name=heading)).to_be_visible()
+        card = page.locator(f'li.card[data-cert-no="{cert_no}"]')
+        expect(card.get_by_role("heading", name="Подтвердить получение")).to_be_visible()
+        assert_accessible_basics(page, "ru")
+    finally:
+        context.close()
 
 
 def test_officer_confirms_an_inbound_shipment_on_the_dashboard(page: Page, live: Live) -> None:
@@ -125,3 +168,48 @@ def test_api_docs_list_the_operations_when_nothing_but_the_service_can_be_reache
 
     assert swagger_count >= 20
     assert elsewhere == []
+
+
+def test_a_french_clerk_drafts_a_certificate_with_the_forms_problems_in_french(
+    browser: Browser, live: Live
+) -> None:
+    # A browser set to French: the log-in page, the New certificate form, a field's problem
+    # (worded by the document's rule) and the saved draft are all in French.
+    context = browser.new_context(viewport=PHONE, locale="fr-FR")
+    try:
+        page = context.new_page()
+        page.goto(f"{live.service.url}/dashboard/login")
+        page.get_by_label("Clé d'API").fill(live.keys["BW"]["clerk"])
+        with page.expect_navigation():
+            page.get_by_role("button", name="Se connecter").click()
+        page.get_by_role("link", name="Nouveau certificat").first.click()
+        expect(page.get_by_role("heading", name="Nouveau certificat", level=1)).to_be_visible()
+        assert_accessible_basics(page, "fr")
+        page.get_by_label("Numéro du certificat").fill("BW-2026-BROWSER-FR")
+        page.get_by_label("Participant importateur").select_option("AE")
+        for party in ("Exportateur", "Importateur"):
+            group = page.get_by_role("group", name=party)
+            group.get_by_label("Nom").fill(f"{party} SA")
+            group.get_by_label("Adresse").fill("1 rue Principale")
+            group.get_by_label("Numéro de licence").fill(f"{party[:3].upper()}-1")
+        line = page.get_by_role("group", name="Ligne 1")
+        line.get_by_label("Code SH").select_option("7102.31")
+        line.get_by_label("Carats").fill("12.345")  # three decimals: refused at its field
+        line.get_by_label("Valeur ($ US)").fill("1000.00")
+        line.get_by_label("Colis").fill("1")
+        page.get_by_label("Autorité de délivrance").fill("Government Diamond Office")
+        page.get_by_role("button", name="Enregistrer comme brouillon").click()
+        expect(page.locator("#lines-0-carats-error")).to_have_text(
+            "Doit avoir deux décimales au plus."
+        )
+        expect(page.locator("#problems")).to_contain_text("Veuillez corriger ce qui est signalé")
+        assert_accessible_basics(page, "fr")
+        page.get_by_role("group", name="Ligne 1").get_by_label("Carats").fill("12.34")
+        page.get_by_role("button", name="Enregistrer comme brouillon").click()
+        expect(page.locator("#saved")).to_contain_text(
+            "Le brouillon est enregistré et attend l'approbation d'un agent habilité."
+        )
+        expect(page.locator("h1 .status")).to_have_text("en attente d'approbation")
+        assert_accessible_basics(page, "fr")
+    finally:
+        context.close()

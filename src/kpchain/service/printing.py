@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
+from kpchain.i18n import DEFAULT_LANGUAGE
 from kpchain.printing.pdf import render_certificate, verification_link
 from kpchain.service.authority import AuthorityService
 from kpchain.service.keys import Principal
@@ -29,7 +31,13 @@ class PrintedCertificate:
 
 
 def print_certificate(
-    authority: AuthorityService, principal: Principal, cert_no: str, *, base_url: str
+    authority: AuthorityService,
+    principal: Principal,
+    cert_no: str,
+    *,
+    base_url: str,
+    language: str = DEFAULT_LANGUAGE,
+    cjk_font: Path | None = None,
 ) -> PrintedCertificate:
     """The KP certificate `cert_no` as a PDF, for either party, from the service that issued it
     (only it holds the exporter's and importer's identities): every KPCS Annex I element, the
@@ -40,6 +48,8 @@ def print_certificate(
         principal: who asks (a party's key: the document names both parties).
         cert_no: the certificate's number.
         base_url: the service's public address, for the QR code's link (`Settings.base_url`).
+        language: the certificate's language besides English (`kpchain.i18n.LANGUAGES`).
+        cjk_font: the font for Chinese, Japanese and Korean names (`kpchain.printing.cjk`).
 
     Raises:
         NotFoundError: no such certificate, or this service does not hold its document.
@@ -50,6 +60,8 @@ def print_certificate(
     document = authority.document(principal, cert_no).model_dump(mode="json")
     link = verification_link(base_url, view["cert_no"], view["doc_hash"])
     return PrintedCertificate(
-        pdf=render_certificate(view, document, verify_url=link),
+        pdf=render_certificate(
+            view, document, verify_url=link, language=language, cjk_font=cjk_font
+        ),
         filename=f"{_FILENAME_UNSAFE.sub('_', cert_no)}.pdf",
     )

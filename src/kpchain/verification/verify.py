@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kpchain.errors import ErrorCode, InvalidRequestError
+from kpchain.i18n import mark
 from kpchain.indexer import queries
 from kpchain.indexer.tables import Certificate, Event
 from kpchain.verification.checks import (
@@ -62,8 +63,10 @@ def verify(
     """
     if not _CERT_NO.fullmatch(cert_no):
         raise InvalidRequestError(
-            "a certificate number is a participant code then printable ASCII without spaces, "
-            'at most 32 characters, such as "BW-2026-000123"',
+            mark(
+                "a certificate number is a participant code then printable ASCII without "
+                'spaces, at most 32 characters, such as "BW-2026-000123"'
+            ),
             code=ErrorCode.CERT_NO_INVALID,
             detail={"cert_no": cert_no[:100]},
         )

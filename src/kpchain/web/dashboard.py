@@ -22,6 +22,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from kpchain.api.deps import AuthorityDep, RuntimeDep
 from kpchain.api.errors import status_of
 from kpchain.errors import AuthenticationError, ErrorCode, KpchainError, PermissionDeniedError
+from kpchain.i18n import current_language, gettext, mark
+from kpchain.printing.cjk import installed_cjk_font
 from kpchain.reports.monitoring import monitoring
 from kpchain.reports.statistics import FLOWS, MAX_YEAR, MIN_YEAR, PERIODS, statistics
 from kpchain.runtime import Runtime
@@ -36,6 +38,7 @@ from kpchain.vocabulary import (
 from kpchain.web import session as web_session
 from kpchain.web.chart import BarChart, bar_chart, format_number
 from kpchain.web.forms import REJECTION_REASONS, ConfirmForm, RejectForm
+from kpchain.web.language import VARY
 from kpchain.web.rendering import render
 from kpchain.web.session import CheckedSessionDep, PageSession, SessionDep
 
@@ -98,9 +101,11 @@ def _login(request: Request, *, error: str | None = None, status_code: int = 200
 
 
 def _login_error(refused: KpchainError) -> str:
+    # The page's language is set (kpchain.web.language); a refusal's message is looked up in
+    # the catalogues, and shown as the API words it when it has no translation.
     if isinstance(refused, PermissionDeniedError):
-        return refused.message
-    return "That API key is not valid (or has been revoked). Check it and try again."
+        return gettext(refused.message)
+    return gettext("That API key is not valid (or has been revoked). Check it and try again.")
 
 
 # --- the dashboard -----------------------------------------------------------------------------
@@ -192,8 +197,11 @@ def reject(
 def _require_officer(session: PageSession) -> None:
     if not session.can_act:
         raise PermissionDeniedError(
-            f"a {session.principal.role} key can only read; confirming or rejecting a shipment "
-            "needs an officer key",
+            gettext(
+                "a %(role)s key can only read; confirming or rejecting a shipment needs an "
+                "officer key"
+            )
+            % {"role": gettext(session.principal.role)},
             code=ErrorCode.ROLE_INSUFFICIENT,
         )
 
@@ -213,14 +221,25 @@ def certificate_pdf(
     cert_no: str, session: SessionDep, authority: AuthorityDep, runtime: RuntimeDep
 ) -> Response:
     """The printable certificate for the logged-in authority, with the session's key: the same
-    PDF, under the same file name, as the REST API's (which wants a bearer key)."""
+    PDF, under the same file name, as the REST API's (which wants a bearer key), in the page's
+    language (``?lang=``, the switch's cookie or Accept-Language) beside the English."""
+    language = current_language()  # set for the page's request (kpchain.web.language)
     printed = print_certificate(
-        authority, session.principal, cert_no, base_url=runtime.settings.base_url
+        authority,
+        session.principal,
+        cert_no,
+        base_url=runtime.settings.base_url,
+        language=language,
+        cjk_font=installed_cjk_font(runtime.settings.cjk_font),
     )
     return Response(
         content=printed.pdf,
         media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{printed.filename}"'},
+        headers={
+            "Content-Disposition": f'inline; filename="{printed.filename}"',
+            "Content-Language": language,
+            "Vary": VARY,
+        },
     )
 
 
@@ -251,19 +270,24 @@ def _statistics(runtime: Runtime, participant: str, *, year: int) -> dict[str, A
             for q in PERIODS
         ]
         total = _figures(statistics(db, year=year, participant=participant), participant)
+    periods = [gettext(_PERIOD_NAMES[q]) for q in PERIODS]
     chart: BarChart = bar_chart(
-        PERIODS,
-        FLOWS,
+        periods,
+        [gettext(_FLOW_NAMES[flow]) for flow in FLOWS],
         [[row[flow]["carats"] for flow in FLOWS] for row in quarters],
-        unit="carats",
+        unit=gettext("carats"),
     )
     return {
         "chart": chart,
-        "table": [(q, row) for q, row in zip(PERIODS, quarters, strict=True)],
+        "table": [(q, row) for q, row in zip(periods, quarters, strict=True)],
         "total": total,
         "fmt": format_number,
     }
 
+
+# The chart's and the table's words, in the page's language.
+_PERIOD_NAMES = {"Q1": mark("Q1"), "Q2": mark("Q2"), "Q3": mark("Q3"), "Q4": mark("Q4")}
+_FLOW_NAMES = {"exports": mark("exports"), "imports": mark("imports")}
 
 _NONE: dict[str, Any] = {"carats": "0.00", "value_usd": "0.00", "certificates": 0}
 

@@ -35,9 +35,11 @@ from kpchain.errors import (
     KpchainError,
     PermissionDeniedError,
 )
+from kpchain.i18n import gettext
 from kpchain.service.drafts import EDITABLE, DraftStatus, DraftView, ReturnRequest, field_problems
 from kpchain.vocabulary import CERT_NO_MAX_LENGTH, CERT_NO_TEXT_PATTERN, MIXED, HsCode, Role
-from kpchain.web.rendering import render
+from kpchain.web.messages import problem_text, refusal_text
+from kpchain.web.rendering import render, status_name
 from kpchain.web.session import CheckedSessionDep, PageSession, SessionDep
 
 router = APIRouter(prefix="/dashboard/drafts", include_in_schema=False)
@@ -345,12 +347,16 @@ def _refused(
     elif refused.code == ErrorCode.INVALID_DOCUMENT:
         problems = list(refused.detail.get("errors", []))
     elif refused.code in _FIELD_OF_CODE:
-        problems = [{"field": _FIELD_OF_CODE[refused.code], "message": refused.message}]
+        words = refusal_text(refused.code, refused.message, refused.detail)
+        problems = [{"field": _FIELD_OF_CODE[refused.code], "message": words}]
         status = status_of(refused)
     elif isinstance(refused, ConflictError | PermissionDeniedError | InvalidRequestError):
-        message, status = refused.message, status_of(refused)
+        message = refusal_text(refused.code, refused.message, refused.detail)
+        status = status_of(refused)
     else:
         raise refused
+    # Each problem in the page's language (the document's rules word them in English).
+    problems = [{**problem, "message": problem_text(problem)} for problem in problems]
     errors: dict[str, str] = {}
     for problem in problems:
         errors.setdefault(problem["field"], problem["message"])
@@ -448,20 +454,24 @@ def _replacing(session: PageSession, authority: AuthorityDep, cert_no: str) -> d
     view = authority.certificate(session.principal, cert_no)
     if view.exporting_participant != session.participant:
         raise PermissionDeniedError(
-            f"{cert_no} is {view.exporting_participant}'s certificate: only its exporter "
-            "replaces it",
+            gettext("%(cert_no)s is %(exporter)s's certificate: only its exporter replaces it")
+            % {"cert_no": cert_no, "exporter": view.exporting_participant},
             code=ErrorCode.PARTICIPANT_MISMATCH,
             detail={"cert_no": cert_no},
         )
     if view.status not in ("cancelled", "rejected"):
         raise ConflictError(
-            f"{cert_no} is {view.status}: only a cancelled or rejected certificate is replaced",
+            gettext(
+                "%(cert_no)s is %(status)s: only a cancelled or rejected certificate is replaced"
+            )
+            % {"cert_no": cert_no, "status": status_name(view.status)},
             code=ErrorCode.CONFLICT,
             detail={"cert_no": cert_no, "status": view.status},
         )
     if view.replaced_by is not None:
         raise ConflictError(
-            f"{cert_no} is replaced already, by {view.replaced_by}: a certificate is replaced once",
+            gettext("%(cert_no)s is replaced already, by %(by)s: a certificate is replaced once")
+            % {"cert_no": cert_no, "by": view.replaced_by},
             code=ErrorCode.CONFLICT,
             detail={"cert_no": cert_no, "replaced_by": view.replaced_by},
         )
@@ -488,8 +498,10 @@ def _can_draft(session: PageSession) -> bool:
 def _require_maker(session: PageSession) -> None:
     if not _can_draft(session):
         raise PermissionDeniedError(
-            f"a {session.principal.role} key can only read; preparing a certificate needs a "
-            "clerk or officer key",
+            gettext(
+                "a %(role)s key can only read; preparing a certificate needs a clerk or officer key"
+            )
+            % {"role": status_name(session.principal.role)},
             code=ErrorCode.ROLE_INSUFFICIENT,
         )
 

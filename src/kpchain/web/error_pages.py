@@ -15,7 +15,10 @@ from fastapi.responses import RedirectResponse, Response
 
 from kpchain.contracts.enums import CertificateStatus
 from kpchain.errors import ErrorCode
+from kpchain.i18n import gettext, mark, use_language
 from kpchain.web import session
+from kpchain.web.language import page_language
+from kpchain.web.messages import problem_text, refusal_text
 from kpchain.web.rendering import PAGE_HEADERS, render
 
 DASHBOARD = "/dashboard"
@@ -23,15 +26,15 @@ VERIFY = "/verify"
 _PAGE_ROOTS = (DASHBOARD, VERIFY)
 
 _TITLES: dict[int, str] = {
-    400: "The request could not be read",
-    401: "Please log in",
-    403: "Not allowed",
-    404: "Not found",
-    405: "Not possible here",
-    409: "Not possible in the certificate's current state",
-    422: "Please check what you entered",
-    502: "The chain answered unexpectedly",
-    503: "The chain cannot be reached right now",
+    400: mark("The request could not be read"),
+    401: mark("Please log in"),
+    403: mark("Not allowed"),
+    404: mark("Not found"),
+    405: mark("Not possible here"),
+    409: mark("Not possible in the certificate's current state"),
+    422: mark("Please check what you entered"),
+    502: mark("The chain answered unexpectedly"),
+    503: mark("The chain cannot be reached right now"),
 }
 
 
@@ -73,24 +76,33 @@ def error_page(
         response.headers.update(PAGE_HEADERS)
         session.end(response)
         return response
-    default = "Something went wrong on our side; please try again later"
-    return render(
-        request,
-        "error.html",
-        {
+    # The page's texts in its language (also when the error was raised outside the language
+    # middleware, as a request that cannot be routed is). A message the catalogues know (the
+    # pages' own refusals) is translated; any other is the API's, shown in English.
+    with use_language(page_language(request)):
+        default = gettext("Something went wrong on our side; please try again later")
+        title = _TITLES.get(
+            status, mark("Something went wrong") if status >= 500 else mark("Refused")
+        )
+        told = status < 500 or status in _TITLES  # else the internals stay out of the page
+        context = {
             "status": status,
-            "title": _TITLES.get(status, "Something went wrong" if status >= 500 else "Refused"),
+            "title": gettext(title),
             "message": _plain(code, detail or {})
-            or (message if status < 500 or status in _TITLES else default),
+            or (refusal_text(code, message, detail) if told else default),
             "problems": [
-                {"field": p.get("field", "").rpartition(".")[2], "message": p["message"]}
+                {"field": p.get("field", "").rpartition(".")[2], "message": problem_text(p)}
                 for p in problems
                 if p.get("message")
             ],
-            "back": (DASHBOARD, "Back to the dashboard")
+            "back": (DASHBOARD, gettext("Back to the dashboard"))
             if in_dashboard
-            else (VERIFY, "Verify a certificate"),
-        },
+            else (VERIFY, gettext("Verify a certificate")),
+        }
+    return render(
+        request,
+        "error.html",
+        context,
         status_code=status,
         private=in_dashboard,
         headers={k: v for k, v in (headers or {}).items() if k.lower() in _KEPT_HEADERS},
@@ -101,27 +113,29 @@ def _plain(code: str, detail: Mapping[str, Any]) -> str | None:
     """The chain's refusal `code` in words, for the refusals a dashboard action can meet."""
     if code == ErrorCode.CERTIFICATE_STATUS_INVALID:
         try:
-            now = CertificateStatus(int(detail["status"])).name.lower()
-            needed = CertificateStatus(int(detail["required"])).name.lower()
+            now = gettext(CertificateStatus(int(detail["status"])).name.lower())
+            needed = gettext(CertificateStatus(int(detail["required"])).name.lower())
         except (KeyError, TypeError, ValueError):
-            now, needed = "in another state", "another"
-        return (
-            f"The certificate is {now}, and this needs it {needed}: it may have been confirmed, "
-            "rejected or cancelled meanwhile. Open the dashboard again to see where it stands."
-        )
-    return _PLAIN.get(code)
+            now, needed = gettext("in another state"), gettext("another")
+        return gettext(
+            "The certificate is %(now)s, and this needs it %(needed)s: it may have been "
+            "confirmed, rejected or cancelled meanwhile. Open the dashboard again to see where it "
+            "stands."
+        ) % {"now": now, "needed": needed}
+    plain = _PLAIN.get(code)
+    return None if plain is None else gettext(plain)
 
 
 _PLAIN: dict[str, str] = {
-    ErrorCode.CERTIFICATE_EXPIRED: (
+    ErrorCode.CERTIFICATE_EXPIRED: mark(
         "The certificate has expired: the chain no longer accepts its receipt. Reject the "
         "shipment instead (reason: certificate expired)."
     ),
-    ErrorCode.PARTICIPANT_NOT_ACTIVE: (
+    ErrorCode.PARTICIPANT_NOT_ACTIVE: mark(
         "A participant of this certificate is not active in the Kimberley Process (suspended or "
         "withdrawn), so the chain refuses the operation."
     ),
-    ErrorCode.CONFIRMATION_INVALID: (
+    ErrorCode.CONFIRMATION_INVALID: mark(
         "The chain refused the confirmation: check the parcels, carats and date of receipt."
     ),
 }

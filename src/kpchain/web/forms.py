@@ -8,14 +8,16 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from kpchain.certificates.fields import UINT32_MAX, Amount, IsoDate, Note
 from kpchain.certificates.requests import ReceiveRequest, RejectRequest
+from kpchain.i18n import mark
 from kpchain.vocabulary import RejectionReasonLabel
 
+# In English; the page shows them in its language (marked for the catalogues).
 _REASON_TEXTS = {
-    RejectionReasonLabel.DISCREPANCY: "Discrepancy between the shipment and the certificate",
-    RejectionReasonLabel.SEAL_BROKEN: "Seal or container broken",
-    RejectionReasonLabel.EXPIRED: "Certificate expired",
-    RejectionReasonLabel.SUSPECTED_FORGERY: "Suspected forgery",
-    RejectionReasonLabel.OTHER: "Other (explain in the note)",
+    RejectionReasonLabel.DISCREPANCY: mark("Discrepancy between the shipment and the certificate"),
+    RejectionReasonLabel.SEAL_BROKEN: mark("Seal or container broken"),
+    RejectionReasonLabel.EXPIRED: mark("Certificate expired"),
+    RejectionReasonLabel.SUSPECTED_FORGERY: mark("Suspected forgery"),
+    RejectionReasonLabel.OTHER: mark("Other (explain in the note)"),
 }
 
 REJECTION_REASONS: tuple[tuple[RejectionReasonLabel, str], ...] = tuple(

@@ -22,7 +22,9 @@ from starlette.datastructures import FormData
 
 from kpchain.api.errors import status_of
 from kpchain.errors import ErrorCode, InvalidRequestError, KpchainError, PermissionDeniedError
+from kpchain.i18n import mark
 from kpchain.vocabulary import Role
+from kpchain.web.messages import problem_text, refusal_text
 from kpchain.web.session import PageSession
 
 Model = TypeVar("Model")
@@ -92,7 +94,7 @@ def validated(kind: type[Model] | TypeAdapter[Model], values: Mapping[str, Any])
         return adapter.validate_python(dict(values))
     except ValidationError as invalid:
         raise InvalidRequestError(
-            "what was entered is not valid", detail={"errors": problems_of(invalid)}
+            mark("what was entered is not valid"), detail={"errors": problems_of(invalid)}
         ) from None
 
 
@@ -102,7 +104,13 @@ def problems_of(invalid: ValidationError) -> list[dict[str, str]]:
     problems = []
     for item in invalid.errors():
         names = [str(part) for part in item.get("loc", ()) if isinstance(part, str)]
-        problems.append({"field": names[-1] if names else "", "message": item.get("msg", "")})
+        problems.append(
+            {
+                "field": names[-1] if names else "",
+                "message": item.get("msg", ""),
+                "type": item.get("type", ""),
+            }
+        )
     return problems
 
 
@@ -117,8 +125,8 @@ def refusal(error: KpchainError, *, form: str) -> Refusal:
     if status >= 500:
         raise error
     problems = [
-        {"field": str(p.get("field", "")).rpartition(".")[2], "message": str(p["message"])}
+        {"field": str(p.get("field", "")).rpartition(".")[2], "message": problem_text(p)}
         for p in error.detail.get("errors", ())
         if isinstance(p, Mapping) and p.get("message")
     ]
-    return Refusal(status, error.message, problems, form)
+    return Refusal(status, refusal_text(error.code, error.message, error.detail), problems, form)

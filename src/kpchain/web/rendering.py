@@ -19,7 +19,10 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from kpchain import __version__
 from kpchain.certificates.participants import participant_label
+from kpchain.i18n import gettext, mark, ngettext, use_language
 from kpchain.printing.pdf import verification_link
+from kpchain.vocabulary import CertificateStatusLabel
+from kpchain.web.language import page_language, send_language, switch_links
 
 PAGE_HEADERS: dict[str, str] = {
     "Content-Security-Policy": (
@@ -46,15 +49,20 @@ def environment() -> Environment:
         lstrip_blocks=True,
         extensions=["jinja2.ext.i18n"],
     )
-    # Templates mark their text with _("…") (gettext); until catalogues are installed it is
-    # English as written.
-    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+    # Templates mark their text with _("…"). The callables read the language of the request
+    # being rendered (a context variable, see kpchain.i18n), so this one cached environment
+    # serves every language at once and concurrent pages never share a translation.
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=gettext, ngettext=ngettext, newstyle=True
+    )
     env.globals["version"] = __version__
     env.globals["verify_link"] = verify_link
     env.filters["when"] = _when
     env.filters["segment"] = _segment
     env.filters["sentence"] = _sentence
     env.filters["participant"] = participant_label
+    env.filters["status"] = status_name
+    env.filters["translate"] = gettext
     return env
 
 
@@ -77,12 +85,83 @@ def render(
         private: whether the page shows an authority's data (then it is never cached).
         headers: more headers.
     """
-    html = environment().get_template(template).render(request=request, **context)
+    language = page_language(request)
+    with use_language(language):
+        html = (
+            environment()
+            .get_template(template)
+            .render(
+                request=request,
+                language=language,
+                languages=switch_links(request, language),
+                **context,
+            )
+        )
     response = HTMLResponse(html, status_code=status_code)
     response.headers.update(PRIVATE_HEADERS if private else PAGE_HEADERS)
+    send_language(response, request, language)
     if headers:
         response.headers.update(headers)
     return response
+
+
+_STATUS_NAMES: dict[str, str] = {
+    CertificateStatusLabel.ISSUED: mark("issued"),
+    CertificateStatusLabel.SHIPPED: mark("shipped"),
+    CertificateStatusLabel.RECEIVED: mark("received"),
+    CertificateStatusLabel.REJECTED: mark("rejected"),
+    CertificateStatusLabel.CANCELLED: mark("cancelled"),
+    CertificateStatusLabel.EXPIRED: mark("expired"),
+    # How far a certificate's document has gone to the importer's service (the exchange).
+    "pending": mark("pending"),
+    "delivered": mark("delivered"),
+    "failed": mark("failed"),
+    # Rejection reasons, after "Rejected:".
+    "discrepancy": mark("discrepancy"),
+    "seal_broken": mark("seal broken"),
+    "suspected_forgery": mark("suspected forgery"),
+    "other": mark("other"),
+    # Roles of API keys, after "Logged in with an".
+    "officer": mark("officer"),
+    "clerk": mark("clerk"),
+    "auditor": mark("auditor"),
+    "admin": mark("admin"),
+    # Where a draft stands, and the steps of its history (the maker-checker pages).
+    "awaiting_approval": mark("awaiting approval"),
+    "returned": mark("returned"),
+    "issuing": mark("issuing"),
+    "created": mark("created"),
+    "edited": mark("edited"),
+    "approved": mark("approved"),
+    "approval_failed": mark("approval failed"),
+    # A governance proposal's state (the governor's words; "canceled" as OpenZeppelin spells it).
+    "active": mark("active"),
+    "canceled": mark("canceled"),
+    "defeated": mark("defeated"),
+    "succeeded": mark("succeeded"),
+    "queued": mark("queued"),
+    "executed": mark("executed"),
+    # What a proposal decides, as its page's heading names it.
+    "admit": mark("admit"),
+    "suspend": mark("suspend"),
+    "reinstate": mark("reinstate"),
+    "withdraw": mark("withdraw"),
+    "restrict_origin": mark("restrict origin"),
+    "allow_zone": mark("allow zone"),
+    "disallow_zone": mark("disallow zone"),
+    "set_admin": mark("set admin"),
+    "add_validator": mark("add validator"),
+    "remove_validator": mark("remove validator"),
+    "set_max_validity": mark("set max validity"),
+    "custom": mark("custom"),
+}
+
+
+def status_name(value: str) -> str:
+    """A word of the API (a status such as "shipped", a document's "delivered", a rejection
+    reason, a key's role, a draft's status or step, a proposal's state or action) in the page's
+    language; in English, as the pages always wrote it."""
+    return gettext(_STATUS_NAMES[value]) if value in _STATUS_NAMES else value
 
 
 def _when(value: str | None) -> str:

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from kpchain.api.deps import RuntimeDep
 from kpchain.errors import AuthenticationError, ErrorCode, PermissionDeniedError
+from kpchain.i18n import mark
 from kpchain.runtime import Runtime
 from kpchain.service.keys import Principal, authenticate
 from kpchain.service.tables import ApiKey, DashboardSession
@@ -72,8 +73,10 @@ class PageSession:
         """
         if not isinstance(token, str) or not hmac.compare_digest(token, self.csrf_token):
             raise PermissionDeniedError(
-                "this form did not come from your dashboard page (or your session changed); "
-                "open the dashboard again and resubmit",
+                mark(
+                    "this form did not come from your dashboard page (or your session changed); "
+                    "open the dashboard again and resubmit"
+                ),
                 code=ErrorCode.CSRF_INVALID,
             )
 
@@ -101,8 +104,10 @@ def log_in(runtime: Runtime, api_key: str) -> tuple[str, Principal]:
         principal = authenticate(session, api_key.strip())
         if principal.participant is None:
             raise PermissionDeniedError(
-                "a governor key acts for no participant and has no dashboard; log in with a "
-                "participant's key",
+                mark(
+                    "a governor key acts for no participant and has no dashboard; log in with a "
+                    "participant's key"
+                ),
                 code=ErrorCode.PARTICIPANT_KEY_REQUIRED,
             )
         begin_write(session)
@@ -145,7 +150,9 @@ def page_session(request: Request, runtime: RuntimeDep) -> PageSession:
     """
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
-        raise AuthenticationError("log in to see the dashboard", code=ErrorCode.SESSION_MISSING)
+        raise AuthenticationError(
+            mark("log in to see the dashboard"), code=ErrorCode.SESSION_MISSING
+        )
     now = int(time.time())
     settings = runtime.settings
     with runtime.sessions() as session:
@@ -177,7 +184,7 @@ def _forget(session: Session, row: DashboardSession) -> None:
 
 def _ended() -> AuthenticationError:
     return AuthenticationError(
-        "your dashboard session has ended; log in again", code=ErrorCode.SESSION_EXPIRED
+        mark("your dashboard session has ended; log in again"), code=ErrorCode.SESSION_EXPIRED
     )
 
 
@@ -229,8 +236,10 @@ def check_login_token(request: Request, token: str) -> None:
     expected = request.cookies.get(LOGIN_COOKIE)
     if not expected or not hmac.compare_digest(expected, token):
         raise PermissionDeniedError(
-            "this log-in form did not come from the log-in page, or cookies are blocked; "
-            "open the log-in page again (and allow cookies for this site)",
+            mark(
+                "this log-in form did not come from the log-in page, or cookies are blocked; "
+                "open the log-in page again (and allow cookies for this site)"
+            ),
             code=ErrorCode.CSRF_INVALID,
         )
 

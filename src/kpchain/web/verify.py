@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from kpchain.api.deps import RuntimeDep
 from kpchain.errors import InvalidRequestError
+from kpchain.i18n import gettext
 from kpchain.verification.verify import verify
 from kpchain.web.rendering import PAGE_HEADERS, render, verify_link
 
@@ -32,7 +33,9 @@ def verify_form(request: Request, cert_no: _Entered = None, doc_hash: _Entered =
         response.headers.update(PAGE_HEADERS)
         return response
     if cert_no is not None:  # the form was sent without a number
-        return _page(request, cert_no="", doc_hash=digest, error="Enter a certificate number.")
+        return _page(
+            request, cert_no="", doc_hash=digest, error=gettext("Enter a certificate number.")
+        )
     return _page(request, cert_no="", doc_hash=None)
 
 
@@ -47,7 +50,7 @@ def verify_certificate(
             report = verify(session, cert_no, now=runtime.authority.now(), doc_hash=digest)
         except InvalidRequestError as refused:
             # Malformed input is answered on the form, with what to fix, not on an error page.
-            return _page(request, cert_no=cert_no, doc_hash=digest, error=refused.message)
+            return _page(request, cert_no=cert_no, doc_hash=digest, error=gettext(refused.message))
     result = report.as_dict()
     failed = [check for check in result["checks"] if not check["passed"]]
     return _page(

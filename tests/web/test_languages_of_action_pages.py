@@ -1,0 +1,158 @@
+"""The dashboard's action and maker-checker pages in French and Russian, through FastAPI's
+TestClient on a running service: the New certificate form and each field's problem, the
+four-eyes refusal, a draft's history, a certificate's page with its status, the certificates
+list and the governance pages."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from web_checks import hidden, log_in
+
+from support_api import Service
+
+pytestmark = pytest.mark.anvil
+
+_DRAFT_PATH = re.compile(r"^/dashboard/drafts/(\d+)\?saved=1$")
+
+
+def _visitor(web: Service, code: str, role: str, language: str) -> TestClient:
+    """A browser logged in with `code`'s `role` key that chose `language` with the switch."""
+    visitor = TestClient(web.client.app, raise_server_exceptions=False, follow_redirects=False)
+    assert visitor.get(f"/dashboard/login?lang={language}").status_code == 200
+    assert log_in(visitor, web.keys[code][role]).status_code == 303
+    return visitor
+
+
+def _form(cert_no: str, **changes: str) -> dict[str, str]:
+    today = datetime.now(UTC).date()
+    values = {
+        "cert_no": cert_no,
+        "importing_participant": "AE",
+        "origin": "BW",
+        "exporter.name": "Okavango Diamond Company",
+        "exporter.address": "Gaborone",
+        "exporter.licence": "EX-17",
+        "importer.name": "Dubai Rough DMCC",
+        "importer.address": "Dubai",
+        "importer.licence": "DMCC-42",
+        "lines.0.hs_code": "7102.31",
+        "lines.0.carats": "1234.56",
+        "lines.0.value_usd": "456789.00",
+        "lines.0.parcels": "3",
+        "issued_at": today.isoformat(),
+        "expires_at": (today + timedelta(days=30)).isoformat(),
+        "issuing_authority": "Government Diamond Office",
+        "form_action": "save",
+    }
+    values.update(changes)
+    return values
+
+
+def _post_new(visitor: TestClient, values: dict[str, str]) -> tuple[str, int, str]:
+    page = visitor.get("/dashboard/drafts/new")
+    assert page.status_code == 200, page.text
+    response = visitor.post(
+        "/dashboard/drafts/new", data={**values, "csrf_token": hidden(page.text, "csrf_token")}
+    )
+    return page.text, response.status_code, response.headers.get("location", response.text)
+
+
+def test_new_certificate_form_and_its_field_problems_are_in_french(web: Service) -> None:
+    clerk = _visitor(web, "BW", "clerk", "fr")
+    values = _form(
+        "BW-2026-LANG-FORM",
+        **{"lines.0.carats": "12.345", "lines.0.parcels": "three", "importer.name": ""},
+    )
+
+    form, status, html = _post_new(clerk, values)
+
+    assert "<h1>Nouveau certificat</h1>" in form
+    assert "Ajouter une ligne" in form
+    assert "Enregistrer comme brouillon" in form
+    assert status == 422
+    assert "Veuillez corriger ce qui est signalé :" in html
+    # Each field's problem, by its rule, in French (the English is pydantic's or the document's).
+    assert 'id="lines-0-carats-error">Doit avoir deux décimales au plus.' in html
+    assert 'id="lines-0-parcels-error">Doit être un nombre entier.' in html
+    assert 'id="importer-name-error">Ne doit pas être vide.' in html
+    assert "at most two decimal places" not in html
+    # The rules across fields too.
+    _, status, html = _post_new(clerk, _form("AE-2026-LANG-FORM", origin="MIXED"))
+    assert status == 422
+    assert "Doit commencer par le code du participant exportateur" in html
+    assert "Une origine mixte exige sa provenance" in html
+
+
+def test_four_eyes_refusal_and_a_drafts_history_are_in_russian(web: Service) -> None:
+    author = _visitor(web, "BW", "officer", "ru")
+    _, status, location = _post_new(author, _form("BW-2026-LANG-4EYES"))
+    assert status == 303, location
+    found = _DRAFT_PATH.match(location)
+    assert found is not None, location
+    draft_id = int(found.group(1))
+
+    saved = author.get(location)
+    assert "Черновик сохранён и ожидает утверждения должностным лицом." in saved.text
+    assert "<h1>Черновик BW-2026-LANG-4EYES" in saved.text
+    assert ">ожидает утверждения</span>" in saved.text  # the draft's status
+    assert "<strong>создан</strong>" in saved.text  # its history
+    assert "утвердить его должно другое должностное лицо" in saved.text  # noqa: RUF001
+    refused = author.post(
+        f"/dashboard/drafts/{draft_id}/approve",
+        data={
+            "csrf_token": hidden(saved.text, "csrf_token"),
+            "idempotency_key": "web-lang-self-approval",
+            "version": "1",
+        },
+    )
+    assert refused.status_code == 403
+    assert refused.headers["content-language"] == "ru"
+    assert "Не разрешено" in refused.text  # noqa: RUF001
+    assert f"Черновик {draft_id} создан или изменён этим ключом" in refused.text
+    assert "принцип четырёх глаз" in refused.text
+    assert "four eyes" not in refused.text
+
+
+def test_certificate_page_and_list_show_statuses_in_russian(web: Service) -> None:
+    cert_no = "BW-2026-LANG-CERT"
+    web.issue(cert_no, "BW", "AE")
+    officer = _visitor(web, "BW", "officer", "ru")
+    clerk = _visitor(web, "BW", "clerk", "ru")
+
+    page = officer.get(f"/dashboard/certificates/{cert_no}")
+
+    assert page.status_code == 200
+    assert page.headers["content-language"] == "ru"
+    assert (
+        f'<h1>Сертификат {cert_no} <span class="status" data-status="issued">выдан</span>'
+        in page.text
+    )
+    assert "Отправить сертификат" in page.text
+    assert "Аннулировать сертификат…" in page.text
+    read_only = clerk.get(f"/dashboard/certificates/{cert_no}").text
+    assert "ключ роли «оператор» участника BW не позволяет действий" in read_only
+    assert "в статусе «выдан»" in read_only
+    listed = officer.get("/dashboard/certificates?status=issued")
+    assert listed.status_code == 200
+    assert '<option value="issued" selected>выдан</option>' in listed.text
+    assert '<span class="status">выдан</span>' in listed.text
+
+
+def test_governance_and_participant_admin_pages_are_in_french(web: Service) -> None:
+    admin = _visitor(web, "BW", "admin", "fr")
+
+    governance = admin.get("/dashboard/governance")
+    participant = admin.get("/dashboard/participants/BW")
+
+    assert governance.status_code == 200
+    assert "<h1>Gouvernance</h1>" in governance.text
+    assert "Proposer une décision" in governance.text
+    assert '<option value="suspend">Suspendre un participant</option>' in governance.text
+    assert participant.status_code == 200
+    assert "<h1>Administration du participant : Botswana (BW)</h1>" in participant.text
+    assert '<h2 id="authorities">Clés de l\'autorité</h2>' in participant.text
+    assert "Échange des documents" in participant.text
