@@ -111,6 +111,11 @@ contract KPSeats is IKPSeats, Ownable {
         ICertificateRegistry(_registry).setMaxValidity(maxValidity);
     }
 
+    /// @inheritdoc IKPSeats
+    function setReceiptGracePeriod(uint40 receiptGracePeriod) external onlyOwner {
+        ICertificateRegistry(_registry).setReceiptGracePeriod(receiptGracePeriod);
+    }
+
     // ------------------------------------------------------------------------------------------
     // Emergency
     // ------------------------------------------------------------------------------------------
@@ -183,7 +188,7 @@ contract KPSeats is IKPSeats, Ownable {
 
     /// @inheritdoc IKPSeats
     function version() external pure returns (string memory) {
-        return "1.0.0";
+        return "1.1.0";
     }
 
     // ------------------------------------------------------------------------------------------

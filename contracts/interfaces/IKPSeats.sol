@@ -102,6 +102,11 @@ interface IKPSeats {
     /// @param maxValidity The new maximum validity, in seconds.
     function setMaxValidity(uint40 maxValidity) external;
 
+    /// @notice Sets how long after its expiry a shipment received in time may still be
+    /// confirmed (the registry's setReceiptGracePeriod).
+    /// @param receiptGracePeriod The new grace period, in seconds (zero: none).
+    function setReceiptGracePeriod(uint40 receiptGracePeriod) external;
+
     // ------------------------------------------------------------------------------------------
     // Emergency (the KPGovernor)
     // ------------------------------------------------------------------------------------------

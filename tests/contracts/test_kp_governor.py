@@ -585,6 +585,25 @@ def test_decisions_on_zones_restriction_and_validity_take_effect(
     assert gov.registry.maxValidity() == 90 * 86_400
 
 
+def test_receipt_grace_period_changes_by_decision(
+    gov: Governance, active: Callable[..., Proposal], chain: Any, stranger: Any
+) -> None:
+    proposal = active((gov.seats, "setReceiptGracePeriod", (7 * 86_400,)), description="7 days")
+    receipt = _pass(proposal, chain, stranger)
+
+    assert event(gov.registry.ReceiptGracePeriodSet, receiptGracePeriod=7 * 86_400) in emitted(
+        receipt
+    )
+    assert gov.registry.receiptGracePeriod() == 7 * 86_400
+
+
+def test_seats_refuse_a_grace_period_from_anyone_but_the_timelock(
+    gov: Governance, stranger: Any
+) -> None:
+    with reverts(gov.seats.OwnableUnauthorizedAccount, account=stranger.address):
+        gov.seats.setReceiptGracePeriod(0, sender=stranger)
+
+
 def test_validator_set_changes_by_decision_with_an_event_each(
     gov: Governance, active: Callable[..., Proposal], chain: Any, stranger: Any
 ) -> None:

@@ -55,3 +55,41 @@ def test_proposal_made_after_the_index_last_caught_up_is_read_after_one_catch_up
 
     assert view["id"] == str(proposal)
     assert (view["action"], view["participant"]) == ("allow_zone", "CF")
+
+
+def test_proposal_of_a_receipt_grace_period_is_read_with_its_seconds(
+    devnet: Devnet, make_indexer: Callable[..., Indexer], sessions: sessionmaker[Session]
+) -> None:
+    indexer = make_indexer()
+    governance = Governance(devnet.w3, devnet.deployment.governor)
+    hosting = Hosting({})
+    writer = Writer(
+        sessions=sessions,
+        registry=Registry(devnet.w3, devnet.address),
+        hosting=hosting,
+        indexer=indexer,
+        calls=governance_calls(governance),
+        render=governance_renderer(governance, devnet.now),
+        coalesce=False,
+    )
+    service = GovernanceService(
+        sessions=sessions,
+        indexer=indexer,
+        governance=governance,
+        hosting=hosting,
+        writer=writer,
+        now=devnet.now,
+    )
+    call = devnet.seats.functions.setReceiptGracePeriod(14 * 86_400)
+    data = bytes.fromhex(call._encode_transaction_data()[2:])
+    description = "Fourteen days' grace for late receipts"
+    governor = devnet.governor.functions
+    devnet.sender("BW", "admin").transact(
+        governor.propose([call.address], [0], [data], description)
+    )
+    proposal = governor.hashProposal([call.address], [0], [data], keccak(text=description)).call()
+
+    view = service.proposal(str(proposal)).model_dump(mode="json")
+
+    assert (view["action"], view["participant"]) == ("set_receipt_grace_period", None)
+    assert view["details"]["receipt_grace_period"] == 14 * 86_400

@@ -463,3 +463,40 @@ def test_render_says_nothing_of_cjk_when_only_other_scripts_are_missing() -> Non
     text = _text(render_certificate(view, signed, verify_url=BASE_URL))
     assert UNPRINTABLE_NOTICE in text
     assert "No CJK font" not in text
+
+
+# --- lines of several origins, and replacement (registry 1.3.0) -------------------------------
+
+
+def test_render_lists_the_lines_of_another_origin_when_the_document_has_them() -> None:
+    lines = [
+        THREE_LINES[0],
+        {**THREE_LINES[1], "origin": "MIXED", "provenance": "IN"},
+        {**THREE_LINES[2], "origin": "CF", "origin_zone": "CF:Berberati"},
+    ]
+    view, signed = _certificate(lines=lines)
+    pdf, _ = _render(view, signed)
+
+    text = assert_annex_i(pdf, view, signed, origin="COUNTRY OF ORIGIN Botswana (BW)")
+    assert "Lines of another origin than the country of origin in section 1" in text
+    assert "2 7102.21 Mixed; Country of provenance: India (IN)" in text
+    assert "3 7102.10 Central African Republic (CF); Origin zone CF:Berberati" in text
+
+
+def test_render_leaves_out_line_origins_when_every_line_is_of_the_certificates_origin() -> None:
+    text = _text(_render(*_certificate())[0])
+    assert "Lines of another origin" not in text
+    assert "Replaced by" not in text
+
+
+def test_render_names_the_replacement_when_a_rejected_certificate_is_replaced() -> None:
+    view, signed = _certificate(
+        status="rejected",
+        steps=("issued", "shipped", "rejected"),
+        rejection_reason=RejectionReason.DISCREPANCY,
+    )
+    pdf, _ = _render({**view, "replaced_by": "BW-2026-000124"}, signed)
+
+    text = _text(pdf)
+    assert "NOT VALID FOR TRADE: this certificate is REJECTED" in text
+    assert "Replaced by certificate No. BW-2026-000124." in text

@@ -180,6 +180,9 @@ class ProposalDetails(BaseModel):
     restricted: bool | None = None
     validator: Address | None = None
     max_validity: int | None = Field(default=None, description="Seconds (set_max_validity).")
+    receipt_grace_period: int | None = Field(
+        default=None, description="Seconds (set_receipt_grace_period)."
+    )
 
 
 class VoteView(BaseModel):
@@ -248,7 +251,7 @@ class ProposalView(BaseModel):
 
     id: str = Field(pattern="^[0-9]{1,78}$")
     state: ProposalStateLabel
-    action: ActionLabel | Literal["set_max_validity", "custom"]
+    action: ActionLabel | Literal["set_max_validity", "set_receipt_grace_period", "custom"]
     participant: ParticipantCode | None
     details: ProposalDetails
     emergency: EmergencyView | None

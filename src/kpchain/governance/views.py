@@ -72,6 +72,8 @@ def describe(governance: Governance, row: Proposal) -> tuple[str, dict[str, Any]
         return ("allow_zone" if args["allowed"] else "disallow_zone"), {"zone": args["zone"]}
     if function == "setMaxValidity":
         return "set_max_validity", {"max_validity": int(args["maxValidity"])}
+    if function == "setReceiptGracePeriod":
+        return "set_receipt_grace_period", {"receipt_grace_period": int(args["receiptGracePeriod"])}
     if function in ("addValidator", "removeValidator"):
         label = "add_validator" if function == "addValidator" else "remove_validator"
         return label, {"validator": args["validator"]}

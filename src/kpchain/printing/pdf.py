@@ -238,9 +238,11 @@ def _render(
     pdf.add_page()
     _masthead(pdf, cert_no, verify_url)
     _status_banner(pdf, view)
+    _replaced_by(pdf, view)
     _particulars(pdf, view, document)
     _parties(pdf, document)
     _contents(pdf, view, document)
+    _line_origins(pdf, document)
     _validation(pdf, view, document_view)
     if needs_cjk and cjk_font is None:
         _log.warning(
@@ -478,6 +480,18 @@ def _status_banner(pdf: _CertificatePdf, view: Mapping[str, Any]) -> None:
     pdf.set_y(pdf.get_y() + 4)
 
 
+def _replaced_by(pdf: _CertificatePdf, view: Mapping[str, Any]) -> None:
+    """The certificate that replaces this (cancelled or rejected) one, once one does: the
+    other side of the replacement's "Replaces certificate No."."""
+    replaced_by = view.get("replaced_by")
+    if replaced_by is None:
+        return
+    pdf.set_x(pdf.l_margin)
+    for text in _both(mark("Replaced by certificate No. %(cert_no)s."), cert_no=replaced_by):
+        pdf.paragraph(_STRONG, text, _WIDTH, new_x=XPos.LMARGIN)
+    pdf.set_y(pdf.get_y() + 3)
+
+
 def _particulars(
     pdf: _CertificatePdf, view: Mapping[str, Any], document: Mapping[str, Any]
 ) -> None:
@@ -626,6 +640,57 @@ def _contents(pdf: _CertificatePdf, view: Mapping[str, Any], document: Mapping[s
         rows=rows,
         total=total,
     )
+
+
+def _line_origins(pdf: _CertificatePdf, document: Mapping[str, Any]) -> None:
+    """The lines whose goods come from elsewhere than the certificate's origin (registry
+    1.3.0), each with its own: the country of origin printed in section 1 is that of the
+    other lines. Nothing for a certificate of one origin."""
+    own = [
+        (position, line)
+        for position, line in enumerate(document["lines"], start=1)
+        if line.get("origin") is not None
+    ]
+    if not own:
+        return
+    pdf.set_y(pdf.get_y() + 3)
+    _note(pdf, _bilingual(mark("Lines of another origin than the country of origin in section 1:")))
+    rows = [
+        (str(position), str(line["hs_code"]), _line_origin_text(line)) for position, line in own
+    ]
+    _table(
+        pdf,
+        headings=_headings(
+            mark("Line"),
+            mark("HS code"),
+            mark("Country of origin (or provenance of a mixed line)"),
+        ),
+        widths=(16, 24, _WIDTH - 40),
+        aligns=(Align.R, Align.L, Align.L),
+        rows=rows,
+    )
+
+
+def _line_origin_text(line: Mapping[str, Any]) -> str:
+    """A line's own origin on one row: as section 1 prints the certificate's, and its zone."""
+    origin = str(line["origin"])
+    if origin == MIXED:
+        provenance = line.get("provenance")
+        named = " / ".join(
+            _both(
+                mark("Country of provenance: %(participant)s"),
+                participant=lambda: (
+                    gettext("not stated")
+                    if provenance is None
+                    else _participant(str(provenance), bilingual=False)
+                ),
+            )
+        )
+        text = f"{_bilingual(mark('Mixed'))}; {named}"
+    else:
+        text = _participant(origin)
+    zone = line.get("origin_zone")
+    return text if zone is None else f"{text}; {_bilingual(mark('Origin zone'))} {zone}"
 
 
 def _validation(

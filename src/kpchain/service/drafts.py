@@ -450,29 +450,39 @@ class DraftService:
     ) -> None:
         """What saving a draft checks besides the document's own rules: as an issue would
         (participant, hosting, validity), and the origin zone where the origin is restricted
-        (which the registry checks only at issue)."""
+        (which the registry checks only at issue): the certificate's, and that of each line
+        stating its own origin."""
         self._authority.check_issuable(principal, document)
-        if document.origin == MIXED:
-            return
+        origins = [("", document.origin, document.origin_zone)] + [
+            (f"lines.{index}.", line.origin, line.origin_zone)
+            for index, line in enumerate(document.lines)
+            if line.origin is not None
+        ]
+        problems = [
+            {"field": prefix + "origin_zone", "message": message, "type": "origin_zone_not_allowed"}
+            for prefix, origin, zone in origins
+            if (message := self._zone_problem(origin, zone)) is not None
+        ]
+        if problems:
+            raise invalid_document(problems, draft_id=draft_id)
+
+    def _zone_problem(self, origin: str, zone: str | None) -> str | None:
+        """What is wrong with `zone` as a zone of `origin`, when that origin is restricted to
+        its allowed zones; None when nothing is."""
+        if origin == MIXED:
+            return None
         try:
-            origin = self._authority.participant(document.origin)  # caught up if need be
+            found = self._authority.participant(origin)  # caught up if need be
         except NotFoundError:
-            return  # not a participant: an origin, but no restriction of the registry's
-        if not origin.origin_restricted:
-            return
-        allowed = {zone.lower() for zone in origin.zones}
-        zone = document.origin_zone
+            return None  # not a participant: an origin, but no restriction of the registry's
+        if not found.origin_restricted:
+            return None
+        allowed = {allowed_zone.lower() for allowed_zone in found.zones}
         if zone is not None and "0x" + zone_id(zone).hex() in allowed:
-            return
-        message = (
-            f"is required: the origin {document.origin} is restricted to its allowed zones"
-            if zone is None
-            else f"is not one of the allowed zones of the origin {document.origin}"
-        )
-        raise invalid_document(
-            [{"field": "origin_zone", "message": message, "type": "origin_zone_not_allowed"}],
-            draft_id=draft_id,
-        )
+            return None
+        if zone is None:
+            return f"is required: the origin {origin} is restricted to its allowed zones"
+        return f"is not one of the allowed zones of the origin {origin}"
 
     def _refuse_taken_number(
         self, session: Session, principal: Principal, cert_no: str, *, draft_id: int | None

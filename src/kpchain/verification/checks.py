@@ -80,6 +80,7 @@ class CertificateFacts:
         issued_block: the block the certificate was issued in.
         rejection_reason: why the importing authority rejected it ("seal_broken"), if it did.
         replaced_by: the number of the certificate that replaces it, when known.
+        replaces: the number of the (cancelled or rejected) certificate it replaces, if any.
     """
 
     cert_no: str
@@ -95,6 +96,7 @@ class CertificateFacts:
     issued_block: int
     rejection_reason: str | None = None
     replaced_by: str | None = None
+    replaces: str | None = None
 
 
 @dataclass(frozen=True)
@@ -144,8 +146,10 @@ class Verification:
         advice: what a customs officer should do when it is not genuine.
         note: what the verification did not cover although it passed (the document itself
             was not compared, for instance).
-        replaced_by: for a cancelled certificate, the number of the one that replaces it, when
-            known.
+        replaced_by: for a cancelled or rejected certificate, the number of the one that
+            replaces it, when known.
+        replaces: the number of the cancelled or rejected certificate this one replaces, if
+            any (the other side of `replaced_by`).
         holds_until: the Unix time up to which the report holds while the chain says nothing
             new: a certificate read as valid expires after it; None when only a new event can
             change the report. Not part of the public JSON.
@@ -168,6 +172,7 @@ class Verification:
     advice: str | None
     note: str | None
     replaced_by: str | None = None
+    replaces: str | None = None
     holds_until: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -186,6 +191,7 @@ class Verification:
             "doc_hash_checked": self.doc_hash_checked,
             "signer": self.signer,
             "replaced_by": self.replaced_by,
+            "replaces": self.replaces,
             "checks": [
                 {"name": check.name, "passed": check.passed, "message": check.message}
                 for check in self.checks
@@ -447,10 +453,11 @@ def _status(facts: CertificateFacts) -> Check:
         )
     if status == CertificateStatusLabel.REJECTED:
         reason = (facts.rejection_reason or "no reason").replace("_", " ")
+        replaced = f", and replaced by {facts.replaced_by}" if facts.replaced_by else ""
         return Check(
             "status",
             False,
-            f"The certificate was rejected by the importing authority ({reason}).",
+            f"The certificate was rejected by the importing authority ({reason}){replaced}.",
         )
     return Check("status", False, f"The certificate's status is {status}.")
 
@@ -481,6 +488,11 @@ def _advice(cert_no: str, check: Check, facts: CertificateFacts | None) -> str:
         return (
             "Do not accept the shipment on this certificate; ask for the certificate that "
             f"replaces it{replacement}."
+        )
+    if facts.status == CertificateStatusLabel.REJECTED and facts.replaced_by:
+        return (
+            "Do not accept the shipment on this certificate: its importing authority rejected "
+            f"it. Ask for the certificate that replaces it ({facts.replaced_by})."
         )
     return (
         "Do not accept the shipment on this certificate: its importing authority has already "
@@ -524,6 +536,7 @@ def _report(
         advice=_advice(cert_no, first, facts) if first else None,
         note=note,
         replaced_by=facts.replaced_by if facts else None,
+        replaces=facts.replaces if facts else None,
         # Issued or shipped reads as expired once the clock passes the expiry (see
         # CertificateFacts.status); every other status changes only by an event.
         holds_until=(

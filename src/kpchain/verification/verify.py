@@ -24,7 +24,7 @@ from kpchain.verification.checks import (
     evaluate,
     present,
 )
-from kpchain.vocabulary import CHAIN_CERT_NO_PATTERN
+from kpchain.vocabulary import CHAIN_CERT_NO_PATTERN, CertificateStatusLabel
 
 _CERT_NO = re.compile(CHAIN_CERT_NO_PATTERN)
 
@@ -84,6 +84,10 @@ def verify(
     )
 
 
+_REPLACEABLE = frozenset({CertificateStatusLabel.CANCELLED, CertificateStatusLabel.REJECTED})
+"""The statuses of a certificate the registry lets its exporter replace."""
+
+
 def _facts(session: Session, row: Certificate, now: int) -> CertificateFacts:
     status = queries.derived_status(row, now)
     return CertificateFacts(
@@ -99,7 +103,8 @@ def _facts(session: Session, row: Certificate, now: int) -> CertificateFacts:
         signer=row.signer,
         issued_block=row.issued_block,
         rejection_reason=row.rejection_reason,
-        replaced_by=queries.replaced_by(session, row.cert_no) if status == "cancelled" else None,
+        replaced_by=(queries.replaced_by(session, row.cert_no) if status in _REPLACEABLE else None),
+        replaces=row.replaces,
     )
 
 

@@ -41,6 +41,9 @@ class VerificationReport(BaseModel):
     doc_hash_checked: bool
     signer: str | None
     replaced_by: str | None
+    replaces: str | None = Field(
+        default=None, description="The cancelled or rejected certificate this one replaces."
+    )
     checks: list[CheckView]
     problem: str | None
     advice: str | None

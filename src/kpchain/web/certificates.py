@@ -206,7 +206,7 @@ def actions(session: PageSession, view: dict[str, Any]) -> frozenset[str]:
     """What the logged-in key may do to the certificate `view` (its status as the index has it):
     ship and cancel (the exporter's officer, issued only), confirm or reject receipt (the
     importer's officer, shipped only), replace (the exporter's clerk or officer, cancelled or
-    rejected)."""
+    rejected, and not replaced yet: the registry lets a certificate be replaced once)."""
     role = session.principal.role
     participant = session.participant
     status = view["status"]
@@ -214,9 +214,10 @@ def actions(session: PageSession, view: dict[str, Any]) -> frozenset[str]:
     if participant == view["exporting_participant"]:
         if role == Role.OFFICER and status == CertificateStatusLabel.ISSUED:
             can |= {"ship", "cancel"}
-        if role in (Role.CLERK, Role.OFFICER) and status in (
-            CertificateStatusLabel.CANCELLED,
-            CertificateStatusLabel.REJECTED,
+        if (
+            role in (Role.CLERK, Role.OFFICER)
+            and status in (CertificateStatusLabel.CANCELLED, CertificateStatusLabel.REJECTED)
+            and view.get("replaced_by") is None
         ):
             can.add("replace")
     if (

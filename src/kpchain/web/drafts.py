@@ -49,7 +49,11 @@ MAX_FORM_LINES = 20
 LISTED = 100
 """Drafts each section of the drafts page shows."""
 
-_LINE_FIELD = re.compile(r"lines\.(\d{1,2})\.(hs_code|carats|value_usd|parcels)")
+_LINE_FIELD = re.compile(
+    r"lines\.(\d{1,2})\.(hs_code|carats|value_usd|parcels|origin|provenance|origin_zone)"
+)
+_LINE_ORIGIN_FIELDS = ("origin", "provenance", "origin_zone")
+"""A line's own origin: all blank, the line is of the certificate's origin."""
 _PARTY_FIELDS = ("name", "address", "licence")
 _TEXT_FIELDS = (
     "cert_no",
@@ -67,6 +71,9 @@ _EMPTY_LINE: dict[str, str] = {
     "carats": "",
     "value_usd": "",
     "parcels": "",
+    "origin": "",
+    "provenance": "",
+    "origin_zone": "",
 }
 _FIELD_OF_CODE: dict[str, str] = {
     ErrorCode.CERTIFICATE_ALREADY_EXISTS: "cert_no",
@@ -380,7 +387,8 @@ def _values(form: FormData, participant: str) -> dict[str, Any]:
     for key, value in form.multi_items():
         found = _LINE_FIELD.fullmatch(key)
         if found is not None and int(found.group(1)) < MAX_FORM_LINES:
-            lines.setdefault(int(found.group(1)), {})[found.group(2)] = str(value).strip()
+            line = lines.setdefault(int(found.group(1)), dict.fromkeys(_LINE_ORIGIN_FIELDS, ""))
+            line[found.group(2)] = str(value).strip()
     values["lines"] = [lines[index] for index in sorted(lines)] or [dict(_EMPTY_LINE)]
     return values
 
@@ -397,14 +405,17 @@ def _document(values: Mapping[str, Any]) -> dict[str, Any]:
     lines = []
     for line in values["lines"]:
         parcels = line.get("parcels", "")
-        lines.append(
-            {
-                "hs_code": line.get("hs_code", ""),
-                "carats": line.get("carats", ""),
-                "value_usd": line.get("value_usd", ""),
-                "parcels": int(parcels) if parcels.isdigit() else parcels,
-            }
-        )
+        fields = {
+            "hs_code": line.get("hs_code", ""),
+            "carats": line.get("carats", ""),
+            "value_usd": line.get("value_usd", ""),
+            "parcels": int(parcels) if parcels.isdigit() else parcels,
+        }
+        # A line's own origin only as far as it is filled in: left blank, the line is of the
+        # certificate's origin (and a provenance or zone without an origin is the document's
+        # rules' to refuse, at the field).
+        fields.update({name: line[name] for name in _LINE_ORIGIN_FIELDS if line.get(name)})
+        lines.append(fields)
     document["lines"] = lines
     return {key: value for key, value in document.items() if value is not None}
 
@@ -418,7 +429,7 @@ def _from_document(document: Mapping[str, Any]) -> dict[str, Any]:
         held = document.get(party) or {}
         values[party] = {name: str(held.get(name) or "") for name in _PARTY_FIELDS}
     values["lines"] = [
-        {key: str(line.get(key, "")) for key in ("hs_code", "carats", "value_usd", "parcels")}
+        {key: "" if line.get(key) is None else str(line[key]) for key in _EMPTY_LINE}
         for line in document.get("lines") or []
     ] or [dict(_EMPTY_LINE)]
     return values
@@ -456,6 +467,13 @@ def _replacing(session: PageSession, authority: AuthorityDep, cert_no: str) -> d
             % {"cert_no": cert_no, "status": status_name(view.status)},
             code=ErrorCode.CONFLICT,
             detail={"cert_no": cert_no, "status": view.status},
+        )
+    if view.replaced_by is not None:
+        raise ConflictError(
+            gettext("%(cert_no)s is replaced already, by %(by)s: a certificate is replaced once")
+            % {"cert_no": cert_no, "by": view.replaced_by},
+            code=ErrorCode.CONFLICT,
+            detail={"cert_no": cert_no, "replaced_by": view.replaced_by},
         )
     old = authority.document(session.principal, cert_no).document
     today = datetime.now(UTC).date()
