@@ -206,7 +206,8 @@ def _expected(
     for item in certificates:
         doc = item.document
         counted = []
-        if item.fate != "cancelled" and first <= item.issued_at <= last:
+        # An export counts once shipped (shipped or received), by its date of issue.
+        if item.fate in ("shipped", "received") and first <= item.issued_at <= last:
             counted.append((doc["exporting_participant"], "exports"))
         if item.received_at is not None and first <= item.received_at <= last:
             counted.append((doc["importing_participant"], "imports"))

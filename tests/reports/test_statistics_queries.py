@@ -142,3 +142,61 @@ def test_statistics_count_certificate_once_per_hs_code_when_two_of_its_lines_sha
     assert imports["certificates"] == 1
     assert rows["EU"]["imports"]["certificates"] == 0  # shipped, not received
     assert report["totals"]["exports"]["by_hs_code"]["7102.31"]["certificates"] == 2
+
+
+def _insert(
+    session: Session, certificates: list[tuple[dict[str, Any], list[dict[str, Any]]]]
+) -> None:
+    session.execute(
+        insert(Participant),
+        [
+            {
+                "code": code,
+                "status": "active",
+                "admin": ADDRESS,
+                "origin_restricted": False,
+                "admitted_block": 1,
+                "admitted_time": 0,
+            }
+            for code in ("AE", "BW")
+        ],
+    )
+    session.execute(insert(Certificate), [row for row, _ in certificates])
+    session.execute(insert(CertificateLine), [line for _, lines in certificates for line in lines])
+    session.commit()
+
+
+def test_statistics_count_an_export_only_when_shipped_or_received(session: Session) -> None:
+    issued = date(2023, 6, 1)
+    fates = {
+        "BW-2023-000001": ("issued", 1),
+        "BW-2023-000002": ("shipped", 10),
+        "BW-2023-000003": ("received", 100),
+        "BW-2023-000004": ("rejected", 1_000),
+        "BW-2023-000005": ("cancelled", 10_000),
+    }
+    certificates = [
+        _certificate(
+            cert_no,
+            "AE",
+            status,
+            [(710231, hundredths, hundredths)],
+            issued=issued,
+            received=date(2023, 6, 9) if status == "received" else None,
+        )
+        for cert_no, (status, hundredths) in fates.items()
+    ]
+    # Withdrawn in transit: shipped, then cancelled with a reason (ShipmentWithdrawn).
+    withdrawn, lines = _certificate(
+        "BW-2023-000006", "AE", "cancelled", [(710231, 100_000, 100_000)], issued=issued
+    )
+    withdrawn.update(shipped_time=issued_at_seconds(issued), withdrawal_reason="returned")
+    _insert(session, [*certificates, (withdrawn, lines)])
+
+    report = statistics(session, year=2023)
+
+    rows = {row["code"]: row for row in report["participants"]}
+    exports, imports = rows["BW"]["exports"], rows["AE"]["imports"]
+    assert (exports["carats"], exports["certificates"]) == ("1.10", 2)  # shipped + received
+    assert exports["by_hs_code"]["7102.31"]["certificates"] == 2
+    assert (imports["carats"], imports["certificates"]) == ("1.00", 1)  # received only

@@ -60,8 +60,8 @@ class Totals(BaseModel):
 
 
 class StatisticsReport(BaseModel):
-    """Exports (issued, not cancelled, by issue date) and imports (received, by receipt date)
-    per participant, with totals over the participants listed."""
+    """Exports (shipped or received, by issue date) and imports (received, by receipt date) per
+    participant, with totals over the participants listed."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -110,6 +110,30 @@ class Rejections(BaseModel):
     items: list[Rejection]
 
 
+class Figures(BaseModel):
+    model_config = _CONFIG
+
+    parcels: int = Field(ge=0)
+    carats: AmountText
+
+
+class Discrepancy(_Parties):
+    """A confirmation of receipt whose parcels or carats differ from the certificate's."""
+
+    received_at: DateText
+    certified: Figures
+    confirmed: Figures
+    parcels_difference: int
+    carats_difference: AmountText
+
+
+class Discrepancies(BaseModel):
+    model_config = _CONFIG
+
+    count: int = Field(ge=0)
+    items: list[Discrepancy]
+
+
 class Outlier(_Parties):
     """A certificate whose value per carat is far from the median of its origin."""
 
@@ -131,4 +155,5 @@ class MonitoringReport(BaseModel):
     overdue: list[Overdue]
     expired_in_transit: list[ExpiredInTransit]
     rejections: Rejections
+    discrepancies: Discrepancies
     outliers: list[Outlier]

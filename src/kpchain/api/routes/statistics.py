@@ -39,8 +39,9 @@ def get_statistics(
     participant: ParticipantFilter = None,
     period: Period = None,
 ) -> dict[str, Any]:
-    """Exports (issued, not cancelled, by issue date) and imports (received, by receipt date)
-    per participant, in carats, US$ and certificates, by HS code, with totals."""
+    """Exports (certificates shipped or received, by issue date; not those only issued,
+    rejected, cancelled or withdrawn) and imports (received, by receipt date) per participant,
+    in carats, US$ and certificates, by HS code, with totals."""
     with runtime.sessions() as session:
         return statistics(session, year=year, participant=participant, period=period)
 
