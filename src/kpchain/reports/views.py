@@ -73,6 +73,48 @@ class StatisticsReport(BaseModel):
     totals: Totals
 
 
+class PairImports(Sums):
+    """B's imports from A: the certificates' figures, and the carats B confirmed on receipt."""
+
+    confirmed_carats: AmountText
+
+
+class Difference(BaseModel):
+    """Exports minus imports: negative where more was received than exported in the period."""
+
+    model_config = _CONFIG
+
+    carats: AmountText
+    value_usd: AmountText
+    certificates: int
+
+
+class MirrorPair(BaseModel):
+    """A's exports to B beside B's imports from A."""
+
+    model_config = _CONFIG
+
+    exporting: CodeText
+    importing: CodeText
+    exports: Sums
+    imports: PairImports
+    difference: Difference
+
+
+class MirrorReport(BaseModel):
+    """For each ordered pair of participants that traded in the period, the exporter's exports
+    (shipped or received, by issue date) beside the importer's imports (received, by receipt
+    date), pair by pair."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    year: int
+    period: Literal["Q1", "Q2", "Q3", "Q4"] | None
+    from_: DateText = Field(alias="from")
+    to: DateText
+    pairs: list[MirrorPair]
+
+
 class _Parties(BaseModel):
     model_config = _CONFIG
 
