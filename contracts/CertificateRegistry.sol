@@ -19,15 +19,18 @@ contract CertificateRegistry is ICertificateRegistry, ParticipantRegistry, EIP71
     // Constants
     // ------------------------------------------------------------------------------------------
 
-    bytes32 private constant _LINE_TYPEHASH =
-        keccak256("Line(uint32 hsCode,uint64 carats,uint64 valueUsdCents,uint32 parcels)");
+    bytes32 private constant _LINE_TYPEHASH = keccak256(
+        "Line(uint32 hsCode,uint64 carats,uint64 valueUsdCents,uint32 parcels,bytes2 origin,"
+        "bytes2 provenance,bytes32 originZone)"
+    );
 
     bytes32 private constant _CERTIFICATE_TYPEHASH = keccak256(
         "Certificate(bytes32 certNo,bytes2 exportingParticipant,bytes2 importingParticipant,"
         "bytes2 origin,bytes2 provenance,bytes32 originZone,bytes32 exporterHash,"
         "bytes32 importerHash,Line[] lines,uint40 issuedAt,uint40 expiresAt,"
         "string issuingAuthority,bytes32 replaces)"
-        "Line(uint32 hsCode,uint64 carats,uint64 valueUsdCents,uint32 parcels)"
+        "Line(uint32 hsCode,uint64 carats,uint64 valueUsdCents,uint32 parcels,bytes2 origin,"
+        "bytes2 provenance,bytes32 originZone)"
     );
 
     // HS codes of rough diamonds under the KPCS, as six-digit integers.
@@ -38,6 +41,12 @@ contract CertificateRegistry is ICertificateRegistry, ParticipantRegistry, EIP71
     /// @inheritdoc ICertificateRegistry
     uint40 public constant DEFAULT_MAX_VALIDITY = 180 days;
 
+    /// @inheritdoc ICertificateRegistry
+    uint40 public constant DEFAULT_RECEIPT_GRACE_PERIOD = 30 days;
+
+    /// @inheritdoc ICertificateRegistry
+    uint40 public constant MAX_ISSUE_DATE_LEAD = 14 hours;
+
     // ------------------------------------------------------------------------------------------
     // Storage
     // ------------------------------------------------------------------------------------------
@@ -47,6 +56,9 @@ contract CertificateRegistry is ICertificateRegistry, ParticipantRegistry, EIP71
     // the Participant struct that `participant()` returns. Read once per transaction (a batch
     // hands it to each certificate), for 2,100 gas.
     uint40 private _maxValidity; // seconds, expiresAt - issuedAt
+    // Packed into _maxValidity's slot: read only by a late receipt (past expiry), so an on-time
+    // one pays nothing for it.
+    uint40 private _receiptGracePeriod; // seconds after expiresAt
 
     // ------------------------------------------------------------------------------------------
     // Constructor
@@ -55,6 +67,7 @@ contract CertificateRegistry is ICertificateRegistry, ParticipantRegistry, EIP71
     /// @param governor The KP Chair/Secretariat account (or multisig): admin of roles and governor.
     constructor(address governor) ParticipantRegistry(governor) EIP712("KP Certificate Registry", "1") {
         _setMaxValidity(DEFAULT_MAX_VALIDITY);
+        _setReceiptGracePeriod(DEFAULT_RECEIPT_GRACE_PERIOD);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -109,10 +122,13 @@ contract CertificateRegistry is ICertificateRegistry, ParticipantRegistry, EIP71
         CertificateRecord memory record = _existing(certNo);
         _checkActor(record.importingParticipant);
         _checkStatus(certNo, record, CertificateStatus.Shipped);
-        _checkNotExpired(certNo, record);
         if (confirmation.parcels == 0 || confirmation.carats == 0) revert ConfirmationInvalid(certNo);
         if (confirmation.receivedAt > block.timestamp) {
             revert ReceiptDateInFuture(certNo, confirmation.receivedAt);
+        }
+        // Expired, a shipment that arrived in time may still be confirmed during the grace period.
+        if (_isExpired(record) && !_isLateReceiptAllowed(record, confirmation.receivedAt)) {
+            revert CertificateExpired(certNo, record.expiresAt);
         }
 
         _certificates[certNo].status = CertificateStatus.Received;
@@ -177,6 +193,11 @@ contract CertificateRegistry is ICertificateRegistry, ParticipantRegistry, EIP71
         _setMaxValidity(newMaxValidity);
     }
 
+    /// @inheritdoc ICertificateRegistry
+    function setReceiptGracePeriod(uint40 newReceiptGracePeriod) external onlyRole(GOVERNOR_ROLE) {
+        _setReceiptGracePeriod(newReceiptGracePeriod);
+    }
+
     // ------------------------------------------------------------------------------------------
     // Views
     // ------------------------------------------------------------------------------------------
@@ -196,6 +217,11 @@ contract CertificateRegistry is ICertificateRegistry, ParticipantRegistry, EIP71
     /// @inheritdoc ICertificateRegistry
     function maxValidity() external view returns (uint40) {
         return _maxValidity;
+    }
+
+    /// @inheritdoc ICertificateRegistry
+    function receiptGracePeriod() external view returns (uint40) {
+        return _receiptGracePeriod;
     }
 
     /// @inheritdoc ICertificateRegistry
@@ -221,7 +247,7 @@ contract CertificateRegistry is ICertificateRegistry, ParticipantRegistry, EIP71
         override(ICertificateRegistry, ParticipantRegistry)
         returns (string memory)
     {
-        return "1.2.1";
+        return "1.3.0";
     }
 
     // ------------------------------------------------------------------------------------------
@@ -262,6 +288,11 @@ contract CertificateRegistry is ICertificateRegistry, ParticipantRegistry, EIP71
         _checkActive(importing);
         if (expiresAt <= block.timestamp || issuedAt > expiresAt) {
             revert CertificateDatesInvalid(issuedAt, expiresAt);
+        }
+        // issuedAt is 00:00 UTC of the issue date, a day that begins up to 14 hours earlier in
+        // the exporter's time zone: later than that, the date has not begun anywhere.
+        if (issuedAt > block.timestamp + MAX_ISSUE_DATE_LEAD) {
+            revert CertificateIssueDateInFuture(certNo, issuedAt);
         }
         uint40 validity;
         unchecked {
@@ -334,14 +365,14 @@ contract CertificateRegistry is ICertificateRegistry, ParticipantRegistry, EIP71
         }
     }
 
-    /// @dev A replacement names a cancelled certificate of the same exporter, replaced only once.
+    /// @dev A replacement names a cancelled or rejected certificate of the same exporter,
+    /// replaced only once: a rejected shipment is re-issued as a cancelled one is.
     function _checkReplacement(bytes32 certNo, bytes32 replaces, bytes2 exporting) private view {
         CertificateRecord storage old = _certificates[replaces];
-        if (old.status == CertificateStatus.None) revert CertificateNotFound(replaces);
-        if (old.status != CertificateStatus.Cancelled) {
-            revert CertificateStatusInvalid(replaces, old.status, CertificateStatus.Cancelled);
-        }
-        if (old.exportingParticipant != exporting || old.replaced) {
+        CertificateStatus status = old.status;
+        if (status == CertificateStatus.None) revert CertificateNotFound(replaces);
+        bool closed = status == CertificateStatus.Cancelled || status == CertificateStatus.Rejected;
+        if (!closed || old.exportingParticipant != exporting || old.replaced) {
             revert ReplacementInvalid(certNo, replaces);
         }
     }
@@ -353,11 +384,12 @@ contract CertificateRegistry is ICertificateRegistry, ParticipantRegistry, EIP71
     }
 
     /// @dev The EIP-712 encoding of `lines` (keccak256 of their hashStructs), each line checked on
-    /// the way: at least one, each a rough-diamond HS code with non-zero carats and parcels. One
-    /// pass over the lines for both, as a second pass would cost {issue} about 370 gas.
+    /// the way: at least one, each a rough-diamond HS code with non-zero carats and parcels, and
+    /// its own origin (if it states one) valid. One pass over the lines for both, as a second
+    /// pass would cost {issue} about 370 gas.
     function _checkedLinesHash(bytes32 certNo, Line[] calldata lines)
         private
-        pure
+        view
         returns (bytes32)
     {
         uint256 count = lines.length;
@@ -366,9 +398,29 @@ contract CertificateRegistry is ICertificateRegistry, ParticipantRegistry, EIP71
         for (uint256 i; i < count; ++i) {
             Line calldata line = lines[i];
             if (!_isValidLine(line)) revert CertificateLineInvalid(certNo, i);
+            _checkLineOrigin(certNo, i, line);
             lineHashes[i] = _lineHash(line);
         }
         return _hashWords(lineHashes);
+    }
+
+    /// @dev A line of the certificate's origin states none (all zero). One that states its own
+    /// is checked as {_checkOrigin} checks the certificate's: mixed (0x0000) with a provenance,
+    /// or an ISO code without one, in an allowed zone where that origin is restricted.
+    function _checkLineOrigin(bytes32 certNo, uint256 index, Line calldata line) private view {
+        bytes2 origin = line.origin;
+        bytes2 provenance = line.provenance;
+        if (origin == bytes2(0)) {
+            // Mixed with a provenance; or the certificate's origin, which takes no zone of its own.
+            if (provenance == bytes2(0) && line.originZone != bytes32(0)) {
+                revert LineOriginInvalid(certNo, index, origin, provenance);
+            }
+            return;
+        }
+        if (provenance != bytes2(0)) revert LineOriginInvalid(certNo, index, origin, provenance);
+        if (!_isOriginAllowed(origin, line.originZone)) {
+            revert LineOriginZoneNotAllowed(certNo, index, origin, line.originZone);
+        }
     }
 
     /// @dev The EIP-712 encoding of `lines`, whatever they hold (for {hashCertificate}).
@@ -383,7 +435,16 @@ contract CertificateRegistry is ICertificateRegistry, ParticipantRegistry, EIP71
 
     function _lineHash(Line calldata line) private pure returns (bytes32) {
         return keccak256(
-            abi.encode(_LINE_TYPEHASH, line.hsCode, line.carats, line.valueUsdCents, line.parcels)
+            abi.encode(
+                _LINE_TYPEHASH,
+                line.hsCode,
+                line.carats,
+                line.valueUsdCents,
+                line.parcels,
+                line.origin,
+                line.provenance,
+                line.originZone
+            )
         );
     }
 
@@ -484,6 +545,12 @@ contract CertificateRegistry is ICertificateRegistry, ParticipantRegistry, EIP71
         emit MaxValiditySet(newMaxValidity);
     }
 
+    function _setReceiptGracePeriod(uint40 newReceiptGracePeriod) private {
+        _receiptGracePeriod = newReceiptGracePeriod;
+
+        emit ReceiptGracePeriodSet(newReceiptGracePeriod);
+    }
+
     function _existing(bytes32 certNo) private view returns (CertificateRecord memory record) {
         record = _certificates[certNo];
         if (record.status == CertificateStatus.None) revert CertificateNotFound(certNo);
@@ -503,6 +570,17 @@ contract CertificateRegistry is ICertificateRegistry, ParticipantRegistry, EIP71
 
     function _isExpired(CertificateRecord memory record) private view returns (bool) {
         return block.timestamp > record.expiresAt;
+    }
+
+    /// @dev Whether an expired shipment may still be confirmed: received by its expiry, and
+    /// confirmed within the grace period after it (uint256: no overflow near uint40's end).
+    function _isLateReceiptAllowed(CertificateRecord memory record, uint40 receivedAt)
+        private
+        view
+        returns (bool)
+    {
+        return receivedAt <= record.expiresAt
+            && block.timestamp <= uint256(record.expiresAt) + _receiptGracePeriod;
     }
 
     function _isLive(CertificateStatus status) private pure returns (bool) {

@@ -61,12 +61,21 @@ interface ICertificateRegistry {
         Other // see the exporting authority's records
     }
 
-    /// @notice One HS-code line of a shipment.
+    /// @notice One HS-code line of a shipment, and the origin of its goods when it differs from
+    /// the certificate's: a certificate may carry lines of several origins.
+    /// @dev A line whose `origin`, `provenance` and `originZone` are all zero is of the
+    /// certificate's origin (a certificate of one origin has only such lines). Otherwise the
+    /// line states its own origin, checked as the certificate's is: an ISO code with no
+    /// provenance (and an allowed zone where that origin is restricted), or 0x0000 (mixed) with
+    /// a provenance.
     struct Line {
         uint32 hsCode; // 710210 (unsorted), 710221 (industrial) or 710231 (non-industrial)
         uint64 carats; // hundredths of a carat
         uint64 valueUsdCents; // US cents
         uint32 parcels; // number of parcels
+        bytes2 origin; // ISO code of this line's origin; 0x0000: mixed, or the certificate's
+        bytes2 provenance; // mixed line: the last participant exported from; otherwise 0x0000
+        bytes32 originZone; // this line's zone of origin (zero when none, or the certificate's)
     }
 
     /// @notice The certificate document: every Annex I element, with exporter and importer
@@ -84,7 +93,7 @@ interface ICertificateRegistry {
         uint40 issuedAt; // Unix seconds, date of issue
         uint40 expiresAt; // Unix seconds; the certificate is expired once block time passes it
         string issuingAuthority; // name of the issuing authority
-        bytes32 replaces; // number of the cancelled certificate this one replaces; otherwise zero
+        bytes32 replaces; // number of the cancelled or rejected certificate it replaces; else zero
     }
 
     /// @notice The importing authority's confirmation of receipt.
@@ -131,7 +140,8 @@ interface ICertificateRegistry {
     /// @param required The status the operation needs.
     error CertificateStatusInvalid(bytes32 certNo, CertificateStatus status, CertificateStatus required);
 
-    /// @notice `certNo` expired at `expiresAt`.
+    /// @notice `certNo` expired at `expiresAt` (for a receipt: and the receipt is dated after
+    /// it, or the grace period after it is over too).
     /// @param certNo The certificate number.
     /// @param expiresAt Its expiry, in Unix seconds, before the block's time.
     error CertificateExpired(bytes32 certNo, uint40 expiresAt);
@@ -171,6 +181,28 @@ interface ICertificateRegistry {
     /// @param zone The document's zone of origin.
     error OriginZoneNotAllowed(bytes2 origin, bytes32 zone);
 
+    /// @notice Line `index` states an origin inconsistently: an ISO origin with a provenance, or
+    /// a zone of origin with neither origin nor provenance.
+    /// @param certNo The certificate number.
+    /// @param index The position of the line in `lines`, from zero.
+    /// @param origin The line's origin.
+    /// @param provenance The line's provenance.
+    error LineOriginInvalid(bytes32 certNo, uint256 index, bytes2 origin, bytes2 provenance);
+
+    /// @notice Line `index`'s origin `origin` is restricted to allowed zones, and `zone` is not
+    /// one of them.
+    /// @param certNo The certificate number.
+    /// @param index The position of the line in `lines`, from zero.
+    /// @param origin The line's origin, a restricted one.
+    /// @param zone The line's zone of origin.
+    error LineOriginZoneNotAllowed(bytes32 certNo, uint256 index, bytes2 origin, bytes32 zone);
+
+    /// @notice The document of `certNo` is dated `issuedAt`, a day that has not begun anywhere
+    /// yet: more than {MAX_ISSUE_DATE_LEAD} after the block's time.
+    /// @param certNo The certificate number.
+    /// @param issuedAt The document's date of issue, in Unix seconds (00:00 UTC that day).
+    error CertificateIssueDateInFuture(bytes32 certNo, uint40 issuedAt);
+
     /// @notice The exporting and importing participant are the same.
     /// @param code The participant named as both.
     error ParticipantsIdentical(bytes2 code);
@@ -189,7 +221,8 @@ interface ICertificateRegistry {
     /// @param signer The account named as the document's signer.
     error DocumentSignatureInvalid(bytes32 certNo, address signer);
 
-    /// @notice `replaces` belongs to another exporting participant, or was replaced already.
+    /// @notice `replaces` is neither Cancelled nor Rejected, belongs to another exporting
+    /// participant, or was replaced already.
     /// @param certNo The number of the replacing certificate.
     /// @param replaces The number of the certificate it names in `replaces`.
     error ReplacementInvalid(bytes32 certNo, bytes32 replaces);
@@ -232,11 +265,12 @@ interface ICertificateRegistry {
     /// @param originZone The document's zone of origin (zero when none).
     /// @param exporterHash The hash of the salted exporter identity.
     /// @param importerHash The hash of the salted importer identity.
-    /// @param lines The document's HS-code lines.
+    /// @param lines The document's HS-code lines, each with its own origin when it has one.
     /// @param issuedAt The document's date of issue, in Unix seconds.
     /// @param expiresAt The document's expiry, in Unix seconds.
     /// @param issuingAuthority The name of the issuing authority.
-    /// @param replaces The number of the cancelled certificate it replaces (zero when none).
+    /// @param replaces The number of the cancelled or rejected certificate it replaces (zero
+    /// when none).
     event CertificateIssued(
         bytes32 indexed certNo,
         bytes2 indexed exportingParticipant,
@@ -330,6 +364,12 @@ interface ICertificateRegistry {
     /// @param maxValidity The new maximum validity, in seconds.
     event MaxValiditySet(uint40 maxValidity);
 
+    /// @notice From now on, a shipment whose certificate expired may still be confirmed for
+    /// `receiptGracePeriod` seconds after its expiry, when its receipt is dated on or before the
+    /// expiry. Emitted by the constructor with {DEFAULT_RECEIPT_GRACE_PERIOD} too.
+    /// @param receiptGracePeriod The new grace period, in seconds (zero: none).
+    event ReceiptGracePeriodSet(uint40 receiptGracePeriod);
+
     // ------------------------------------------------------------------------------------------
     // Operations
     // ------------------------------------------------------------------------------------------
@@ -339,11 +379,13 @@ interface ICertificateRegistry {
     /// hash. The caller must be an authority of the exporting participant too; it may differ from
     /// the signer, so a validation key kept offline can sign what a hot key submits.
     /// @dev Both participants must be Active, the number unused and prefixed by the exporting
-    /// participant's code, the expiry in the future and at most {maxValidity} seconds after the
-    /// issue date, a restricted origin must name an allowed zone, a replaced certificate must be a
-    /// cancelled one of the same exporter not replaced yet, and every line valid. The signature is
-    /// checked last, and nothing is written before it: an ERC-1271 signer's `isValidSignature`
-    /// (a static call) sees the registry as it was before the call. Emits {CertificateIssued}.
+    /// participant's code, the issue date begun somewhere (at most {MAX_ISSUE_DATE_LEAD} after
+    /// the block's time), the expiry in the future and at most {maxValidity} seconds after the
+    /// issue date, a restricted origin (the certificate's or a line's) must name an allowed
+    /// zone, a replaced certificate must be a cancelled or rejected one of the same exporter not
+    /// replaced yet, and every line valid. The signature is checked last, and nothing is written
+    /// before it: an ERC-1271 signer's `isValidSignature` (a static call) sees the registry as
+    /// it was before the call. Emits {CertificateIssued}.
     /// @param certificate The document.
     /// @param signer The authority validating it: an EOA, or an ERC-1271 contract account.
     /// @param signature The signer's signature over the document's EIP-712 hash.
@@ -373,8 +415,10 @@ interface ICertificateRegistry {
     function ship(bytes32 certNo, bytes32 sealRef) external;
 
     /// @notice Confirms receipt of `certNo` (the KP import confirmation).
-    /// @dev Importing authority, its participant Active; status Shipped and not expired;
-    /// `receivedAt` not after the block's time. A suspended or withdrawn importer cannot confirm,
+    /// @dev Importing authority, its participant Active; status Shipped; `receivedAt` not after
+    /// the block's time; and not expired, or expired at most {receiptGracePeriod} seconds ago
+    /// with `receivedAt` on or before `expiresAt` (the shipment arrived while the certificate
+    /// was valid, and its confirmation came late). A suspended or withdrawn importer cannot confirm,
     /// not even a shipment sent before its suspension: the confirmation completes the import,
     /// and the KPCS counts imports by it, so it is trade, which the KP bars a suspended
     /// participant from. Such a shipment is closed by {reject} or {withdrawShipment} instead, or
@@ -384,7 +428,8 @@ interface ICertificateRegistry {
     /// and the hash of the confirmation document.
     function confirmReceipt(bytes32 certNo, Confirmation calldata confirmation) external;
 
-    /// @notice Rejects `certNo`, expired or not.
+    /// @notice Rejects `certNo`, expired or not; the exporter may then issue a certificate that
+    /// replaces it.
     /// @dev An authority of the importing participant, whatever that participant's standing;
     /// status Shipped. Rejecting closes the record of a shipment already in transit and moves no
     /// goods, so it is not trade: an importer suspended or withdrawn after the shipping can still
@@ -420,6 +465,12 @@ interface ICertificateRegistry {
     /// @param newMaxValidity The new maximum validity, in seconds.
     function setMaxValidity(uint40 newMaxValidity) external;
 
+    /// @notice Sets how long after its expiry a shipped certificate may still be confirmed, when
+    /// its receipt is dated on or before the expiry; it applies to every shipment from now on.
+    /// @dev GOVERNOR_ROLE; zero allowed (no grace). Emits {ReceiptGracePeriodSet}.
+    /// @param newReceiptGracePeriod The new grace period, in seconds.
+    function setReceiptGracePeriod(uint40 newReceiptGracePeriod) external;
+
     // ------------------------------------------------------------------------------------------
     // Views
     // ------------------------------------------------------------------------------------------
@@ -442,6 +493,21 @@ interface ICertificateRegistry {
     /// the 30 to 90 days paper KP certificates are commonly valid for.
     /// @return 180 days, in seconds.
     function DEFAULT_MAX_VALIDITY() external view returns (uint40);
+
+    /// @notice How long after its expiry a shipped certificate may still be confirmed, when its
+    /// receipt is dated on or before the expiry.
+    /// @return The grace period, in seconds.
+    function receiptGracePeriod() external view returns (uint40);
+
+    /// @notice The receipt grace period the registry starts with: 30 days.
+    /// @return 30 days, in seconds.
+    function DEFAULT_RECEIPT_GRACE_PERIOD() external view returns (uint40);
+
+    /// @notice How far the block's time may trail the start (00:00 UTC) of a document's issue
+    /// date: 14 hours, as the earliest time zone (UTC+14) begins its day 14 hours before UTC
+    /// does, so an exporter anywhere may date a document today.
+    /// @return 14 hours, in seconds.
+    function MAX_ISSUE_DATE_LEAD() external view returns (uint40);
 
     /// @notice Whether `docHash` is the document hash recorded for `certNo`, compared on its
     /// first 21 bytes.

@@ -62,12 +62,21 @@ HUNDREDTHS = st.integers(min_value=1, max_value=UINT64_MAX)
 
 @st.composite
 def lines(draw: st.DrawFn) -> dict[str, Any]:
-    return {
+    line = {
         "hs_code": draw(st.sampled_from(["7102.10", "7102.21", "7102.31"])),
         "carats": hundredths_to_carats(draw(HUNDREDTHS)),
         "value_usd": cents_to_usd(draw(HUNDREDTHS)),
         "parcels": draw(st.integers(min_value=1, max_value=UINT32_MAX)),
     }
+    # Mostly of the certificate's origin; else one of its own: mixed, or a code, either with a
+    # zone or without.
+    own = draw(st.sampled_from([None, None, "MIXED", "code"]))
+    if own is not None:
+        mixed = own == "MIXED"
+        line["origin"] = "MIXED" if mixed else draw(CODES)
+        line["provenance"] = draw(CODES) if mixed else None
+        line["origin_zone"] = draw(st.none() | TEXT)
+    return line
 
 
 @st.composite

@@ -126,6 +126,9 @@ def expected_certificate(
                 carats=int(line.carats * 100),
                 valueUsdCents=int(line.value_usd * 100),
                 parcels=line.parcels,
+                origin=b"\0\0" if line.origin in (None, "MIXED") else line.origin.encode(),
+                provenance=(line.provenance or "").encode().ljust(2, b"\0"),
+                originZone=bytes(keccak(text=line.origin_zone)) if line.origin_zone else bytes(32),
             )
             for line in doc.lines
         ),
@@ -371,9 +374,42 @@ def test_document_from_contract_inverts_to_contract(doc: CertificateDocument) ->
         exporter_salt=SALT_A,
         importer_salt=SALT_B,
         origin_zone=doc.origin_zone,
+        line_zones={
+            zone_id(line.origin_zone): line.origin_zone for line in doc.lines if line.origin_zone
+        },
     )
 
     assert again == doc
+
+
+def test_to_contract_encodes_each_lines_own_origin_and_zeros_for_the_certificates() -> None:
+    line = EXAMPLE["lines"][0]
+    doc = CertificateDocument.model_validate(
+        example(
+            lines=[
+                line,
+                {**line, "origin": "MIXED", "provenance": "BE"},
+                {**line, "origin": "CF", "origin_zone": "CF:Carnot"},
+            ]
+        )
+    )
+
+    cert = to_contract(doc, exporter_salt=SALT_A, importer_salt=SALT_B)
+
+    assert [(ln.origin, ln.provenance, ln.originZone) for ln in cert.lines] == [
+        (ZERO_CODE, ZERO_CODE, ZERO32),
+        (ZERO_CODE, b"BE", ZERO32),
+        (b"CF", ZERO_CODE, zone_id("CF:Carnot")),
+    ]
+    again = _from_contract(
+        cert,
+        exporter=doc.exporter,
+        importer=doc.importer,
+        line_zones={zone_id("CF:Carnot"): "CF:Carnot"},
+    )
+    assert again == doc
+    with pytest.raises(DocumentInvalidError, match="zone"):
+        _from_contract(cert, exporter=doc.exporter, importer=doc.importer)
 
 
 def _from_contract(cert: Certificate, **changes: Any) -> CertificateDocument:

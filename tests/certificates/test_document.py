@@ -86,6 +86,38 @@ def test_certificate_document_accepts_mixed_origin_zone_and_replacement() -> Non
     assert doc.replaces == "BW-2026-000001"
 
 
+def test_certificate_document_accepts_lines_of_several_origins() -> None:
+    line = EXAMPLE["lines"][0]
+    doc = CertificateDocument.model_validate(
+        example(
+            lines=[
+                line,
+                {**line, "origin": "ZA"},
+                {**line, "origin": "MIXED", "provenance": "BE"},
+                {**line, "origin": "CF", "origin_zone": "CF:Berberati"},
+            ]
+        )
+    )
+
+    assert doc.line_origins() == [
+        ("BW", None, None),  # the certificate's
+        ("ZA", None, None),
+        ("MIXED", "BE", None),
+        ("CF", None, "CF:Berberati"),
+    ]
+    written = json.loads(doc.model_dump_json())["lines"]
+    assert written[0] == line  # a line of the certificate's origin keeps its shape
+    assert written[1] == {**line, "origin": "ZA"}
+    assert written[2] == {**line, "origin": "MIXED", "provenance": "BE"}
+    assert CertificateDocument.model_validate_json(doc.model_dump_json()) == doc
+
+
+def test_certificate_document_json_keeps_its_shape_when_lines_state_no_origin() -> None:
+    doc = CertificateDocument.model_validate(EXAMPLE)
+
+    assert json.loads(doc.model_dump_json()) == {**EXAMPLE, "replaces": None}
+
+
 def test_certificate_document_accepts_limits_when_at_maximum() -> None:
     line = {"hs_code": "7102.10", "carats": "0.01", "value_usd": "0.01", "parcels": UINT32_MAX}
     data = example(
@@ -247,6 +279,28 @@ REJECTED: dict[str, tuple[dict[str, Any], tuple[Any, ...], str]] = {
     "parcels string": (with_line(parcels="3"), ("lines", 0, "parcels"), "int_type"),
     "parcels float": (with_line(parcels=3.0), ("lines", 0, "parcels"), "int_type"),
     "line extra field": (with_line(colour="D"), ("lines", 0, "colour"), "extra_forbidden"),
+    # a line's own origin
+    "line origin unknown form": (with_line(origin="Mixed"), ("lines", 0, "origin"), "origin_code"),
+    "line mixed without provenance": (
+        with_line(origin="MIXED"),
+        ("lines", 0, "provenance"),
+        "provenance_missing",
+    ),
+    "line origin with provenance": (
+        with_line(origin="ZA", provenance="BE"),
+        ("lines", 0, "provenance"),
+        "provenance_unexpected",
+    ),
+    "line provenance without origin": (
+        with_line(provenance="BE"),
+        ("lines", 0, "provenance"),
+        "line_origin_missing",
+    ),
+    "line zone without origin": (
+        with_line(origin_zone="CF:Berberati"),
+        ("lines", 0, "origin_zone"),
+        "line_origin_missing",
+    ),
     # dates
     "issued_at slashes": (example(issued_at="27/11/2026"), ("issued_at",), "date_format"),
     "issued_at timestamp": (example(issued_at=1795737600), ("issued_at",), "date_format"),

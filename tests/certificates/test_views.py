@@ -4,6 +4,7 @@ two-place strings, hashes as 0x-hex, addresses checksummed and times in UTC."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -212,7 +213,35 @@ def test_certificate_view_shows_chain_fields_totals_and_steps() -> None:
         "rejection_reason": None,
         "withdrawal_reason": None,
         "steps": {"issued": json.loads(issued.model_dump_json())},
+        "replaced_by": None,
     }
+    assert CertificateView.model_validate_json(result.model_dump_json()) == result
+
+
+def test_certificate_view_shows_each_lines_own_origin_and_only_when_it_states_one() -> None:
+    line = CERT.lines[0]
+    several = Certificate(
+        **{
+            **CERT.__dict__,
+            "lines": (
+                line,
+                replace(line, provenance=b"BE"),
+                replace(line, origin=b"CF", originZone=zone_id("CF:Berberati")),
+                replace(line, origin=b"ZA", originZone=zone_id("ZA:Kimberley")),
+            ),
+        }
+    )
+
+    result = view(several, zone_names={zone_id("CF:Berberati"): "CF:Berberati"})
+
+    written = json.loads(result.model_dump_json())["lines"]
+    plain = {"hs_code": "7102.31", "carats": "1234.56", "value_usd": "456789.00", "parcels": 3}
+    assert written == [
+        plain,  # the certificate's origin: the line's shape as before
+        {**plain, "origin": "MIXED", "provenance": "BE"},
+        {**plain, "origin": "CF", "origin_zone": "CF:Berberati"},
+        {**plain, "origin": "ZA", "origin_zone": "0x" + zone_id("ZA:Kimberley").hex()},
+    ]
     assert CertificateView.model_validate_json(result.model_dump_json()) == result
 
 

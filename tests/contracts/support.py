@@ -88,7 +88,7 @@ def issued_event(
         originZone=cert.originZone,
         exporterHash=cert.exporterHash,
         importerHash=cert.importerHash,
-        lines=[(ln.hsCode, ln.carats, ln.valueUsdCents, ln.parcels) for ln in cert.lines],
+        lines=[line.to_abi() for line in cert.lines],
         issuedAt=cert.issuedAt,
         expiresAt=cert.expiresAt,
         issuingAuthority=cert.issuingAuthority,

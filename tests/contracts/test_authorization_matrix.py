@@ -76,6 +76,7 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "cancel":               (UNA,     UNA,   OK,      UNA,     UNA,   UNA,    INA,      UNA),
     "withdrawShipment":     (UNA,     UNA,   OK,      UNA,     UNA,   UNA,    OK,       UNA),
     "setMaxValidity":       (OK,      GOV,   GOV,     GOV,     GOV,   GOV,    GOV,      GOV),
+    "setReceiptGracePeriod": (OK,     GOV,   GOV,     GOV,     GOV,   GOV,    GOV,      GOV),
     "setServiceEndpoint":   (ADM,     OK,    ADM,     ADM,     ADM,   ADM,    ADM,      ADM),
 }
 # fmt: on
@@ -100,6 +101,7 @@ CONFIRMATION = (3, 123_456, 1_795_737_600, keccak(text="AE confirmation of BW-20
 REJECTION_REASON = RejectionReason.SEAL_BROKEN
 WITHDRAWAL_REASON = WithdrawalReason.RETURNED
 MAX_VALIDITY = 90 * 86_400
+RECEIPT_GRACE_PERIOD = 10 * 86_400
 ZONE = zone_id("BW:Jwaneng")
 ENDPOINT_URL = "https://kp.bw.example"
 ENCRYPTION_KEY = keccak(text="BW document encryption key")
@@ -308,6 +310,13 @@ def _verify_max_validity_set(w: World, subject: Any, actor: Any, receipt: Any) -
     assert emitted(receipt) == [event(w.registry.MaxValiditySet, maxValidity=MAX_VALIDITY)]
 
 
+def _verify_grace_period_set(w: World, subject: Any, actor: Any, receipt: Any) -> None:
+    assert w.registry.receiptGracePeriod() == RECEIPT_GRACE_PERIOD
+    assert emitted(receipt) == [
+        event(w.registry.ReceiptGracePeriodSet, receiptGracePeriod=RECEIPT_GRACE_PERIOD)
+    ]
+
+
 def _verify_endpoint_set(w: World, subject: Any, actor: Any, receipt: Any) -> None:
     assert w.registry.serviceEndpoint(BW) == (ENDPOINT_URL, ENCRYPTION_KEY)
     assert emitted(receipt) == [
@@ -441,6 +450,11 @@ OPERATIONS: dict[str, Operation] = {
         prepare=_nothing,
         arguments=lambda w, _, actor: (MAX_VALIDITY,),
         verify=_verify_max_validity_set,
+    ),
+    "setReceiptGracePeriod": Operation(
+        prepare=_nothing,
+        arguments=lambda w, _, actor: (RECEIPT_GRACE_PERIOD,),
+        verify=_verify_grace_period_set,
     ),
     "setServiceEndpoint": Operation(
         prepare=_nothing,

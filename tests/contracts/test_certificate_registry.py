@@ -24,7 +24,9 @@ from kpchain.contracts.enums import (
 
 from support import emitted, event, issued_event, reverts
 
+HOUR = 3_600
 DAY = 86_400
+GRACE = 30 * DAY  # the registry's default receipt grace period
 BW, AE, EU, CF, BE, ZA = b"BW", b"AE", b"EU", b"CF", b"BE", b"ZA"
 SEAL = keccak(text="seal BW-2026-000123 container C-77")
 BERBERATI = zone_id("CF:Berberati")
@@ -220,11 +222,38 @@ def test_issue_succeeds_when_restricted_origin_names_allowed_zone(
 def test_issue_succeeds_when_issue_date_equals_expiry(
     admitted: Any, issue: Any, make_certificate: Any, now: int
 ) -> None:
-    cert = make_certificate(issuedAt=now + DAY, expiresAt=now + DAY)
+    cert = make_certificate(issuedAt=now + HOUR, expiresAt=now + HOUR)
 
     issue(cert)
 
     assert admitted.certificateStatus(cert.certNo) == CertificateStatus.ISSUED
+
+
+def test_issue_succeeds_when_issue_date_begins_14_hours_after_block_time(
+    admitted: Any, issue: Any, make_certificate: Any, chain: Any, now: int
+) -> None:
+    # Dated tomorrow (00:00 UTC) by an exporter at UTC+14, whose tomorrow has begun.
+    block_time = now + 100
+    cert = make_certificate(issuedAt=block_time + 14 * HOUR, expiresAt=block_time + 30 * DAY)
+    chain.pending_timestamp = block_time
+
+    receipt = issue(cert)
+
+    assert receipt.timestamp == block_time
+    assert admitted.MAX_ISSUE_DATE_LEAD() == 14 * HOUR
+    assert admitted.certificate(cert.certNo).status == CertificateStatus.ISSUED
+
+
+def test_issue_reverts_when_issue_date_begins_over_14_hours_after_block_time(
+    admitted: Any, issue: Any, make_certificate: Any, chain: Any, now: int
+) -> None:
+    block_time = now + 100
+    issued_at = block_time + 14 * HOUR + 1
+    cert = make_certificate(issuedAt=issued_at, expiresAt=block_time + 30 * DAY)
+    chain.pending_timestamp = block_time
+
+    with reverts(admitted.CertificateIssueDateInFuture, certNo=cert.certNo, issuedAt=issued_at):
+        issue(cert)
 
 
 def test_issue_succeeds_when_expiry_one_second_after_block_time(
@@ -709,11 +738,31 @@ def test_issue_reverts_when_replaced_certificate_unknown(
         issue(cert)
 
 
+def test_issue_marks_replaced_certificate_when_replaces_rejected_one(
+    admitted: Any,
+    issue: Any,
+    make_certificate: Any,
+    certificate_in: Any,
+    doc_hash: Any,
+    bw_authority: Any,
+) -> None:
+    old = certificate_in(CertificateStatus.REJECTED, "BW-2026-000001")
+    new = make_certificate("BW-2026-000002", replaces=old.certNo)
+
+    receipt = issue(new)
+
+    assert emitted(receipt) == [issued_event(admitted, new, doc_hash(new), bw_authority)]
+    assert admitted.certificate(old.certNo) == record(
+        old, CertificateStatus.REJECTED, doc_hash(old), replaced=True
+    )
+    assert admitted.certificate(new.certNo) == record(new, CertificateStatus.ISSUED, doc_hash(new))
+
+
 @pytest.mark.parametrize(
     "status",
-    [CertificateStatus.ISSUED, CertificateStatus.SHIPPED],
+    [CertificateStatus.ISSUED, CertificateStatus.SHIPPED, CertificateStatus.RECEIVED],
 )
-def test_issue_reverts_when_replaced_certificate_not_cancelled(
+def test_issue_reverts_when_replaced_certificate_neither_cancelled_nor_rejected(
     admitted: Any,
     issue: Any,
     make_certificate: Any,
@@ -723,12 +772,7 @@ def test_issue_reverts_when_replaced_certificate_not_cancelled(
     old = certificate_in(status, "BW-2026-000001")
     new = make_certificate("BW-2026-000002", replaces=old.certNo)
 
-    with reverts(
-        admitted.CertificateStatusInvalid,
-        certNo=old.certNo,
-        status=status,
-        required=CertificateStatus.CANCELLED,
-    ):
+    with reverts(admitted.ReplacementInvalid, certNo=new.certNo, replaces=old.certNo):
         issue(new)
 
 
@@ -747,10 +791,15 @@ def test_issue_reverts_when_replaced_certificate_of_another_exporter(
         issue(new)
 
 
+@pytest.mark.parametrize("status", [CertificateStatus.CANCELLED, CertificateStatus.REJECTED])
 def test_issue_reverts_when_replaced_certificate_replaced_already(
-    admitted: Any, issue: Any, make_certificate: Any, certificate_in: Any
+    admitted: Any,
+    issue: Any,
+    make_certificate: Any,
+    certificate_in: Any,
+    status: CertificateStatus,
 ) -> None:
-    old = certificate_in(CertificateStatus.CANCELLED, "BW-2026-000001")
+    old = certificate_in(status, "BW-2026-000001")
     issue(make_certificate("BW-2026-000002", replaces=old.certNo))
     again = make_certificate("BW-2026-000003", replaces=old.certNo)
 
@@ -776,6 +825,90 @@ def test_issue_leaves_replaced_certificate_unmarked_when_signature_invalid(
     assert admitted.certificate(old.certNo) == record(
         old, CertificateStatus.CANCELLED, doc_hash(old), replaced=False
     )
+
+
+# ----------------------------------------------------------------------------------------------
+# issue: lines of several origins
+# ----------------------------------------------------------------------------------------------
+
+SEVERAL_ORIGINS = (
+    GOOD_LINE,  # the certificate's origin (BW)
+    replace(GOOD_LINE, origin=ZA),  # of another origin
+    replace(GOOD_LINE, hsCode=710231, provenance=BE),  # mixed, last exported from BE
+    replace(GOOD_LINE, hsCode=710221, origin=CF, originZone=BERBERATI),  # a restricted origin
+)
+
+
+def test_issue_emits_each_lines_origin_when_lines_differ_in_origin(
+    restricted_cf: Any, issue: Any, make_certificate: Any, doc_hash: Any, bw_authority: Any
+) -> None:
+    cert = make_certificate(lines=SEVERAL_ORIGINS)
+
+    receipt = issue(cert)
+
+    assert emitted(receipt) == [issued_event(restricted_cf, cert, doc_hash(cert), bw_authority)]
+    assert restricted_cf.certificate(cert.certNo) == record(
+        cert, CertificateStatus.ISSUED, doc_hash(cert)
+    )
+    assert restricted_cf.hashCertificate(cert.to_abi()) == doc_hash(cert)
+
+
+@pytest.mark.parametrize(
+    ("line", "origin", "provenance"),
+    [
+        (replace(GOOD_LINE, origin=ZA, provenance=BE), ZA, BE),
+        (replace(GOOD_LINE, originZone=BERBERATI), ZERO_CODE, ZERO_CODE),
+    ],
+    ids=["origin-with-provenance", "zone-without-origin"],
+)
+def test_issue_reverts_when_line_origin_invalid(
+    admitted: Any,
+    issue: Any,
+    make_certificate: Any,
+    line: Line,
+    origin: bytes,
+    provenance: bytes,
+) -> None:
+    cert = make_certificate(lines=(GOOD_LINE, line))
+
+    with reverts(
+        admitted.LineOriginInvalid,
+        certNo=cert.certNo,
+        index=1,
+        origin=origin,
+        provenance=provenance,
+    ):
+        issue(cert)
+
+
+@pytest.mark.parametrize("zone", [BANGUI, ZERO32], ids=["zone-not-allowed", "no-zone"])
+def test_issue_reverts_when_line_origin_restricted_and_zone_not_allowed(
+    restricted_cf: Any, issue: Any, make_certificate: Any, zone: bytes
+) -> None:
+    line = replace(GOOD_LINE, origin=CF, originZone=zone)
+    cert = make_certificate(lines=(GOOD_LINE, GOOD_LINE, line))
+
+    with reverts(
+        restricted_cf.LineOriginZoneNotAllowed,
+        certNo=cert.certNo,
+        index=2,
+        origin=CF,
+        zone=zone,
+    ):
+        issue(cert)
+
+
+def test_issue_succeeds_when_certificate_origin_restricted_and_other_lines_of_other_origins(
+    restricted_cf: Any, issue: Any, make_certificate: Any
+) -> None:
+    # The certificate's zone covers the lines of its origin; a line of another origin needs none.
+    cert = make_certificate(
+        origin=CF, originZone=BERBERATI, lines=(GOOD_LINE, replace(GOOD_LINE, origin=ZA))
+    )
+
+    issue(cert)
+
+    assert restricted_cf.certificateStatus(cert.certNo) == CertificateStatus.ISSUED
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1117,14 +1250,79 @@ def test_confirm_receipt_marks_certificate_received_and_emits_event(
     assert admitted.certificateStatus(cert.certNo) == CertificateStatus.RECEIVED
 
 
-def test_confirm_receipt_reverts_when_certificate_expired(
+def test_confirm_receipt_reverts_when_certificate_expired_and_received_after_expiry(
     admitted: Any, certificate_in: Any, chain: Any, ae_authority: Any, confirmation: Any
 ) -> None:
     cert = certificate_in(CertificateStatus.SHIPPED)
     after_expiry(chain, cert)
+    late = (*confirmation[:2], cert.expiresAt + 1, confirmation[3])
 
     with reverts(admitted.CertificateExpired, certNo=cert.certNo, expiresAt=cert.expiresAt):
-        admitted.confirmReceipt(cert.certNo, confirmation, sender=ae_authority)
+        admitted.confirmReceipt(cert.certNo, late, sender=ae_authority)
+
+
+@pytest.mark.parametrize("past_expiry", [HOUR, GRACE], ids=["an-hour-late", "grace-ends"])
+def test_confirm_receipt_succeeds_when_expired_within_grace_and_received_by_expiry(
+    admitted: Any,
+    certificate_in: Any,
+    chain: Any,
+    doc_hash: Any,
+    ae_authority: Any,
+    confirmation: Any,
+    past_expiry: int,
+) -> None:
+    # Arrived on the day it expired (dated 00:00 UTC that day), confirmed late.
+    cert = certificate_in(CertificateStatus.SHIPPED)
+    in_time = (*confirmation[:2], cert.expiresAt - cert.expiresAt % DAY, confirmation[3])
+    chain.mine(timestamp=cert.expiresAt + past_expiry - 1)
+    assert admitted.certificateStatus(cert.certNo) == CertificateStatus.EXPIRED
+    chain.pending_timestamp = cert.expiresAt + past_expiry
+
+    receipt = admitted.confirmReceipt(cert.certNo, in_time, sender=ae_authority)
+
+    assert receipt.timestamp == cert.expiresAt + past_expiry
+    assert emitted(receipt) == [
+        event(
+            admitted.CertificateReceived,
+            certNo=cert.certNo,
+            exportingParticipant=BW,
+            importingParticipant=AE,
+            authority=ae_authority.address,
+            confirmation=list(in_time),
+        )
+    ]
+    assert admitted.certificate(cert.certNo) == record(
+        cert, CertificateStatus.RECEIVED, doc_hash(cert)
+    )
+    assert admitted.certificateStatus(cert.certNo) == CertificateStatus.RECEIVED
+
+
+def test_confirm_receipt_reverts_when_grace_period_over(
+    admitted: Any, certificate_in: Any, chain: Any, ae_authority: Any, confirmation: Any
+) -> None:
+    cert = certificate_in(CertificateStatus.SHIPPED)
+    in_time = (*confirmation[:2], cert.expiresAt - cert.expiresAt % DAY, confirmation[3])
+    chain.mine(timestamp=cert.expiresAt + GRACE + 1)
+
+    with reverts(admitted.CertificateExpired, certNo=cert.certNo, expiresAt=cert.expiresAt):
+        admitted.confirmReceipt(cert.certNo, in_time, sender=ae_authority)
+
+
+def test_confirm_receipt_reverts_after_expiry_when_grace_period_set_to_zero(
+    admitted: Any,
+    certificate_in: Any,
+    chain: Any,
+    governor: Any,
+    ae_authority: Any,
+    confirmation: Any,
+) -> None:
+    cert = certificate_in(CertificateStatus.SHIPPED)
+    admitted.setReceiptGracePeriod(0, sender=governor)
+    in_time = (*confirmation[:2], cert.expiresAt - cert.expiresAt % DAY, confirmation[3])
+    after_expiry(chain, cert)
+
+    with reverts(admitted.CertificateExpired, certNo=cert.certNo, expiresAt=cert.expiresAt):
+        admitted.confirmReceipt(cert.certNo, in_time, sender=ae_authority)
 
 
 @pytest.mark.parametrize(("parcels", "carats"), [(0, 100), (3, 0)], ids=["no-parcels", "no-carats"])
@@ -1646,6 +1844,51 @@ def test_set_max_validity_leaves_certificates_issued_before_unchanged(
     admitted.ship(cert.certNo, SEAL, sender=bw_authority)
 
     assert admitted.certificateStatus(cert.certNo) == CertificateStatus.SHIPPED
+
+
+# ----------------------------------------------------------------------------------------------
+# receiptGracePeriod
+# ----------------------------------------------------------------------------------------------
+
+
+def test_receipt_grace_period_reads_default_of_30_days_when_deployed(registry: Any) -> None:
+    assert registry.DEFAULT_RECEIPT_GRACE_PERIOD() == 30 * DAY
+    assert registry.receiptGracePeriod() == 30 * DAY
+
+
+def test_constructor_emits_receipt_grace_period_set_with_default(
+    project: Any, chain: Any, governor: Any
+) -> None:
+    contract = governor.deploy(project.CertificateRegistry, governor)
+    receipt = chain.get_receipt(contract.txn_hash)
+
+    logs = list(contract.ReceiptGracePeriodSet.from_receipt(receipt))
+
+    assert [dict(log.event_arguments) for log in logs] == [{"receiptGracePeriod": 30 * DAY}]
+
+
+@pytest.mark.parametrize("seconds", [0, 7 * DAY])
+def test_set_receipt_grace_period_changes_it_and_emits_event(
+    registry: Any, governor: Any, seconds: int
+) -> None:
+    receipt = registry.setReceiptGracePeriod(seconds, sender=governor)
+
+    assert emitted(receipt) == [event(registry.ReceiptGracePeriodSet, receiptGracePeriod=seconds)]
+    assert registry.receiptGracePeriod() == seconds
+    assert registry.maxValidity() == 180 * DAY  # its slot's other member is left alone
+
+
+def test_set_receipt_grace_period_reverts_when_sender_not_governor(
+    registry: Any, stranger: Any
+) -> None:
+    with reverts(
+        registry.AccessControlUnauthorizedAccount,
+        account=stranger.address,
+        neededRole=bytes(registry.GOVERNOR_ROLE()),
+    ):
+        registry.setReceiptGracePeriod(0, sender=stranger)
+
+    assert registry.receiptGracePeriod() == 30 * DAY
 
 
 # ----------------------------------------------------------------------------------------------

@@ -113,6 +113,14 @@ DOCUMENTS: dict[str, dict[str, Any]] = {
     "mixed-origin": {"origin": ZERO_CODE, "provenance": BE},
     "with-zone": {"origin": b"CF", "originZone": zone_id("CF:Berberati")},
     "with-replaces": {"replaces": cert_number("BW-2026-000001")},
+    "lines-of-several-origins": {
+        "lines": (
+            ONE_LINE,
+            replace(ONE_LINE, origin=ZA),
+            replace(ONE_LINE, provenance=BE),
+            replace(ONE_LINE, origin=b"CF", originZone=zone_id("CF:Berberati")),
+        )
+    },
     "unicode-authority": {"issuingAuthority": "Ministère des Mines — 钻石办公室 💎"},
     "empty-authority": {"issuingAuthority": ""},
     "extreme-dates": {"issuedAt": 0, "expiresAt": 2**40 - 1},
@@ -145,6 +153,9 @@ lines = st.builds(
     carats=uint64,
     valueUsdCents=uint64,
     parcels=uint32,
+    origin=bytes2,
+    provenance=bytes2,
+    originZone=bytes32,
 )
 certificates = st.builds(
     Certificate,
@@ -262,7 +273,7 @@ TWO_LINES = (
 )
 
 
-def _with_second_line(cert: Certificate, **changes: int) -> Certificate:
+def _with_second_line(cert: Certificate, **changes: Any) -> Certificate:
     return replace(cert, lines=(cert.lines[0], replace(cert.lines[1], **changes)))
 
 
@@ -296,6 +307,15 @@ TAMPERINGS: dict[str, tuple[dict[str, Any], Callable[[Certificate, Any], Certifi
         lambda c, _: _with_second_line(c, valueUsdCents=c.lines[1].valueUsdCents - 1),
     ),
     "line.parcels": ({}, lambda c, _: _with_second_line(c, parcels=c.lines[1].parcels + 1)),
+    "line.origin": ({}, lambda c, _: _with_second_line(c, origin=ZA)),
+    "line.provenance": (
+        {"lines": (TWO_LINES[0], replace(TWO_LINES[1], provenance=BE))},
+        lambda c, _: _with_second_line(c, provenance=IN),
+    ),
+    "line.originZone": (
+        {"lines": (TWO_LINES[0], replace(TWO_LINES[1], origin=ZA))},
+        lambda c, _: _with_second_line(c, originZone=zone_id("ZA:Kimberley")),
+    ),
 }
 
 
@@ -318,7 +338,7 @@ def test_issue_reverts_when_document_tampered_after_signing(
     case: tuple[dict[str, Any], Callable[[Certificate, Any], Certificate]],
 ) -> None:
     overrides, tamper = case
-    signed = make_certificate(lines=TWO_LINES, **overrides)
+    signed = make_certificate(**{"lines": TWO_LINES, **overrides})
     signature = sign_typed(signed, bw_authority)
     tampered = tamper(signed, request)
     assert tampered != signed

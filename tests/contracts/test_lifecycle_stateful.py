@@ -1,18 +1,20 @@
 """The certificate lifecycle as a state machine, against a pure-Python model of the registry.
 
 Hypothesis drives random sequences of issue, issueBatch, ship, confirmReceipt (now and then dated
-in the future), reject, cancel, withdrawShipment, replacement of cancelled certificates, time
-passing (past expiries too), governance changing participants' status and the maximum validity,
+in the future, or late: dated before an expiry and sent after it), reject, cancel,
+withdrawShipment, replacement of cancelled and rejected certificates, time passing (past expiries
+too), governance changing participants' status, the maximum validity and the receipt grace period,
 admins revoking and adding authorities, and all of these called by the wrong accounts. For every
 call the model predicts success or the exact custom error with its arguments, the chain must agree
 (a predicted success is sent as a transaction, a predicted revert is dry run with eth_call: see
-Node), and after every step every certificate, participant and the maximum validity on chain must
-read as the model says. Each example starts from the admitted registry of conftest.py: the machine
-takes a chain snapshot when it starts and restores it when it ends.
+Node), and after every step every certificate, participant, the maximum validity and the grace
+period on chain must read as the model says. Each example starts from the admitted registry of
+conftest.py: the machine takes a chain snapshot when it starts and restores it when it ends.
 
 Next to it, fixed sequences of what the machine checks:
 `test_confirm_receipt_reverts_when_expired_and_reject_closes_the_shipment` (issue, ship, time
-passes beyond the expiry, receipt is refused as expired, rejection still closes the shipment) and
+passes beyond the expiry and its grace period, receipt is refused as expired, rejection still
+closes the shipment) and
 `test_withdraw_shipment_closes_shipment_when_importer_suspended_in_transit` (issue, ship, the
 importer is suspended: a second shipment to it is refused, so is its receipt, and the exporter
 withdraws the first).
@@ -66,6 +68,9 @@ EXPIRY_MARGIN = 10 * 60
 MAX_CERTIFICATES = 10
 # Maximum validities governance sets: some below the certificates' horizons (1 hour to 30 days).
 MAX_VALIDITIES = (6 * HOUR, 3 * DAY, 20 * DAY, 180 * DAY)
+# Receipt grace periods governance sets: none, shorter than the time rule's steps, the default.
+GRACE_PERIODS = (0, DAY, 30 * DAY)
+MAX_ISSUE_DATE_LEAD = 14 * HOUR
 
 
 # A predicted revert: the custom error's name and its arguments in ABI order.
@@ -111,6 +116,7 @@ class RegistryModel:
     participants: dict[bytes, ParticipantStatus]
     authorities: dict[str, bytes]  # authority address -> the participant it acts for
     max_validity: int  # seconds
+    receipt_grace_period: int  # seconds
     certificates: dict[bytes, CertificateModel] = field(default_factory=dict)
 
     def status_of(self, code: bytes) -> ParticipantStatus:
@@ -137,6 +143,11 @@ class RegistryModel:
             return ("ParticipantNotFound", (code,))
         if self.admins[code] != sender:
             return ("ParticipantAdminUnauthorized", (sender, code))
+        return None
+
+    def predict_set_grace_period(self, sender: str, seconds: int) -> Revert | None:
+        if sender != self.governor:
+            return ("AccessControlUnauthorizedAccount", (sender, self.governor_role))
         return None
 
     def predict_set_max_validity(self, sender: str, seconds: int) -> Revert | None:
@@ -194,6 +205,8 @@ class RegistryModel:
                 return ("ParticipantNotActive", (importing,))
             if cert.expiresAt <= now or cert.issuedAt > cert.expiresAt:
                 return ("CertificateDatesInvalid", (cert.issuedAt, cert.expiresAt))
+            if cert.issuedAt > now + MAX_ISSUE_DATE_LEAD:
+                return ("CertificateIssueDateInFuture", (number, cert.issuedAt))
             if (validity := cert.expiresAt - cert.issuedAt) > self.max_validity:
                 return ("CertificateValidityTooLong", (number, validity, self.max_validity))
             if cert.replaces != ZERO32 and (revert := self._predict_replacement(cert, exporting)):
@@ -205,12 +218,8 @@ class RegistryModel:
         old = self.certificates.get(cert.replaces)
         if old is None:
             return ("CertificateNotFound", (cert.replaces,))
-        if old.status != CertificateStatus.CANCELLED:
-            return (
-                "CertificateStatusInvalid",
-                (cert.replaces, old.status, CertificateStatus.CANCELLED),
-            )
-        if old.exporting != exporting or old.replaced:
+        closed = old.status in (CertificateStatus.CANCELLED, CertificateStatus.REJECTED)
+        if not closed or old.exporting != exporting or old.replaced:
             return ("ReplacementInvalid", (cert.certNo, cert.replaces))
         return None
 
@@ -255,16 +264,19 @@ class RegistryModel:
     ) -> Revert | None:
         parcels, carats, received_at, _ = confirmation
         revert = self._predict_transition(
-            sender,
-            number,
-            importer_acts=True,
-            required=CertificateStatus.SHIPPED,
-            unexpired_at=now,
+            sender, number, importer_acts=True, required=CertificateStatus.SHIPPED
         )
         if revert is None and (parcels == 0 or carats == 0):
             return ("ConfirmationInvalid", (number,))
         if revert is None and received_at > now:
             return ("ReceiptDateInFuture", (number, received_at))
+        if revert is None:
+            expires_at = self.certificates[number].cert.expiresAt
+            late_allowed = (
+                received_at <= expires_at and now <= expires_at + self.receipt_grace_period
+            )
+            if now > expires_at and not late_allowed:
+                return ("CertificateExpired", (number, expires_at))
         return revert
 
     def predict_reject(self, sender: str, number: bytes) -> Revert | None:
@@ -412,6 +424,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             participants=dict.fromkeys(PARTICIPANTS, ParticipantStatus.ACTIVE),
             authorities={authority.address: code for code, authority in s.authorities.items()},
             max_validity=int(s.registry.maxValidity()),
+            receipt_grace_period=int(s.registry.receiptGracePeriod()),
         )
         self.serial = 0
 
@@ -523,7 +536,7 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     def any_replaceable(self) -> bool:
         return any(
-            c.status == CertificateStatus.CANCELLED and not c.replaced
+            c.status in (CertificateStatus.CANCELLED, CertificateStatus.REJECTED) and not c.replaced
             for c in self.model.certificates.values()
         )
 
@@ -574,7 +587,10 @@ class LifecycleMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.room_for(1) and self.any_replaceable())
     @rule(data=st.data())
     def issue_replacement(self, data: st.DataObject) -> None:
-        replaces = self.draw_certificate(data, CertificateStatus.CANCELLED, unreplaced=True)
+        closed = data.draw(
+            st.sampled_from((CertificateStatus.CANCELLED, CertificateStatus.REJECTED)), "replace a"
+        )
+        replaces = self.draw_certificate(data, closed, unreplaced=True)
         old = self.model.certificates.get(replaces)
         same = [old.exporting] if old else []
         exporting = _draw_mostly(data, same, PARTICIPANTS, "exporter")
@@ -613,9 +629,13 @@ class LifecycleMachine(RuleBasedStateMachine):
         if data.draw(st.integers(0, 9), "an empty confirmation?") == 9:
             parcels, carats = data.draw(st.sampled_from(((0, carats), (parcels, 0))), "empty")
         now = self.now()
-        # Mostly dated now; now and then clearly after the block's time (see EXPIRY_MARGIN).
+        # Mostly dated now; now and then clearly after the block's time (see EXPIRY_MARGIN), or,
+        # once expired, on the day it expired (a late confirmation: the grace period's case).
         ahead = data.draw(st.sampled_from((0, 0, 0, 0, EXPIRY_MARGIN, DAY)), "dated ahead by")
         received_at = now + ahead
+        record = self.model.certificates.get(number)
+        if record is not None and now > record.cert.expiresAt and data.draw(st.booleans(), "late"):
+            received_at = record.cert.expiresAt - HOUR
         confirmation = (parcels, carats, received_at, keccak(text=f"confirmation of {number!r}"))
         expected = self.model.predict_confirm(actor.address, number, confirmation, now)
         if (
@@ -662,11 +682,14 @@ class LifecycleMachine(RuleBasedStateMachine):
         else:
             seconds = st.one_of(st.integers(60, DAY), st.integers(DAY, 45 * DAY))
             target = now + data.draw(seconds, "seconds")
-        # Step over expiries we would land next to, so that every later prediction is clear-cut.
+        # Step over expiries (and the ends of their grace periods) we would land next to, so that
+        # every later prediction is clear-cut.
+        grace = self.model.receipt_grace_period
         while close := [
-            c.cert.expiresAt
+            edge
             for c in self.model.certificates.values()
-            if abs(c.cert.expiresAt - target) < EXPIRY_MARGIN
+            for edge in (c.cert.expiresAt, c.cert.expiresAt + grace)
+            if abs(edge - target) < EXPIRY_MARGIN
         ]:
             target = max(close) + EXPIRY_MARGIN
         self.chain.mine(timestamp=target)
@@ -674,9 +697,16 @@ class LifecycleMachine(RuleBasedStateMachine):
     # Rule: governance and participant admins -------------------------------------------------
     # One rule for the four, so that Hypothesis spends most steps on certificates.
 
-    @rule(data=st.data(), change=st.sampled_from(("status", "revoke", "add", "max_validity")))
+    @rule(
+        data=st.data(),
+        change=st.sampled_from(("status", "revoke", "add", "max_validity", "grace_period")),
+    )
     def participants_change(self, data: st.DataObject, change: str) -> None:
         s = self.setup
+        if change == "grace_period":
+            sender = _draw_mostly(data, [s.governor], s.everyone, "sender")
+            self.set_grace_period(sender, data.draw(st.sampled_from(GRACE_PERIODS), "grace"))
+            return
         if change == "max_validity":
             sender = _draw_mostly(data, [s.governor], s.everyone, "sender")
             seconds = _draw_mostly(data, MAX_VALIDITIES, [0, *MAX_VALIDITIES], "max validity")
@@ -719,6 +749,14 @@ class LifecycleMachine(RuleBasedStateMachine):
             self.assert_events(receipt, "MaxValiditySet")
             self.model.max_validity = seconds
 
+    def set_grace_period(self, sender: Any, seconds: int) -> None:
+        expected = self.model.predict_set_grace_period(sender.address, seconds)
+        if (
+            receipt := self.perform(expected, "setReceiptGracePeriod", (seconds,), sender)
+        ) is not None:
+            self.assert_events(receipt, "ReceiptGracePeriodSet")
+            self.model.receipt_grace_period = seconds
+
     def revoke_authority(self, sender: Any, code: bytes, account: str) -> None:
         expected = self.model.predict_revoke_authority(sender.address, code, account)
         if (
@@ -757,6 +795,7 @@ class LifecycleMachine(RuleBasedStateMachine):
                     for call in (("participantStatus", (code,)), ("authoritiesOf", (code,)))
                 ],
                 ("maxValidity", ()),
+                ("receiptGracePeriod", ()),
             )
         )
         for number, expected in certificates:
@@ -776,6 +815,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             assert status == self.model.status_of(code), code
             assert set(authorities) == self.model.authorities_of(code), code
         assert next(results) == self.model.max_validity
+        assert next(results) == self.model.receipt_grace_period
 
 
 def _settings(provider_name: str) -> settings:
@@ -831,7 +871,7 @@ def test_lifecycle_matches_model_under_random_operations(
 def test_confirm_receipt_reverts_when_expired_and_reject_closes_the_shipment(
     admitted: Any, chain: Any, shipped: Certificate, ae_authority: Any
 ) -> None:
-    chain.mine(timestamp=shipped.expiresAt + HOUR)
+    chain.mine(timestamp=shipped.expiresAt + 30 * DAY + HOUR)  # past the grace period too
     assert admitted.certificateStatus(shipped.certNo) == CertificateStatus.EXPIRED
 
     confirmation = (3, 123_456, shipped.expiresAt, keccak(text="AE confirmation"))

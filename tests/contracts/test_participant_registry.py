@@ -630,4 +630,4 @@ def test_is_origin_zone_false_when_zone_allowed_for_another_origin(
 
 
 def test_version_reads_semantic_version(registry: Any) -> None:
-    assert registry.version() == "1.2.1"
+    assert registry.version() == "1.3.0"

@@ -161,15 +161,7 @@ def test_multicall_ships_receives_and_issues_in_one_transaction_when_one_authori
         "originZone": to_issue.originZone,
         "exporterHash": to_issue.exporterHash,
         "importerHash": to_issue.importerHash,
-        "lines": [
-            {
-                "hsCode": line.hsCode,
-                "carats": line.carats,
-                "valueUsdCents": line.valueUsdCents,
-                "parcels": line.parcels,
-            }
-            for line in to_issue.lines
-        ],
+        "lines": [line.to_message() for line in to_issue.lines],
         "issuedAt": to_issue.issuedAt,
         "expiresAt": to_issue.expiresAt,
         "issuingAuthority": to_issue.issuingAuthority,

@@ -31,7 +31,7 @@ ISSUED_DATA = [
     "bytes32",  # originZone
     "bytes32",  # exporterHash
     "bytes32",  # importerHash
-    "(uint32,uint64,uint64,uint32)[]",  # lines
+    "(uint32,uint64,uint64,uint32,bytes2,bytes2,bytes32)[]",  # lines
     "uint40",  # issuedAt
     "uint40",  # expiresAt
     "bytes",  # issuingAuthority: a string on the wire, written as raw bytes here
@@ -39,7 +39,7 @@ ISSUED_DATA = [
 ]
 ISSUED_TOPIC = keccak(
     text="CertificateIssued(bytes32,bytes2,bytes2,bytes32,address,bytes2,bytes2,bytes32,bytes32,"
-    "bytes32,(uint32,uint64,uint64,uint32)[],uint40,uint40,string,bytes32)"
+    "bytes32,(uint32,uint64,uint64,uint32,bytes2,bytes2,bytes32)[],uint40,uint40,string,bytes32)"
 )
 SIGNER = "0x" + "11" * 20
 
@@ -57,7 +57,7 @@ def _issued_log(authority: bytes, *, data: bytes | None = None) -> dict[str, Any
         bytes(32),
         b"\x02" * 32,
         b"\x03" * 32,
-        [(710231, 2**64 - 1, 45_678_900, 3)],
+        [(710231, 2**64 - 1, 45_678_900, 3, b"ZA", b"\x00\x00", bytes(32))],
         1_800_000_000,
         1_805_000_000,
         authority,
@@ -95,7 +95,15 @@ def test_decode_repairs_authority_name_when_not_utf8_or_holding_nul() -> None:
     assert event.block_time == 7
     assert event.args["signer"] == "0x1111111111111111111111111111111111111111"
     assert event.args["lines"] == [
-        {"hsCode": 710231, "carats": 2**64 - 1, "valueUsdCents": 45_678_900, "parcels": 3}
+        {
+            "hsCode": 710231,
+            "carats": 2**64 - 1,
+            "valueUsdCents": 45_678_900,
+            "parcels": 3,
+            "origin": "0x5a41",
+            "provenance": "0x0000",
+            "originZone": "0x" + "00" * 32,
+        }
     ]
 
 
@@ -136,6 +144,8 @@ def test_project_stores_clamped_quantity_and_repaired_text_when_event_is_extreme
     assert cert is not None
     assert (cert.carats_hundredths, cert.lines[0].carats_hundredths) == (2**63 - 1, 2**63 - 1)
     assert (cert.issuing_authority, cert.origin, cert.provenance) == ("Office\ufffd", "BW", None)
+    line = cert.lines[0]
+    assert (line.origin, line.provenance, line.origin_zone) == ("ZA", None, None)
     assert stored.args["lines"][0]["carats"] == 2**64 - 1
 
 

@@ -5,6 +5,7 @@ against the chain."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -50,7 +51,7 @@ def test_sync_indexes_every_column_when_certificate_issued_shipped_received(
 ) -> None:
     lines = (
         Line(hsCode=710210, carats=10_000, valueUsdCents=2_000_000, parcels=1),
-        Line(hsCode=710231, carats=123_456, valueUsdCents=45_678_900, parcels=3),
+        Line(hsCode=710231, carats=123_456, valueUsdCents=45_678_900, parcels=3, origin=b"ZA"),
     )
     cert = devnet.certificate("BW-2026-000001", lines=lines)
     received_at = cert.issuedAt  # the day of issue: a receipt is never dated after the block
@@ -128,6 +129,9 @@ def test_sync_indexes_every_column_when_certificate_issued_shipped_received(
                 "carats_hundredths": 10_000,
                 "value_cents": 2_000_000,
                 "parcels": 1,
+                "origin": None,  # the certificate's
+                "provenance": None,
+                "origin_zone": None,
             },
             {
                 "cert_no": "BW-2026-000001",
@@ -136,6 +140,9 @@ def test_sync_indexes_every_column_when_certificate_issued_shipped_received(
                 "carats_hundredths": 123_456,
                 "value_cents": 45_678_900,
                 "parcels": 3,
+                "origin": "ZA",
+                "provenance": None,
+                "origin_zone": None,
             },
         ]
         events = session.scalars(
@@ -179,6 +186,9 @@ def test_sync_indexes_every_column_when_certificate_issued_shipped_received(
         "carats": 123_456,
         "valueUsdCents": 45_678_900,
         "parcels": 3,
+        "origin": _hex(b"ZA"),
+        "provenance": "0x0000",
+        "originZone": _hex(bytes(32)),
     }
 
 
@@ -235,6 +245,52 @@ def test_sync_indexes_cancellation_and_replacement_when_mixed_origin_replaced(
     assert old.cancelled_authority == ae
     assert old.shipped_block is None
     assert (new.replaces, new.status, successor) == ("AE-2026-000001", "issued", "AE-2026-000002")
+
+
+def test_sync_indexes_each_lines_own_origin_when_lines_differ_in_origin(
+    devnet: Devnet, make_indexer: Callable[..., Indexer], sessions: sessionmaker[Session]
+) -> None:
+    line = Line(hsCode=710231, carats=100, valueUsdCents=5_000, parcels=1)
+    lines = (
+        line,
+        replace(line, provenance=b"BE"),  # mixed, last exported from BE
+        replace(line, origin=b"CF", originZone=zone_id("CF:Carnot")),  # restricted to zones
+    )
+    devnet.issue(devnet.certificate("BW-2026-000001", lines=lines))
+
+    make_indexer().sync()
+
+    with sessions() as session:
+        row = queries.certificate(session, "BW-2026-000001")
+    assert row is not None
+    assert row.origin == "BW"
+    assert [(line.origin, line.provenance, line.origin_zone) for line in row.lines] == [
+        (None, None, None),
+        ("MIXED", "BE", None),
+        ("CF", None, _hex(zone_id("CF:Carnot"))),
+    ]
+
+
+def test_sync_links_replacement_both_ways_when_rejected_certificate_replaced(
+    devnet: Devnet, make_indexer: Callable[..., Indexer], sessions: sessionmaker[Session]
+) -> None:
+    devnet.issue(devnet.certificate("BW-2026-000001"))
+    devnet.ship("BW-2026-000001")
+    devnet.reject("BW-2026-000001", importing="AE", reason=RejectionReason.DISCREPANCY)
+    devnet.issue(devnet.certificate("BW-2026-000002", replaces="BW-2026-000001"))
+
+    make_indexer().sync()
+
+    with sessions() as session:
+        old = queries.certificate(session, "BW-2026-000001")
+        new = queries.certificate(session, "BW-2026-000002")
+        links = queries.replacements(session, ["BW-2026-000001", "BW-2026-000002"])
+        successor = queries.replaced_by(session, "BW-2026-000001")
+    assert old is not None
+    assert new is not None
+    assert (old.status, new.replaces, new.status) == ("rejected", "BW-2026-000001", "issued")
+    assert successor == "BW-2026-000002"
+    assert links == {"BW-2026-000001": "BW-2026-000002"}
 
 
 def test_sync_indexes_withdrawal_when_importer_suspended_in_transit(
@@ -403,6 +459,7 @@ def test_sync_stores_every_registry_event_when_seeded(
         "RoleGranted",
         "RoleRevoked",  # the deployer renounced its roles at the hand-over
         "MaxValiditySet",
+        "ReceiptGracePeriodSet",
         "ParticipantAdmitted",
         "AuthorityAdded",
         "OriginRestrictionChanged",

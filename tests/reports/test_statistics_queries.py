@@ -200,3 +200,70 @@ def test_statistics_count_an_export_only_when_shipped_or_received(session: Sessi
     assert (exports["carats"], exports["certificates"]) == ("1.10", 2)  # shipped + received
     assert exports["by_hs_code"]["7102.31"]["certificates"] == 2
     assert (imports["carats"], imports["certificates"]) == ("1.00", 1)  # received only
+
+
+def test_statistics_by_origin_count_each_lines_origin_when_lines_differ_in_origin(
+    session: Session,
+) -> None:
+    several, several_lines = _certificate(
+        "BW-2023-000011",
+        "AE",
+        "received",
+        [(710231, 10_000, 100_000), (710231, 2_000, 20_000), (710210, 300, 3_000)],
+        issued=date(2023, 3, 1),
+        received=date(2023, 3, 10),
+    )
+    several_lines[1].update(origin="ZA")  # the first line states none: BW, the certificate's
+    several_lines[2].update(origin="MIXED", provenance="BE")
+    single, single_lines = _certificate(
+        "BW-2023-000012", "EU", "shipped", [(710231, 50, 500)], issued=date(2023, 5, 1)
+    )
+    cancelled, cancelled_lines = _certificate(
+        "BW-2023-000013", "AE", "cancelled", [(710231, 7, 7)], issued=date(2023, 5, 2)
+    )
+    cancelled_lines[0].update(origin="ZA")
+    session.execute(
+        insert(Participant),
+        [
+            {
+                "code": code,
+                "status": "active",
+                "admin": ADDRESS,
+                "origin_restricted": False,
+                "admitted_block": 1,
+                "admitted_time": 0,
+            }
+            for code in ("AE", "BW", "EU")
+        ],
+    )
+    session.execute(insert(Certificate), [several, single, cancelled])
+    session.execute(
+        insert(CertificateLine),
+        [{"origin": None, "provenance": None, "origin_zone": None, **line}
+         for line in [*several_lines, *single_lines, *cancelled_lines]],
+    )  # fmt: skip
+    session.commit()
+
+    report = statistics(session, year=2023, by_origin=True)
+
+    rows = {row["code"]: row for row in report["participants"]}
+    assert rows["BW"]["exports"]["by_origin"] == {
+        "BW": {"carats": "100.50", "value_usd": "1005.00", "certificates": 2},
+        "MIXED": {"carats": "3.00", "value_usd": "30.00", "certificates": 1},
+        "ZA": {"carats": "20.00", "value_usd": "200.00", "certificates": 1},
+    }
+    assert rows["AE"]["imports"]["by_origin"] == {
+        "BW": {"carats": "100.00", "value_usd": "1000.00", "certificates": 1},
+        "MIXED": {"carats": "3.00", "value_usd": "30.00", "certificates": 1},
+        "ZA": {"carats": "20.00", "value_usd": "200.00", "certificates": 1},
+    }
+    assert rows["EU"]["imports"]["by_origin"] == {}
+    assert report["totals"]["exports"]["by_origin"] == rows["BW"]["exports"]["by_origin"]
+    # The totals and HS codes are what they are without the breakdown.
+    plain = statistics(session, year=2023)
+    for row in plain["participants"]:
+        for flow in ("exports", "imports"):
+            assert "by_origin" not in row[flow]
+            assert {**row[flow], "by_origin": rows[row["code"]][flow]["by_origin"]} == rows[
+                row["code"]
+            ][flow]

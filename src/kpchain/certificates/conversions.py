@@ -7,6 +7,7 @@
   expiry date), at the document's `expiry_utc_offset` (UTC without one), and back to the date by
   `expiry_date`, which needs no offset (see there);
 - origin "BW" <-> b"BW", "MIXED" <-> 0x0000 (then provenance names an ISO code; else 0x0000);
+  a line's own origin likewise, and a line that states none <-> all three origin fields zero;
 - exporter/importer -> keccak256(salt || canonical JSON of the party): the chain never sees an
   identity, and whoever holds the document and the salt can recompute the hash;
 - the document <-> the contract's `Certificate` (`to_contract`, `document_from_contract`), whose
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import IntEnum
@@ -30,7 +32,7 @@ from typing import Any, Protocol, TypeVar
 from eth_utils.crypto import keccak
 from pydantic import ValidationError
 
-from kpchain.certificates.document import CertificateDocument, Party
+from kpchain.certificates.document import CertificateDocument, CertificateLine, Party
 from kpchain.certificates.fields import (
     CENT,
     EPOCH,
@@ -285,6 +287,56 @@ def provenance_text(raw: bytes) -> str | None:
     return None if raw == ZERO_CODE else code_text(raw)
 
 
+def zone_code(origin_zone: str | None) -> bytes:
+    """A zone of origin as the contract's bytes32: its id (see `zone_id`), ZERO32 for none."""
+    return ZERO32 if origin_zone is None else zone_id(origin_zone)
+
+
+def line_to_contract(line: CertificateLine) -> Line:
+    """A document line as the contract's `Line`: its origin fields all zero when the line
+    states no origin of its own (it is of the certificate's)."""
+    stated = line.origin is not None
+    return Line(
+        hsCode=hs_code_number(line.hs_code),
+        carats=carats_to_hundredths(line.carats),
+        valueUsdCents=usd_to_cents(line.value_usd),
+        parcels=line.parcels,
+        origin=origin_code(line.origin) if line.origin is not None else ZERO_CODE,
+        provenance=provenance_code(line.provenance) if stated else ZERO_CODE,
+        originZone=zone_code(line.origin_zone) if stated else ZERO32,
+    )
+
+
+def line_from_contract(line: Line, zone_names: Mapping[bytes, str]) -> dict[str, Any]:
+    """A contract `Line` as the document line's fields (unvalidated); the inverse of
+    `line_to_contract`. A line's zone is named from `zone_names` (zone id -> name).
+
+    Raises:
+        DocumentInvalidError: the line names a zone that `zone_names` does not know.
+    """
+    fields: dict[str, Any] = {
+        "hs_code": hs_code_text(line.hsCode),
+        "carats": hundredths_to_carats(line.carats),
+        "value_usd": cents_to_usd(line.valueUsdCents),
+        "parcels": line.parcels,
+    }
+    if not line.states_origin:
+        return fields
+    zone: str | None = None
+    if line.originZone != ZERO32:
+        zone = zone_names.get(line.originZone)
+        if zone is None or zone_id(zone) != line.originZone:
+            raise DocumentInvalidError(
+                f"no zone name given for the line's originZone 0x{line.originZone.hex()}"
+            )
+    fields.update(
+        origin=origin_text(line.origin),
+        provenance=provenance_text(line.provenance),
+        origin_zone=zone,
+    )
+    return fields
+
+
 # ----------------------------------------------------------------------------------------------
 # Identities
 # ----------------------------------------------------------------------------------------------
@@ -344,18 +396,10 @@ def to_contract(
         importingParticipant=participant_code(document.importing_participant),
         origin=origin_code(document.origin),
         provenance=provenance_code(document.provenance),
-        originZone=ZERO32 if document.origin_zone is None else zone_id(document.origin_zone),
+        originZone=zone_code(document.origin_zone),
         exporterHash=party_hash(document.exporter, exporter_salt),
         importerHash=party_hash(document.importer, importer_salt),
-        lines=tuple(
-            Line(
-                hsCode=hs_code_number(line.hs_code),
-                carats=carats_to_hundredths(line.carats),
-                valueUsdCents=usd_to_cents(line.value_usd),
-                parcels=line.parcels,
-            )
-            for line in document.lines
-        ),
+        lines=tuple(line_to_contract(line) for line in document.lines),
         issuedAt=issued_at_seconds(document.issued_at),
         expiresAt=expiry_seconds(document.expires_at, document.expiry_utc_offset),
         issuingAuthority=document.issuing_authority,
@@ -371,6 +415,7 @@ def document_from_contract(
     exporter_salt: bytes,
     importer_salt: bytes,
     origin_zone: str | None = None,
+    line_zones: Mapping[bytes, str] | None = None,
 ) -> CertificateDocument:
     """Rebuilds the document of an on-chain certificate from the identities and zone name kept
     off chain; the inverse of `to_contract`.
@@ -382,6 +427,7 @@ def document_from_contract(
         exporter_salt: the exporter's salt.
         importer_salt: the importer's salt.
         origin_zone: the name of `cert.originZone`, if that is not zero.
+        line_zones: the names of the zone ids the lines name (zone id -> name), if any.
 
     Raises:
         DocumentInvalidError: an identity or the zone name does not match its hash, or the
@@ -407,15 +453,7 @@ def document_from_contract(
         "origin_zone": origin_zone,
         "exporter": exporter,
         "importer": importer,
-        "lines": [
-            {
-                "hs_code": hs_code_text(line.hsCode),
-                "carats": hundredths_to_carats(line.carats),
-                "value_usd": cents_to_usd(line.valueUsdCents),
-                "parcels": line.parcels,
-            }
-            for line in cert.lines
-        ],
+        "lines": [line_from_contract(line, line_zones or {}) for line in cert.lines],
         "issued_at": date_from_seconds(cert.issuedAt),
         "expires_at": expiry_date(cert.expiresAt),
         "issuing_authority": cert.issuingAuthority,

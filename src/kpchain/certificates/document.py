@@ -10,15 +10,13 @@ of a document is `kpchain.certificates.conversions.to_contract`.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Self
+from typing import Any, NamedTuple, Self
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    SerializerFunctionWrapHandler,
     ValidationError,
-    model_serializer,
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -37,6 +35,7 @@ from kpchain.certificates.fields import (
     PartyName,
     UtcOffset,
     ZoneName,
+    omitted_if_none,
 )
 from kpchain.vocabulary import MIXED, HsCode
 
@@ -64,8 +63,53 @@ class Party(BaseModel):
     licence: PartyLicence
 
 
+class Origin(NamedTuple):
+    """Where a line's goods come from: an ISO code or "MIXED", the provenance of a mixed one,
+    and the zone of origin (its name) where one is named."""
+
+    origin: str
+    provenance: str | None
+    origin_zone: str | None
+
+
+def _origin_errors(origin: str, provenance: str | None) -> list[InitErrorDetails]:
+    """The origin-and-provenance rule, the certificate's and a line's alike: "MIXED" names the
+    participant the parcel was last exported from, an ISO origin names none."""
+    if origin == MIXED and provenance is None:
+        return [
+            _field_error(
+                "provenance",
+                None,
+                "provenance_missing",
+                'is required when origin is "MIXED": the ISO code of the participant the '
+                "parcel was last exported from",
+            )
+        ]
+    if origin != MIXED and provenance is not None:
+        return [
+            _field_error(
+                "provenance",
+                provenance,
+                "provenance_unexpected",
+                'must be null unless origin is "MIXED"',
+            )
+        ]
+    return []
+
+
 class CertificateLine(BaseModel):
-    """One HS-code line of a shipment: what it weighs, what it is worth, in how many parcels."""
+    """One HS-code line of a shipment: what it weighs, what it is worth, in how many parcels,
+    and, when its goods come from elsewhere than the certificate's origin, their own origin.
+
+    Attributes:
+        origin: this line's origin (ISO code or "MIXED"); None: the certificate's origin, and
+            then `provenance` and `origin_zone` are None too.
+        provenance: for a "MIXED" line, the participant it was last exported from.
+        origin_zone: this line's zone of origin, needed when its origin is restricted.
+
+    The three are left out of the JSON when None, so a document of one origin keeps the shape
+    it had before lines could state their own.
+    """
 
     model_config = _DOCUMENT_CONFIG
 
@@ -73,6 +117,28 @@ class CertificateLine(BaseModel):
     carats: Amount
     value_usd: Amount
     parcels: Parcels
+    origin: OriginCode | None = omitted_if_none()
+    provenance: ParticipantCode | None = omitted_if_none()
+    origin_zone: ZoneName | None = omitted_if_none()
+
+    @model_validator(mode="after")
+    def _check_origin(self) -> Self:
+        if self.origin is None:
+            errors = [
+                _field_error(
+                    name,
+                    getattr(self, name),
+                    "line_origin_missing",
+                    "must be null unless the line states its own origin",
+                )
+                for name in ("provenance", "origin_zone")
+                if getattr(self, name) is not None
+            ]
+        else:
+            errors = _origin_errors(self.origin, self.provenance)
+        if errors:
+            raise ValidationError.from_exception_data(type(self).__name__, errors)
+        return self
 
 
 class CertificateDocument(BaseModel):
@@ -82,10 +148,14 @@ class CertificateDocument(BaseModel):
         cert_no: unique number, "<exporting_participant>-…", printable ASCII, at most 32 bytes.
         exporting_participant: ISO code of the exporting participant.
         importing_participant: ISO code of the importing participant (not the exporter).
-        origin: ISO code of the country of origin, or "MIXED".
+        origin: ISO code of the country of origin, or "MIXED": the origin of every line that
+            states none. A certificate whose lines differ in origin states it on the lines
+            that differ; this is then the origin of the others (the shipment's main origin),
+            and `line_origins` gives each line's.
         provenance: for "MIXED" origin, the ISO code of the participant the parcel was last
             exported from; otherwise None.
-        origin_zone: zone name ("CF:Berberati"), needed when the origin is restricted to zones.
+        origin_zone: zone name ("CF:Berberati"), needed when the origin is restricted to zones
+            (of the lines that state no origin, as `origin`).
         exporter: the exporter's identity.
         importer: the importer's identity.
         lines: 1 to MAX_LINES HS-code lines.
@@ -114,16 +184,9 @@ class CertificateDocument(BaseModel):
     expires_at: IsoDate
     issuing_authority: IssuingAuthority
     replaces: CertNo | None = None
-    expiry_utc_offset: UtcOffset = None
-
-    @model_serializer(mode="wrap")
-    def _leave_out_utc(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        # A document in UTC has no offset key at all: its JSON (stored, delivered to the
-        # importer, shown) is the same as before the field existed.
-        data: dict[str, Any] = handler(self)
-        if data.get("expiry_utc_offset") is None:
-            data.pop("expiry_utc_offset", None)
-        return data
+    # Left out of the JSON when None: a document in UTC (stored, delivered to the importer,
+    # shown, hashed) is the same as before the field existed.
+    expiry_utc_offset: UtcOffset = omitted_if_none()
 
     @model_validator(mode="after")
     def _check_across_fields(self) -> Self:
@@ -149,25 +212,7 @@ class CertificateDocument(BaseModel):
                     "itself",
                 )
             )
-        if self.origin == MIXED and self.provenance is None:
-            errors.append(
-                _field_error(
-                    "provenance",
-                    None,
-                    "provenance_missing",
-                    'is required when origin is "MIXED": the ISO code of the participant the '
-                    "parcel was last exported from",
-                )
-            )
-        if self.origin != MIXED and self.provenance is not None:
-            errors.append(
-                _field_error(
-                    "provenance",
-                    self.provenance,
-                    "provenance_unexpected",
-                    'must be null unless origin is "MIXED"',
-                )
-            )
+        errors.extend(_origin_errors(self.origin, self.provenance))
         if self.expires_at <= self.issued_at:
             errors.append(
                 _field_error(
@@ -204,6 +249,15 @@ class CertificateDocument(BaseModel):
             # their locations prefixed (e.g. ("certificates", 2, "cert_no") in a batch).
             raise ValidationError.from_exception_data(type(self).__name__, errors)
         return self
+
+    def line_origins(self) -> list[Origin]:
+        """Each line's origin, in line order: its own when it states one, else the
+        certificate's."""
+        own = Origin(self.origin, self.provenance, self.origin_zone)
+        return [
+            own if line.origin is None else Origin(line.origin, line.provenance, line.origin_zone)
+            for line in self.lines
+        ]
 
     def totals(self) -> tuple[Decimal, Decimal, int]:
         """The shipment's totals over its lines: (carats, value_usd, parcels)."""

@@ -71,6 +71,17 @@ _AMOUNT_CONTEXT = Context(prec=_TOTAL_DIGITS + 10)
 # Field types
 # ----------------------------------------------------------------------------------------------
 
+
+def _is_none(value: Any) -> bool:
+    return value is None
+
+
+def omitted_if_none() -> Any:
+    """An optional field's `Field`: None by default, and left out of the JSON when None, so a
+    field added to a model keeps the JSON of what does not use it as it was."""
+    return Field(default=None, exclude_if=_is_none)
+
+
 _CODE = re.compile(PARTICIPANT_CODE_PATTERN)
 _ORIGIN = re.compile(ORIGIN_PATTERN)
 _CERT_NO_CHARACTERS = re.compile(f"{CERT_NO_CHARACTER}*")

@@ -28,6 +28,9 @@ LINE_FIELDS = [
     {"name": "carats", "type": "uint64"},
     {"name": "valueUsdCents", "type": "uint64"},
     {"name": "parcels", "type": "uint32"},
+    {"name": "origin", "type": "bytes2"},
+    {"name": "provenance", "type": "bytes2"},
+    {"name": "originZone", "type": "bytes32"},
 ]
 CERTIFICATE_FIELDS = [
     {"name": "certNo", "type": "bytes32"},
@@ -63,20 +66,44 @@ ZERO32 = bytes(32)
 
 @dataclass(frozen=True)
 class Line:
-    """One HS-code line, in the contract's units."""
+    """One HS-code line, in the contract's units, with its own origin when it states one: all
+    three origin fields zero (the default) is a line of the certificate's origin."""
 
     hsCode: int  # 710210, 710221 or 710231
     carats: int  # hundredths of a carat
     valueUsdCents: int  # US cents
     parcels: int
+    origin: bytes = field(default=ZERO_CODE)  # ZERO_CODE: mixed, or the certificate's origin
+    provenance: bytes = field(default=ZERO_CODE)  # a mixed line's; else ZERO_CODE
+    originZone: bytes = field(default=ZERO32)  # ZERO32: none, or the certificate's
 
-    def to_message(self) -> dict[str, int]:
+    @property
+    def states_origin(self) -> bool:
+        """Whether the line states an origin of its own (else it is the certificate's)."""
+        return (self.origin, self.provenance, self.originZone) != (ZERO_CODE, ZERO_CODE, ZERO32)
+
+    def to_message(self) -> dict[str, Any]:
         return {
             "hsCode": self.hsCode,
             "carats": self.carats,
             "valueUsdCents": self.valueUsdCents,
             "parcels": self.parcels,
+            "origin": self.origin,
+            "provenance": self.provenance,
+            "originZone": self.originZone,
         }
+
+    def to_abi(self) -> tuple[Any, ...]:
+        """The line as an ABI tuple, in the Solidity struct's field order."""
+        return (
+            self.hsCode,
+            self.carats,
+            self.valueUsdCents,
+            self.parcels,
+            self.origin,
+            self.provenance,
+            self.originZone,
+        )
 
 
 @dataclass(frozen=True)
@@ -126,7 +153,7 @@ class Certificate:
             self.originZone,
             self.exporterHash,
             self.importerHash,
-            [(ln.hsCode, ln.carats, ln.valueUsdCents, ln.parcels) for ln in self.lines],
+            [line.to_abi() for line in self.lines],
             self.issuedAt,
             self.expiresAt,
             self.issuingAuthority,
@@ -205,8 +232,8 @@ def _certificate_struct_hash(cert: Certificate) -> bytes:
     lines = b"".join(
         keccak(
             abi_encode(
-                ["bytes32", "uint32", "uint64", "uint64", "uint32"],
-                [_LINE_TYPEHASH, line.hsCode, line.carats, line.valueUsdCents, line.parcels],
+                ["bytes32", "uint32", "uint64", "uint64", "uint32", "bytes2", "bytes2", "bytes32"],
+                [_LINE_TYPEHASH, *line.to_abi()],
             )
         )
         for line in cert.lines

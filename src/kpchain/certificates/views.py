@@ -45,6 +45,7 @@ from kpchain.certificates.fields import (
     ParticipantCode,
     TotalAmount,
     format_amount,
+    omitted_if_none,
 )
 from kpchain.certificates.typed_data import ZERO32, Certificate, Line
 from kpchain.contracts.encoding import cert_no_text, code_text
@@ -92,7 +93,13 @@ def _to_utc(value: datetime) -> datetime:
 
 class LineView(BaseModel):
     """One HS-code line, as `CertificateLine`, but with a value of zero allowed (the contract
-    allows it)."""
+    allows it).
+
+    Attributes:
+        origin: the line's own origin (ISO code or "MIXED"); None: the certificate's.
+        provenance: a mixed line's provenance.
+        origin_zone: the line's zone, by name when known, else its 0x-hex id; None without one.
+    """
 
     model_config = _VIEW_CONFIG
 
@@ -100,16 +107,32 @@ class LineView(BaseModel):
     carats: Amount
     value_usd: NonNegativeAmount
     parcels: Parcels
+    # Left out of the JSON when None: a certificate of one origin keeps its lines' shape.
+    origin: str | None = omitted_if_none()
+    provenance: str | None = omitted_if_none()
+    origin_zone: str | None = omitted_if_none()
 
     @classmethod
-    def from_contract(cls, line: Line) -> LineView:
-        """The view of a contract line (hundredths and cents to decimals)."""
+    def from_contract(cls, line: Line, zone_names: Mapping[bytes, str] | None = None) -> LineView:
+        """The view of a contract line (hundredths and cents to decimals), its zone named from
+        `zone_names` when known."""
+        stated = line.states_origin
         return cls(
             hs_code=hs_code_text(line.hsCode),
             carats=hundredths_to_carats(line.carats),
             value_usd=cents_to_usd(line.valueUsdCents),
             parcels=line.parcels,
+            origin=origin_text(line.origin) if stated else None,
+            provenance=provenance_text(line.provenance) if stated else None,
+            origin_zone=_zone_text(line.originZone, zone_names),
         )
+
+
+def _zone_text(zone: bytes, zone_names: Mapping[bytes, str] | None) -> str | None:
+    """A zone id as a view shows it: its name when known, else 0x-hex; None for no zone."""
+    if zone == ZERO32:
+        return None
+    return (zone_names or {}).get(zone, "0x" + zone.hex())
 
 
 class StepView(BaseModel):
@@ -244,6 +267,8 @@ class CertificateView(BaseModel):
             longer Active), once withdrawn; its status is then "cancelled", and its `cancelled`
             step is the withdrawal.
         steps: the transaction of each step so far, by step name.
+        replaced_by: the number of the certificate that replaces this (cancelled or rejected)
+            one, once one does; the other side of `replaces`.
     """
 
     model_config = _VIEW_CONFIG
@@ -273,6 +298,7 @@ class CertificateView(BaseModel):
     rejection_reason: RejectionReasonLabel | None = None
     withdrawal_reason: WithdrawalReasonLabel | None = None
     steps: dict[StepName, StepView] = Field(default_factory=dict)
+    replaced_by: str | None = None
 
     @classmethod
     def from_certificate(
@@ -288,6 +314,7 @@ class CertificateView(BaseModel):
         rejection_reason: RejectionReason | None = None,
         withdrawal_reason: WithdrawalReason | None = None,
         steps: Mapping[StepName, StepView] | None = None,
+        replaced_by: str | None = None,
     ) -> CertificateView:
         """The view of an on-chain certificate and what happened to it since.
 
@@ -302,12 +329,14 @@ class CertificateView(BaseModel):
             rejection_reason: the reason it was rejected, if it was.
             withdrawal_reason: the reason it was withdrawn in transit, if it was.
             steps: the transaction of each step so far.
+            replaced_by: the number of the certificate that replaces it, if one does.
 
         Raises:
             DocumentInvalidError: `cert` holds a number that is not left-aligned ASCII, or
                 `status` is NONE.
         """
-        lines = [LineView.from_contract(line) for line in cert.lines]
+        lines = [LineView.from_contract(line, zone_names) for line in cert.lines]
+        zone = _zone_text(cert.originZone, zone_names)
         carats = sum((line.carats for line in lines), Decimal("0.00"))
         parcels = sum(line.parcels for line in lines)
         discrepancy = None
@@ -316,9 +345,6 @@ class CertificateView(BaseModel):
                 certified=(parcels, carats),
                 confirmed=(confirmation.parcels, confirmation.carats),
             )
-        zone: str | None = None
-        if cert.originZone != ZERO32:
-            zone = (zone_names or {}).get(cert.originZone, "0x" + cert.originZone.hex())
         label = status if isinstance(status, str) else certificate_status_label(status)
         return cls.model_validate(
             {
@@ -353,6 +379,7 @@ class CertificateView(BaseModel):
                     else withdrawal_reason_label(withdrawal_reason)
                 ),
                 "steps": dict(steps or {}),
+                "replaced_by": replaced_by,
             }
         )
 

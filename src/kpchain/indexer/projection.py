@@ -228,6 +228,7 @@ class _Certificates:
                 "carats_hundredths": _int64(line["carats"], cert_no),
                 "value_cents": _int64(line["valueUsdCents"], cert_no),
                 "parcels": int(line["parcels"]),
+                **_line_origin(line),
             }
             for position, line in enumerate(args["lines"])
         ]
@@ -419,6 +420,17 @@ def _require(value: str | None) -> str:
     if value is None:  # the decoder sets these keys for every event that has them
         raise ValueError("event lacks its key column")
     return value
+
+
+def _line_origin(line: dict[str, Any]) -> Row:
+    """A line's own origin columns: all None for a line of the certificate's origin (its
+    three origin fields zero)."""
+    zone = _nonzero(line["originZone"])
+    provenance = code_of(line["provenance"])
+    origin = code_of(line["origin"])
+    if origin is None and provenance is None and zone is None:
+        return {"origin": None, "provenance": None, "origin_zone": None}
+    return {"origin": origin or MIXED, "provenance": provenance, "origin_zone": zone}
 
 
 def _nonzero(hex_value: str) -> str | None:

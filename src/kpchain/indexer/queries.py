@@ -127,10 +127,21 @@ def certificates(
 
 
 def replaced_by(session: Session, cert_no: str) -> str | None:
-    """The number of the certificate that replaces (cancelled) `cert_no`, if any."""
+    """The number of the certificate that replaces (cancelled or rejected) `cert_no`, if any."""
     return session.scalars(
         select(Certificate.cert_no).where(Certificate.replaces == cert_no).limit(1)
     ).first()
+
+
+def replacements(session: Session, cert_nos: list[str]) -> dict[str, str]:
+    """`replaced_by` of each of `cert_nos` that is replaced, in one query: replaced number ->
+    the number of the certificate that replaces it (the registry lets each be replaced once)."""
+    if not cert_nos:
+        return {}
+    rows = session.execute(
+        select(Certificate.replaces, Certificate.cert_no).where(Certificate.replaces.in_(cert_nos))
+    )
+    return {str(replaced): str(by) for replaced, by in rows}
 
 
 def participants(session: Session) -> list[Participant]:

@@ -232,6 +232,10 @@ class CertificateLine(Base):
     carats_hundredths: Mapped[int] = mapped_column(BigInteger)
     value_cents: Mapped[int] = mapped_column(BigInteger)
     parcels: Mapped[int] = mapped_column(BigInteger)
+    # The line's own origin (migration 0011_kp_rules); None: the certificate's.
+    origin: Mapped[str | None] = mapped_column(String(5))  # ISO code, or "MIXED"
+    provenance: Mapped[str | None] = mapped_column(CODE)  # a mixed line's
+    origin_zone: Mapped[str | None] = mapped_column(HASH)  # zone id
 
 
 class Participant(Base):

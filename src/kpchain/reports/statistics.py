@@ -25,6 +25,12 @@ CSV (`statistics_csv`), one row per participant, flow and HS code::
 `period` is Q1..Q4 or `year`; `hs_code` is "all" on a flow's total row; `participant` is "all"
 on the totals rows, which come last. For each participant and flow the "all" row comes first,
 then the three HS codes.
+
+By origin (`by_origin=True`): each flow also has `by_origin`, the same sums by each line's
+origin (the line's own, or the certificate's for a line that states none; "MIXED" for mixed
+goods), listing the origins traded only. A certificate with lines of several origins counts once
+in each of their breakdowns. Its CSV has an `origin` column in place of `hs_code`, with one row
+per origin after each "all" row.
 """
 
 from __future__ import annotations
@@ -57,6 +63,18 @@ PERIODS = ("Q1", "Q2", "Q3", "Q4")
 MIN_YEAR = 1970  # chain dates are Unix seconds
 MAX_YEAR = 9999
 
+BY_ORIGIN_CSV_HEADER = (
+    "year",
+    "period",
+    "from",
+    "to",
+    "participant",
+    "flow",
+    "origin",
+    "carats",
+    "value_usd",
+    "certificates",
+)
 CSV_HEADER = (
     "year",
     "period",
@@ -101,19 +119,30 @@ class _FlowSums:
     by_hs_code: dict[int, _Sums] = field(
         default_factory=lambda: {number: _Sums() for number in sorted(HS_CODES.values())}
     )
+    by_origin: dict[str, _Sums] | None = None  # None: not asked for
 
     def add(self, other: _FlowSums) -> None:
         self.total.add(other.total)
         for number, sums in other.by_hs_code.items():
             self.by_hs_code[number].add(sums)
+        if other.by_origin is not None:
+            by_origin = self.by_origin if self.by_origin is not None else {}
+            for origin, sums in other.by_origin.items():
+                by_origin.setdefault(origin, _Sums()).add(sums)
+            self.by_origin = by_origin
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        result = {
             **self.total.as_dict(),
             "by_hs_code": {
                 hs_code_text(number): sums.as_dict() for number, sums in self.by_hs_code.items()
             },
         }
+        if self.by_origin is not None:
+            result["by_origin"] = {
+                origin: self.by_origin[origin].as_dict() for origin in sorted(self.by_origin)
+            }
+        return result
 
 
 def period_bounds(year: int, period: str | None) -> tuple[date, date]:
@@ -142,7 +171,12 @@ def period_bounds(year: int, period: str | None) -> tuple[date, date]:
 
 
 def statistics(
-    session: Session, *, year: int, participant: str | None = None, period: str | None = None
+    session: Session,
+    *,
+    year: int,
+    participant: str | None = None,
+    period: str | None = None,
+    by_origin: bool = False,
 ) -> dict[str, Any]:
     """Exports and imports by participant for `year` (or one quarter of it).
 
@@ -151,6 +185,7 @@ def statistics(
         year: the calendar year.
         participant: only this participant's row (its code); None: every participant.
         period: "Q1".."Q4", or None for the whole year.
+        by_origin: also break each flow down by origin (`by_origin`, see the module).
 
     Returns:
         `{"year", "period", "from", "to", "participants": [{"code", "exports", "imports"}],
@@ -177,6 +212,7 @@ def statistics(
             start=start,
             end=end,
             participant=participant,
+            by_origin=by_origin,
         ),
         "imports": _flow(
             session,
@@ -186,15 +222,16 @@ def statistics(
             start=start,
             end=end,
             participant=participant,
+            by_origin=by_origin,
         ),
     }
     codes = [participant] if participant is not None else _codes(session, flows)
-    totals = {flow: _FlowSums() for flow in FLOWS}
+    totals = {flow: _FlowSums(by_origin={} if by_origin else None) for flow in FLOWS}
     rows = []
     for code in codes:
         row: dict[str, Any] = {"code": code}
         for flow in FLOWS:
-            sums = flows[flow].get(code, _FlowSums())
+            sums = flows[flow].get(code, _FlowSums(by_origin={} if by_origin else None))
             totals[flow].add(sums)
             row[flow] = sums.as_dict()
         rows.append(row)
@@ -209,13 +246,22 @@ def statistics(
 
 
 def statistics_csv(
-    session: Session, *, year: int, participant: str | None = None, period: str | None = None
+    session: Session,
+    *,
+    year: int,
+    participant: str | None = None,
+    period: str | None = None,
+    by_origin: bool = False,
 ) -> str:
-    """`statistics` as CSV (see the module's docstring for its columns and rows)."""
-    report = statistics(session, year=year, participant=participant, period=period)
+    """`statistics` as CSV (see the module's docstring for its columns and rows): by HS code,
+    or by origin when `by_origin`."""
+    report = statistics(
+        session, year=year, participant=participant, period=period, by_origin=by_origin
+    )
+    breakdown = "by_origin" if by_origin else "by_hs_code"
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_HEADER)
+    writer.writerow(BY_ORIGIN_CSV_HEADER if by_origin else CSV_HEADER)
     lead = [year, period or "year", report["from"], report["to"]]
     sections = [(row["code"], row) for row in report["participants"]]
     sections.append((ALL, report["totals"]))
@@ -223,8 +269,8 @@ def statistics_csv(
         for flow in FLOWS:
             sums = flows[flow]
             writer.writerow([*lead, code, flow, ALL, *_csv_amounts(sums)])
-            for hs_code, by_code in sums["by_hs_code"].items():
-                writer.writerow([*lead, code, flow, hs_code, *_csv_amounts(by_code)])
+            for key, by_key in sums[breakdown].items():
+                writer.writerow([*lead, code, flow, key, *_csv_amounts(by_key)])
     return out.getvalue()
 
 
@@ -241,9 +287,10 @@ def _flow(
     start: int,
     end: int,
     participant: str | None,
+    by_origin: bool = False,
 ) -> dict[str, _FlowSums]:
     """One flow's sums by participant: two GROUP BY queries, one over certificates (totals) and
-    one over their lines (by HS code).
+    one over their lines (by HS code); and a third by origin when `by_origin`.
 
     Both read indexes alone (migration 0008_statistics): ix_certificates_exports or _imports
     (the day, status, participant, number and amounts) and ix_certificate_lines_by_hs_code;
@@ -281,7 +328,37 @@ def _flow(
     for code, hs_code, hundredths, cents, count in by_code:
         # The contract takes only the KP's three codes; anything else would be a new one.
         sums[code].by_hs_code[int(hs_code)] = _Sums(int(hundredths), int(cents), int(count))
+    if by_origin:
+        origins: dict[str, dict[str, _Sums]] = defaultdict(dict)
+        for code, origin, line_sums in _by_origin(session, party, conditions):
+            origins[code][origin] = line_sums
+        for code in set(sums) | set(origins):
+            sums[code].by_origin = origins.get(code, {})
     return dict(sums)
+
+
+def _by_origin(
+    session: Session, party: InstrumentedAttribute[str], conditions: list[ColumnElement[bool]]
+) -> list[tuple[str, str, _Sums]]:
+    """(participant, origin, sums) of the lines of the certificates `conditions` count, by each
+    line's origin: its own, or its certificate's when it states none."""
+    origin = func.coalesce(CertificateLine.origin, Certificate.origin)
+    rows = session.execute(
+        select(
+            party,
+            origin,
+            func.sum(CertificateLine.carats_hundredths),
+            func.sum(CertificateLine.value_cents),
+            func.count(func.distinct(Certificate.cert_no)),
+        )
+        .join(CertificateLine, CertificateLine.cert_no == Certificate.cert_no)
+        .where(*conditions)
+        .group_by(party, origin)
+    )
+    return [
+        (code, str(line_origin), _Sums(int(hundredths), int(cents), int(count)))
+        for code, line_origin, hundredths, cents, count in rows
+    ]
 
 
 def _codes(session: Session, flows: dict[str, dict[str, _FlowSums]]) -> list[str]:

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kpchain.certificates.fields import omitted_if_none
 from kpchain.vocabulary import (
     ORIGIN_PATTERN,
     PARTICIPANT_CODE_PATTERN,
@@ -39,9 +40,11 @@ class Sums(BaseModel):
 
 
 class Flow(Sums):
-    """A flow (exports or imports) in total and by HS code."""
+    """A flow (exports or imports) in total and by HS code; by origin when asked for
+    (`?by=origin`: each line's origin, an ISO code or "MIXED", for the origins traded)."""
 
     by_hs_code: dict[HsCode, Sums]
+    by_origin: dict[MixedOrCode, Sums] | None = omitted_if_none()
 
 
 class ParticipantFlows(BaseModel):

@@ -42,7 +42,9 @@ def certificate_view(
 ) -> view_models.CertificateView:
     """The certificate view of `row` at time `now` (expiry is derived from it)."""
     stored = held_document(session, row.cert_no, row.doc_hash)
-    return _certificate_view(row, stored, now=now)
+    return _certificate_view(
+        row, stored, now=now, replaced_by=queries.replaced_by(session, row.cert_no)
+    )
 
 
 def certificate_views(
@@ -50,8 +52,15 @@ def certificate_views(
 ) -> list[view_models.CertificateView]:
     """The views of a page of rows, with the documents this service holds (issued here or
     received) read in two queries."""
-    documents = held_documents(session, [row.cert_no for row in rows])
-    return [_certificate_view(row, documents.get(row.cert_no), now=now) for row in rows]
+    numbers = [row.cert_no for row in rows]
+    documents = held_documents(session, numbers)
+    replacements = queries.replacements(session, numbers)
+    return [
+        _certificate_view(
+            row, documents.get(row.cert_no), now=now, replaced_by=replacements.get(row.cert_no)
+        )
+        for row in rows
+    ]
 
 
 def held_document(
@@ -87,9 +96,14 @@ def held_documents(session: Session, cert_nos: list[str]) -> dict[str, Document 
 
 
 def _certificate_view(
-    row: index.Certificate, stored: Document | ReceivedDocument | None, *, now: int
+    row: index.Certificate,
+    stored: Document | ReceivedDocument | None,
+    *,
+    now: int,
+    replaced_by: str | None,
 ) -> view_models.CertificateView:
     document = stored.document if stored is not None and stored.doc_hash == row.doc_hash else None
+    document_lines = (document or {}).get("lines") or []
     view = {
         "cert_no": row.cert_no,
         "exporting_participant": row.exporting,
@@ -105,6 +119,9 @@ def _certificate_view(
                 "carats": hundredths_to_carats(line.carats_hundredths),
                 "value_usd": cents_to_usd(line.value_cents),
                 "parcels": line.parcels,
+                "origin": line.origin,
+                "provenance": line.provenance,
+                "origin_zone": _line_zone(document_lines, line),
             }
             for line in row.lines
         ],
@@ -124,8 +141,20 @@ def _certificate_view(
         "rejection_reason": row.rejection_reason,
         "withdrawal_reason": row.withdrawal_reason,
         "steps": _steps(row),
+        "replaced_by": replaced_by,
     }
     return view_models.CertificateView.model_validate(view)
+
+
+def _line_zone(document_lines: list[dict[str, Any]], line: index.CertificateLine) -> str | None:
+    """A line's zone of origin: its name from the held document, else the index's zone id."""
+    if line.origin_zone is None:
+        return None
+    if line.position < len(document_lines):
+        name = document_lines[line.position].get("origin_zone")
+        if isinstance(name, str):
+            return name
+    return line.origin_zone
 
 
 def document_view(stored: Document | ReceivedDocument) -> view_models.CertificateDocumentView:

@@ -22,6 +22,10 @@ Year = Annotated[int, Query(ge=MIN_YEAR, le=MAX_YEAR, description="Calendar year
 Period = Annotated[
     Literal["Q1", "Q2", "Q3", "Q4"] | None, Query(description="A quarter; default the year.")
 ]
+By = Annotated[
+    Literal["origin"] | None,
+    Query(description="`origin`: also break each flow down by each line's origin."),
+]
 ParticipantFilter = Annotated[
     str | None,
     Query(pattern=PARTICIPANT_CODE_PATTERN, description="Only this participant (e.g. BW)."),
@@ -39,12 +43,15 @@ def get_statistics(
     year: Year,
     participant: ParticipantFilter = None,
     period: Period = None,
+    by: By = None,
 ) -> dict[str, Any]:
     """Exports (certificates shipped or received, by issue date; not those only issued,
     rejected, cancelled or withdrawn) and imports (received, by receipt date) per participant,
-    in carats, US$ and certificates, by HS code, with totals."""
+    in carats, US$ and certificates, by HS code (and by origin with `by=origin`), with totals."""
     with runtime.sessions() as session:
-        return statistics(session, year=year, participant=participant, period=period)
+        return statistics(
+            session, year=year, participant=participant, period=period, by_origin=by == "origin"
+        )
 
 
 @router.get(
@@ -64,10 +71,14 @@ def get_statistics_csv(
     year: Year,
     participant: ParticipantFilter = None,
     period: Period = None,
+    by: By = None,
 ) -> Response:
-    """The statistics as CSV: one row per participant, flow and HS code, then the totals."""
+    """The statistics as CSV: one row per participant, flow and HS code (or origin, with
+    `by=origin`), then the totals."""
     with runtime.sessions() as session:
-        content = statistics_csv(session, year=year, participant=participant, period=period)
+        content = statistics_csv(
+            session, year=year, participant=participant, period=period, by_origin=by == "origin"
+        )
     name = "-".join(str(part) for part in ("kp-statistics", year, period, participant) if part)
     return Response(
         content,
