@@ -210,6 +210,7 @@ def test_certificate_view_shows_chain_fields_totals_and_steps() -> None:
         "parcels": 4,
         "seal_ref_hash": "0x" + "ab" * 32,
         "confirmation": json.loads(received.model_dump_json()),
+        "discrepancy": None,
         "rejection_reason": None,
         "withdrawal_reason": None,
         "steps": {"issued": json.loads(issued.model_dump_json())},
