@@ -21,6 +21,7 @@ from kpchain.api.limits import BodyLimitMiddleware
 from kpchain.api.metrics import Metrics, MetricsMiddleware
 from kpchain.api.routes import (
     certificates,
+    drafts,
     events,
     exchange,
     governance,
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.add_middleware(HstsMiddleware)
     for router in (
         certificates.router,
+        drafts.router,
         exchange.router,
         printing.router,
         participants.router,

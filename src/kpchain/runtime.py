@@ -34,6 +34,7 @@ from kpchain.governance.validators import ValidatorVoter
 from kpchain.indexer.indexer import Indexer
 from kpchain.service.authority import CALLS as AUTHORITY_CALLS
 from kpchain.service.authority import AuthorityService, index_time, renderer
+from kpchain.service.drafts import DraftService
 from kpchain.service.operations import Hosting, Renderer, Writer
 from kpchain.service.webhooks import WebhookDispatcher, WebhooksConfig
 from kpchain.signing.specs import SignersConfig
@@ -58,6 +59,7 @@ class Runtime:
     authority: AuthorityService
     owner: OwnerLock
     exchange: ExchangeService
+    drafts: DraftService
     webhooks: WebhookDispatcher | None = None
     governance: GovernanceService | None = None  # None: no governance contracts known
     validator_voter: ValidatorVoter | None = None  # set by KPCHAIN_NODE_ADMIN_URL
@@ -276,6 +278,7 @@ def _runtime(
         authority=authority,
         owner=owner,
         exchange=exchange,
+        drafts=DraftService(sessions=sessions, authority=authority, writer=writer),
         webhooks=webhooks,
         governance=governance,
         validator_voter=_validator_voter(settings, sessions, governance),

@@ -77,7 +77,10 @@ NETWORK = "kp-consortium"  # ape-config.yaml's name for the consortium network
 CONFIRMATIONS = 2  # the services' indexer depth on this Clique network
 PARTICIPANTS = ("BW", "AE", "ZA", "US")  # admitted by the seeding: the demo dozen takes 28 blocks
 TEST_ACCOUNT_0 = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"  # ape's TEST::0
-YEAR = datetime.now(UTC).year
+# The day this module's certificates are issued on, fixed once: a run that crosses midnight (or
+# New Year) still issues, numbers and counts them in one day and one year.
+TODAY = datetime.now(UTC).date()
+YEAR = TODAY.year
 DEPLOYER_PASSPHRASE = "consortium deployer"
 INDEXED_GOVERNANCE = (GOVERNOR_CONTRACT, SEATS_CONTRACT, VALIDATOR_SET_CONTRACT)
 
@@ -238,7 +241,9 @@ def issue_and_ship(bw: Authority, cert_no: str) -> None:
     """Issues `cert_no` (from BW to AE) and ships it at BW's service."""
     with bw.client() as client:
         issued = client.post(
-            "/v1/certificates", json=document(cert_no), headers={"Idempotency-Key": cert_no}
+            "/v1/certificates",
+            json=document(cert_no, issued_at=TODAY.isoformat()),
+            headers={"Idempotency-Key": cert_no},
         )
         assert issued.status_code == 201, issued.text
         shipped = client.post(

@@ -62,6 +62,7 @@ from kpchain.service.operations import (
     Intent,
     Renderer,
     Response,
+    RowHook,
     Writer,
     admin_actor,
     response_as,
@@ -127,9 +128,17 @@ class AuthorityService:
         document: CertificateDocument,
         *,
         idempotency_key: str | None,
+        on_record: RowHook | None = None,
     ) -> CertificateView:
-        """Signs `document` with the exporting participant's authority key and issues it."""
-        return self._issue(principal, [document], idempotency_key=idempotency_key, batch=False)[0]
+        """Signs `document` with the exporting participant's authority key and issues it.
+
+        Args:
+            on_record: writes rows that must exist exactly when the issue's operation does (an
+                approved draft's link to it), as `Writer.submit`'s.
+        """
+        return self._issue(
+            principal, [document], idempotency_key=idempotency_key, on_record=on_record, batch=False
+        )[0]
 
     def issue_batch(
         self,
@@ -137,9 +146,12 @@ class AuthorityService:
         documents: Sequence[CertificateDocument],
         *,
         idempotency_key: str | None,
+        on_record: RowHook | None = None,
     ) -> list[CertificateView]:
-        """Issues `documents` in one transaction; all or none."""
-        return self._issue(principal, documents, idempotency_key=idempotency_key, batch=True)
+        """Issues `documents` in one transaction; all or none (`on_record` as `issue`'s)."""
+        return self._issue(
+            principal, documents, idempotency_key=idempotency_key, on_record=on_record, batch=True
+        )
 
     def _issue(
         self,
@@ -147,8 +159,11 @@ class AuthorityService:
         documents: Sequence[CertificateDocument],
         *,
         idempotency_key: str | None,
+        on_record: RowHook | None,
         batch: bool,
     ) -> list[CertificateView]:
+        # `batch`: each date problem names its document's index ("0.issued_at"), as the
+        # validation of a batch body does.
         if not documents:
             raise InvalidRequestError(
                 "a batch needs at least one certificate", code=ErrorCode.BATCH_EMPTY
@@ -164,8 +179,7 @@ class AuthorityService:
             )
         actor = _acting_participant(principal)
         for document in documents:
-            _require_party(actor, document.exporting_participant, "exporting", document.cert_no)
-            _check_validity(document, self._max_validity_days)
+            self._check_issuable(actor, document)
         body = [document.model_dump(mode="json") for document in documents]
         retry = self._write.recorded(actor, idempotency_key)
         if not retry:  # a retry answers as the first did, whatever day it comes on
@@ -214,9 +228,33 @@ class AuthorityService:
             except IntegrityError:
                 # A concurrent issue of one of these numbers recorded its document first.
                 raise _already_exists(numbers[0]) from None
+            if on_record is not None:
+                on_record(session, operation)
 
         response = self._write.submit(intent, on_record=record_documents)
         return response_as(views.IssuedCertificates, response).certificates
+
+    def check_issuable(self, principal: Principal, document: CertificateDocument) -> None:
+        """Refuses `document` as `issue` would before signing anything (a draft is checked so
+        when it is saved, and again when it is issued): another participant's certificate, a
+        participant this service does not sign for, a validity longer than this service's, a
+        date of issue after today or older than `max_issue_age_days`, an expiry offset other
+        than the exporter's time zone's.
+
+        Raises:
+            PermissionDeniedError: participant_key_required, participant_mismatch,
+                participant_not_hosted.
+            InvalidRequestError: certificate_validity_too_long; invalid_document (each date
+                field's problem in `detail.errors`, as the issue's).
+        """
+        actor = _acting_participant(principal)
+        self._check_issuable(actor, document)
+        self._hosting.sender(actor)
+        self._check_dates([document], batch=False)
+
+    def _check_issuable(self, actor: str, document: CertificateDocument) -> None:
+        _require_party(actor, document.exporting_participant, "exporting", document.cert_no)
+        _check_validity(document, self._max_validity_days)
 
     def ship(
         self,

@@ -1,6 +1,6 @@
 """The service's own tables (migrations 0002_service, 0003_webhooks, 0005_dashboard_sessions,
-0006_exchange for the received documents); the index's tables are in `kpchain.indexer.tables`,
-the exchange's keys and outbox in `kpchain.exchange.tables`."""
+0006_exchange for the received documents, 0009_drafts); the index's tables are in
+`kpchain.indexer.tables`, the exchange's keys and outbox in `kpchain.exchange.tables`."""
 
 from __future__ import annotations
 
@@ -128,3 +128,34 @@ class DashboardSession(Base):
     key_id: Mapped[str] = mapped_column(String(16), index=True)
     created_at: Mapped[int] = mapped_column(BigInteger)
     last_seen_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class Draft(Base):
+    """A certificate prepared by one key of the exporting participant and issued once another
+    officer's key approves it (maker-checker, `kpchain.service.drafts`).
+
+    Status: ``awaiting_approval`` (saved, waiting for an officer), ``returned`` (an officer sent
+    it back with a comment; its author corrects it), ``issuing`` (approved: `operation_id` is the
+    issue, not yet finished) and ``issued`` (that issue is done). An issue that fails leaves the
+    draft awaiting approval again, with the error in `approval_error`. `history` lists every
+    step (created, edited, returned, approved, approval failed) with the key's id and label and
+    when; the columns hold what the rules read (who created it, who edited it, who approved it).
+    """
+
+    __tablename__ = "drafts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    participant: Mapped[str] = mapped_column(String(2), index=True)
+    status: Mapped[str] = mapped_column(String(24), index=True)
+    cert_no: Mapped[str] = mapped_column(String(32), index=True)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(Integer)  # 1 when created, one more at every edit
+    created_by: Mapped[str] = mapped_column(String(16))  # the API key's id
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    editors: Mapped[list[str]] = mapped_column(JSON)  # ids of every key that created or edited it
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    return_comment: Mapped[str | None] = mapped_column(Text)
+    approved_by: Mapped[str | None] = mapped_column(String(16))
+    operation_id: Mapped[int | None] = mapped_column(Integer)
+    approval_error: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    history: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
