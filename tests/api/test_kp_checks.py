@@ -270,3 +270,64 @@ def test_issue_is_refused_when_the_document_names_another_expiry_offset(
     assert error_fields(error) == {"expiry_utc_offset"}
     assert "+04:00" in error["detail"]["errors"][0]["message"]
     assert accepted.status_code == 201, accepted.text
+
+
+# --- a late receipt: within the grace period, dated by the expiry ------------------------------
+
+
+def test_late_receipt_is_refused_by_the_service_before_any_transaction_as_the_registry_would(
+    service: Service,
+) -> None:
+    cert_no = "BW-2026-K00051"
+    issued = service.issue(cert_no, days=1)
+    expires_on = datetime.fromisoformat(issued["expires_at"]).date()
+    _step(service, cert_no, "ship", "BW")
+    service.chain.rpc("evm_increaseTime", 3 * 86_400)  # expired, within the 30 days' grace
+    service.chain.rpc("evm_mine")
+    caught_up(service)
+    path = f"/v1/certificates/{cert_no}/receive"
+    before = nonce(service, "AE")
+
+    after_expiry = service.post(
+        path, "AE", todays_receipt(received_at=(expires_on + timedelta(days=1)).isoformat())
+    )
+
+    error = assert_error(after_expiry, 409, "certificate_expired")
+    assert error["detail"] == {
+        "error": "CertificateExpired",
+        "cert_no": cert_no,
+        "expires_at": expires_on.isoformat(),
+        "received_at": (expires_on + timedelta(days=1)).isoformat(),
+        "grace_period_days": 30,
+    }
+    assert "arrived by the expiry date" in error["message"]
+    assert nonce(service, "AE") == before  # the service's check, not a reverted transaction
+
+    # Past the grace period even a shipment received by the expiry date is refused.
+    service.chain.rpc("evm_increaseTime", 30 * 86_400)
+    service.chain.rpc("evm_mine")
+    caught_up(service)
+    too_late = service.post(path, "AE", todays_receipt(received_at=expires_on.isoformat()))
+
+    error = assert_error(too_late, 409, "certificate_expired")
+    assert "grace period of 30 days" in error["message"]
+    assert nonce(service, "AE") == before
+    assert _get(service, f"/v1/certificates/{cert_no}", "AE")["status"] == "expired"
+
+
+# --- drafts are checked against the dates as an issue is ---------------------------------------
+
+
+def test_draft_dated_after_today_or_with_another_expiry_offset_is_refused_at_its_field(
+    service: Service,
+) -> None:
+    tomorrow = (datetime.now(UTC).date() + timedelta(days=2)).isoformat()
+
+    future = service.post("/v1/drafts", "BW", document("BW-2026-K00061", issued_at=tomorrow))
+    zoned = service.post("/v1/drafts", "BW", document("BW-2026-K00062", expiry_utc_offset="+02:00"))
+
+    error = assert_error(future, 422, "invalid_document")
+    assert error_fields(error) == {"issued_at"}
+    assert error["detail"]["errors"][0]["type"] == "issue_date_in_future"
+    error = assert_error(zoned, 422, "invalid_document")  # BW's expiries are UTC's here
+    assert error_fields(error) == {"expiry_utc_offset"}

@@ -20,8 +20,10 @@ from web3.contract.contract import ContractFunction
 
 from kpchain.certificates import dates
 from kpchain.certificates.conversions import (
+    SECONDS_PER_DAY,
     confirmation_to_contract,
     date_from_seconds,
+    expiry_date,
     new_salt,
     rejection_reason_code,
     seal_ref_hash,
@@ -286,6 +288,17 @@ class AuthorityService:
                 with self._sessions() as session:
                     row = queries.certificate_parties(session, cert_no) or row
             _check_received_at(row, request.received_at, now=self._now())
+            # Expiry as the registry judges it, by block time: the last block's (later blocks
+            # are later still), not this host's clock, so that only what the registry would
+            # revert is refused here. It reads its grace period only then, and so does this.
+            chain_now = self._indexer.head_time
+            if (
+                row.shipped_time is not None
+                and chain_now is not None
+                and chain_now > row.expires_at
+            ):
+                grace = self._registry.receipt_grace_period()
+                _check_late_receipt(row, request.received_at, now=chain_now, grace_period=grace)
 
         return self._lifecycle(
             principal, cert_no, "receive", "importing", request, idempotency_key, check=check
@@ -812,6 +825,45 @@ def _check_received_at(row: Any, received_at: date, *, now: int) -> None:
                 "received_at": received_at.isoformat(),
                 "today": today.isoformat(),
             },
+        )
+
+
+def _check_late_receipt(row: Any, received_at: date, *, now: int, grace_period: int) -> None:
+    """A shipment whose certificate expired (`now`, block time, past its `expires_at`) may still be
+    confirmed within the registry's grace period after the expiry, when it arrived by then: the
+    receipt date on or before the expiry date. Refused otherwise with the registry's own error
+    (409 certificate_expired, detail.error CertificateExpired), before any gas is spent.
+
+    The registry compares the receipt date's 00:00 UTC with the expiry instant, which for an
+    exporter west of UTC also lets the next UTC date through; this checks the rule as the KP
+    states it, by the expiry date.
+    """
+    cert_no = row.cert_no
+    expires_on = expiry_date(row.expires_at)
+    deadline = row.expires_at + grace_period
+    detail = {
+        "error": "CertificateExpired",
+        "cert_no": cert_no,
+        "expires_at": expires_on.isoformat(),
+        "received_at": received_at.isoformat(),
+        "grace_period_days": grace_period // SECONDS_PER_DAY,
+    }
+    if received_at > expires_on:
+        raise ConflictError(
+            f"{cert_no} expired on {expires_on.isoformat()} and the shipment is dated as "
+            f"received on {received_at.isoformat()}, after its expiry: only a shipment that "
+            "arrived by the expiry date may be confirmed late; reject it instead (reason: "
+            "certificate expired)",
+            code=ErrorCode.CERTIFICATE_EXPIRED,
+            detail=detail,
+        )
+    if now > deadline:
+        raise ConflictError(
+            f"{cert_no} expired on {expires_on.isoformat()}, and the grace period of "
+            f"{grace_period // SECONDS_PER_DAY} days to confirm a shipment received by then is "
+            "over: reject it instead (reason: certificate expired)",
+            code=ErrorCode.CERTIFICATE_EXPIRED,
+            detail=detail,
         )
 
 
