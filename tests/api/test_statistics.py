@@ -146,8 +146,35 @@ def workload(
 
 
 def _run(service: Service, certificates: list[Issued]) -> None:
-    """Issues, ships, cancels and rejects on the chain's first day (START), then confirms each
-    receipt in date order with the chain's clock moved to the receipt's day."""
+    """Plays the year in date order with the chain's clock moved to noon of each day: on its
+    day of issue each certificate is issued (a batch per exporter and day), then shipped,
+    cancelled or rejected; each receipt is confirmed on its day. The registry takes no date of
+    issue that has not begun yet, and a receipt is dated from its shipping day."""
+    days: dict[date, list[Issued]] = defaultdict(list)
+    for item in certificates:
+        days[item.issued_at].append(item)
+    receipts: dict[date, list[Issued]] = defaultdict(list)
+    for item in certificates:
+        if item.received_at is not None:
+            receipts[item.received_at].append(item)
+    for day in sorted(days.keys() | receipts.keys()):
+        noon = datetime(*day.timetuple()[:3], 12, tzinfo=UTC)
+        if noon.timestamp() > service.chain.now():
+            service.chain.rpc("evm_mine", int(noon.timestamp()))
+        _issue_and_move(service, days.get(day, []))
+        for item in receipts.get(day, []):
+            receipt = {
+                "parcels": sum(line["parcels"] for line in item.document["lines"]),
+                "carats": "1.00",  # what arrived is the importer's to say; statistics use the
+                "received_at": day.isoformat(),  # document's figures
+            }
+            cert_no = item.document["cert_no"]
+            importing = item.document["importing_participant"]
+            response = service.post(f"/v1/certificates/{cert_no}/receive", importing, receipt)
+            assert response.status_code == 200, response.text
+
+
+def _issue_and_move(service: Service, certificates: list[Issued]) -> None:
     by_exporter: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for item in certificates:
         by_exporter[item.document["exporting_participant"]].append(item.document)
@@ -168,20 +195,6 @@ def _run(service: Service, certificates: list[Issued]) -> None:
         for step, code, body in steps:
             response = service.post(f"/v1/certificates/{cert_no}/{step}", code, body)
             assert response.status_code == 200, response.text
-    received = [item for item in certificates if item.received_at is not None]
-    for item in sorted(received, key=lambda item: item.received_at or START.date()):
-        assert item.received_at is not None
-        noon = datetime(*item.received_at.timetuple()[:3], 12, tzinfo=UTC)
-        if noon.timestamp() > service.chain.now():
-            service.chain.rpc("evm_mine", int(noon.timestamp()))
-        receipt = {
-            "parcels": sum(line["parcels"] for line in item.document["lines"]),
-            "carats": "1.00",  # what arrived is the importer's to say; statistics use the
-            "received_at": item.received_at.isoformat(),  # document's figures
-        }
-        cert_no, importing = item.document["cert_no"], item.document["importing_participant"]
-        response = service.post(f"/v1/certificates/{cert_no}/receive", importing, receipt)
-        assert response.status_code == 200, response.text
 
 
 # --- what the documents say ------------------------------------------------------------------
