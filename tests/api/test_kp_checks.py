@@ -331,3 +331,19 @@ def test_draft_dated_after_today_or_with_another_expiry_offset_is_refused_at_its
     assert error["detail"]["errors"][0]["type"] == "issue_date_in_future"
     error = assert_error(zoned, 422, "invalid_document")  # BW's expiries are UTC's here
     assert error_fields(error) == {"expiry_utc_offset"}
+
+
+def test_mirror_report_is_in_the_openapi_with_its_errors(service: Service) -> None:
+    spec = service.client.get("/openapi.json").json()
+
+    for path in ("/v1/statistics/mirror", "/v1/statistics/mirror.csv"):
+        operation = spec["paths"][path]["get"]
+        assert {"200", "401", "403", "422"} <= set(operation["responses"]), path
+        assert {p["name"] for p in operation["parameters"]} >= {"year", "period"}
+    json_answer = spec["paths"]["/v1/statistics/mirror"]["get"]["responses"]["200"]
+    schema = json_answer["content"]["application/json"]["schema"]
+    assert schema == {"$ref": "#/components/schemas/MirrorReport"}
+    assert (
+        "text/csv"
+        in spec["paths"]["/v1/statistics/mirror.csv"]["get"]["responses"]["200"]["content"]
+    )
