@@ -40,3 +40,36 @@ def test_settings_read_prefixed_environment_and_hide_passphrase(
     assert "s3cret" not in repr(settings)
     assert settings.development is True
     assert get_settings() is settings  # cached until cache_clear()
+
+
+@pytest.mark.usefixtures("clean_settings")
+def test_settings_read_the_issue_age_limit_and_the_participants_time_zones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert (Settings().max_issue_age_days, Settings().time_zones) == (30, {})
+    monkeypatch.setenv("KPCHAIN_MAX_ISSUE_AGE_DAYS", "7")
+    monkeypatch.setenv("KPCHAIN_TIME_ZONES", '{"BW": "Africa/Gaborone", "RU": "Europe/Moscow"}')
+
+    settings = Settings()
+
+    assert settings.max_issue_age_days == 7
+    assert settings.time_zones == {"BW": "Africa/Gaborone", "RU": "Europe/Moscow"}
+
+
+@pytest.mark.parametrize(
+    ("zones", "message"),
+    [
+        ('{"bw": "Africa/Gaborone"}', "not a participant code"),
+        ('{"BW": "Africa/Nowhere"}', "not an IANA time zone"),
+        ('{"BW": "posixrules"}', "not an IANA time zone"),
+        ('{"KI": "Pacific/Kiritimati"}', r"-10:00 to \+13:59"),  # +14:00
+    ],
+)
+@pytest.mark.usefixtures("clean_settings")
+def test_settings_refuse_a_time_zone_that_names_no_participant_zone_or_offset_out_of_range(
+    monkeypatch: pytest.MonkeyPatch, zones: str, message: str
+) -> None:
+    monkeypatch.setenv("KPCHAIN_TIME_ZONES", zones)
+
+    with pytest.raises(ValueError, match=message):
+        Settings()

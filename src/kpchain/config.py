@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, available_timezones
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -60,6 +63,15 @@ class Settings(BaseSettings):
         max_validity_days: the most calendar days (issue and expiry day included) a certificate
             this service issues may be valid on; unset, only the registry's `maxValidity`
             applies, which stays the hard rule: this may only be stricter.
+        max_issue_age_days: the most days before today (UTC) a certificate this service issues
+            may be dated (`issued_at`): a KP certificate is issued for a shipment about to
+            leave, and an older date is a mistake or a back-dated certificate. Replaying a past
+            year (the benchmarks) sets it high.
+        time_zones: the time zone of each hosted participant whose certificates expire at the
+            end of a day other than UTC's, by code (IANA names: ``{"BW": "Africa/Gaborone"}``;
+            `KPCHAIN_TIME_ZONES` as JSON); the others are UTC. A document then carries its
+            zone's UTC offset on the expiry day (`expiry_utc_offset`), so that every party
+            recomputes the same `expiresAt`.
         max_body_bytes: the largest request body the service reads (API and dashboard forms);
             a larger one is refused with 413 before it is parsed.
         max_batch_body_bytes: the same for `POST /v1/certificates/batch`, sized for its 100
@@ -112,6 +124,8 @@ class Settings(BaseSettings):
     overdue_days: int = Field(default=30, ge=1)
     outlier_factor: float = Field(default=3.0, gt=1)
     max_validity_days: int | None = Field(default=None, ge=1)
+    max_issue_age_days: int = Field(default=30, ge=0)
+    time_zones: dict[str, str] = Field(default_factory=dict)
     max_body_bytes: int = Field(default=2**20, ge=1024)
     max_batch_body_bytes: int = Field(default=4 * 2**20, ge=1024)
     metrics_key: SecretStr | None = None
@@ -125,6 +139,13 @@ class Settings(BaseSettings):
     max_envelope_bytes: int = Field(default=256 * 2**10, ge=1024)
     cjk_font: str = ""
 
+    @field_validator("time_zones")
+    @classmethod
+    def _check_time_zones(cls, value: dict[str, str]) -> dict[str, str]:
+        for code, name in value.items():
+            check_time_zone(code, name)
+        return value
+
     @property
     def base_url(self) -> str:
         """Where people reach this service, without a trailing slash."""
@@ -134,6 +155,48 @@ class Settings(BaseSettings):
     def deployment_path(self) -> Path:
         """The deployments file this service reads its contract from."""
         return self.deployment_file or self.deployments_dir / f"{self.network}.json"
+
+
+_CODE = re.compile(r"[A-Z]{2}")
+# The offsets a document's expiry may have (kpchain.certificates.fields.UtcOffset), in seconds.
+_OFFSETS = range(-10 * 3600, 14 * 3600)
+
+
+@cache
+def _zone_names() -> frozenset[str]:
+    # IANA's Area/Location names and UTC: not the database's other files ("localtime",
+    # "posixrules", "posix/…"), which name no zone or a copy of one.
+    return frozenset(
+        name
+        for name in available_timezones()
+        if name == "UTC" or ("/" in name and not name.startswith(("posix/", "right/")))
+    )
+
+
+def check_time_zone(code: str, name: str) -> ZoneInfo:
+    """The zone named `name` for participant `code`, as `Settings.time_zones` takes it.
+
+    Raises:
+        ValueError: `code` is not a participant code, `name` is not an IANA time zone, or its
+            UTC offset this year leaves -10:00 to +13:59 (the expiry offsets documents take).
+    """
+    if not _CODE.fullmatch(code):
+        raise ValueError(f"time_zones: {code!r} is not a participant code such as BW")
+    if name not in _zone_names():
+        raise ValueError(
+            f"time_zones: {name!r} (for {code}) is not an IANA time zone name such as "
+            '"Africa/Gaborone" or "UTC"'
+        )
+    zone = ZoneInfo(name)
+    year = datetime.now().year
+    for month in (1, 7):
+        offset = datetime(year, month, 1, tzinfo=zone).utcoffset() or timedelta()
+        if int(offset.total_seconds()) not in _OFFSETS:
+            raise ValueError(
+                f"time_zones: {name} (for {code}) is {offset} from UTC; a certificate's expiry "
+                "is kept at offsets from -10:00 to +13:59"
+            )
+    return zone
 
 
 @cache

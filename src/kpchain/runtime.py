@@ -249,6 +249,8 @@ def _runtime(
         writer=writer,
         chain_id=settings.chain_id,
         max_validity_days=settings.max_validity_days,
+        max_issue_age_days=settings.max_issue_age_days,
+        time_zones=settings.time_zones,
     )
     governance = None
     if contracts is not None:

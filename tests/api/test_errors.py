@@ -123,13 +123,18 @@ def test_receipt_conflicts_when_certificate_has_expired(service: Service) -> Non
     service.chain.rpc("evm_increaseTime", 3 * DAY)
     service.chain.rpc("evm_mine")
     assert chain_status(service, "BW-2026-000020") == CertificateStatus.EXPIRED
+    # The view follows the chain's clock (here ahead of the host's) once the index has the block
+    # that moved it; so do the dates a receipt may carry.
+    caught_up(service)
 
-    late = service.post("/v1/certificates/BW-2026-000020/receive", "AE", todays_receipt())
+    # Received after the expiry date (the chain's today): past the grace period's rule, which
+    # lets only a shipment received by its expiry date be confirmed late.
+    chains_today = datetime.fromtimestamp(service.chain.now(), UTC).date().isoformat()
+    late = service.post(
+        "/v1/certificates/BW-2026-000020/receive", "AE", todays_receipt(received_at=chains_today)
+    )
     error = assert_error(late, 409, "certificate_expired")
     assert error["detail"]["error"] == "CertificateExpired"
-    # The view follows the chain's clock (here ahead of the host's) once the index has the block
-    # that moved it.
-    caught_up(service)
     view = _get(service, "/v1/certificates/BW-2026-000020", "AE").json()
     assert view["status"] == "expired"
     listed = service.client.get(

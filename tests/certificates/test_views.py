@@ -20,6 +20,7 @@ from kpchain.certificates.views import (
     CertificateDocumentView,
     CertificateView,
     ConfirmationView,
+    DiscrepancyView,
     LineView,
     ParticipantView,
     StepView,
@@ -210,6 +211,7 @@ def test_certificate_view_shows_chain_fields_totals_and_steps() -> None:
         "parcels": 4,
         "seal_ref_hash": "0x" + "ab" * 32,
         "confirmation": json.loads(received.model_dump_json()),
+        "discrepancy": None,
         "rejection_reason": None,
         "withdrawal_reason": None,
         "steps": {"issued": json.loads(issued.model_dump_json())},
@@ -371,3 +373,21 @@ def test_participant_view_rejects_naming_field_when_invalid() -> None:
         )
 
     assert [error["loc"] for error in caught.value.errors()] == [("code",), ("status",)]
+
+
+def test_discrepancy_view_states_both_figures_and_the_differences_only_when_they_differ() -> None:
+    certified = (3, Decimal("1234.56"))
+
+    short = DiscrepancyView.of(certified=certified, confirmed=(2, Decimal("1200.00")))
+
+    assert DiscrepancyView.of(certified=certified, confirmed=certified) is None
+    assert short is not None
+    assert short.model_dump(mode="json") == {
+        "certified": {"parcels": 3, "carats": "1234.56"},
+        "confirmed": {"parcels": 2, "carats": "1200.00"},
+        "parcels_difference": -1,
+        "carats_difference": "-34.56",
+    }
+    heavier = DiscrepancyView.of(certified=certified, confirmed=(3, Decimal("1234.57")))
+    assert heavier is not None
+    assert heavier.model_dump(mode="json")["carats_difference"] == "0.01"

@@ -110,6 +110,7 @@ def test_sync_indexes_every_column_when_certificate_issued_shipped_received(
             "received_carats_hundredths": 133_400,
             "received_at": received_at,
             "confirmation_hash": _hex(keccak(text="AE confirmation 1")),
+            "discrepancy": True,  # 1334.00 carats confirmed, 1334.56 certified
             "rejected_block": None,
             "rejected_tx": None,
             "rejected_time": None,

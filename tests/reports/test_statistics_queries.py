@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from kpchain.certificates.conversions import expiry_seconds, issued_at_seconds
 from kpchain.indexer.tables import Certificate, CertificateLine, Participant
+from kpchain.reports.mirror import mirror, mirror_csv
 from kpchain.reports.statistics import statistics
 from kpchain.store import create_engine, migrate, session_factory
 
@@ -144,6 +145,64 @@ def test_statistics_count_certificate_once_per_hs_code_when_two_of_its_lines_sha
     assert report["totals"]["exports"]["by_hs_code"]["7102.31"]["certificates"] == 2
 
 
+def _insert(
+    session: Session, certificates: list[tuple[dict[str, Any], list[dict[str, Any]]]]
+) -> None:
+    session.execute(
+        insert(Participant),
+        [
+            {
+                "code": code,
+                "status": "active",
+                "admin": ADDRESS,
+                "origin_restricted": False,
+                "admitted_block": 1,
+                "admitted_time": 0,
+            }
+            for code in ("AE", "BW")
+        ],
+    )
+    session.execute(insert(Certificate), [row for row, _ in certificates])
+    session.execute(insert(CertificateLine), [line for _, lines in certificates for line in lines])
+    session.commit()
+
+
+def test_statistics_count_an_export_only_when_shipped_or_received(session: Session) -> None:
+    issued = date(2023, 6, 1)
+    fates = {
+        "BW-2023-000001": ("issued", 1),
+        "BW-2023-000002": ("shipped", 10),
+        "BW-2023-000003": ("received", 100),
+        "BW-2023-000004": ("rejected", 1_000),
+        "BW-2023-000005": ("cancelled", 10_000),
+    }
+    certificates = [
+        _certificate(
+            cert_no,
+            "AE",
+            status,
+            [(710231, hundredths, hundredths)],
+            issued=issued,
+            received=date(2023, 6, 9) if status == "received" else None,
+        )
+        for cert_no, (status, hundredths) in fates.items()
+    ]
+    # Withdrawn in transit: shipped, then cancelled with a reason (ShipmentWithdrawn).
+    withdrawn, lines = _certificate(
+        "BW-2023-000006", "AE", "cancelled", [(710231, 100_000, 100_000)], issued=issued
+    )
+    withdrawn.update(shipped_time=issued_at_seconds(issued), withdrawal_reason="returned")
+    _insert(session, [*certificates, (withdrawn, lines)])
+
+    report = statistics(session, year=2023)
+
+    rows = {row["code"]: row for row in report["participants"]}
+    exports, imports = rows["BW"]["exports"], rows["AE"]["imports"]
+    assert (exports["carats"], exports["certificates"]) == ("1.10", 2)  # shipped + received
+    assert exports["by_hs_code"]["7102.31"]["certificates"] == 2
+    assert (imports["carats"], imports["certificates"]) == ("1.00", 1)  # received only
+
+
 def test_statistics_by_origin_count_each_lines_origin_when_lines_differ_in_origin(
     session: Session,
 ) -> None:
@@ -209,3 +268,65 @@ def test_statistics_by_origin_count_each_lines_origin_when_lines_differ_in_origi
             assert {**row[flow], "by_origin": rows[row["code"]][flow]["by_origin"]} == rows[
                 row["code"]
             ][flow]
+
+
+def test_mirror_sets_exports_by_issue_date_beside_imports_by_receipt_date_pair_by_pair(
+    session: Session,
+) -> None:
+    june = date(2023, 6, 1)
+
+    def received(cert_no: str, issued: date, on: date, confirmed: int) -> Any:
+        row, lines = _certificate(
+            cert_no, "AE", "received", [(710231, 10_000, 1_000)], issued=issued, received=on
+        )
+        row.update(received_parcels=1, received_carats_hundredths=confirmed)
+        return row, lines
+
+    _insert(
+        session,
+        [
+            # Issued in December 2022, received in January 2023: an import of 2023 only.
+            received("BW-2022-000001", date(2022, 12, 20), date(2023, 1, 5), 9_900),
+            received("BW-2023-000001", date(2023, 3, 1), date(2023, 3, 9), 10_000),
+            # Issued in December 2023, received in January 2024: an export of 2023 only.
+            received("BW-2023-000002", date(2023, 12, 28), date(2024, 1, 3), 10_000),
+            _certificate("BW-2023-000003", "EU", "shipped", [(710231, 50, 5)], issued=june),
+            _certificate("BW-2023-000004", "AE", "rejected", [(710231, 7, 7)], issued=june),
+            _certificate("BW-2023-000005", "AE", "issued", [(710231, 7, 7)], issued=june),
+        ],
+    )  # fmt: skip
+
+    report = mirror(session, year=2023)
+
+    assert (report["from"], report["to"]) == ("2023-01-01", "2023-12-31")
+    assert report["pairs"] == [
+        {
+            "exporting": "BW",
+            "importing": "AE",
+            "exports": {"carats": "200.00", "value_usd": "20.00", "certificates": 2},
+            "imports": {
+                "carats": "200.00",
+                "value_usd": "20.00",
+                "certificates": 2,
+                "confirmed_carats": "199.00",
+            },
+            "difference": {"carats": "0.00", "value_usd": "0.00", "certificates": 0},
+        },
+        {
+            "exporting": "BW",
+            "importing": "EU",
+            "exports": {"carats": "0.50", "value_usd": "0.05", "certificates": 1},
+            "imports": {
+                "carats": "0.00",
+                "value_usd": "0.00",
+                "certificates": 0,
+                "confirmed_carats": "0.00",
+            },
+            "difference": {"carats": "0.50", "value_usd": "0.05", "certificates": 1},
+        },
+    ]
+    q1 = mirror(session, year=2023, period="Q1")["pairs"]
+    assert [(p["exports"]["certificates"], p["imports"]["certificates"]) for p in q1] == [(1, 2)]
+    csv_text = mirror_csv(session, year=2023)
+    assert csv_text.splitlines()[0].startswith("year,period,from,to,exporting,importing,")
+    assert csv_text.splitlines()[2].split(",")[4:6] == ["BW", "EU"]

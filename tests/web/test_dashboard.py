@@ -167,6 +167,29 @@ def test_officer_confirms_inbound_shipment_and_a_double_submit_acts_once(
     assert _status(web, cert_no) == "received"
 
 
+def test_receipt_differing_from_the_certificate_shows_as_a_discrepancy_to_both_parties(
+    web: Service, visitor: TestClient
+) -> None:
+    cert_no = "BW-2026-WEB-SHORT"
+    form = officer_form(web, visitor, cert_no, "receive")
+
+    confirmed = _confirm(visitor, cert_no, form, parcels="2", carats="1200.00")
+
+    assert confirmed.status_code == 303
+    notice = visitor.get(confirmed.headers["location"]).text
+    assert "Recorded as a discrepancy: the certificate states 3 parcels, 1234.56 carats." in notice
+    exporter = TestClient(web.client.app, follow_redirects=False)
+    log_in(exporter, web.keys["BW"]["officer"])
+    for client in (visitor, exporter):  # the importer, then the exporter
+        page = client.get("/dashboard").text
+        section = page[page.index('id="discrepancies"') : page.index('id="statistics"')]
+        assert f">{cert_no}</a>" in section
+        assert "-34.56" in section
+        certificate = client.get(f"/dashboard/certificates/{cert_no}").text
+        assert "Discrepancy on receipt" in certificate
+        assert "confirmed 2 parcels, 1200.00 carats" in certificate
+
+
 def test_confirm_of_a_received_certificate_answers_409_page(
     web: Service, visitor: TestClient
 ) -> None:

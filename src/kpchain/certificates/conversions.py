@@ -2,8 +2,10 @@
 
 - carats "1234.56" <-> uint64 hundredths 123456; value_usd "456789.00" <-> uint64 US cents;
 - hs_code "7102.31" <-> 710231;
-- issued_at -> Unix seconds of 00:00:00 UTC that day, expires_at -> 23:59:59 UTC that day (a
-  certificate is valid through its expiry date), and back to the UTC date;
+- issued_at -> Unix seconds of 00:00:00 UTC that day, and back to the UTC date; expires_at ->
+  23:59:59 that day in the exporting participant's time zone (a certificate is valid through its
+  expiry date), at the document's `expiry_utc_offset` (UTC without one), and back to the date by
+  `expiry_date`, which needs no offset (see there);
 - origin "BW" <-> b"BW", "MIXED" <-> 0x0000 (then provenance names an ISO code; else 0x0000);
   a line's own origin likewise, and a line that states none <-> all three origin fields zero;
 - exporter/importer -> keccak256(salt || canonical JSON of the party): the chain never sees an
@@ -31,7 +33,17 @@ from eth_utils.crypto import keccak
 from pydantic import ValidationError
 
 from kpchain.certificates.document import CertificateDocument, CertificateLine, Party
-from kpchain.certificates.fields import CENT, EPOCH, MAX_AMOUNT, UINT64_MAX, format_amount
+from kpchain.certificates.fields import (
+    CENT,
+    EPOCH,
+    MAX_AMOUNT,
+    MAX_UTC_OFFSET,
+    MIN_UTC_OFFSET,
+    UINT64_MAX,
+    format_amount,
+    utc_offset_seconds,
+    utc_offset_text,
+)
 from kpchain.certificates.typed_data import HS_CODES, ZERO32, ZERO_CODE, Certificate, Line
 from kpchain.contracts.encoding import (
     cert_no_text,
@@ -173,14 +185,48 @@ def issued_at_seconds(day: date) -> int:
     return (day - EPOCH).days * SECONDS_PER_DAY
 
 
-def expiry_seconds(day: date) -> int:
-    """Unix seconds of 23:59:59 UTC on `day`: the chain's `expiresAt`. A certificate is valid
-    through its expiry date; the contract reads it as expired once block time passes this.
+def expiry_seconds(day: date, utc_offset: str | None = None) -> int:
+    """Unix seconds of 23:59:59 on `day` at `utc_offset` ("+02:00"; None: UTC): the chain's
+    `expiresAt`. A certificate is valid through its expiry date in the exporting participant's
+    time zone; the contract reads it as expired once block time passes this.
 
     Raises:
-        DocumentInvalidError: `day` is a datetime, or before 1970-01-01.
+        DocumentInvalidError: `day` is a datetime, or before 1970-01-01, or `utc_offset` is not
+            an offset from -10:00 to +13:59.
     """
-    return issued_at_seconds(day) + SECONDS_PER_DAY - 1
+    offset = 0
+    if utc_offset is not None:
+        try:
+            offset = utc_offset_seconds(utc_offset)
+        except ValueError as error:
+            raise DocumentInvalidError(str(error), detail={"utc_offset": utc_offset}) from None
+    return issued_at_seconds(day) + SECONDS_PER_DAY - 1 - offset
+
+
+# The end of a day at any offset from -10:00 to +13:59 falls between 10:00 that day and 09:59
+# the next (UTC): ten hours back, it is in that day whatever the offset.
+_EXPIRY_SHIFT = -MIN_UTC_OFFSET
+
+
+def expiry_date(seconds: int) -> date:
+    """The expiry date of the chain's `expiresAt` (inverse of `expiry_seconds` at every offset
+    it takes): the UTC date ten hours earlier. So anyone who reads the chain knows a
+    certificate's expiry date without knowing the exporter's time zone.
+
+    Raises:
+        DocumentInvalidError: `seconds` is negative or past the year 9999.
+    """
+    # The first ten hours of 1970 stay on 1970-01-01: no document expires then.
+    return date_from_seconds(seconds - _EXPIRY_SHIFT if seconds >= _EXPIRY_SHIFT else seconds)
+
+
+def expiry_utc_offset(seconds: int) -> str | None:
+    """The UTC offset `expiry_seconds` made `seconds` with ("+02:00"; None for UTC), or None
+    when `seconds` is not the end of a day at a whole-minute offset the documents take."""
+    offset = issued_at_seconds(expiry_date(seconds)) + SECONDS_PER_DAY - 1 - seconds
+    if offset == 0 or offset % 60 or not MIN_UTC_OFFSET <= offset <= MAX_UTC_OFFSET:
+        return None
+    return utc_offset_text(offset)
 
 
 def date_from_seconds(seconds: int) -> date:
@@ -355,7 +401,7 @@ def to_contract(
         importerHash=party_hash(document.importer, importer_salt),
         lines=tuple(line_to_contract(line) for line in document.lines),
         issuedAt=issued_at_seconds(document.issued_at),
-        expiresAt=expiry_seconds(document.expires_at),
+        expiresAt=expiry_seconds(document.expires_at, document.expiry_utc_offset),
         issuingAuthority=document.issuing_authority,
         replaces=ZERO32 if document.replaces is None else cert_number(document.replaces),
     )
@@ -386,7 +432,7 @@ def document_from_contract(
     Raises:
         DocumentInvalidError: an identity or the zone name does not match its hash, or the
             certificate has values no valid document has (the contract accepts some, such as a
-            zero US$ value, an empty issuing authority or an expiry not at 23:59:59 UTC).
+            zero US$ value, an empty issuing authority or an expiry not at the end of a day).
     """
     if party_hash(exporter, exporter_salt) != cert.exporterHash:
         raise DocumentInvalidError("the exporter identity does not match exporterHash")
@@ -409,9 +455,10 @@ def document_from_contract(
         "importer": importer,
         "lines": [line_from_contract(line, line_zones or {}) for line in cert.lines],
         "issued_at": date_from_seconds(cert.issuedAt),
-        "expires_at": date_from_seconds(cert.expiresAt),
+        "expires_at": expiry_date(cert.expiresAt),
         "issuing_authority": cert.issuingAuthority,
         "replaces": None if cert.replaces == ZERO32 else cert_no_text(cert.replaces),
+        "expiry_utc_offset": expiry_utc_offset(cert.expiresAt),
     }
     try:
         document = CertificateDocument.model_validate(fields)
@@ -428,7 +475,8 @@ def document_from_contract(
     # Catches what has no field of its own: times of day other than the document's.
     if to_contract(document, exporter_salt=exporter_salt, importer_salt=importer_salt) != cert:
         raise DocumentInvalidError(
-            "the certificate's issue or expiry time is not the start or end of a UTC day"
+            "the certificate's issue time is not the start of a UTC day, or its expiry time not "
+            "the end of a day at a UTC offset from -10:00 to +13:59"
         )
     return document
 

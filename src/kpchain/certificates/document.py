@@ -12,7 +12,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, NamedTuple, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from kpchain.certificates.fields import (
@@ -27,6 +33,7 @@ from kpchain.certificates.fields import (
     PartyAddress,
     PartyLicence,
     PartyName,
+    UtcOffset,
     ZoneName,
     omitted_if_none,
 )
@@ -153,7 +160,11 @@ class CertificateDocument(BaseModel):
         importer: the importer's identity.
         lines: 1 to MAX_LINES HS-code lines.
         issued_at: date of issue.
-        expires_at: date of expiry (valid through that day, UTC); after `issued_at`.
+        expires_at: date of expiry, after `issued_at`: valid through the end of that day in the
+            exporting participant's time zone (`expiry_utc_offset`).
+        expiry_utc_offset: the UTC offset of the exporting participant's time zone at the end
+            of the expiry day ("+02:00"), which the chain's `expiresAt` is computed with; None
+            (and left out of the JSON) for UTC, so documents from before it hash as they did.
         issuing_authority: name of the issuing authority.
         replaces: number of a cancelled certificate of the same exporter that this one replaces.
     """
@@ -173,6 +184,9 @@ class CertificateDocument(BaseModel):
     expires_at: IsoDate
     issuing_authority: IssuingAuthority
     replaces: CertNo | None = None
+    # Left out of the JSON when None: a document in UTC (stored, delivered to the importer,
+    # shown, hashed) is the same as before the field existed.
+    expiry_utc_offset: UtcOffset = omitted_if_none()
 
     @model_validator(mode="after")
     def _check_across_fields(self) -> Self:

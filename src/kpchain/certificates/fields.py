@@ -287,6 +287,61 @@ def _check_epoch(value: date) -> date:
 IsoDate = Annotated[date, BeforeValidator(_parse_date), AfterValidator(_check_epoch)]
 """A calendar date, "YYYY-MM-DD" in JSON, from 1970-01-01 (chain times are Unix seconds)."""
 
+# The UTC offsets an expiry may be given in: the date of an expiry instant is then readable from
+# the instant alone (`kpchain.certificates.conversions.expiry_date`), by anyone who reads the
+# chain. Every KP participant's zone is in it (Hawaii at -10:00 to New Zealand's summer +13:00).
+MIN_UTC_OFFSET = -10 * 3600
+MAX_UTC_OFFSET = 14 * 3600 - 60
+_UTC_OFFSET_TEXT = re.compile(r"([+-])([0-9]{2}):([0-9]{2})")
+
+
+def utc_offset_seconds(text: str) -> int:
+    """Seconds east of UTC of an offset written "+HH:MM" or "-HH:MM" ("-05:00" -> -18000).
+
+    Raises:
+        ValueError: not written so, or outside -10:00 to +13:59.
+    """
+    match = _UTC_OFFSET_TEXT.fullmatch(text)
+    if match is None or int(match[3]) >= 60:
+        raise ValueError(f'{text!r} is not a UTC offset such as "+02:00" or "-05:00"')
+    seconds = (int(match[2]) * 3600 + int(match[3]) * 60) * (-1 if match[1] == "-" else 1)
+    if not MIN_UTC_OFFSET <= seconds <= MAX_UTC_OFFSET:
+        raise ValueError(f"UTC offset {text} is outside -10:00 to +13:59")
+    return seconds
+
+
+def utc_offset_text(seconds: int) -> str:
+    """An offset in seconds east of UTC as "+HH:MM" (-18000 -> "-05:00"); the inverse of
+    `utc_offset_seconds`."""
+    sign = "-" if seconds < 0 else "+"
+    hours, minutes = divmod(abs(seconds) // 60, 60)
+    return f"{sign}{hours:02d}:{minutes:02d}"
+
+
+def _check_utc_offset(value: Any) -> Any:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise PydanticCustomError("utc_offset_format", 'must be a UTC offset such as "+02:00"')
+    try:
+        seconds = utc_offset_seconds(value)
+    except ValueError:
+        raise PydanticCustomError(
+            "utc_offset_format",
+            'must be a UTC offset from "-10:00" to "+13:59", such as "+02:00" or "-05:00"',
+        ) from None
+    # Written one way, so that equal offsets make equal documents ("+00:00" is none at all).
+    return None if seconds == 0 else utc_offset_text(seconds)
+
+
+UtcOffset = Annotated[
+    str | None,
+    BeforeValidator(_check_utc_offset),
+    Field(json_schema_extra={"pattern": r"^[+-][0-9]{2}:[0-9]{2}$", "examples": ["+02:00"]}),
+]
+"""The UTC offset of the end of a certificate's expiry day in the exporting participant's time
+zone, "+HH:MM" from -10:00 to +13:59; "+00:00" reads as none (UTC)."""
+
 ParticipantCode = Annotated[
     str,
     Field(strict=True, json_schema_extra={"pattern": PARTICIPANT_CODE_PATTERN, "examples": ["BW"]}),

@@ -13,11 +13,20 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+)
 
 from kpchain.certificates.conversions import (
     cents_to_usd,
     date_from_seconds,
+    expiry_date,
     hs_code_text,
     hundredths_to_carats,
     origin_text,
@@ -35,6 +44,7 @@ from kpchain.certificates.fields import (
     Parcels,
     ParticipantCode,
     TotalAmount,
+    format_amount,
     omitted_if_none,
 )
 from kpchain.certificates.typed_data import ZERO32, Certificate, Line
@@ -51,6 +61,13 @@ from kpchain.vocabulary import (
 )
 
 _VIEW_CONFIG = ConfigDict(extra="forbid", frozen=True)
+
+SignedAmount = Annotated[
+    Decimal,
+    PlainSerializer(format_amount, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "pattern": r"^-?[0-9]+\.[0-9]{2}$", "examples": ["-1.50"]}),
+]
+"""A difference of amounts: two decimals, either sign."""
 
 
 def certificate_status_label(status: CertificateStatus | int) -> CertificateStatusLabel:
@@ -180,6 +197,52 @@ class ConfirmationView(BaseModel):
         )
 
 
+class ReceiptFigures(BaseModel):
+    """Parcels and carats, as certified or as confirmed on receipt."""
+
+    model_config = _VIEW_CONFIG
+
+    parcels: int = Field(ge=0)
+    carats: TotalAmount
+
+
+class DiscrepancyView(BaseModel):
+    """A confirmation of receipt whose parcels or carats differ from the certificate's totals
+    (the KP's discrepancy on receipt), shown to both parties.
+
+    Attributes:
+        certified: the certificate's totals.
+        confirmed: what the importing authority confirmed.
+        parcels_difference: confirmed minus certified parcels.
+        carats_difference: confirmed minus certified carats.
+    """
+
+    model_config = _VIEW_CONFIG
+
+    certified: ReceiptFigures
+    confirmed: ReceiptFigures
+    parcels_difference: int
+    carats_difference: SignedAmount
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        certified: tuple[int, Decimal],
+        confirmed: tuple[int, Decimal],
+    ) -> DiscrepancyView | None:
+        """The discrepancy between the certified and confirmed (parcels, carats), or None when
+        they agree."""
+        if certified == confirmed:
+            return None
+        return cls(
+            certified=ReceiptFigures(parcels=certified[0], carats=certified[1]),
+            confirmed=ReceiptFigures(parcels=confirmed[0], carats=confirmed[1]),
+            parcels_difference=confirmed[0] - certified[0],
+            carats_difference=confirmed[1] - certified[1],
+        )
+
+
 class CertificateView(BaseModel):
     """A certificate as GET /v1/certificates/{cert_no} returns it: the document's fields as the
     chain has them (identities as their hashes), its status, totals and lifecycle steps.
@@ -197,6 +260,8 @@ class CertificateView(BaseModel):
         parcels: total parcels over the lines.
         seal_ref_hash: the seal reference hash recorded on shipping; None when none was given.
         confirmation: the confirmation of receipt, once received.
+        discrepancy: the certified and confirmed figures when the confirmation of receipt
+            differs from the certificate's totals in parcels or carats; None otherwise.
         rejection_reason: why the importing authority rejected it, once rejected.
         withdrawal_reason: why the exporting authority withdrew it in transit (its importer no
             longer Active), once withdrawn; its status is then "cancelled", and its `cancelled`
@@ -229,6 +294,7 @@ class CertificateView(BaseModel):
     parcels: int = Field(ge=0)
     seal_ref_hash: Hex32 | None = None
     confirmation: ConfirmationView | None = None
+    discrepancy: DiscrepancyView | None = None
     rejection_reason: RejectionReasonLabel | None = None
     withdrawal_reason: WithdrawalReasonLabel | None = None
     steps: dict[StepName, StepView] = Field(default_factory=dict)
@@ -271,6 +337,14 @@ class CertificateView(BaseModel):
         """
         lines = [LineView.from_contract(line, zone_names) for line in cert.lines]
         zone = _zone_text(cert.originZone, zone_names)
+        carats = sum((line.carats for line in lines), Decimal("0.00"))
+        parcels = sum(line.parcels for line in lines)
+        discrepancy = None
+        if confirmation is not None:
+            discrepancy = DiscrepancyView.of(
+                certified=(parcels, carats),
+                confirmed=(confirmation.parcels, confirmation.carats),
+            )
         label = status if isinstance(status, str) else certificate_status_label(status)
         return cls.model_validate(
             {
@@ -284,17 +358,18 @@ class CertificateView(BaseModel):
                 "importer_hash": cert.importerHash,
                 "lines": lines,
                 "issued_at": date_from_seconds(cert.issuedAt),
-                "expires_at": date_from_seconds(cert.expiresAt),
+                "expires_at": expiry_date(cert.expiresAt),
                 "issuing_authority": cert.issuingAuthority,
                 "replaces": None if cert.replaces == ZERO32 else cert_no_text(cert.replaces),
                 "status": label,
                 "doc_hash": doc_hash,
                 "signer": signer,
-                "carats": sum((line.carats for line in lines), Decimal("0.00")),
+                "carats": carats,
                 "value_usd": sum((line.value_usd for line in lines), Decimal("0.00")),
-                "parcels": sum(line.parcels for line in lines),
+                "parcels": parcels,
                 "seal_ref_hash": None if seal_ref_hash in (None, ZERO32) else seal_ref_hash,
                 "confirmation": confirmation,
+                "discrepancy": discrepancy,
                 "rejection_reason": (
                     None if rejection_reason is None else rejection_reason_label(rejection_reason)
                 ),

@@ -149,6 +149,11 @@ class Registry:
         """The longest validity, in seconds, the registry accepts now."""
         return int(call_node(lambda: self.contract.functions.maxValidity().call()))
 
+    def receipt_grace_period(self) -> int:
+        """How long, in seconds after its expiry, a shipment received by then may still be
+        confirmed (registry 1.3.0's `receiptGracePeriod`)."""
+        return int(call_node(lambda: self.contract.functions.receiptGracePeriod().call()))
+
     def certificate_status(self, cert_no: str) -> CertificateStatus:
         """The status the chain reports now (Expired derived by the contract)."""
         status = call_node(

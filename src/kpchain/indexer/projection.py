@@ -206,6 +206,7 @@ class _Certificates:
             changes["received_carats_hundredths"] = _int64(confirmation["carats"], cert_no)
             changes["received_at"] = int(confirmation["receivedAt"])
             changes["confirmation_hash"] = confirmation["confirmationHash"]
+            changes["discrepancy"] = receipt_differs(row, changes)
         elif event.name == "CertificateRejected":
             changes["rejection_reason"] = _label(RejectionReason, args["reason"])
         elif event.name == "ShipmentWithdrawn":
@@ -274,6 +275,16 @@ class _Certificates:
             )
         for rows in by_columns.values():
             session.execute(_UPDATE_CERTIFICATE, rows)
+
+
+def receipt_differs(certified: Row, confirmed: Row) -> bool:
+    """Whether a confirmation of receipt (`received_parcels`, `received_carats_hundredths`)
+    differs from the certificate's totals (`parcels`, `carats_hundredths`): the KP's
+    discrepancy on receipt, which the registry cannot see (it keeps no totals)."""
+    return bool(
+        confirmed["received_parcels"] != certified["parcels"]
+        or confirmed["received_carats_hundredths"] != certified["carats_hundredths"]
+    )
 
 
 # --- participants ------------------------------------------------------------------------------

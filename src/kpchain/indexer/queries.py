@@ -49,15 +49,22 @@ def certificate(session: Session, cert_no: str) -> Certificate | None:
     return session.get(Certificate, cert_no, options=[selectinload(Certificate.lines)])
 
 
-def certificate_parties(session: Session, cert_no: str) -> Row[str, str, str, int | None] | None:
-    """Who may act on certificate `cert_no` (its number, exporting and importing codes and
-    shipping time), without loading it and its lines as `certificate` does: a write checks
-    these before recording, and renders the whole certificate only once it is mined."""
+def certificate_parties(
+    session: Session, cert_no: str
+) -> Row[str, str, str, int | None, int] | None:
+    """Who may act on certificate `cert_no` (its number, exporting and importing codes,
+    shipping time and expiry: a receipt's dates are judged by them), without loading it and its
+    lines as `certificate` does: a write checks these before recording, and renders the whole
+    certificate only once it is mined."""
     return session.execute(_PARTIES, {"cert_no": cert_no}).first()
 
 
 _PARTIES = select(
-    Certificate.cert_no, Certificate.exporting, Certificate.importing, Certificate.shipped_time
+    Certificate.cert_no,
+    Certificate.exporting,
+    Certificate.importing,
+    Certificate.shipped_time,
+    Certificate.expires_at,
 ).where(Certificate.cert_no == bindparam("cert_no"))
 
 

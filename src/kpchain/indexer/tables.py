@@ -182,6 +182,10 @@ class Certificate(Base):
     received_carats_hundredths: Mapped[int | None] = mapped_column(BigInteger)
     received_at: Mapped[int | None] = mapped_column(BigInteger)  # date of receipt, Unix seconds
     confirmation_hash: Mapped[str | None] = mapped_column(HASH)
+    # Set on receipt: whether the confirmed parcels or carats differ from the certificate's
+    # totals (kpchain.indexer.projection). The registry cannot judge it, since it keeps no
+    # totals; the index has both events. None until received.
+    discrepancy: Mapped[bool | None] = mapped_column(Boolean)
 
     rejected_block: Mapped[int | None] = mapped_column(BigInteger)
     rejected_tx: Mapped[str | None] = mapped_column(HASH)

@@ -5,6 +5,8 @@
   "expeditiously");
 - expired in transit: shipped certificates past their expiry, which can now only be rejected;
 - rejections, counted by reason;
+- discrepancies on receipt: confirmations whose parcels or carats differ from the certificate's
+  totals (the index's flag, `Certificate.discrepancy`; the registry keeps no totals to compare);
 - value-per-carat outliers: certificates whose US$ per carat is above `outlier_factor` times the
   median of their origin, or below the median divided by it. The median of an origin is taken
   over its certificates that were not cancelled; origins with fewer than `MIN_SAMPLE` of them
@@ -22,7 +24,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_, select, true
 from sqlalchemy.orm import Session
 
-from kpchain.certificates.conversions import SECONDS_PER_DAY, date_from_seconds
+from kpchain.certificates.conversions import SECONDS_PER_DAY, date_from_seconds, expiry_date
 from kpchain.errors import ErrorCode, InvalidRequestError
 from kpchain.indexer import queries
 from kpchain.indexer.tables import Certificate
@@ -54,7 +56,7 @@ def monitoring(
     Returns:
         `{"generated_at", "overdue_days", "outlier_factor", "overdue": [...],
         "expired_in_transit": [...], "rejections": {"by_reason": {reason: count}, "items":
-        [...]}, "outliers": [...]}`.
+        [...]}, "discrepancies": {"count", "items": [...]}, "outliers": [...]}`.
 
     Raises:
         InvalidRequestError: `overdue_days` below 1, `outlier_factor` not above 1, or
@@ -85,6 +87,7 @@ def monitoring(
         "overdue": _overdue(session, party, now=now, overdue_days=overdue_days),
         "expired_in_transit": _expired_in_transit(session, party, now=now),
         "rejections": _rejections(session, party),
+        "discrepancies": _discrepancies(session, party),
         "outliers": _outliers(session, participant, factor=Fraction(outlier_factor)),
     }
 
@@ -107,7 +110,7 @@ def _overdue(
             "status": queries.derived_status(row, now),
             "shipped_at": _time(_shipped_time(row)),
             "days_in_transit": (now - _shipped_time(row)) // SECONDS_PER_DAY,
-            "expires_at": date_from_seconds(row.expires_at).isoformat(),
+            "expires_at": expiry_date(row.expires_at).isoformat(),
         }
         for row in rows
     ]
@@ -125,7 +128,7 @@ def _expired_in_transit(
         {
             **_parties(row),
             "shipped_at": _time(_shipped_time(row)),
-            "expires_at": date_from_seconds(row.expires_at).isoformat(),
+            "expires_at": expiry_date(row.expires_at).isoformat(),
             "days_since_expiry": (now - row.expires_at) // SECONDS_PER_DAY,
         }
         for row in rows
@@ -156,6 +159,40 @@ def _rejections(session: Session, party: ColumnElement[bool]) -> dict[str, Any]:
             for row in rows
         ],
     }
+
+
+def _discrepancies(session: Session, party: ColumnElement[bool]) -> dict[str, Any]:
+    rows = session.execute(
+        select(
+            Certificate.cert_no,
+            Certificate.exporting,
+            Certificate.importing,
+            Certificate.parcels,
+            Certificate.carats_hundredths,
+            Certificate.received_parcels,
+            Certificate.received_carats_hundredths,
+            Certificate.received_at,
+        )
+        .where(party, Certificate.discrepancy.is_(True))
+        .order_by(Certificate.received_block.desc(), Certificate.cert_no)
+    ).all()
+    items = []
+    for cert_no, exporting, importing, parcels, hundredths, *confirmed in rows:
+        # Set together with the flag, on receipt.
+        got_parcels, got_hundredths, received_at = (int(value or 0) for value in confirmed)
+        items.append(
+            {
+                "cert_no": cert_no,
+                "exporting_participant": exporting,
+                "importing_participant": importing,
+                "received_at": date_from_seconds(received_at).isoformat(),
+                "certified": {"parcels": parcels, "carats": amount_text(hundredths)},
+                "confirmed": {"parcels": got_parcels, "carats": amount_text(got_hundredths)},
+                "parcels_difference": got_parcels - parcels,
+                "carats_difference": amount_text(got_hundredths - hundredths),
+            }
+        )
+    return {"count": len(items), "items": items}
 
 
 def _outliers(

@@ -1,6 +1,13 @@
 """KP statistics, as the KP's Annual Global Summary counts trade: for each participant, exports
-(certificates issued and not cancelled, by date of issue) and imports (certificates received,
-by date of receipt), in carats, US$ and certificates, with a breakdown by HS code.
+(certificates shipped, by date of issue) and imports (certificates received, by date of
+receipt), in carats, US$ and certificates, with a breakdown by HS code.
+
+An export counts once its shipment has left: the certificate is shipped or received (`EXPORTED`).
+A certificate only issued has moved no diamonds; a cancelled one never will; a rejected one was
+refused at the border and goes back; a shipment withdrawn in transit (its importer no longer
+Active; stored as cancelled) was returned or re-routed under a new certificate, which counts in
+its turn. Counting those would report trade no importer can ever confirm, so the mirror report
+(`kpchain.reports.mirror`) would show differences that never close.
 
 Every sum is done by the database over the index's integers (hundredths of a carat, US cents)
 and written as a two-decimal string, so totals equal the sum of the documents exactly. A
@@ -44,6 +51,11 @@ from kpchain.certificates.typed_data import HS_CODES
 from kpchain.errors import ErrorCode, InvalidRequestError
 from kpchain.indexer.tables import Certificate, CertificateLine, Participant
 from kpchain.reports.common import amount_text, require_participant
+
+EXPORTED = ("shipped", "received")
+"""The stored statuses of a certificate that counts as an export (see the module's docstring)."""
+IMPORTED = ("received",)
+"""The stored status of a certificate that counts as an import."""
 
 Flow = Literal["exports", "imports"]
 FLOWS: tuple[Flow, ...] = ("exports", "imports")
@@ -196,7 +208,7 @@ def statistics(
             session,
             party=Certificate.exporting,
             day=Certificate.issued_at,
-            counted=Certificate.status != "cancelled",
+            counted=Certificate.status.in_(EXPORTED),
             start=start,
             end=end,
             participant=participant,
@@ -206,7 +218,7 @@ def statistics(
             session,
             party=Certificate.importing,
             day=Certificate.received_at,
-            counted=Certificate.status == "received",
+            counted=Certificate.status.in_(IMPORTED),
             start=start,
             end=end,
             participant=participant,

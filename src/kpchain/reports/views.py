@@ -63,8 +63,8 @@ class Totals(BaseModel):
 
 
 class StatisticsReport(BaseModel):
-    """Exports (issued, not cancelled, by issue date) and imports (received, by receipt date)
-    per participant, with totals over the participants listed."""
+    """Exports (shipped or received, by issue date) and imports (received, by receipt date) per
+    participant, with totals over the participants listed."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -74,6 +74,48 @@ class StatisticsReport(BaseModel):
     to: DateText
     participants: list[ParticipantFlows]
     totals: Totals
+
+
+class PairImports(Sums):
+    """B's imports from A: the certificates' figures, and the carats B confirmed on receipt."""
+
+    confirmed_carats: AmountText
+
+
+class Difference(BaseModel):
+    """Exports minus imports: negative where more was received than exported in the period."""
+
+    model_config = _CONFIG
+
+    carats: AmountText
+    value_usd: AmountText
+    certificates: int
+
+
+class MirrorPair(BaseModel):
+    """A's exports to B beside B's imports from A."""
+
+    model_config = _CONFIG
+
+    exporting: CodeText
+    importing: CodeText
+    exports: Sums
+    imports: PairImports
+    difference: Difference
+
+
+class MirrorReport(BaseModel):
+    """For each ordered pair of participants that traded in the period, the exporter's exports
+    (shipped or received, by issue date) beside the importer's imports (received, by receipt
+    date), pair by pair."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    year: int
+    period: Literal["Q1", "Q2", "Q3", "Q4"] | None
+    from_: DateText = Field(alias="from")
+    to: DateText
+    pairs: list[MirrorPair]
 
 
 class _Parties(BaseModel):
@@ -113,6 +155,30 @@ class Rejections(BaseModel):
     items: list[Rejection]
 
 
+class Figures(BaseModel):
+    model_config = _CONFIG
+
+    parcels: int = Field(ge=0)
+    carats: AmountText
+
+
+class Discrepancy(_Parties):
+    """A confirmation of receipt whose parcels or carats differ from the certificate's."""
+
+    received_at: DateText
+    certified: Figures
+    confirmed: Figures
+    parcels_difference: int
+    carats_difference: AmountText
+
+
+class Discrepancies(BaseModel):
+    model_config = _CONFIG
+
+    count: int = Field(ge=0)
+    items: list[Discrepancy]
+
+
 class Outlier(_Parties):
     """A certificate whose value per carat is far from the median of its origin."""
 
@@ -134,4 +200,5 @@ class MonitoringReport(BaseModel):
     overdue: list[Overdue]
     expired_in_transit: list[ExpiredInTransit]
     rejections: Rejections
+    discrepancies: Discrepancies
     outliers: list[Outlier]

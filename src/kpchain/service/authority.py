@@ -12,14 +12,18 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from web3.contract.contract import ContractFunction
 
+from kpchain.certificates import dates
 from kpchain.certificates.conversions import (
+    SECONDS_PER_DAY,
     confirmation_to_contract,
     date_from_seconds,
+    expiry_date,
     new_salt,
     rejection_reason_code,
     seal_ref_hash,
@@ -89,6 +93,10 @@ class AuthorityService:
         chain_id: the chain's id (EIP-712 domain of document signatures).
         max_validity_days: the most calendar days a certificate this service issues may be valid
             on (`KPCHAIN_MAX_VALIDITY_DAYS`); None leaves only the registry's maximum.
+        max_issue_age_days: the most days before today a certificate it issues may be dated
+            (`KPCHAIN_MAX_ISSUE_AGE_DAYS`).
+        time_zones: the IANA time zone of each participant whose expiries are not UTC's
+            (`KPCHAIN_TIME_ZONES`).
     """
 
     def __init__(
@@ -101,6 +109,8 @@ class AuthorityService:
         writer: Writer,
         chain_id: int,
         max_validity_days: int | None = None,
+        max_issue_age_days: int = 30,
+        time_zones: Mapping[str, str] | None = None,
     ) -> None:
         self._sessions = sessions
         self._registry = registry
@@ -108,6 +118,8 @@ class AuthorityService:
         self._hosting = hosting
         self._chain_id = chain_id
         self._max_validity_days = max_validity_days
+        self._max_issue_age_days = max_issue_age_days
+        self._time_zones = {code: ZoneInfo(name) for code, name in (time_zones or {}).items()}
         self._write = writer
 
     # --- certificate writes ----------------------------------------------------------------
@@ -126,8 +138,8 @@ class AuthorityService:
             on_record: writes rows that must exist exactly when the issue's operation does (an
                 approved draft's link to it), as `Writer.submit`'s.
         """
-        return self.issue_batch(
-            principal, [document], idempotency_key=idempotency_key, on_record=on_record
+        return self._issue(
+            principal, [document], idempotency_key=idempotency_key, on_record=on_record, batch=False
         )[0]
 
     def issue_batch(
@@ -139,6 +151,21 @@ class AuthorityService:
         on_record: RowHook | None = None,
     ) -> list[CertificateView]:
         """Issues `documents` in one transaction; all or none (`on_record` as `issue`'s)."""
+        return self._issue(
+            principal, documents, idempotency_key=idempotency_key, on_record=on_record, batch=True
+        )
+
+    def _issue(
+        self,
+        principal: Principal,
+        documents: Sequence[CertificateDocument],
+        *,
+        idempotency_key: str | None,
+        on_record: RowHook | None,
+        batch: bool,
+    ) -> list[CertificateView]:
+        # `batch`: each date problem names its document's index ("0.issued_at"), as the
+        # validation of a batch body does.
         if not documents:
             raise InvalidRequestError(
                 "a batch needs at least one certificate", code=ErrorCode.BATCH_EMPTY
@@ -156,9 +183,11 @@ class AuthorityService:
         for document in documents:
             self._check_issuable(actor, document)
         body = [document.model_dump(mode="json") for document in documents]
+        retry = self._write.recorded(actor, idempotency_key)
+        if not retry:  # a retry answers as the first did, whatever day it comes on
+            documents = self._check_dates(documents, batch=batch)
         with self._sessions() as session:
             existing = [n for n in numbers if queries.certificate(session, n) is not None]
-        retry = self._write.recorded(actor, idempotency_key)
         if existing and not retry:
             raise _already_exists(existing[0])
         sender = self._hosting.sender(actor)
@@ -210,16 +239,20 @@ class AuthorityService:
     def check_issuable(self, principal: Principal, document: CertificateDocument) -> None:
         """Refuses `document` as `issue` would before signing anything (a draft is checked so
         when it is saved, and again when it is issued): another participant's certificate, a
-        participant this service does not sign for, a validity longer than this service's.
+        participant this service does not sign for, a validity longer than this service's, a
+        date of issue after today or older than `max_issue_age_days`, an expiry offset other
+        than the exporter's time zone's.
 
         Raises:
             PermissionDeniedError: participant_key_required, participant_mismatch,
                 participant_not_hosted.
-            InvalidRequestError: certificate_validity_too_long.
+            InvalidRequestError: certificate_validity_too_long; invalid_document (each date
+                field's problem in `detail.errors`, as the issue's).
         """
         actor = _acting_participant(principal)
         self._check_issuable(actor, document)
         self._hosting.sender(actor)
+        self._check_dates([document], batch=False)
 
     def _check_issuable(self, actor: str, document: CertificateDocument) -> None:
         _require_party(actor, document.exporting_participant, "exporting", document.cert_no)
@@ -247,7 +280,25 @@ class AuthorityService:
         """Confirms receipt (the KP import confirmation), dated from the shipping day to today."""
 
         def check(row: Any) -> None:
+            if row.shipped_time is None:
+                # The index may not have the shipping yet (another service shipped a block
+                # ago), and the registry keeps no shipping time to judge the date by: caught
+                # up once, so a receipt dated before its shipping is refused here.
+                self._indexer.sync()
+                with self._sessions() as session:
+                    row = queries.certificate_parties(session, cert_no) or row
             _check_received_at(row, request.received_at, now=self._now())
+            # Expiry as the registry judges it, by block time: the last block's (later blocks
+            # are later still), not this host's clock, so that only what the registry would
+            # revert is refused here. It reads its grace period only then, and so does this.
+            chain_now = self._indexer.head_time
+            if (
+                row.shipped_time is not None
+                and chain_now is not None
+                and chain_now > row.expires_at
+            ):
+                grace = self._registry.receipt_grace_period()
+                _check_late_receipt(row, request.received_at, now=chain_now, grace_period=grace)
 
         return self._lifecycle(
             principal, cert_no, "receive", "importing", request, idempotency_key, check=check
@@ -455,6 +506,35 @@ class AuthorityService:
             )
         )
         return response_as(CertificateView, response)
+
+    def _check_dates(
+        self, documents: Sequence[CertificateDocument], *, batch: bool
+    ) -> list[CertificateDocument]:
+        """The documents with their exporter's expiry offset (`kpchain.certificates.dates`),
+        once their dates pass the day's rules; each field's problem otherwise (422, as the
+        validation of the body answers)."""
+        today = date_from_seconds(self._now())
+        checked, problems = [], []
+        for index, document in enumerate(documents):
+            where = f"{index}." if batch else ""
+            problems += dates.issue_date_problems(
+                document,
+                today=today,
+                max_age_days=self._max_issue_age_days,
+                field=f"{where}issued_at",
+            )
+            zone = self._time_zones.get(document.exporting_participant)
+            document, offset_problems = dates.with_expiry_offset(
+                document, zone, field=f"{where}expiry_utc_offset"
+            )
+            problems += offset_problems
+            checked.append(document)
+        if problems:
+            summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems[:5])
+            raise InvalidRequestError(
+                summary, code=ErrorCode.INVALID_DOCUMENT, detail={"errors": problems}
+            )
+        return checked
 
     def now(self) -> int:
         """The Unix time statuses are read at (expiry included): see `index_time`.
@@ -745,6 +825,45 @@ def _check_received_at(row: Any, received_at: date, *, now: int) -> None:
                 "received_at": received_at.isoformat(),
                 "today": today.isoformat(),
             },
+        )
+
+
+def _check_late_receipt(row: Any, received_at: date, *, now: int, grace_period: int) -> None:
+    """A shipment whose certificate expired (`now`, block time, past its `expires_at`) may still be
+    confirmed within the registry's grace period after the expiry, when it arrived by then: the
+    receipt date on or before the expiry date. Refused otherwise with the registry's own error
+    (409 certificate_expired, detail.error CertificateExpired), before any gas is spent.
+
+    The registry compares the receipt date's 00:00 UTC with the expiry instant, which for an
+    exporter west of UTC also lets the next UTC date through; this checks the rule as the KP
+    states it, by the expiry date.
+    """
+    cert_no = row.cert_no
+    expires_on = expiry_date(row.expires_at)
+    deadline = row.expires_at + grace_period
+    detail = {
+        "error": "CertificateExpired",
+        "cert_no": cert_no,
+        "expires_at": expires_on.isoformat(),
+        "received_at": received_at.isoformat(),
+        "grace_period_days": grace_period // SECONDS_PER_DAY,
+    }
+    if received_at > expires_on:
+        raise ConflictError(
+            f"{cert_no} expired on {expires_on.isoformat()} and the shipment is dated as "
+            f"received on {received_at.isoformat()}, after its expiry: only a shipment that "
+            "arrived by the expiry date may be confirmed late; reject it instead (reason: "
+            "certificate expired)",
+            code=ErrorCode.CERTIFICATE_EXPIRED,
+            detail=detail,
+        )
+    if now > deadline:
+        raise ConflictError(
+            f"{cert_no} expired on {expires_on.isoformat()}, and the grace period of "
+            f"{grace_period // SECONDS_PER_DAY} days to confirm a shipment received by then is "
+            "over: reject it instead (reason: certificate expired)",
+            code=ErrorCode.CERTIFICATE_EXPIRED,
+            detail=detail,
         )
 
 

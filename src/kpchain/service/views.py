@@ -14,6 +14,7 @@ from kpchain.certificates import views as view_models
 from kpchain.certificates.conversions import (
     cents_to_usd,
     date_from_seconds,
+    expiry_date,
     hs_code_text,
     hundredths_to_carats,
 )
@@ -125,7 +126,7 @@ def _certificate_view(
             for line in row.lines
         ],
         "issued_at": date_from_seconds(row.issued_at),
-        "expires_at": date_from_seconds(row.expires_at),
+        "expires_at": expiry_date(row.expires_at),
         "issuing_authority": row.issuing_authority,
         "replaces": row.replaces,
         "status": queries.derived_status(row, now),
@@ -136,6 +137,7 @@ def _certificate_view(
         "parcels": row.parcels,
         "seal_ref_hash": row.seal_ref_hash,
         "confirmation": _confirmation(row),
+        "discrepancy": discrepancy(row),
         "rejection_reason": row.rejection_reason,
         "withdrawal_reason": row.withdrawal_reason,
         "steps": _steps(row),
@@ -237,6 +239,18 @@ def event_view(row: index.Event) -> EventView:
         tx_hash=row.tx_hash,
         at=_time(row.block_time),
         args=row.args,
+    )
+
+
+def discrepancy(row: index.Certificate) -> view_models.DiscrepancyView | None:
+    """The discrepancy of `row`'s confirmation of receipt (the index's flag), or None."""
+    if not row.discrepancy:
+        return None
+    assert row.received_parcels is not None  # set with the flag, on receipt
+    assert row.received_carats_hundredths is not None
+    return view_models.DiscrepancyView.of(
+        certified=(row.parcels, hundredths_to_carats(row.carats_hundredths)),
+        confirmed=(row.received_parcels, hundredths_to_carats(row.received_carats_hundredths)),
     )
 
 

@@ -34,7 +34,7 @@ from eth_keys.exceptions import BadSignature
 from eth_utils.exceptions import ValidationError as EthKeysValidationError
 from pydantic import ValidationError
 
-from kpchain.certificates.conversions import date_from_seconds, to_contract
+from kpchain.certificates.conversions import date_from_seconds, expiry_date, to_contract
 from kpchain.certificates.document import CertificateDocument
 from kpchain.certificates.typed_data import document_hash
 from kpchain.errors import DocumentInvalidError, ErrorCode, InvalidRequestError
@@ -440,10 +440,16 @@ def _status(facts: CertificateFacts) -> Check:
         return Check("status", True, f"Received by {facts.importing}{on}.")
     if status in _ACCEPTED_STATUSES:
         return Check(
-            "status", True, f"{status.capitalize()}, valid until {_day(facts.expires_at)}."
+            "status",
+            True,
+            f"{status.capitalize()}, valid until {expiry_date(facts.expires_at).isoformat()}.",
         )
     if status == CertificateStatusLabel.EXPIRED:
-        return Check("status", False, f"The certificate expired on {_day(facts.expires_at)}.")
+        return Check(
+            "status",
+            False,
+            f"The certificate expired on {expiry_date(facts.expires_at).isoformat()}.",
+        )
     if status == CertificateStatusLabel.CANCELLED:
         replaced = f", and replaced by {facts.replaced_by}" if facts.replaced_by else ""
         return Check(
@@ -523,7 +529,7 @@ def _report(
         importing_participant=facts.importing if facts else None,
         origin=facts.origin if facts else None,
         issued_at=date_from_seconds(facts.issued_at) if facts else None,
-        expires_at=date_from_seconds(facts.expires_at) if facts else None,
+        expires_at=expiry_date(facts.expires_at) if facts else None,
         received_at=(
             date_from_seconds(facts.received_at)
             if facts is not None and facts.received_at is not None

@@ -260,6 +260,7 @@ def _monitoring(runtime: Runtime, participant: str, *, now: int) -> dict[str, An
         "overdue_days": settings.overdue_days,
         "overdue": found["overdue"],
         "expired": found["expired_in_transit"],
+        "discrepancies": found["discrepancies"]["items"],
     }
 
 

@@ -128,8 +128,9 @@ def _plain(code: str, detail: Mapping[str, Any]) -> str | None:
 
 _PLAIN: dict[str, str] = {
     ErrorCode.CERTIFICATE_EXPIRED: mark(
-        "The certificate has expired: the chain no longer accepts its receipt. Reject the "
-        "shipment instead (reason: certificate expired)."
+        "The certificate has expired: the chain accepts its receipt only for a shipment "
+        "received by the expiry date, within the grace period after it. Otherwise reject the "
+        "shipment (reason: certificate expired)."
     ),
     ErrorCode.PARTICIPANT_NOT_ACTIVE: mark(
         "A participant of this certificate is not active in the Kimberley Process (suspended or "

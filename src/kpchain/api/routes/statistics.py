@@ -10,9 +10,10 @@ from fastapi.responses import Response
 
 from kpchain.api.deps import ReaderDep, RuntimeDep
 from kpchain.api.schemas import error_responses
+from kpchain.reports.mirror import mirror, mirror_csv
 from kpchain.reports.monitoring import monitoring
 from kpchain.reports.statistics import MAX_YEAR, MIN_YEAR, statistics, statistics_csv
-from kpchain.reports.views import MonitoringReport, StatisticsReport
+from kpchain.reports.views import MirrorReport, MonitoringReport, StatisticsReport
 from kpchain.vocabulary import PARTICIPANT_CODE_PATTERN
 
 router = APIRouter(prefix="/v1", tags=["statistics"])
@@ -44,9 +45,9 @@ def get_statistics(
     period: Period = None,
     by: By = None,
 ) -> dict[str, Any]:
-    """Exports (issued, not cancelled, by issue date) and imports (received, by receipt date)
-    per participant, in carats, US$ and certificates, by HS code (and by origin with
-    `by=origin`), with totals."""
+    """Exports (certificates shipped or received, by issue date; not those only issued,
+    rejected, cancelled or withdrawn) and imports (received, by receipt date) per participant,
+    in carats, US$ and certificates, by HS code (and by origin with `by=origin`), with totals."""
     with runtime.sessions() as session:
         return statistics(
             session, year=year, participant=participant, period=period, by_origin=by == "origin"
@@ -79,6 +80,46 @@ def get_statistics_csv(
             session, year=year, participant=participant, period=period, by_origin=by == "origin"
         )
     name = "-".join(str(part) for part in ("kp-statistics", year, period, participant) if part)
+    return Response(
+        content,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+@router.get(
+    "/statistics/mirror",
+    response_model=MirrorReport,
+    responses=error_responses(401, 403, 422),
+)
+def get_mirror(
+    _: ReaderDep, runtime: RuntimeDep, year: Year, period: Period = None
+) -> dict[str, Any]:
+    """For each ordered pair (A, B) that traded: A's exports to B (shipped or received, by issue
+    date) beside B's imports from A (received, by receipt date, with the carats B confirmed), and
+    the differences, pair by pair."""
+    with runtime.sessions() as session:
+        return mirror(session, year=year, period=period)
+
+
+@router.get(
+    "/statistics/mirror.csv",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "description": "One row per ordered pair of participants.",
+        },
+        **error_responses(401, 403, 422),
+    },
+)
+def get_mirror_csv(
+    _: ReaderDep, runtime: RuntimeDep, year: Year, period: Period = None
+) -> Response:
+    """The mirror report as CSV: one row per ordered pair of participants."""
+    with runtime.sessions() as session:
+        content = mirror_csv(session, year=year, period=period)
+    name = "-".join(str(part) for part in ("kp-mirror", year, period) if part)
     return Response(
         content,
         media_type="text/csv; charset=utf-8",
