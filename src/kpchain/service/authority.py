@@ -536,6 +536,11 @@ class AuthorityService:
             )
         return checked
 
+    def receipt_grace_period(self) -> int:
+        """How long (seconds) after its expiry the registry still accepts the confirmation of a
+        shipment received by then: read from the chain, as governance may change it."""
+        return self._registry.receipt_grace_period()
+
     def now(self) -> int:
         """The Unix time statuses are read at (expiry included): see `index_time`.
         Verification, monitoring and the pages read the same clock as the certificate views."""

@@ -22,7 +22,7 @@ from kpchain.certificates.fields import Note, SealRef
 from kpchain.certificates.requests import CancelRequest, ShipRequest
 from kpchain.errors import KpchainError
 from kpchain.service.authority import MAX_PAGE
-from kpchain.vocabulary import CertificateStatusLabel, Direction, Role
+from kpchain.vocabulary import CertificateStatusLabel, Direction, Role, StepName
 from kpchain.web.pages import (
     FormDep,
     Refusal,
@@ -205,8 +205,10 @@ def _page(
 def actions(session: PageSession, view: dict[str, Any]) -> frozenset[str]:
     """What the logged-in key may do to the certificate `view` (its status as the index has it):
     ship and cancel (the exporter's officer, issued only), confirm or reject receipt (the
-    importer's officer, shipped only), replace (the exporter's clerk or officer, cancelled or
-    rejected, and not replaced yet: the registry lets a certificate be replaced once)."""
+    importer's officer, in transit: shipped, or expired after shipping, which the dashboard
+    offers to confirm during the registry's grace period and to reject always), replace (the
+    exporter's clerk or officer, cancelled or rejected, and not replaced yet: the registry lets
+    a certificate be replaced once)."""
     role = session.principal.role
     participant = session.participant
     status = view["status"]
@@ -220,11 +222,11 @@ def actions(session: PageSession, view: dict[str, Any]) -> frozenset[str]:
             and view.get("replaced_by") is None
         ):
             can.add("replace")
-    if (
-        participant == view["importing_participant"]
-        and role == Role.OFFICER
-        and status == CertificateStatusLabel.SHIPPED
-    ):
+    in_transit = status == CertificateStatusLabel.SHIPPED or (
+        # expired in transit: the dashboard offers it while the registry's grace period lasts
+        status == CertificateStatusLabel.EXPIRED and StepName.SHIPPED in view["steps"]
+    )
+    if participant == view["importing_participant"] and role == Role.OFFICER and in_transit:
         can.add("receive")
     return frozenset(can)
 

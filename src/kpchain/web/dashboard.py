@@ -11,7 +11,7 @@ to the dashboard (303), which shows the certificate's new status as the index ha
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -27,13 +27,15 @@ from kpchain.printing.cjk import installed_cjk_font
 from kpchain.reports.monitoring import monitoring
 from kpchain.reports.statistics import FLOWS, MAX_YEAR, MIN_YEAR, PERIODS, statistics
 from kpchain.runtime import Runtime
-from kpchain.service.authority import MAX_PAGE
+from kpchain.service.authority import MAX_PAGE, AuthorityService
+from kpchain.service.keys import Principal
 from kpchain.service.printing import print_certificate
 from kpchain.vocabulary import (
     CERT_NO_MAX_LENGTH,
     CERT_NO_TEXT_PATTERN,
     CertificateStatusLabel,
     Direction,
+    StepName,
 )
 from kpchain.web import session as web_session
 from kpchain.web.chart import BarChart, bar_chart, format_number
@@ -139,6 +141,7 @@ def dashboard(
         return page.model_dump(mode="json")  # the templates read the views as the API's JSON
 
     inbound, outbound = shipped(Direction.INBOUND), shipped(Direction.OUTBOUND)
+    inbound["items"] += late_receipts(authority, principal, today=today)
     exchange = runtime.exchange.shipment_documents([*inbound["items"], *outbound["items"]])
     context: dict[str, Any] = {
         "session": session,
@@ -148,7 +151,7 @@ def dashboard(
             authority.certificate(principal, updated).model_dump(mode="json") if updated else None
         ),
         "inbound": [
-            {**view, "forms": _form_keys(), **exchange.get(view["cert_no"], {})}
+            {**_IN_TIME, **view, "forms": _form_keys(), **exchange.get(view["cert_no"], {})}
             for view in inbound["items"]
         ],
         "inbound_more": inbound["next_cursor"] is not None,
@@ -209,6 +212,41 @@ def _require_officer(session: PageSession) -> None:
 def _back_to_dashboard(cert_no: str) -> Response:
     query = urlencode({"updated": cert_no})
     return RedirectResponse(f"/dashboard?{query}#updated", status_code=303)
+
+
+_IN_TIME = {"confirm_by": None, "confirmable": True}
+"""What a shipment not yet expired reads as beside `late_receipts`' (no grace period to show)."""
+
+
+def late_receipts(authority: AuthorityService, principal: Principal, *, today: date) -> list[Any]:
+    """Inbound shipments whose certificate expired in transit, as the API's JSON with
+    `confirm_by` (the last day of the registry's grace period, during which a shipment received
+    by the expiry date may still be confirmed) and `confirmable` (that day not past). Each can
+    be rejected whatever the day (the registry closes an expired shipment by rejection); the
+    service checks the exact instant when the officer confirms, so a day either side of the
+    exporter's time zone only decides which form is shown."""
+    page = authority.certificates(
+        principal,
+        direction=Direction.INBOUND,
+        status=CertificateStatusLabel.EXPIRED,
+        limit=MAX_PAGE,
+        cursor=None,
+    )
+    in_transit = [view for view in page.items if StepName.SHIPPED in view.steps]
+    if not in_transit:
+        return []  # the registry is asked for its grace period only when it matters
+    grace = timedelta(seconds=authority.receipt_grace_period())
+    late = []
+    for view in in_transit:
+        confirm_by = view.expires_at + grace
+        late.append(
+            {
+                **view.model_dump(mode="json"),
+                "confirm_by": confirm_by.isoformat(),
+                "confirmable": confirm_by >= today,
+            }
+        )
+    return late
 
 
 def _form_keys() -> dict[str, str]:
