@@ -106,11 +106,13 @@ class AnvilNode:
             "--gas-price", "0",
             "--base-fee", "0",
             "--disable-min-priority-fee",
+        ]  # fmt: skip
+        if "--prune-history" not in self.extra_args:
             # Past its in-memory window anvil writes each block's state under
             # ~/.foundry/anvil/tmp and never removes it, not even on SIGTERM: a long devnet or
-            # a benchmark filled the disk that way. Nothing here reads state that old.
-            "--max-persisted-states", "0",
-        ]  # fmt: skip
+            # a benchmark filled the disk that way. Nothing here reads state that old. (anvil
+            # refuses the flag beside --prune-history, which keeps no old state at all.)
+            args += ["--max-persisted-states", "0"]
         if self.state_file is not None:
             # Loaded at start, dumped on exit and every few seconds, so a crash loses little.
             args += ["--state", str(self.state_file), "--state-interval", "5"]
