@@ -25,6 +25,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from kpchain.audit.trail import note_error
 from kpchain.chain.errors import Refusal, refusal_of
 from kpchain.errors import (
     AuthenticationError,
@@ -126,6 +127,7 @@ def error_response(request: Request, error: KpchainError) -> Response:
     Middleware that refuses a request before the app sees it (a body too large) answers with
     this too."""
     status = status_of(error)
+    note_error(error.code)
     if status >= 500:
         path = request.url.path
         logger.warning("%s %s: %s (%s)", request.method, path, error.code, error.message)
@@ -175,10 +177,12 @@ async def _validation_error(request: Request, error: RequestValidationError) -> 
     ]
     pages = _error_pages(request)
     if pages is not None:
+        note_error(ErrorCode.INVALID_REQUEST)
         return pages.error_page(
             request, status=422, message="what was entered is not valid", problems=problems
         )
     if any(problem["type"] == "json_invalid" for problem in problems):
+        note_error(ErrorCode.MALFORMED_JSON)
         return JSONResponse(
             error_body(
                 ErrorCode.MALFORMED_JSON, "the body is not valid JSON", {"errors": problems}
@@ -191,6 +195,7 @@ async def _validation_error(request: Request, error: RequestValidationError) -> 
         if where.startswith("/v1/certificates")
         else ErrorCode.INVALID_REQUEST
     )
+    note_error(code)
     summary = "; ".join(f"{p['field'] or 'body'}: {p['message']}" for p in problems[:5])
     return JSONResponse(
         error_body(code, summary or "the request is invalid", {"errors": problems}),
@@ -199,6 +204,12 @@ async def _validation_error(request: Request, error: RequestValidationError) -> 
 
 
 async def _http_error(request: Request, error: StarletteHTTPException) -> Response:
+    codes = {
+        404: ErrorCode.NOT_FOUND,
+        405: ErrorCode.METHOD_NOT_ALLOWED,
+        400: ErrorCode.BAD_REQUEST,
+    }
+    note_error(codes.get(error.status_code, ErrorCode.HTTP_ERROR))
     pages = _error_pages(request)
     if pages is not None:
         return pages.error_page(
@@ -207,11 +218,6 @@ async def _http_error(request: Request, error: StarletteHTTPException) -> Respon
             message=str(error.detail),
             headers=getattr(error, "headers", None),
         )
-    codes = {
-        404: ErrorCode.NOT_FOUND,
-        405: ErrorCode.METHOD_NOT_ALLOWED,
-        400: ErrorCode.BAD_REQUEST,
-    }
     return JSONResponse(
         error_body(codes.get(error.status_code, ErrorCode.HTTP_ERROR), str(error.detail)),
         status_code=error.status_code,
