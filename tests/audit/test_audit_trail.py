@@ -1,0 +1,160 @@
+"""Recording and keeping the audit trail on a real database (SQLite and PostgreSQL): the two
+statements of a request, the notes taken in between, and the purge past the retention, which
+never deletes a record younger than five years."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pydantic import ValidationError
+from sqlalchemy import Engine, select
+
+from kpchain.audit import trail
+from kpchain.audit.tables import AuditRecord
+from kpchain.audit.trail import AuditTrail, Entry, note_error, note_key, note_subject
+from kpchain.config import AUDIT_DEFAULT_RETENTION_DAYS, AUDIT_MIN_RETENTION_DAYS, Settings
+from kpchain.service.keys import create_key
+from kpchain.store import create_engine, migrate, session_factory
+
+NOW = datetime(2031, 6, 15, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = create_engine(database_url)
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+def _rows(engine: Engine) -> list[AuditRecord]:
+    with session_factory(engine)() as session:
+        return list(session.scalars(select(AuditRecord).order_by(AuditRecord.id)))
+
+
+def _record_at(audit: AuditTrail, at: datetime, path: str) -> None:
+    entry = Entry(at=at, method="POST", path=path)
+    audit.begin(entry)
+    audit.finish(entry, status=200)
+
+
+def test_begin_commits_an_incomplete_record_naming_the_claimed_key(engine: Engine) -> None:
+    with session_factory(engine)() as session:
+        key = create_key(session, participant="BW", role="officer", label="Kgosi").principal
+        session.commit()
+    audit = AuditTrail(engine)
+    entry = Entry(at=NOW, method="POST", path="/v1/certificates", key_id=key.key_id)
+
+    record_id = audit.begin(entry)
+
+    (row,) = _rows(engine)  # read on another connection: committed
+    assert row.id == record_id == entry.id
+    assert (row.status, row.finished_at) == (None, None)
+    assert (row.key_id, row.participant, row.role, row.label) == (
+        key.key_id,
+        "BW",
+        "officer",
+        "Kgosi",
+    )
+
+
+def test_finish_keeps_what_begin_found_and_adds_what_the_request_noted(engine: Engine) -> None:
+    audit = AuditTrail(engine)
+    entry = Entry(at=NOW, method="POST", path="/v1/certificates/batch", key_id="000000000000")
+    audit.begin(entry)
+    token = trail.serving(entry)
+    try:
+        note_subject("BW-2026-000001")
+        note_subject("BW-2026-000002")
+        note_subject("BW-2026-000001")
+        note_error("certificate_already_exists")
+    finally:
+        trail.done(token)
+    note_subject("outside any request: ignored")
+
+    audit.finish(entry, status=409)
+
+    (row,) = _rows(engine)
+    assert (row.status, row.error_code) == (409, "certificate_already_exists")
+    assert row.subject == "BW-2026-000001,BW-2026-000002"
+    assert row.key_id == "000000000000"  # unknown: claimed, never authenticated
+    assert row.participant is None
+    assert row.finished_at is not None
+
+
+def test_the_path_names_the_subject_before_any_note(engine: Engine) -> None:
+    audit = AuditTrail(engine)
+    entry = Entry(at=NOW, method="POST", path="/v1/certificates/BW-2026-000009/ship")
+    audit.begin(entry)
+    token = trail.serving(entry)
+    try:
+        note_key("abc", participant="BW", role="officer", label="x" * 300)
+        note_subject("something else")
+    finally:
+        trail.done(token)
+
+    audit.finish(entry, status=200, path_params={"cert_no": "BW-2026-000009"})
+
+    (row,) = _rows(engine)
+    assert row.subject == "BW-2026-000009"
+    assert (row.key_id, row.participant, row.role) == ("abc", "BW", "officer")
+    assert row.label is not None
+    assert len(row.label) == 200  # cut to the column, not refused
+    assert row.error_code is None
+
+
+def test_purge_deletes_only_records_older_than_the_retention(engine: Engine) -> None:
+    audit = AuditTrail(engine)
+    days = AUDIT_MIN_RETENTION_DAYS
+    cutoff = NOW - timedelta(days=days)
+    ages = {
+        "older by a day": cutoff - timedelta(days=1),
+        "older by a second": cutoff - timedelta(seconds=1),
+        "at the cutoff": cutoff,
+        "younger by a second": cutoff + timedelta(seconds=1),
+        "a year old": NOW - timedelta(days=365),
+        "new": NOW,
+    }
+    for path, at in ages.items():
+        _record_at(audit, at, path)
+
+    purged = audit.purge(retention_days=days, now=NOW)
+
+    assert purged == 2
+    assert [row.path for row in _rows(engine)] == [
+        "at the cutoff",
+        "younger by a second",
+        "a year old",
+        "new",
+    ]
+    assert audit.purge(retention_days=days, now=NOW) == 0
+
+
+def test_purge_never_deletes_a_record_younger_than_five_years(engine: Engine) -> None:
+    audit = AuditTrail(engine)
+    five_years_ago = NOW.replace(year=NOW.year - 5)
+    _record_at(audit, five_years_ago + timedelta(hours=1), "just under five years old")
+
+    with pytest.raises(ValueError, match="at least five years"):
+        audit.purge(retention_days=AUDIT_MIN_RETENTION_DAYS - 1, now=NOW)
+    audit.purge(retention_days=AUDIT_MIN_RETENTION_DAYS, now=NOW)
+
+    assert [row.path for row in _rows(engine)] == ["just under five years old"]
+
+
+@pytest.mark.usefixtures("clean_settings")
+def test_retention_setting_refuses_less_than_five_years(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().audit_retention_days == AUDIT_DEFAULT_RETENTION_DAYS
+    assert AUDIT_DEFAULT_RETENTION_DAYS > AUDIT_MIN_RETENTION_DAYS >= 5 * 365 + 1
+    assert Settings(audit_retention_days=AUDIT_MIN_RETENTION_DAYS).audit_retention_days == (
+        AUDIT_MIN_RETENTION_DAYS
+    )
+
+    monkeypatch.setenv("KPCHAIN_AUDIT_RETENTION_DAYS", str(AUDIT_MIN_RETENTION_DAYS - 1))
+    with pytest.raises(ValidationError, match="KPCHAIN_AUDIT_RETENTION_DAYS must be"):
+        Settings()
+    monkeypatch.setenv("KPCHAIN_AUDIT_RETENTION_DAYS", "365")
+    with pytest.raises(ValidationError, match="at least five years"):
+        Settings()
