@@ -33,9 +33,9 @@ from web3.middleware import ExtraDataToPOAMiddleware
 from kpchain.chain.transactions import TransactionSender
 from kpchain.cli import governance_options
 from kpchain.config import get_settings
+from kpchain.contracts.founding import GovernanceSettings
 from kpchain.deploy import deploy, read_founders, read_validators
 from kpchain.errors import KpchainError
-from kpchain.governance.settings import GovernanceSettings
 from kpchain.signing.ape_signer import ApeSigner
 from kpchain.signing.keystore import is_development_address
 

@@ -77,11 +77,11 @@ from kpchain.chain.connection import connect
 from kpchain.chain.transactions import TransactionSender
 from kpchain.contracts.encoding import cert_number, participant_code
 from kpchain.contracts.enums import Support
+from kpchain.contracts.founding import Founder
 from kpchain.contracts.registry import Confirmation, Registry
 from kpchain.deploy import DEPLOYED_CONTRACT, GOVERNOR_CONTRACT, SEATS_CONTRACT, deploy
 from kpchain.devnet.anvil import DEVNET_CHAIN_ID, AnvilNode
 from kpchain.devnet.seed import DEVNET_GOVERNANCE, governor_account, participant_account, registry
-from kpchain.governance.settings import Founder
 from kpchain.signing.local import LocalSigner
 
 OUTPUT = Path(__file__).resolve().parents[1] / "benchmarks" / "gas.json"

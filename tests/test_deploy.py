@@ -34,10 +34,10 @@ from kpchain.chain.connection import connect
 from kpchain.chain.transactions import TransactionSender
 from kpchain.cli import main
 from kpchain.contracts.enums import ParticipantStatus
+from kpchain.contracts.founding import Founder, GovernanceSettings
 from kpchain.deploy import GOVERNANCE_CONTRACTS, Deployment, deploy
 from kpchain.devnet.anvil import AnvilNode, find_anvil
 from kpchain.errors import ChainIdMismatchError, ConfigError, ContractRevertError, DeploymentError
-from kpchain.governance.settings import Founder, GovernanceSettings
 from kpchain.signing import LocalSigner, create_keystore
 
 pytestmark = pytest.mark.anvil

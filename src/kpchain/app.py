@@ -23,6 +23,7 @@ from kpchain.api.metrics import Metrics, MetricsMiddleware
 from kpchain.api.routes import (
     audit,
     certificates,
+    drafts,
     events,
     exchange,
     governance,
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.add_middleware(HstsMiddleware)
     for router in (
         certificates.router,
+        drafts.router,
         exchange.router,
         printing.router,
         participants.router,

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from kpchain.consortium.commands import consortium
+from kpchain.contracts.founding import GovernanceSettings
 from kpchain.errors import KpchainError
-from kpchain.governance.settings import GovernanceSettings
 from kpchain.vocabulary import RejectionReasonLabel, Role, WithdrawalReasonLabel
 
 if TYPE_CHECKING:

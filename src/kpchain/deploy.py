@@ -51,6 +51,7 @@ from kpchain.chain.transactions import SignedTransaction, TransactionSender, cal
 from kpchain.configfile import ConfigFile
 from kpchain.contracts.encoding import participant_code, zone_id
 from kpchain.contracts.enums import ParticipantStatus
+from kpchain.contracts.founding import MIN_QUORUM, Founder, GovernanceSettings
 from kpchain.errors import (
     ChainError,
     ChainIdMismatchError,
@@ -60,7 +61,6 @@ from kpchain.errors import (
     NonceTooLowError,
     TransactionPendingError,
 )
-from kpchain.governance.settings import MIN_QUORUM, Founder, GovernanceSettings
 from kpchain.vocabulary import ADDRESS_PATTERN, ParticipantStatusLabel
 
 logger = logging.getLogger(__name__)

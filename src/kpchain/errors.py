@@ -97,6 +97,13 @@ class ErrorCode(StrEnum):
     RECEIPT_DATE_BEFORE_SHIPPING = "receipt_date_before_shipping"
     RECEIPT_DATE_IN_FUTURE = "receipt_date_in_future"  # contract
 
+    # --- drafts (maker-checker) ---
+    DRAFT_ALREADY_EXISTS = "draft_already_exists"
+    DRAFT_NOT_FOUND = "draft_not_found"
+    DRAFT_STATUS_INVALID = "draft_status_invalid"
+    DRAFT_VERSION_MISMATCH = "draft_version_mismatch"
+    FOUR_EYES_REQUIRED = "four_eyes_required"
+
     # --- governance ---
     ADMIN_OF_ANOTHER_PARTICIPANT = "admin_of_another_participant"  # contract
     GOVERNOR_ALREADY_CAST_VOTE = "governor_already_cast_vote"  # contract

@@ -22,6 +22,8 @@ from kpchain.contracts.registry import Registry
 from kpchain.deploy import GOVERNOR_CONTRACT, SEATS_CONTRACT, VALIDATOR_SET_CONTRACT, Deployment
 from kpchain.errors import ChainUnavailableError, ConfigError
 from kpchain.exchange.keys import KeyRing, exchange_passphrase
+from kpchain.exchange.service import CALLS as EXCHANGE_CALLS
+from kpchain.exchange.service import RENDERS as EXCHANGE_RENDERS
 from kpchain.exchange.service import ExchangeService
 from kpchain.governance.service import (
     GovernanceService,
@@ -32,6 +34,7 @@ from kpchain.governance.validators import ValidatorVoter
 from kpchain.indexer.indexer import Indexer
 from kpchain.service.authority import CALLS as AUTHORITY_CALLS
 from kpchain.service.authority import AuthorityService, index_time, renderer
+from kpchain.service.drafts import DraftService
 from kpchain.service.operations import Hosting, Renderer, Writer
 from kpchain.service.webhooks import WebhookDispatcher, WebhooksConfig
 from kpchain.signing.specs import SignersConfig
@@ -56,6 +59,7 @@ class Runtime:
     authority: AuthorityService
     owner: OwnerLock
     exchange: ExchangeService
+    drafts: DraftService
     webhooks: WebhookDispatcher | None = None
     governance: GovernanceService | None = None  # None: no governance contracts known
     validator_voter: ValidatorVoter | None = None  # set by KPCHAIN_NODE_ADMIN_URL
@@ -218,13 +222,15 @@ def _runtime(
     contracts = _governance(settings, w3, registry)
     indexer = _indexer(settings, w3, registry, sessions, start_block, governance=contracts)
     hosting = _hosting(settings, w3)
-    calls = dict(AUTHORITY_CALLS)
-    renders: dict[str, Renderer] = {}
+    calls = {**AUTHORITY_CALLS, **EXCHANGE_CALLS}
+    renders: dict[str, Renderer] = dict(EXCHANGE_RENDERS)
     governor_clock = _governor_clock(w3, fallback=lambda: index_time(indexer))
     if contracts is not None:
         governance_kinds = governance_calls(contracts)
         calls.update(governance_kinds)
-        renders = dict.fromkeys(governance_kinds, governance_renderer(contracts, governor_clock))
+        renders.update(
+            dict.fromkeys(governance_kinds, governance_renderer(contracts, governor_clock))
+        )
     writer = Writer(
         sessions=sessions,
         registry=registry,
@@ -270,6 +276,7 @@ def _runtime(
         authority=authority,
         owner=owner,
         exchange=exchange,
+        drafts=DraftService(sessions=sessions, authority=authority, writer=writer),
         webhooks=webhooks,
         governance=governance,
         validator_voter=_validator_voter(settings, sessions, governance),

@@ -30,9 +30,9 @@ from kpchain.consortium.members import Member
 from kpchain.consortium.network import ConsortiumNetwork
 from kpchain.consortium.nodes import NodeKey
 from kpchain.contracts.enums import ParticipantStatus
+from kpchain.contracts.founding import Founder
 from kpchain.deploy import read_founders, read_validators
 from kpchain.errors import ConfigError
-from kpchain.governance.settings import Founder
 
 DEPLOYER = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
 CODES = ("BW", "RU", "EU", "AE", "IN")

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from kpchain.contracts.encoding import participant_code, zone_id
 from kpchain.contracts.enums import Support
 from kpchain.contracts.governance import Governance, ProposalState
-from kpchain.governance.tables import Proposal, ProposalVote, Validator
 from kpchain.governance.views import proposal_state, proposal_view
 from kpchain.indexer import Indexer
+from kpchain.indexer.tables import Proposal, ProposalVote, Validator
 from support_chain import Devnet
 from support_db import dump_index
 

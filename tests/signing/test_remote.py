@@ -32,10 +32,10 @@ from kpchain.certificates.typed_data import (
 from kpchain.chain.signer import Signer
 from kpchain.chain.transactions import TransactionSender
 from kpchain.contracts.encoding import cert_number
+from kpchain.contracts.founding import Founder
 from kpchain.deploy import deploy
 from kpchain.devnet.seed import participant_account, registry
 from kpchain.errors import SigningError
-from kpchain.governance.settings import Founder
 from kpchain.signing import RemoteSigner
 from kpchain.signing.devkeys import development_addresses
 

@@ -10,13 +10,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browsing import PHONE, Live
 from fastapi.testclient import TestClient
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from kpchain.app import create_app
 from kpchain.chain.connection import connect
 from kpchain.devnet.anvil import DEVNET_CHAIN_ID, AnvilNode
 from support_api import Service, create_keys, service_settings
 from support_chain import Devnet
+from support_service import ServiceProcess
 
 
 @pytest.fixture(scope="module")
@@ -74,3 +77,41 @@ def chromium_path() -> Path:
     if _ci():
         pytest.fail(message)
     pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path: Path) -> Iterator[Browser]:
+    """Headless chromium, one for the module."""
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(chromium_path), headless=True)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh browser context (no cookies) the size of a small phone."""
+    context = browser.new_context(viewport=PHONE)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def live(
+    tmp_path_factory: pytest.TempPathFactory, node: AnvilNode, devnet: Devnet
+) -> Iterator[Live]:
+    """The service as `python -m kpchain serve` (uvicorn) on the module's anvil, with API keys
+    for every demo participant and role."""
+    tmp_path = tmp_path_factory.mktemp("browser")
+    database_url = f"sqlite:///{tmp_path / 'kpchain.db'}"
+    settings = service_settings(tmp_path, node.rpc_url, devnet, database_url)
+    _, keys = create_keys(database_url)
+    service = ServiceProcess(settings, tmp_path).start()
+    try:
+        yield Live(service, keys)
+    finally:
+        service.stop()

@@ -25,11 +25,12 @@ from support_chain import Devnet
 
 pytestmark = pytest.mark.anvil
 
-TODAY = datetime.now(UTC).date().isoformat()
-
 
 def _confirm(visitor: TestClient, cert_no: str, fields: dict[str, str], **values: str) -> Response:
-    body = {"parcels": "3", "carats": "1234.56", "received_at": TODAY, **fields, **values}
+    # Dated when it is sent, not when the module was imported: a run that crosses midnight
+    # would otherwise date the receipt the day before the shipment.
+    today = datetime.now(UTC).date().isoformat()
+    body = {"parcels": "3", "carats": "1234.56", "received_at": today, **fields, **values}
     return visitor.post(f"/dashboard/certificates/{cert_no}/receive", data=body)
 
 

@@ -5,99 +5,13 @@ an inbound shipment. Each page is also checked for accessibility basics at a pho
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-
-from helpers.documents import document
-from kpchain.devnet.anvil import AnvilNode
-from support_api import create_keys, service_settings
-from support_chain import Devnet
-from support_service import ServiceProcess
+from browsing import Live, assert_accessible_basics
+from playwright.sync_api import Browser, Page, expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.anvil]
-
-PHONE = {"width": 360, "height": 740}
-
-
-@dataclass
-class Live:
-    """The service process and API keys of every demo participant."""
-
-    service: ServiceProcess
-    keys: dict[str, dict[str, str]]
-
-    def shipped(self, cert_no: str) -> dict[str, Any]:
-        """Issues `cert_no` from BW to AE and ships it, through the REST API."""
-        with self.service.client(self.keys["BW"]["officer"]) as client:
-            issued = client.post("/v1/certificates", json=document(cert_no, "BW", "AE"))
-            assert issued.status_code == 201, issued.text
-            response = client.post(f"/v1/certificates/{cert_no}/ship", json={})
-        assert response.status_code == 200, response.text
-        view: dict[str, Any] = response.json()
-        return view
-
-    def status(self, cert_no: str) -> str:
-        with self.service.client(self.keys["AE"]["auditor"]) as client:
-            response = client.get(f"/v1/certificates/{cert_no}")
-        assert response.status_code == 200, response.text
-        return str(response.json()["status"])
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path: Path) -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(chromium_path), headless=True)
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh browser context (no cookies) the size of a small phone."""
-    context = browser.new_context(viewport=PHONE)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
-
-
-@pytest.fixture(scope="module")
-def live(
-    tmp_path_factory: pytest.TempPathFactory, node: AnvilNode, devnet: Devnet
-) -> Iterator[Live]:
-    tmp_path = tmp_path_factory.mktemp("browser")
-    database_url = f"sqlite:///{tmp_path / 'kpchain.db'}"
-    settings = service_settings(tmp_path, node.rpc_url, devnet, database_url)
-    _, keys = create_keys(database_url)
-    service = ServiceProcess(settings, tmp_path).start()
-    try:
-        yield Live(service, keys)
-    finally:
-        service.stop()
-
-
-def assert_accessible_basics(page: Page) -> None:
-    """The page declares its language, has one main landmark, labels every field, and fits a
-    360 px screen without scrolling sideways."""
-    assert page.evaluate("document.documentElement.lang") == "en"
-    assert page.locator("main").count() == 1
-    unlabelled = page.evaluate(
-        """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
-            .filter(field => field.labels.length === 0
-                && !field.getAttribute('aria-label') && !field.getAttribute('aria-labelledby'))
-            .map(field => field.name || field.id || field.outerHTML)"""
-    )
-    assert unlabelled == []
-    width = page.evaluate("window.innerWidth")
-    assert width == PHONE["width"]
-    assert page.evaluate("document.documentElement.scrollWidth") <= width
 
 
 def test_verify_page_tells_genuine_forged_and_unknown_apart(page: Page, live: Live) -> None:

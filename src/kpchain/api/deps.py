@@ -14,6 +14,7 @@ from kpchain.exchange.service import ExchangeService
 from kpchain.governance.service import GovernanceService
 from kpchain.runtime import Runtime
 from kpchain.service.authority import AuthorityService
+from kpchain.service.drafts import DraftService
 from kpchain.service.keys import Principal, authenticate
 from kpchain.verification.chain import ContractSignatures
 from kpchain.vocabulary import Role
@@ -55,6 +56,13 @@ async def get_authority(runtime: RuntimeDep) -> AuthorityService:
 
 
 AuthorityDep = Annotated[AuthorityService, Depends(get_authority)]
+
+
+async def get_drafts(runtime: RuntimeDep) -> DraftService:
+    return runtime.drafts
+
+
+DraftsDep = Annotated[DraftService, Depends(get_drafts)]
 
 
 async def get_governance(runtime: RuntimeDep) -> GovernanceService:
@@ -108,6 +116,8 @@ def require(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
 
 
 OfficerDep = Annotated[Principal, Depends(require(Role.OFFICER))]
+MakerDep = Annotated[Principal, Depends(require(Role.CLERK, Role.OFFICER))]
+"""A key that prepares certificate drafts: a clerk's or an officer's (maker-checker)."""
 AdminDep = Annotated[Principal, Depends(require(Role.ADMIN))]
 """A participant admin's key: the participant's vote in governance, its authority keys and its
 exchange endpoint."""

@@ -47,6 +47,9 @@ from kpchain.errors import (
 
 logger = logging.getLogger(__name__)
 
+DRAFTS_PATH = "/v1/drafts"
+"""Where a certificate draft is posted: its body is a certificate document."""
+
 # What a contract's custom error tells the caller (the chain layer classifies every one).
 _REFUSAL_STATUS: dict[Refusal, int] = {
     Refusal.NOT_FOUND: 404,
@@ -193,6 +196,7 @@ async def _validation_error(request: Request, error: RequestValidationError) -> 
     code = (
         ErrorCode.INVALID_DOCUMENT
         if where.startswith("/v1/certificates")
+        or (where == DRAFTS_PATH and request.method == "POST")  # a document's body
         else ErrorCode.INVALID_REQUEST
     )
     note_error(code)

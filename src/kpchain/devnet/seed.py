@@ -38,8 +38,8 @@ from kpchain.artifacts import load_artifact
 from kpchain.chain.transactions import TransactionSender
 from kpchain.contracts.encoding import participant_code
 from kpchain.contracts.enums import ParticipantStatus
+from kpchain.contracts.founding import Founder, GovernanceSettings
 from kpchain.deploy import DEPLOYED_CONTRACT
-from kpchain.governance.settings import Founder, GovernanceSettings
 from kpchain.signing import devkeys
 from kpchain.signing.devkeys import DEV_MNEMONIC, DevRole
 from kpchain.signing.devkeys import GOVERNOR_PATH as GOVERNOR_PATH  # re-exported

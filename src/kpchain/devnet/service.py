@@ -30,7 +30,7 @@ import subprocess
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,7 @@ from kpchain.devnet.processes import cmdline, is_alive, wait_exit
 from kpchain.errors import AuthenticationError, ConfigError
 from kpchain.service.keys import authenticate, create_key
 from kpchain.store import create_engine, migrate, session_factory
+from kpchain.vocabulary import StepName
 
 logger = logging.getLogger(__name__)
 
@@ -375,6 +376,14 @@ def _wait_shipped(importer: KpchainClient, cert_no: str, *, timeout: float = 60.
         time.sleep(0.2)
 
 
+def _shipping_day(importer: KpchainClient, cert_no: str) -> date:
+    """The UTC day `cert_no` was shipped on, which the demo dates its receipt by: a receipt
+    dated by the clock could be a day before the shipment when seeding crosses midnight, and
+    would change between two runs of one Idempotency-Key."""
+    shipped = importer.certificate(cert_no)["steps"][StepName.SHIPPED]["at"]
+    return datetime.fromisoformat(shipped).astimezone(UTC).date()
+
+
 def demo_document(
     cert_no: str,
     exporting: str,
@@ -475,7 +484,7 @@ def issue_demo_certificates(urls: Mapping[str, str], keys: dict[str, dict[str, s
                         cert_no,
                         parcels=sum(int(item["parcels"]) for item in line),
                         carats=str(sum(Decimal(item["carats"]) for item in line)),
-                        received_at=today.isoformat(),
+                        received_at=_shipping_day(importer, cert_no).isoformat(),
                         idempotency_key=key,
                     )
                 elif step == "reject":

@@ -45,11 +45,11 @@ from kpchain.errors import (
 from kpchain.exchange.crypto import DecryptionError, KeyPair
 from kpchain.exchange.envelope import Envelope, open_envelope, recovered_signer
 from kpchain.exchange.keys import KeyRing
-from kpchain.exchange.tables import ReceivedDocument
 from kpchain.exchange.views import EnvelopeReceipt, aware
 from kpchain.indexer import queries
 from kpchain.indexer.indexer import Indexer
 from kpchain.indexer.tables import Certificate
+from kpchain.service.tables import ReceivedDocument
 from kpchain.store import WRITE
 from kpchain.verification.checks import ContractSignatureCheck, DocumentDomain
 from kpchain.verification.verify import verify

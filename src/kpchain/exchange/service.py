@@ -6,31 +6,60 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from web3.contract.contract import ContractFunction
 
-from kpchain.errors import ErrorCode, InvalidRequestError, NotFoundError, PermissionDeniedError
+from kpchain.contracts.registry import Registry
+from kpchain.errors import ErrorCode, InvalidRequestError, PermissionDeniedError
 from kpchain.exchange import views
 from kpchain.exchange.envelope import Envelope
 from kpchain.exchange.inbox import Inbox
 from kpchain.exchange.keys import KeyRing
 from kpchain.exchange.outbox import Outbox
-from kpchain.exchange.tables import Delivery, ReceivedDocument
+from kpchain.exchange.tables import Delivery
 from kpchain.indexer import queries
 from kpchain.indexer.indexer import Indexer
+from kpchain.service.authority import certificate_row, participant_row
 from kpchain.service.keys import Principal, require_participant
-from kpchain.service.operations import Hosting, Intent, Writer, admin_actor, response_as
-from kpchain.service.tables import Document, Operation
+from kpchain.service.operations import (
+    CallBuilder,
+    Hosting,
+    Intent,
+    Renderer,
+    Writer,
+    admin_actor,
+    response_as,
+)
+from kpchain.service.tables import Document, Operation, ReceivedDocument
+from kpchain.service.views import held_documents
 from kpchain.verification.checks import ContractSignatureCheck
 
 SET_ENDPOINT = "set_service_endpoint"
 """The operation kind that registers a participant's endpoint and key (its admin signs)."""
 MAX_URL_BYTES = 256
 """The registry's MAX_SERVICE_ENDPOINT_LENGTH."""
+
+
+def _set_endpoint(registry: Registry, request: dict[str, Any]) -> ContractFunction:
+    key = bytes.fromhex(request["encryption_key"][2:])
+    return registry.set_service_endpoint(request["code"], request["url"], key)
+
+
+def _render_endpoint(session: Session, operation: Operation) -> views.EndpointView:
+    return views.endpoint_view(session, operation.subject)
+
+
+CALLS: Mapping[str, CallBuilder] = {SET_ENDPOINT: _set_endpoint}
+"""How the exchange's operation kinds become registry calls (the runtime gives them to the
+service's one writer, beside the authority's)."""
+RENDERS: Mapping[str, Renderer] = {SET_ENDPOINT: _render_endpoint}
+"""How the writer renders a finished operation of the exchange's kinds."""
 
 
 class EndpointRequest(BaseModel):
@@ -135,7 +164,7 @@ class ExchangeService:
         actor = admin_actor(code)
         self._hosting.sender(actor)  # refuse an unhosted admin before making a key
         with self._sessions() as session:
-            self._participant(session, code)
+            participant_row(self._indexer, session, code)
         key = self._recorded_key(actor, idempotency_key)
         if key is None:
             newest = self.keys.newest(code)
@@ -157,7 +186,7 @@ class ExchangeService:
     def endpoint(self, code: str) -> views.EndpointView:
         """`code`'s endpoint, key and their history."""
         with self._sessions() as session:
-            self._participant(session, code)
+            participant_row(self._indexer, session, code)
             return views.endpoint_view(session, code)
 
     # --- deliveries ------------------------------------------------------------------------
@@ -165,7 +194,7 @@ class ExchangeService:
     def delivery(self, principal: Principal, cert_no: str) -> views.DeliveryView:
         """The delivery state of `cert_no`'s document, for either party's keys."""
         with self._sessions() as session:
-            row = self._certificate(session, cert_no)
+            row = certificate_row(self._indexer, session, cert_no)
             _require_party(principal, row.exporting, row.importing, cert_no)
             if principal.participant == row.exporting or self._issued_here(session, row):
                 delivery = session.get(Delivery, cert_no)
@@ -194,7 +223,7 @@ class ExchangeService:
                 detail={"role": principal.role, "required": ["officer"]},
             )
         with self._sessions() as session:
-            row = self._certificate(session, cert_no)
+            row = certificate_row(self._indexer, session, cert_no)
             if principal.participant != row.exporting:
                 raise PermissionDeniedError(
                     f"only the exporting participant ({row.exporting}) delivers the document "
@@ -214,7 +243,7 @@ class ExchangeService:
         numbers = [view["cert_no"] for view in views_]
         hosted = self._hosted()
         with self._sessions() as session:
-            held = views.held_documents(session, numbers)
+            held = held_documents(session, numbers)
             states = views.delivery_states(session, numbers)
         found: dict[str, dict[str, Any]] = {}
         for view in views_:
@@ -287,26 +316,6 @@ class ExchangeService:
                 detail={"url": url[:300]},
             )
         return url.rstrip("/")
-
-    def _participant(self, session: Session, code: str) -> Any:
-        row = self._indexer.find(session, lambda s: queries.participant(s, code))
-        if row is None:
-            raise NotFoundError(
-                f"participant {code} is not admitted",
-                code=ErrorCode.PARTICIPANT_NOT_FOUND,
-                detail={"code": code},
-            )
-        return row
-
-    def _certificate(self, session: Session, cert_no: str) -> Any:
-        row = self._indexer.find(session, lambda s: queries.certificate(s, cert_no))
-        if row is None:
-            raise NotFoundError(
-                f"no certificate {cert_no}",
-                code=ErrorCode.CERTIFICATE_NOT_FOUND,
-                detail={"cert_no": cert_no},
-            )
-        return row
 
 
 def _queued(row: Any, *, local: bool) -> views.DeliveryView:

@@ -1,5 +1,6 @@
 """The document exchange's tables (migration 0006_exchange): this service's encryption keys, its
-outbox of deliveries and its inbox of received documents. The history of every participant's
+outbox of deliveries; the inbox of received documents is `kpchain.service.tables.ReceivedDocument`,
+beside the documents this service issued. The history of every participant's
 registered endpoint and key is an index table (`kpchain.indexer.tables.ServiceEndpoint`).
 
 None of these rows is ever deleted: a key stays to read what was encrypted to it, a delivery
@@ -67,24 +68,3 @@ class Delivery(Base):
     receipt: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-
-
-class ReceivedDocument(Base):
-    """The inbox: a certificate's signed document, delivered by the exporter's service and
-    checked against the chain before it was stored (its hash is the certificate's docHash, its
-    signer an authority of the exporter at the issue block). Never deleted."""
-
-    __tablename__ = "exchange_received_documents"
-
-    cert_no: Mapped[str] = mapped_column(_CERT_NO, primary_key=True)
-    sender: Mapped[str] = mapped_column(_CODE)
-    recipient: Mapped[str] = mapped_column(_CODE, index=True)
-    document: Mapped[dict[str, Any]] = mapped_column(JSON)
-    exporter_salt: Mapped[str] = mapped_column(_HASH)
-    importer_salt: Mapped[str] = mapped_column(_HASH)
-    doc_hash: Mapped[str] = mapped_column(_HASH)
-    signature: Mapped[str] = mapped_column(Text)
-    signer: Mapped[str] = mapped_column(_ADDRESS)  # the authority that signed the document
-    envelope_signer: Mapped[str] = mapped_column(_ADDRESS)  # who signed the delivery
-    encryption_key: Mapped[str] = mapped_column(_HASH)  # the key it was encrypted to
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -12,9 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kpchain.certificates.fields import Address, Hex32, ParticipantCode
-from kpchain.exchange.tables import Delivery, ReceivedDocument
+from kpchain.exchange.tables import Delivery
 from kpchain.indexer import queries
-from kpchain.service.tables import Document
+from kpchain.service.tables import ReceivedDocument
 
 _CONFIG = ConfigDict(extra="forbid", frozen=True)
 
@@ -184,38 +184,6 @@ def inbound_view(
             encryption_key=received.encryption_key,
         )
     return DeliveryView.model_validate(view)
-
-
-def held_document(
-    session: Session, cert_no: str, doc_hash: str
-) -> Document | ReceivedDocument | None:
-    """The signed document of `cert_no` whose hash is `doc_hash` (the chain's) that this service
-    holds: the one it issued, or the one it received. None when it holds neither."""
-    issued = session.get(Document, cert_no)
-    if issued is not None and issued.doc_hash == doc_hash:
-        return issued
-    received = session.get(ReceivedDocument, cert_no)
-    if received is not None and received.doc_hash == doc_hash:
-        return received
-    return None
-
-
-def held_documents(session: Session, cert_nos: list[str]) -> dict[str, Document | ReceivedDocument]:
-    """The documents this service holds of `cert_nos`, issued or received, by number (the
-    caller compares their hashes with the chain's)."""
-    if not cert_nos:
-        return {}
-    found: dict[str, Document | ReceivedDocument] = {
-        row.cert_no: row
-        for row in session.scalars(
-            select(ReceivedDocument).where(ReceivedDocument.cert_no.in_(cert_nos))
-        )
-    }
-    found.update(
-        (row.cert_no, row)
-        for row in session.scalars(select(Document).where(Document.cert_no.in_(cert_nos)))
-    )
-    return found
 
 
 def delivery_states(session: Session, cert_nos: list[str]) -> dict[str, str]:

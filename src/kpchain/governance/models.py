@@ -21,8 +21,10 @@ from kpchain.certificates.fields import (
     ZoneName,
 )
 from kpchain.certificates.views import StepView
-from kpchain.governance.settings import MAX_DESCRIPTION_LENGTH
 from kpchain.vocabulary import ProposalStateLabel, SupportLabel
+
+MAX_DESCRIPTION_LENGTH = 2000
+"""Characters of a proposal's description: the governor emits it whole in ProposalCreated."""
 
 _REQUEST = ConfigDict(extra="forbid", frozen=True)
 _VIEW = ConfigDict(extra="forbid", frozen=True)

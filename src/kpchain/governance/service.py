@@ -24,8 +24,6 @@ from kpchain.contracts.governance import Action, Governance, Proposal, ProposalS
 from kpchain.contracts.registry import Registry
 from kpchain.errors import ConflictError, ErrorCode, NotFoundError, PermissionDeniedError
 from kpchain.governance import models
-from kpchain.governance.tables import Proposal as ProposalRow
-from kpchain.governance.tables import ProposalVote, Validator
 from kpchain.governance.views import (
     emergency_in_effect,
     iso_time,
@@ -34,7 +32,8 @@ from kpchain.governance.views import (
 )
 from kpchain.indexer import queries
 from kpchain.indexer.indexer import Indexer
-from kpchain.indexer.tables import Participant
+from kpchain.indexer.tables import Participant, ProposalVote, Validator
+from kpchain.indexer.tables import Proposal as ProposalRow
 from kpchain.service.keys import Principal
 from kpchain.service.operations import (
     CallBuilder,

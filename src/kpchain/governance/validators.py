@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kpchain.chain.admin import AdminClient
 from kpchain.errors import ChainError, KpchainError
-from kpchain.governance.tables import Validator
+from kpchain.indexer.tables import Validator
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from kpchain.contracts.enums import ParticipantStatus
 from kpchain.contracts.governance import Action, Governance, ProposalState
 from kpchain.governance import models
-from kpchain.governance.tables import Proposal, ProposalVote
+from kpchain.indexer.tables import Proposal, ProposalVote
 
 _STATUS_ACTIONS = {
     ParticipantStatus.SUSPENDED: "suspend",

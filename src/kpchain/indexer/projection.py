@@ -23,7 +23,7 @@ from sqlalchemy import Table, bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from kpchain.contracts.enums import ParticipantStatus, RejectionReason, WithdrawalReason
-from kpchain.governance import projection as governance
+from kpchain.indexer import governance
 from kpchain.indexer.bulk import insert_rows
 from kpchain.indexer.decoding import code_of, text_of
 from kpchain.indexer.tables import (

@@ -51,8 +51,6 @@ from kpchain.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from kpchain.exchange import views as exchange_views
-from kpchain.exchange.service import SET_ENDPOINT
 from kpchain.indexer import queries
 from kpchain.indexer.indexer import Indexer
 from kpchain.service import views
@@ -63,6 +61,7 @@ from kpchain.service.operations import (
     Intent,
     Renderer,
     Response,
+    RowHook,
     Writer,
     admin_actor,
     response_as,
@@ -120,9 +119,17 @@ class AuthorityService:
         document: CertificateDocument,
         *,
         idempotency_key: str | None,
+        on_record: RowHook | None = None,
     ) -> CertificateView:
-        """Signs `document` with the exporting participant's authority key and issues it."""
-        return self.issue_batch(principal, [document], idempotency_key=idempotency_key)[0]
+        """Signs `document` with the exporting participant's authority key and issues it.
+
+        Args:
+            on_record: writes rows that must exist exactly when the issue's operation does (an
+                approved draft's link to it), as `Writer.submit`'s.
+        """
+        return self.issue_batch(
+            principal, [document], idempotency_key=idempotency_key, on_record=on_record
+        )[0]
 
     def issue_batch(
         self,
@@ -130,8 +137,9 @@ class AuthorityService:
         documents: Sequence[CertificateDocument],
         *,
         idempotency_key: str | None,
+        on_record: RowHook | None = None,
     ) -> list[CertificateView]:
-        """Issues `documents` in one transaction; all or none."""
+        """Issues `documents` in one transaction; all or none (`on_record` as `issue`'s)."""
         if not documents:
             raise InvalidRequestError(
                 "a batch needs at least one certificate", code=ErrorCode.BATCH_EMPTY
@@ -149,8 +157,7 @@ class AuthorityService:
             )
         actor = _acting_participant(principal)
         for document in documents:
-            _require_party(actor, document.exporting_participant, "exporting", document.cert_no)
-            _check_validity(document, self._max_validity_days)
+            self._check_issuable(actor, document)
         body = [document.model_dump(mode="json") for document in documents]
         with self._sessions() as session:
             existing = [n for n in numbers if queries.certificate(session, n) is not None]
@@ -197,9 +204,29 @@ class AuthorityService:
             except IntegrityError:
                 # A concurrent issue of one of these numbers recorded its document first.
                 raise _already_exists(numbers[0]) from None
+            if on_record is not None:
+                on_record(session, operation)
 
         response = self._write.submit(intent, on_record=record_documents)
         return response_as(views.IssuedCertificates, response).certificates
+
+    def check_issuable(self, principal: Principal, document: CertificateDocument) -> None:
+        """Refuses `document` as `issue` would before signing anything (a draft is checked so
+        when it is saved, and again when it is issued): another participant's certificate, a
+        participant this service does not sign for, a validity longer than this service's.
+
+        Raises:
+            PermissionDeniedError: participant_key_required, participant_mismatch,
+                participant_not_hosted.
+            InvalidRequestError: certificate_validity_too_long.
+        """
+        actor = _acting_participant(principal)
+        self._check_issuable(actor, document)
+        self._hosting.sender(actor)
+
+    def _check_issuable(self, actor: str, document: CertificateDocument) -> None:
+        _require_party(actor, document.exporting_participant, "exporting", document.cert_no)
+        _check_validity(document, self._max_validity_days)
 
     def ship(
         self,
@@ -367,7 +394,7 @@ class AuthorityService:
         with self._sessions() as session:
             row = self._certificate_row(session, cert_no)
             _require_party_reader(principal, row.exporting, row.importing, cert_no)
-            stored = exchange_views.held_document(session, cert_no, row.doc_hash)
+            stored = views.held_document(session, cert_no, row.doc_hash)
             if stored is None:
                 raise NotFoundError(
                     f"the document of {cert_no} is held by the exporting authority's service, "
@@ -529,7 +556,8 @@ def renderer(indexer: Indexer, others: Mapping[str, Renderer] | None = None) -> 
 
     Args:
         indexer: the index the views are read from.
-        others: how the operation kinds of other concerns (governance) are rendered, by kind.
+        others: how the operation kinds of other concerns (the exchange, governance) are
+            rendered, by kind.
     """
     renders = dict(others or {})
 
@@ -541,8 +569,6 @@ def renderer(indexer: Indexer, others: Mapping[str, Renderer] | None = None) -> 
             return views.IssuedCertificates(
                 certificates=views.certificate_views(session, rows, now=now)
             )
-        if operation.kind == SET_ENDPOINT:
-            return exchange_views.endpoint_view(session, operation.subject)
         if operation.kind in (ADD_AUTHORITY, REVOKE_AUTHORITY):
             return views.participant_view(
                 session, participant_row(indexer, session, operation.subject)
@@ -599,11 +625,6 @@ def _withdraw(registry: Registry, request: dict[str, Any]) -> ContractFunction:
     return registry.withdraw_shipment(request["cert_no"], reason)
 
 
-def _set_endpoint(registry: Registry, request: dict[str, Any]) -> ContractFunction:
-    key = bytes.fromhex(request["encryption_key"][2:])
-    return registry.set_service_endpoint(request["code"], request["url"], key)
-
-
 def _add_authority(registry: Registry, request: dict[str, Any]) -> ContractFunction:
     return registry.add_authority(request["code"], request["account"])
 
@@ -620,7 +641,6 @@ CALLS: Mapping[str, CallBuilder] = {
     "reject": _reject,
     "cancel": _cancel,
     "withdraw": _withdraw,
-    SET_ENDPOINT: _set_endpoint,
     ADD_AUTHORITY: _add_authority,
     REVOKE_AUTHORITY: _revoke_authority,
 }

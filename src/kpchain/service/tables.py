@@ -1,5 +1,6 @@
-"""The service's own tables (migrations 0002_service, 0003_webhooks, 0005_dashboard_sessions);
-the index's tables are in `kpchain.indexer.tables`."""
+"""The service's own tables (migrations 0002_service, 0003_webhooks, 0005_dashboard_sessions,
+0006_exchange for the received documents, 0009_drafts); the index's tables are in
+`kpchain.indexer.tables`, the exchange's keys and outbox in `kpchain.exchange.tables`."""
 
 from __future__ import annotations
 
@@ -81,6 +82,27 @@ class Document(Base):
     operation_id: Mapped[int] = mapped_column(Integer)
 
 
+class ReceivedDocument(Base):
+    """The inbox: a certificate's signed document, delivered by the exporter's service and
+    checked against the chain before it was stored (its hash is the certificate's docHash, its
+    signer an authority of the exporter at the issue block). Never deleted."""
+
+    __tablename__ = "exchange_received_documents"
+
+    cert_no: Mapped[str] = mapped_column(String(32), primary_key=True)
+    sender: Mapped[str] = mapped_column(String(2))
+    recipient: Mapped[str] = mapped_column(String(2), index=True)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    exporter_salt: Mapped[str] = mapped_column(String(66))
+    importer_salt: Mapped[str] = mapped_column(String(66))
+    doc_hash: Mapped[str] = mapped_column(String(66))
+    signature: Mapped[str] = mapped_column(Text)
+    signer: Mapped[str] = mapped_column(String(42))  # the authority that signed the document
+    envelope_signer: Mapped[str] = mapped_column(String(42))  # who signed the delivery
+    encryption_key: Mapped[str] = mapped_column(String(66))  # the key it was encrypted to
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class WebhookCursor(Base):
     """How far a participant's webhook has been delivered: the last feed id it accepted."""
 
@@ -106,3 +128,34 @@ class DashboardSession(Base):
     key_id: Mapped[str] = mapped_column(String(16), index=True)
     created_at: Mapped[int] = mapped_column(BigInteger)
     last_seen_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class Draft(Base):
+    """A certificate prepared by one key of the exporting participant and issued once another
+    officer's key approves it (maker-checker, `kpchain.service.drafts`).
+
+    Status: ``awaiting_approval`` (saved, waiting for an officer), ``returned`` (an officer sent
+    it back with a comment; its author corrects it), ``issuing`` (approved: `operation_id` is the
+    issue, not yet finished) and ``issued`` (that issue is done). An issue that fails leaves the
+    draft awaiting approval again, with the error in `approval_error`. `history` lists every
+    step (created, edited, returned, approved, approval failed) with the key's id and label and
+    when; the columns hold what the rules read (who created it, who edited it, who approved it).
+    """
+
+    __tablename__ = "drafts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    participant: Mapped[str] = mapped_column(String(2), index=True)
+    status: Mapped[str] = mapped_column(String(24), index=True)
+    cert_no: Mapped[str] = mapped_column(String(32), index=True)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(Integer)  # 1 when created, one more at every edit
+    created_by: Mapped[str] = mapped_column(String(16))  # the API key's id
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    editors: Mapped[list[str]] = mapped_column(JSON)  # ids of every key that created or edited it
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    return_comment: Mapped[str | None] = mapped_column(Text)
+    approved_by: Mapped[str | None] = mapped_column(String(16))
+    operation_id: Mapped[int | None] = mapped_column(Integer)
+    approval_error: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    history: Mapped[list[dict[str, Any]]] = mapped_column(JSON)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kpchain.certificates import views as view_models
@@ -17,11 +18,9 @@ from kpchain.certificates.conversions import (
     hundredths_to_carats,
 )
 from kpchain.contracts.enums import ParticipantStatus
-from kpchain.exchange import views as exchange_views
-from kpchain.exchange.tables import ReceivedDocument
 from kpchain.indexer import queries
 from kpchain.indexer import tables as index
-from kpchain.service.tables import Document
+from kpchain.service.tables import Document, ReceivedDocument
 from kpchain.vocabulary import StepName
 
 # The names the event stream and webhooks give the registry's certificate events.
@@ -41,7 +40,7 @@ def certificate_view(
     session: Session, row: index.Certificate, *, now: int
 ) -> view_models.CertificateView:
     """The certificate view of `row` at time `now` (expiry is derived from it)."""
-    stored = exchange_views.held_document(session, row.cert_no, row.doc_hash)
+    stored = held_document(session, row.cert_no, row.doc_hash)
     return _certificate_view(row, stored, now=now)
 
 
@@ -50,8 +49,40 @@ def certificate_views(
 ) -> list[view_models.CertificateView]:
     """The views of a page of rows, with the documents this service holds (issued here or
     received) read in two queries."""
-    documents = exchange_views.held_documents(session, [row.cert_no for row in rows])
+    documents = held_documents(session, [row.cert_no for row in rows])
     return [_certificate_view(row, documents.get(row.cert_no), now=now) for row in rows]
+
+
+def held_document(
+    session: Session, cert_no: str, doc_hash: str
+) -> Document | ReceivedDocument | None:
+    """The signed document of `cert_no` whose hash is `doc_hash` (the chain's) that this service
+    holds: the one it issued, or the one it received. None when it holds neither."""
+    issued = session.get(Document, cert_no)
+    if issued is not None and issued.doc_hash == doc_hash:
+        return issued
+    received = session.get(ReceivedDocument, cert_no)
+    if received is not None and received.doc_hash == doc_hash:
+        return received
+    return None
+
+
+def held_documents(session: Session, cert_nos: list[str]) -> dict[str, Document | ReceivedDocument]:
+    """The documents this service holds of `cert_nos`, issued or received, by number (the
+    caller compares their hashes with the chain's)."""
+    if not cert_nos:
+        return {}
+    found: dict[str, Document | ReceivedDocument] = {
+        row.cert_no: row
+        for row in session.scalars(
+            select(ReceivedDocument).where(ReceivedDocument.cert_no.in_(cert_nos))
+        )
+    }
+    found.update(
+        (row.cert_no, row)
+        for row in session.scalars(select(Document).where(Document.cert_no.in_(cert_nos)))
+    )
+    return found
 
 
 def _certificate_view(

@@ -60,7 +60,6 @@ MODEL_MODULES: Final[tuple[str, ...]] = (
     "kpchain.indexer.tables",
     "kpchain.service.tables",
     "kpchain.exchange.tables",
-    "kpchain.governance.tables",
     "kpchain.audit.tables",
 )
 """Modules declaring tables on `Base`: `import_models` loads them so that the metadata holds

@@ -11,11 +11,16 @@ from importlib.resources import files
 
 from fastapi import APIRouter, Response
 
-from kpchain.web import dashboard, verify
+from kpchain.web import certificates, dashboard, drafts, governance, participant, verify
 
 router = APIRouter(include_in_schema=False)
 router.include_router(verify.router)
+router.include_router(drafts.router)
 router.include_router(dashboard.router)
+# After the dashboard's: its printable PDF's path (…/{cert_no}.pdf) is also a certificate page's.
+router.include_router(certificates.router)
+router.include_router(participant.router)
+router.include_router(governance.router)
 
 
 @router.get("/static/kpchain.css")

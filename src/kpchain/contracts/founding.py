@@ -1,4 +1,5 @@
-"""What a deployment's governance starts with: its consensus settings and founding members.
+"""What a deployment's governance contracts are constructed with: the consensus settings and
+the founding members (`kpchain.deploy` deploys them; proposals change them later).
 
 Kept free of web3, so that the CLI's options and their help load fast.
 """
@@ -57,7 +58,3 @@ class GovernanceSettings:
             return self.quorum
         seats = sum(1 for f in founders if f.status == ParticipantStatus.ACTIVE)
         return max(MIN_QUORUM, seats // 2 + 1)
-
-
-MAX_DESCRIPTION_LENGTH = 2000
-"""Characters of a proposal's description: the governor emits it whole in ProposalCreated."""

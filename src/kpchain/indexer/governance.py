@@ -15,9 +15,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from kpchain.contracts.enums import Support
-from kpchain.governance.tables import Proposal, ProposalVote, Validator
 from kpchain.indexer.decoding import code_of
-from kpchain.indexer.tables import Event
+from kpchain.indexer.tables import Event, Proposal, ProposalVote, Validator
 
 logger = logging.getLogger(__name__)
 
