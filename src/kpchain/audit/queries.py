@@ -18,6 +18,7 @@ from kpchain.audit.views import AuditPage, AuditRecordView, as_utc
 from kpchain.errors import CursorInvalidError, ErrorCode, InvalidRequestError
 
 MAX_PAGE = 500
+_DATE_LENGTH = len("2026-01-31")
 
 CSV_COLUMNS = (
     "id",
@@ -56,7 +57,13 @@ def time_range(start: str | None, end: str | None) -> TimeRange:
             (audit_range_invalid).
     """
     bounds = TimeRange(_bound(start, "from", end_of_day=False), _bound(end, "to", end_of_day=True))
-    if bounds.start is not None and bounds.end is not None and bounds.end < bounds.start:
+    # A `to` date's whole day lies before `from` when its end is not after it.
+    to_date = end is not None and len(end) == _DATE_LENGTH
+    if (
+        bounds.start is not None
+        and bounds.end is not None
+        and (bounds.end < bounds.start or (to_date and bounds.end == bounds.start))
+    ):
         raise InvalidRequestError(
             f"`to` ({end}) is before `from` ({start})",
             code=ErrorCode.AUDIT_RANGE_INVALID,
@@ -116,7 +123,7 @@ def _bound(text: str | None, name: str, *, end_of_day: bool) -> datetime | None:
     if text is None or text == "":
         return None
     try:
-        if len(text) == 10:
+        if len(text) == _DATE_LENGTH:
             day = date.fromisoformat(text)
             moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
             return moment + timedelta(days=1) if end_of_day else moment
