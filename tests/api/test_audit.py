@@ -218,6 +218,18 @@ def test_requests_of_no_known_key_are_recorded_but_shown_to_no_participant(
     assert _trail(service, "BW") == []
 
 
+def test_a_path_holding_nul_is_answered_and_recorded(service_on: Service) -> None:
+    service = service_on
+    officer = service.headers("BW", "officer")
+    response = service.client.post("/v1/certificates/BW-2026%00X/ship", headers=officer)
+    assert response.status_code in (404, 422), response.text  # not the 500 audit_unavailable
+
+    (record,) = _trail(service, "BW")
+    assert record["path"] == "/v1/certificates/BW-2026\ufffdX/ship"
+    assert (record["status"], record["role"]) == (response.status_code, "officer")
+    assert record["error_code"] == response.json()["error"]["code"]
+
+
 def test_a_body_too_large_is_recorded_as_refused(service: Service) -> None:
     limit = service.settings.max_body_bytes
     response = service.client.post(

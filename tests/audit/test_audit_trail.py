@@ -105,6 +105,29 @@ def test_the_path_names_the_subject_before_any_note(engine: Engine) -> None:
     assert row.error_code is None
 
 
+def test_a_nul_in_what_a_request_sends_is_written_not_refused(engine: Engine) -> None:
+    audit = AuditTrail(engine)
+    entry = Entry(
+        at=NOW,
+        method="POST",
+        path="/v1/certificates/BW\x00X/ship",
+        idempotency_key="ship\x00-1",
+        request_id="req\x00",
+    )
+    audit.begin(entry)
+
+    audit.finish(entry, status=422, path_params={"cert_no": "BW\x00X"})
+
+    (row,) = _rows(engine)  # PostgreSQL's text refuses a NUL: each is replaced
+    assert row.path == "/v1/certificates/BW\ufffdX/ship"
+    assert (row.subject, row.idempotency_key, row.request_id) == (
+        "BW\ufffdX",
+        "ship\ufffd-1",
+        "req\ufffd",
+    )
+    assert row.status == 422
+
+
 def test_purge_deletes_only_records_older_than_the_retention(engine: Engine) -> None:
     audit = AuditTrail(engine)
     days = AUDIT_MIN_RETENTION_DAYS

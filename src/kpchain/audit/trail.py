@@ -272,4 +272,9 @@ def check_retention(days: int) -> int:
 
 
 def _cut(text: str | None, limit: int) -> str | None:
-    return text if text is None or len(text) <= limit else text[: limit - 1] + "…"
+    if text is None:
+        return None
+    # PostgreSQL's text holds no NUL, which a path may carry (%00): the record is still written
+    # (with U+FFFD in its place) rather than the request refused for want of one.
+    text = text.replace("\x00", "\ufffd")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
