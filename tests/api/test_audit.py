@@ -127,6 +127,143 @@ def test_every_changing_request_of_a_lifecycle_leaves_one_record_naming_its_key(
     assert (ae_record["status"], ae_record["subject"]) == (200, cert_no)
 
 
+def test_drafts_from_saving_to_approval_are_recorded_with_each_persons_key(
+    service: Service,
+) -> None:
+    url = service.settings.database_url
+    clerk = _labelled_key(url, "BW", "clerk", "Neo, data entry")
+    maker = _labelled_key(url, "BW", "officer", "Mpho, officer")
+    checker = _labelled_key(url, "BW", "officer", "Kabo, senior officer")
+    cert_no, own = "BW-2026-000740", "BW-2026-000741"
+
+    saved = service.client.post("/v1/drafts", json=document(cert_no), headers=_bearer(clerk))
+    assert saved.status_code == 201, saved.text
+    draft = saved.json()["id"]
+    by_clerk = service.client.post(f"/v1/drafts/{draft}/approve", headers=_bearer(clerk))
+    assert_error(by_clerk, 403, "role_insufficient")
+    returned = service.client.post(
+        f"/v1/drafts/{draft}/return", json={"comment": "check the carats"}, headers=_bearer(maker)
+    )
+    assert returned.status_code == 200, returned.text
+    patched = service.client.patch(
+        f"/v1/drafts/{draft}", json={"issuing_authority": "Diamond Hub"}, headers=_bearer(clerk)
+    )
+    assert patched.status_code == 200, patched.text
+    approved = service.client.post(f"/v1/drafts/{draft}/approve", headers=_bearer(checker))
+    assert approved.status_code == 201, approved.text
+    mine = service.client.post("/v1/drafts", json=document(own), headers=_bearer(maker)).json()
+    four_eyes = service.client.post(f"/v1/drafts/{mine['id']}/approve", headers=_bearer(maker))
+    assert_error(four_eyes, 403, "four_eyes_required")
+    invalid = service.client.post(
+        "/v1/drafts", json=document("BW-2026-000742", carats="-1"), headers=_bearer(clerk)
+    )
+    assert_error(invalid, 422, "invalid_document")
+
+    records = _trail(service, "BW")
+    assert [
+        (r["method"], r["path"], r["status"], r["error_code"], r["label"], r["subject"])
+        for r in records
+    ] == [
+        ("POST", "/v1/drafts", 201, None, "Neo, data entry", f"{cert_no},draft {draft}"),
+        (
+            "POST",
+            f"/v1/drafts/{draft}/approve",
+            403,
+            "role_insufficient",
+            "Neo, data entry",
+            str(draft),
+        ),
+        ("POST", f"/v1/drafts/{draft}/return", 200, None, "Mpho, officer", str(draft)),
+        ("PATCH", f"/v1/drafts/{draft}", 200, None, "Neo, data entry", str(draft)),
+        (  # the certificate the approval issued, beside the draft
+            "POST",
+            f"/v1/drafts/{draft}/approve",
+            201,
+            None,
+            "Kabo, senior officer",
+            f"{draft} ({cert_no})",
+        ),
+        ("POST", "/v1/drafts", 201, None, "Mpho, officer", f"{own},draft {mine['id']}"),
+        (
+            "POST",
+            f"/v1/drafts/{mine['id']}/approve",
+            403,
+            "four_eyes_required",
+            "Mpho, officer",
+            str(mine["id"]),
+        ),
+        ("POST", "/v1/drafts", 422, "invalid_document", "Neo, data entry", None),
+    ]
+    assert [r["role"] for r in records] == [
+        "clerk",
+        "clerk",
+        "officer",
+        "clerk",
+        "officer",
+        "officer",
+        "officer",
+        "clerk",
+    ]
+
+
+def test_governance_and_participant_admin_requests_are_recorded(service: Service) -> None:
+    admin = _labelled_key(service.settings.database_url, "BW", "admin", "Lesedi, registry admin")
+    account = "0x" + "ab" * 20
+    proposal = service.client.post(
+        "/v1/governance/proposals",
+        json={"action": "suspend", "participant": "CA", "description": "Suspend CA"},
+        headers=_bearer(admin),
+    )
+    assert proposal.status_code == 201, proposal.text
+    service.chain.later(1)  # the vote opens the second after the snapshot
+    proposal_id = proposal.json()["id"]
+    voted = service.client.post(
+        f"/v1/governance/proposals/{proposal_id}/votes",
+        json={"support": "approve"},
+        headers=service.headers("AE", "admin"),
+    )
+    assert voted.status_code == 201, voted.text
+    added = service.client.post(
+        "/v1/participants/BW/authorities", json={"account": account}, headers=_bearer(admin)
+    )
+    assert added.status_code == 201, added.text
+    revoked = service.client.delete(
+        f"/v1/participants/BW/authorities/{account}", headers=_bearer(admin)
+    )
+    assert revoked.status_code == 200, revoked.text
+    endpoint = service.client.put(
+        "/v1/participants/BW/endpoint",
+        json={"url": "https://kp.bw.example"},
+        headers=_bearer(admin),
+    )
+    assert endpoint.status_code == 200, endpoint.text
+    elsewhere = service.client.post(
+        "/v1/participants/AE/authorities", json={"account": account}, headers=_bearer(admin)
+    )
+    assert_error(elsewhere, 403, "participant_mismatch")
+
+    records = _trail(service, "BW")
+    assert [(r["method"], r["path"], r["status"], r["error_code"]) for r in records] == [
+        ("POST", "/v1/governance/proposals", 201, None),
+        ("POST", "/v1/participants/BW/authorities", 201, None),
+        ("DELETE", f"/v1/participants/BW/authorities/{account}", 200, None),
+        ("PUT", "/v1/participants/BW/endpoint", 200, None),
+        ("POST", "/v1/participants/AE/authorities", 403, "participant_mismatch"),
+    ]
+    assert {(r["key_id"], r["role"], r["label"]) for r in records} == {
+        (_key_id(admin), "admin", "Lesedi, registry admin")
+    }
+    assert records[0]["subject"] == proposal_id
+    assert records[2]["subject"] == f"code=BW,account={account}"
+    (vote,) = _trail(service, "AE")
+    assert (vote["path"], vote["status"], vote["role"]) == (
+        f"/v1/governance/proposals/{proposal_id}/votes",
+        201,
+        "admin",
+    )
+    assert vote["subject"] == proposal_id
+
+
 def test_refused_requests_are_recorded_with_their_status_and_error_code(service: Service) -> None:
     url = service.settings.database_url
     officer = _labelled_key(url, "BW", "officer", "Officer One")

@@ -84,13 +84,14 @@ def test_finish_keeps_what_begin_found_and_adds_what_the_request_noted(engine: E
     assert row.finished_at is not None
 
 
-def test_the_path_names_the_subject_before_any_note(engine: Engine) -> None:
+def test_the_path_names_the_subject_before_what_was_noted_besides(engine: Engine) -> None:
     audit = AuditTrail(engine)
     entry = Entry(at=NOW, method="POST", path="/v1/certificates/BW-2026-000009/ship")
     audit.begin(entry)
     token = trail.serving(entry)
     try:
         note_key("abc", participant="BW", role="officer", label="x" * 300)
+        note_subject("BW-2026-000009")  # what the path says already: not repeated
         note_subject("something else")
     finally:
         trail.done(token)
@@ -98,7 +99,7 @@ def test_the_path_names_the_subject_before_any_note(engine: Engine) -> None:
     audit.finish(entry, status=200, path_params={"cert_no": "BW-2026-000009"})
 
     (row,) = _rows(engine)
-    assert row.subject == "BW-2026-000009"
+    assert row.subject == "BW-2026-000009 (something else)"
     assert (row.key_id, row.participant, row.role) == ("abc", "BW", "officer")
     assert row.label is not None
     assert len(row.label) == 200  # cut to the column, not refused

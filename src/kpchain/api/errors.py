@@ -75,7 +75,9 @@ _KIND_STATUS: list[tuple[type[KpchainError], int]] = [
 
 
 def status_of(error: KpchainError) -> int:
-    """The HTTP status for `error`."""
+    """The HTTP status for `error`, whose code it notes as the request's on the audit trail
+    (`kpchain.audit`): the pages answer a refusal on their form with this status too."""
+    note_error(error.code)
     if isinstance(error, ContractRevertError):
         return _REFUSAL_STATUS[refusal_of(error)]
     for kind, status in _KIND_STATUS:
@@ -130,7 +132,6 @@ def error_response(request: Request, error: KpchainError) -> Response:
     Middleware that refuses a request before the app sees it (a body too large) answers with
     this too."""
     status = status_of(error)
-    note_error(error.code)
     if status >= 500:
         path = request.url.path
         logger.warning("%s %s: %s (%s)", request.method, path, error.code, error.message)

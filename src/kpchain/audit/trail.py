@@ -73,7 +73,9 @@ class Entry:
 
     def subject(self, path_params: Mapping[str, Any] | None) -> str | None:
         """What the request was about: its route's path parameters (a certificate number, a
-        draft or proposal id, a participant code), else what was noted (`note_subject`)."""
+        draft or proposal id, a participant code), then in brackets what was noted besides
+        (`note_subject`: the certificate an approved draft issues); else what was noted."""
+        noted = ",".join(self.subjects)
         if path_params:
             values = [str(value) for value in path_params.values()]
             text = (
@@ -81,8 +83,11 @@ class Entry:
                 if len(values) == 1
                 else ",".join(f"{name}={value}" for name, value in path_params.items())
             )
-        elif self.subjects:
-            text = ",".join(self.subjects)
+            besides = [subject for subject in self.subjects if subject not in values]
+            if besides:
+                text = f"{text} ({','.join(besides)})"
+        elif noted:
+            text = noted
         else:
             return None
         return _cut(text, SUBJECT_MAX)
