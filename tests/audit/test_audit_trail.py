@@ -13,7 +13,14 @@ from sqlalchemy import Engine, select
 
 from kpchain.audit import trail
 from kpchain.audit.tables import AuditRecord
-from kpchain.audit.trail import AuditTrail, Entry, note_error, note_key, note_subject
+from kpchain.audit.trail import (
+    AuditTrail,
+    Entry,
+    note_error,
+    note_key,
+    note_subject,
+    open_in,
+)
 from kpchain.config import AUDIT_DEFAULT_RETENTION_DAYS, AUDIT_MIN_RETENTION_DAYS, Settings
 from kpchain.service.keys import create_key
 from kpchain.store import create_engine, migrate, session_factory
@@ -35,22 +42,27 @@ def _rows(engine: Engine) -> list[AuditRecord]:
 
 
 def _record_at(audit: AuditTrail, at: datetime, path: str) -> None:
-    entry = Entry(at=at, method="POST", path=path)
-    audit.begin(entry)
-    audit.finish(entry, status=200)
+    audit.finish(Entry(at=at, method="POST", path=path), status=200)
 
 
-def test_begin_commits_an_incomplete_record_naming_the_claimed_key(engine: Engine) -> None:
+def test_open_in_writes_an_incomplete_record_naming_the_claimed_key_with_its_transaction(
+    engine: Engine,
+) -> None:
     with session_factory(engine)() as session:
         key = create_key(session, participant="BW", role="officer", label="Kgosi").principal
         session.commit()
-    audit = AuditTrail(engine)
     entry = Entry(at=NOW, method="POST", path="/v1/certificates", key_id=key.key_id)
+    token = trail.serving(entry)
+    try:
+        with engine.connect() as connection, connection.begin():
+            open_in(connection)
+            opened = entry.id
+            open_in(connection)  # once per request
+    finally:
+        trail.done(token)
 
-    record_id = audit.begin(entry)
-
-    (row,) = _rows(engine)  # read on another connection: committed
-    assert row.id == record_id == entry.id
+    (row,) = _rows(engine)  # read on another connection: committed with the transaction
+    assert row.id == opened == entry.id
     assert (row.status, row.finished_at) == (None, None)
     assert (row.key_id, row.participant, row.role, row.label) == (
         key.key_id,
@@ -59,11 +71,43 @@ def test_begin_commits_an_incomplete_record_naming_the_claimed_key(engine: Engin
         "Kgosi",
     )
 
+    AuditTrail(engine).finish(entry, status=201)
 
-def test_finish_keeps_what_begin_found_and_adds_what_the_request_noted(engine: Engine) -> None:
+    (row,) = _rows(engine)  # completed, not written again
+    assert (row.id, row.status, row.label) == (opened, 201, "Kgosi")
+    assert row.finished_at is not None
+
+
+def test_a_record_opened_in_a_transaction_that_rolled_back_is_written_when_finished(
+    engine: Engine,
+) -> None:
+    entry = Entry(at=NOW, method="POST", path="/v1/certificates", key_id="000000000000")
+    token = trail.serving(entry)
+    try:
+        with engine.connect() as connection:
+            connection.begin()
+            open_in(connection)
+            connection.rollback()
+    finally:
+        trail.done(token)
+    assert entry.id is not None
+    assert _rows(engine) == []
+
+    AuditTrail(engine).finish(entry, status=500)
+
+    (row,) = _rows(engine)
+    assert (row.path, row.status, row.key_id) == ("/v1/certificates", 500, "000000000000")
+
+
+def test_open_in_does_nothing_outside_a_request(engine: Engine) -> None:
+    with engine.connect() as connection, connection.begin():
+        open_in(connection)
+    assert _rows(engine) == []
+
+
+def test_finish_writes_the_claimed_key_and_what_the_request_noted(engine: Engine) -> None:
     audit = AuditTrail(engine)
     entry = Entry(at=NOW, method="POST", path="/v1/certificates/batch", key_id="000000000000")
-    audit.begin(entry)
     token = trail.serving(entry)
     try:
         note_subject("BW-2026-000001")
@@ -87,7 +131,6 @@ def test_finish_keeps_what_begin_found_and_adds_what_the_request_noted(engine: E
 def test_the_path_names_the_subject_before_what_was_noted_besides(engine: Engine) -> None:
     audit = AuditTrail(engine)
     entry = Entry(at=NOW, method="POST", path="/v1/certificates/BW-2026-000009/ship")
-    audit.begin(entry)
     token = trail.serving(entry)
     try:
         note_key("abc", participant="BW", role="officer", label="x" * 300)
@@ -115,7 +158,6 @@ def test_a_nul_in_what_a_request_sends_is_written_not_refused(engine: Engine) ->
         idempotency_key="ship\x00-1",
         request_id="req\x00",
     )
-    audit.begin(entry)
 
     audit.finish(entry, status=422, path_params={"cert_no": "BW\x00X"})
 

@@ -2,11 +2,12 @@
 something (POST, PUT, PATCH, DELETE) under /v1 and /dashboard, whatever route serves it (or
 none), refused ones included.
 
-Each such request costs two short statements, off the event loop: an INSERT before the request
-is handled, committed, so that a request whose process dies while serving it still leaves its
-record (incomplete: no status), and an UPDATE once it was answered, with its status and what the
-request taught on the way (the key, the subject, the error code; `kpchain.audit.trail`). When the
-INSERT fails, the request is refused (500 `audit_unavailable`) rather than served unrecorded.
+Each such request costs one short statement, off the event loop, once it was answered (its
+status known, and what the request taught on the way: the key, the subject, the error code;
+`kpchain.audit.trail`): an INSERT, or for a write that reached the Writer, the UPDATE that
+completes the record the write's own transaction opened (so that a write whose process dies
+still leaves it). A record that cannot be written then is logged as an error; a write whose
+record cannot be opened is not carried out (500 `audit_unavailable`).
 """
 
 from __future__ import annotations
@@ -65,21 +66,14 @@ class AuditMiddleware:
         if self._limiter is None:
             self._limiter = CapacityLimiter(_THREADS)
         trail: AuditTrail | None = getattr(self.state, "audit", None)
-        entry = _entry(scope, self.session_cookie)
-        try:
-            if trail is None:
-                raise RuntimeError("the audit trail is not open (the app has not started)")
-            await to_thread.run_sync(trail.begin, entry, limiter=self._limiter)
-        except Exception:
-            logger.exception("audit: cannot record %s %s; refused", entry.method, entry.path)
+        if trail is None:  # the lifespan has not run: nothing is carried out unrecorded
             refusal = ServiceError(
-                "the audit trail could not record this request, so it was not carried out; "
-                "try again, and tell the service's operator if it persists",
+                "the audit trail is not open, so this request was not carried out",
                 code=ErrorCode.AUDIT_UNAVAILABLE,
             )
             await error_response(Request(scope), refusal)(scope, receive, send)
             return
-        assert trail is not None
+        entry = _entry(scope, self.session_cookie)
         status = 500
 
         async def observe(message: Message) -> None:
@@ -102,7 +96,9 @@ class AuditMiddleware:
                 try:
                     await to_thread.run_sync(finish, limiter=self._limiter)
                 except Exception:
-                    logger.exception("audit: record %s stays incomplete", entry.id)
+                    logger.exception(
+                        "audit: %s %s (%s) not recorded", entry.method, entry.path, status
+                    )
 
 
 def _entry(scope: Scope, session_cookie: str) -> Entry:

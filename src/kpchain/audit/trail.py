@@ -1,10 +1,14 @@
-"""Recording the audit trail: the record of the request being served, and its two statements.
+"""Recording the audit trail: the record of the request being served, and its statements.
 
-Each request that may change something gets an `Entry`: the API's middleware
-(`kpchain.api.audit`) writes it with `AuditTrail.begin` before the request is handled and
-completes it with `AuditTrail.finish` once it was answered. In between, the code that learns
-something the middleware cannot see notes it on the current entry (a context variable, which
-the worker threads serving blocking routes inherit):
+Each request that may change something gets an `Entry`, which the API's middleware
+(`kpchain.api.audit`) writes with `AuditTrail.finish` once it was answered: one INSERT, in a
+short transaction of its own, after the answer was sent. A write that reaches the chain opens
+its record earlier, incomplete, in the transaction that records the write before it is signed
+(`open_in`, from `kpchain.service.operations.Writer`): a write whose process dies while serving
+it still leaves its record, and `finish` completes it with one UPDATE instead.
+
+In between, the code that learns something the middleware cannot see notes it on the current
+entry (a context variable, which the worker threads serving blocking routes inherit):
 
 - `note_key`: who is calling (`kpchain.service.keys.authenticate`, the dashboard's session);
 - `note_subject`: what the request is about, when its path does not say (the operation's
@@ -24,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
+    Connection,
     Engine,
     String,
     Table,
@@ -36,6 +41,7 @@ from sqlalchemy import (
     table,
     update,
 )
+from sqlalchemy.exc import SQLAlchemyError
 
 from kpchain.audit.tables import (
     CLIENT_MAX,
@@ -49,6 +55,7 @@ from kpchain.audit.tables import (
     AuditRecord,
 )
 from kpchain.config import AUDIT_MIN_RETENTION_DAYS
+from kpchain.errors import ErrorCode, ServiceError
 from kpchain.store import WRITE
 
 
@@ -143,98 +150,152 @@ def note_error(code: str) -> None:
         entry.error_code = _cut(code, ERROR_CODE_MAX)
 
 
+def _statements() -> tuple[Any, Any]:
+    """The trail's two statements, compiled once (Core: no ORM unit of work on the write path).
+
+    The INSERT writes a whole record. What the request noted comes first; where it noted no key
+    (refused before authentication, or a process that died), the participant, role and label
+    are those of the key its bearer token claims, or of its dashboard session's key. The UPDATE
+    completes a record a write's transaction opened (`open_in`)."""
+    records = _TABLE
+    key_id = func.coalesce(
+        bindparam("key_id", type_=String),
+        select(_SESSIONS.c.key_id)
+        .where(_SESSIONS.c.token_hash == bindparam("session_hash", type_=String))
+        .scalar_subquery(),
+    )
+
+    def of_key(name: str) -> Any:
+        found = select(_KEYS.c[name]).where(_KEYS.c.id == key_id).scalar_subquery()
+        return func.coalesce(bindparam(name, type_=String), found)
+
+    insert_record = insert(records).values(
+        at=bindparam("at"),
+        finished_at=bindparam("finished_at"),
+        method=bindparam("method"),
+        path=bindparam("path"),
+        client=bindparam("client"),
+        idempotency_key=bindparam("idempotency_key"),
+        request_id=bindparam("request_id"),
+        key_id=key_id,
+        participant=of_key("participant"),
+        role=of_key("role"),
+        label=of_key("label"),
+        subject=bindparam("subject"),
+        status=bindparam("status"),
+        error_code=bindparam("error_code"),
+    )
+    complete_record = (
+        update(records)
+        .where(records.c.id == bindparam("record_id"))
+        .values(
+            finished_at=bindparam("finished_at"),
+            status=bindparam("status"),
+            error_code=bindparam("error_code"),
+            # What the request learnt after the record was opened, or else what it held.
+            key_id=func.coalesce(bindparam("key_id", type_=String), records.c.key_id),
+            role=func.coalesce(bindparam("role", type_=String), records.c.role),
+            label=func.coalesce(bindparam("label", type_=String), records.c.label),
+            participant=func.coalesce(
+                bindparam("participant", type_=String), records.c.participant
+            ),
+            subject=bindparam("subject"),
+        )
+    )
+    return insert_record, complete_record
+
+
+_INSERT, _UPDATE = _statements()
+# The parameters of each (a column's name among another's would be SET as well).
+_UPDATE_PARAMS = (
+    "record_id",
+    "finished_at",
+    "status",
+    "error_code",
+    "key_id",
+    "role",
+    "label",
+    "participant",
+    "subject",
+)
+
+
+def _values(
+    entry: Entry, *, status: int | None, path_params: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    return {
+        "at": entry.at,
+        "finished_at": datetime.now(UTC) if status is not None else None,
+        "method": entry.method,
+        "path": _cut(entry.path, PATH_MAX),
+        "client": _cut(entry.client, CLIENT_MAX),
+        "idempotency_key": _cut(entry.idempotency_key, IDEMPOTENCY_KEY_MAX),
+        "request_id": _cut(entry.request_id, REQUEST_ID_MAX),
+        "key_id": entry.key_id,
+        "session_hash": entry.session_hash,
+        "participant": entry.participant,
+        "role": entry.role,
+        "label": entry.label,
+        "subject": entry.subject(path_params),
+        "status": status,
+        "error_code": entry.error_code if status is not None and status >= 400 else None,
+    }
+
+
+def open_in(connection: Connection) -> None:
+    """Writes the current request's record, incomplete (no status), in `connection`'s
+    transaction: the Writer's, which records a write before it signs and sends it. Committed
+    with the write, at the cost of one INSERT in a transaction that exists anyway, so that a
+    write whose process dies while serving it still leaves its record; `AuditTrail.finish`
+    completes it. Once per request; outside a request it does nothing.
+
+    Raises:
+        ServiceError: the record could not be written (audit_unavailable), so the write is not
+            carried out (its transaction fails with it).
+    """
+    entry = _current.get()
+    if entry is None or entry.id is not None:
+        return
+    try:
+        result = connection.execute(_INSERT, _values(entry, status=None, path_params=None))
+    except SQLAlchemyError as exc:
+        raise ServiceError(
+            "the audit trail could not record this request, so it was not carried out; try "
+            "again, and tell the service's operator if it persists",
+            code=ErrorCode.AUDIT_UNAVAILABLE,
+        ) from exc
+    key = result.inserted_primary_key
+    assert key is not None
+    entry.id = int(key[0])
+
+
 class AuditTrail:
-    """Writes the trail: one INSERT before a request, one UPDATE after it, each its own short
-    transaction (Core statements compiled once: no ORM unit of work on the write path)."""
+    """Writes the trail: one statement per request, once it was answered, in its own short
+    transaction: an INSERT of the whole record, or the UPDATE that completes the record a
+    write opened in its own transaction (`open_in`)."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        records = _TABLE
-        # The key: the one the bearer token claims, or the dashboard session's.
-        claimed = func.coalesce(
-            bindparam("key_id", type_=String),
-            select(_SESSIONS.c.key_id)
-            .where(_SESSIONS.c.token_hash == bindparam("session_hash", type_=String))
-            .scalar_subquery(),
-        )
-
-        def of_key(name: str) -> Any:
-            return select(_KEYS.c[name]).where(_KEYS.c.id == claimed).scalar_subquery()
-
-        self._insert = insert(records).values(
-            at=bindparam("at"),
-            method=bindparam("method"),
-            path=bindparam("path"),
-            client=bindparam("client"),
-            idempotency_key=bindparam("idempotency_key"),
-            request_id=bindparam("request_id"),
-            key_id=claimed,
-            participant=of_key("participant"),
-            role=of_key("role"),
-            label=of_key("label"),
-        )
-        self._update = (
-            update(records)
-            .where(records.c.id == bindparam("record_id"))
-            .values(
-                finished_at=bindparam("finished_at"),
-                status=bindparam("status"),
-                error_code=bindparam("error_code"),
-                # What the request learnt, or else what the first statement found.
-                key_id=func.coalesce(bindparam("key_id", type_=String), records.c.key_id),
-                role=func.coalesce(bindparam("role", type_=String), records.c.role),
-                label=func.coalesce(bindparam("label", type_=String), records.c.label),
-                participant=func.coalesce(
-                    bindparam("participant", type_=String), records.c.participant
-                ),
-                subject=bindparam("subject"),
-            )
-        )
-
-    def begin(self, entry: Entry) -> int:
-        """Writes `entry` as an incomplete record (committed before the request is handled),
-        with the participant, role and label of the key it claims (its bearer token's, or its
-        dashboard session's), so that a request whose process dies still names them; returns
-        its id, which it also sets on `entry`."""
-        values = {
-            "at": entry.at,
-            "method": entry.method,
-            "path": _cut(entry.path, PATH_MAX),
-            "client": _cut(entry.client, CLIENT_MAX),
-            "key_id": entry.key_id,
-            "session_hash": entry.session_hash,
-            "idempotency_key": _cut(entry.idempotency_key, IDEMPOTENCY_KEY_MAX),
-            "request_id": _cut(entry.request_id, REQUEST_ID_MAX),
-        }
-        with self._engine.connect() as connection:
-            connection = connection.execution_options(**WRITE)
-            with connection.begin():
-                result = connection.execute(self._insert, values)
-        key = result.inserted_primary_key
-        assert key is not None
-        record_id = int(key[0])
-        entry.id = record_id
-        return record_id
 
     def finish(
         self, entry: Entry, *, status: int, path_params: Mapping[str, Any] | None = None
     ) -> None:
-        """Completes `entry`'s record with how the request ended and what was learnt."""
-        values = {
-            "record_id": entry.id,
-            "finished_at": datetime.now(UTC),
-            "status": status,
-            "error_code": entry.error_code if status >= 400 else None,
-            "key_id": entry.key_id,
-            "role": entry.role,
-            "label": entry.label,
-            "participant": entry.participant,
-            "subject": entry.subject(path_params),
-        }
+        """Writes `entry`'s record with how the request ended and what was learnt (or completes
+        the one its write opened)."""
+        values = _values(entry, status=status, path_params=path_params)
         with self._engine.connect() as connection:
             connection = connection.execution_options(**WRITE)
             with connection.begin():
-                connection.execute(self._update, values)
+                if entry.id is not None:
+                    completing = {name: values.get(name) for name in _UPDATE_PARAMS}
+                    completing["record_id"] = entry.id
+                    if connection.execute(_UPDATE, completing).rowcount:
+                        return
+                # No record opened, or its write's transaction rolled back after opening it.
+                result = connection.execute(_INSERT, values)
+        key = result.inserted_primary_key
+        assert key is not None
+        entry.id = int(key[0])
 
     def purge(self, *, retention_days: int, now: datetime | None = None) -> int:
         """Deletes the records older than `retention_days` (never fewer than five years' worth);

@@ -34,7 +34,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from web3.contract.contract import ContractFunction
 from web3.types import TxReceipt
 
-from kpchain.audit.trail import note_subject
+from kpchain.audit.trail import note_subject, open_in
 from kpchain.chain.transactions import SignedTransaction, TransactionSender, call_node
 from kpchain.contracts.registry import Registry
 from kpchain.errors import (
@@ -485,6 +485,8 @@ class Writer:
                 session.flush()
                 if on_record is not None:
                     on_record(session, operation)
+                # The request's audit record, committed with the write (kpchain.audit.trail).
+                open_in(session.connection())
                 # The columns the INSERT left out are NULL (none has a server default): known
                 # as such, the row is complete, and the request drives it without reading it.
                 for name in inspect(operation).unloaded & _NULL_WHEN_NEW:
