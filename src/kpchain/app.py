@@ -70,12 +70,14 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         app.state.contract_signatures = ContractSignatures(current.w3)
         caching.follow_index(app.state.answers, current)
         app.state.audit = _audit_trail(current)
+        app.state.audit.start()
         current.start()
         logger.info("kpchain service ready: registry %s", current.registry.address)
         try:
             yield
         finally:
             current.stop()
+            app.state.audit.close()  # after the last request: what it handed over is written
 
     app = FastAPI(
         title="kpchain authority service",

@@ -341,6 +341,7 @@ def test_requests_of_no_known_key_are_recorded_but_shown_to_no_participant(
     ]
     assert [a.status_code for a in answers] == [401, 401, 404, 405]
 
+    assert service.client.app.state.audit.flush()  # type: ignore[attr-defined]
     engine = create_engine(service.settings.database_url)
     with session_factory(engine)() as session:
         rows = session.scalars(select(AuditRecord).order_by(AuditRecord.id)).all()

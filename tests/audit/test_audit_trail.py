@@ -171,6 +171,35 @@ def test_a_nul_in_what_a_request_sends_is_written_not_refused(engine: Engine) ->
     assert row.status == 422
 
 
+def test_records_handed_over_are_written_by_the_trails_thread_and_flushed(
+    engine: Engine,
+) -> None:
+    audit = AuditTrail(engine)
+    audit.start()
+    try:
+        opened = Entry(at=NOW, method="POST", path="/v1/certificates", key_id="000000000000")
+        token = trail.serving(opened)
+        try:
+            with engine.connect() as connection, connection.begin():
+                open_in(connection)
+        finally:
+            trail.done(token)
+        for number in range(5):
+            audit.submit(Entry(at=NOW, method="POST", path=f"/v1/x/{number}"), status=201)
+        audit.submit(opened, status=200)
+
+        assert audit.flush()
+        rows = _rows(engine)
+        assert [(row.path, row.status) for row in rows] == [
+            ("/v1/certificates", 200),  # completed, not written twice
+            *((f"/v1/x/{number}", 201) for number in range(5)),
+        ]
+        audit.submit(Entry(at=NOW, method="DELETE", path="/v1/last"), status=204)
+    finally:
+        audit.close()  # writes what is left
+    assert [(row.path, row.status) for row in _rows(engine)][-1] == ("/v1/last", 204)
+
+
 def test_purge_deletes_only_records_older_than_the_retention(engine: Engine) -> None:
     audit = AuditTrail(engine)
     days = AUDIT_MIN_RETENTION_DAYS

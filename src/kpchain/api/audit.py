@@ -2,12 +2,12 @@
 something (POST, PUT, PATCH, DELETE) under /v1 and /dashboard, whatever route serves it (or
 none), refused ones included.
 
-Each such request costs one short statement, off the event loop, once it was answered (its
-status known, and what the request taught on the way: the key, the subject, the error code;
-`kpchain.audit.trail`): an INSERT, or for a write that reached the Writer, the UPDATE that
-completes the record the write's own transaction opened (so that a write whose process dies
-still leaves it). A record that cannot be written then is logged as an error; a write whose
-record cannot be opened is not carried out (500 `audit_unavailable`).
+Once a request was answered (its status known, and what it taught on the way: the key, the
+subject, the error code; `kpchain.audit.trail`), its record is handed to the trail's writing
+thread, which writes the records that arrive together in one short transaction: no statement
+on the request's own path. A write that reaches the Writer has opened its record already, in
+the transaction that records the write (so that a write whose process dies still leaves it);
+a write whose record cannot be opened is not carried out (500 `audit_unavailable`).
 """
 
 from __future__ import annotations
@@ -15,10 +15,8 @@ from __future__ import annotations
 import hashlib
 import logging
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
-from anyio import CancelScope, CapacityLimiter, to_thread
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -31,10 +29,6 @@ logger = logging.getLogger(__name__)
 AUDITED_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 """The methods that may change something (the others are safe, and not recorded)."""
 AUDITED_PREFIXES = ("/v1/", "/dashboard")
-
-_THREADS = 8
-"""Audit statements in flight at once: their own threads, so that they never queue behind the
-writes that hold the request threads while they wait for their block."""
 
 
 def audited(method: str, path: str) -> bool:
@@ -57,14 +51,11 @@ class AuditMiddleware:
         self.app = app
         self.state = state
         self.session_cookie = session_cookie
-        self._limiter: CapacityLimiter | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not audited(scope["method"], scope["path"]):
             await self.app(scope, receive, send)
             return
-        if self._limiter is None:
-            self._limiter = CapacityLimiter(_THREADS)
         trail: AuditTrail | None = getattr(self.state, "audit", None)
         if trail is None:  # the lifespan has not run: nothing is carried out unrecorded
             refusal = ServiceError(
@@ -91,14 +82,9 @@ class AuditMiddleware:
             raise
         finally:
             done(token)
-            finish = partial(trail.finish, entry, status=status, path_params=_params(scope))
-            with CancelScope(shield=True):  # a client that went away is still recorded
-                try:
-                    await to_thread.run_sync(finish, limiter=self._limiter)
-                except Exception:
-                    logger.exception(
-                        "audit: %s %s (%s) not recorded", entry.method, entry.path, status
-                    )
+            # Handed to the trail's writing thread: the connection is free for its next
+            # request at once, and what arrives together is written together.
+            trail.submit(entry, status=status, path_params=_params(scope))
 
 
 def _entry(scope: Scope, session_cookie: str) -> Entry:

@@ -21,6 +21,8 @@ nothing.
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -106,6 +108,8 @@ _TABLE = cast(Table, AuditRecord.__table__)
 # columns the first statement reads, so that a crashed request's record still names its key.
 _KEYS = table("api_keys", column("id"), column("participant"), column("role"), column("label"))
 _SESSIONS = table("dashboard_sessions", column("token_hash"), column("key_id"))
+
+logger = logging.getLogger(__name__)
 
 _current: ContextVar[Entry | None] = ContextVar("kpchain_audit_entry", default=None)
 
@@ -270,32 +274,106 @@ def open_in(connection: Connection) -> None:
 
 
 class AuditTrail:
-    """Writes the trail: one statement per request, once it was answered, in its own short
-    transaction: an INSERT of the whole record, or the UPDATE that completes the record a
-    write opened in its own transaction (`open_in`)."""
+    """Writes the trail. The middleware hands each answered request's record over (`submit`:
+    no statement, no thread hop, on the request's path) to one thread of the trail's own,
+    which writes what has arrived together, in one short transaction: the INSERT of each new
+    record (one executemany) and the UPDATE of each record a write opened (`open_in`).
+
+    A reader of the trail in this process calls `flush` first, so that it sees every request
+    answered before it; `close` writes what is left when the service stops. A process killed
+    with records handed over but not written loses them, except the writes', which `open_in`
+    committed with the write.
+    """
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._handed: list[dict[str, Any]] = []
+        self._written = threading.Condition()
+        self._submitted = 0
+        self._done = 0
+        self._closing = False
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Starts the thread that writes what `submit` hands over."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="kpchain-audit", daemon=True)
+            self._thread.start()
+
+    def submit(
+        self, entry: Entry, *, status: int, path_params: Mapping[str, Any] | None = None
+    ) -> None:
+        """Hands `entry`'s record (how the request ended, what was learnt) to the writing
+        thread; writes it at once when that thread is not running."""
+        if self._thread is None:
+            self.finish(entry, status=status, path_params=path_params)
+            return
+        values = _values(entry, status=status, path_params=path_params)
+        values["record_id"] = entry.id
+        with self._written:
+            self._handed.append(values)
+            self._submitted += 1
+            self._written.notify_all()
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Waits until every record handed over so far is written (or given up on, which the
+        log says); returns whether that happened within `timeout` seconds."""
+        with self._written:
+            target = self._submitted
+            return self._written.wait_for(lambda: self._done >= target, timeout=timeout)
+
+    def close(self) -> None:
+        """Writes what is left, then stops the writing thread."""
+        thread = self._thread
+        if thread is None:
+            return
+        with self._written:
+            self._closing = True
+            self._written.notify_all()
+        thread.join()
+        self._thread = None
 
     def finish(
         self, entry: Entry, *, status: int, path_params: Mapping[str, Any] | None = None
     ) -> None:
         """Writes `entry`'s record with how the request ended and what was learnt (or completes
-        the one its write opened)."""
+        the one its write opened), now, in a transaction of its own."""
         values = _values(entry, status=status, path_params=path_params)
+        values["record_id"] = entry.id
+        self._write([values])
+
+    def _run(self) -> None:
+        while True:
+            with self._written:
+                self._written.wait_for(lambda: bool(self._handed) or self._closing)
+                batch, self._handed = self._handed, []
+                closing = self._closing
+            if batch:
+                try:
+                    self._write(batch)
+                except Exception:
+                    logger.exception("audit: %s records could not be written", len(batch))
+                with self._written:
+                    self._done += len(batch)
+                    self._written.notify_all()
+            elif closing:
+                return
+
+    def _write(self, batch: list[dict[str, Any]]) -> None:
+        new = [values for values in batch if values["record_id"] is None]
         with self._engine.connect() as connection:
             connection = connection.execution_options(**WRITE)
             with connection.begin():
-                if entry.id is not None:
-                    completing = {name: values.get(name) for name in _UPDATE_PARAMS}
-                    completing["record_id"] = entry.id
-                    if connection.execute(_UPDATE, completing).rowcount:
-                        return
-                # No record opened, or its write's transaction rolled back after opening it.
-                result = connection.execute(_INSERT, values)
-        key = result.inserted_primary_key
-        assert key is not None
-        entry.id = int(key[0])
+                for values in batch:
+                    if values["record_id"] is None:
+                        continue
+                    completing = {name: values[name] for name in _UPDATE_PARAMS}
+                    if not connection.execute(_UPDATE, completing).rowcount:
+                        # Its write's transaction rolled back after opening it.
+                        new.append(values)
+                if new:
+                    rows = [{k: v for k, v in values.items() if k != "record_id"} for values in new]
+                    connection.execute(_INSERT, rows)
 
     def purge(self, *, retention_days: int, now: datetime | None = None) -> int:
         """Deletes the records older than `retention_days` (never fewer than five years' worth);

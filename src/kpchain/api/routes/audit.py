@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from kpchain.api.deps import RuntimeDep, require
 from kpchain.api.schemas import error_responses
 from kpchain.audit.queries import MAX_PAGE, page, records_csv, time_range
+from kpchain.audit.trail import AuditTrail
 from kpchain.audit.views import AuditPage
 from kpchain.service.keys import Principal
 from kpchain.vocabulary import Role
@@ -41,6 +42,7 @@ To = Annotated[
 
 @router.get("/audit", response_model=AuditPage, responses=error_responses(401, 403, 422))
 def get_audit(
+    request: Request,
     principal: AuditorDep,
     runtime: RuntimeDep,
     start: From = None,
@@ -52,6 +54,7 @@ def get_audit(
     change anything (refused ones included), with who (key id, role, label), when, from which
     address, what (method, path, subject, Idempotency-Key) and how it ended."""
     bounds = time_range(start, end)
+    _flushed(request)
     with runtime.sessions() as session:
         return page(
             session, participant=principal.participant, bounds=bounds, limit=limit, cursor=cursor
@@ -70,10 +73,15 @@ def get_audit(
     },
 )
 def get_audit_csv(
-    principal: AuditorDep, runtime: RuntimeDep, start: From = None, end: To = None
+    request: Request,
+    principal: AuditorDep,
+    runtime: RuntimeDep,
+    start: From = None,
+    end: To = None,
 ) -> Response:
     """The records `GET /v1/audit` lists, as CSV."""
     bounds = time_range(start, end)
+    _flushed(request)
     with runtime.sessions() as session:
         content = records_csv(session, participant=principal.participant, bounds=bounds)
     name = "-".join(part for part in ("kp-audit", principal.participant, start, end) if part)
@@ -83,3 +91,11 @@ def get_audit_csv(
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{safe}.csv"'},
     )
+
+
+def _flushed(request: Request) -> None:
+    """Waits for this process's trail to write what it was handed: a reader sees every
+    request answered before its own."""
+    trail: AuditTrail | None = getattr(request.app.state, "audit", None)
+    if trail is not None:
+        trail.flush()
