@@ -3,6 +3,8 @@ anvil, and a real uvicorn service for `cert`."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import signal
 import subprocess
@@ -296,3 +298,28 @@ def test_audit_purge_keeps_five_years_and_export_prints_the_trail_as_csv(sqlite_
     assert [line.split(",")[5] for line in lines[1:]] == ["/v1/young"]
     assert reversed_range.exit_code == 2
     assert "before" in reversed_range.stderr
+
+
+@pytest.mark.usefixtures("clean_settings")
+def test_keys_create_and_revoke_are_on_the_audit_trail_with_the_keys_holder(
+    sqlite_url: str,
+) -> None:
+    env = {"KPCHAIN_DATABASE_URL": sqlite_url}
+    created = _invoke(
+        "keys", "create", "--participant", "BW", "--role", "officer", "--label", "Kgosi", env=env
+    )
+    key_id = created.stdout.strip().split("_")[1]
+    assert _invoke("keys", "revoke", key_id, env=env).exit_code == 0
+    assert _invoke("keys", "revoke", key_id, env=env).exit_code != 0  # nothing changed
+
+    exported = _invoke("audit", "export", "--participant", "BW", env=env)
+
+    rows = list(csv.DictReader(io.StringIO(exported.stdout)))
+    assert [(r["method"], r["path"], r["outcome"]) for r in rows] == [
+        ("CLI", "kpchain keys create", "done"),
+        ("CLI", "kpchain keys revoke", "done"),
+    ]
+    for row in rows:
+        assert (row["key_id"], row["subject"]) == (key_id, key_id)
+        assert (row["participant"], row["role"], row["label"]) == ("BW", "officer", "Kgosi")
+        assert "@" in row["client"]  # the user and host that ran it

@@ -240,6 +240,7 @@ def new_keystore(out: Path, passphrase_file: Path | None) -> None:
 @click.option("--label", help="A note to recognise the key by (who holds it).")
 def keys_create(participant: str | None, role: str, label: str | None) -> None:
     """Create an API key; it is printed once and stored only as a hash."""
+    from kpchain.audit.trail import record_command
     from kpchain.config import get_settings
     from kpchain.service.keys import create_key
     from kpchain.store import create_engine, migrate, session_factory
@@ -248,6 +249,15 @@ def keys_create(participant: str | None, role: str, label: str | None) -> None:
     migrate(engine)
     with session_factory(engine)() as session:
         issued = create_key(session, participant=participant, role=role, label=label)
+        session.flush()
+        record_command(  # the audit trail's, committed with the key
+            session.connection(),
+            "keys create",
+            key_id=issued.principal.key_id,
+            participant=participant,
+            role=role,
+            label=label,
+        )
         session.commit()
     engine.dispose()
     click.echo(issued.token)
@@ -276,6 +286,7 @@ def keys_list() -> None:
 @click.argument("key_id")
 def keys_revoke(key_id: str) -> None:
     """Revoke an API key by its id (the part after `kp_`)."""
+    from kpchain.audit.trail import record_command
     from kpchain.config import get_settings
     from kpchain.service.keys import revoke_key
     from kpchain.store import create_engine, migrate, session_factory
@@ -284,6 +295,10 @@ def keys_revoke(key_id: str) -> None:
     migrate(engine)
     with session_factory(engine)() as session:
         revoked = revoke_key(session, key_id)
+        if revoked:
+            session.flush()
+            # The audit trail's, committed with the revocation.
+            record_command(session.connection(), "keys revoke", key_id=key_id)
         session.commit()
     engine.dispose()
     if not revoked:

@@ -21,7 +21,9 @@ nothing.
 
 from __future__ import annotations
 
+import getpass
 import logging
+import socket
 import threading
 from collections.abc import Mapping
 from contextvars import ContextVar
@@ -273,6 +275,34 @@ def open_in(connection: Connection) -> None:
     entry.id = int(key[0])
 
 
+def record_command(
+    connection: Connection,
+    command: str,
+    *,
+    key_id: str,
+    participant: str | None = None,
+    role: str | None = None,
+    label: str | None = None,
+) -> None:
+    """Writes the record of a `kpchain` command that changed an API key (`keys create`,
+    `keys revoke`) in `connection`'s transaction, the one that changes the key: method `CLI`,
+    the command as path, the key as key and subject (its participant, role and label, looked
+    up when not given), and the operating-system user and host that ran it as client."""
+    now = datetime.now(UTC)
+    entry = Entry(
+        at=now,
+        method="CLI",
+        path=f"kpchain {command}",
+        client=f"{_user()}@{socket.gethostname()}",
+        key_id=key_id,
+        participant=participant,
+        role=role,
+        label=label,
+        subjects=[key_id],
+    )
+    connection.execute(_INSERT, _values(entry, status=200, path_params=None))
+
+
 class AuditTrail:
     """Writes the trail. The middleware hands each answered request's record over (`submit`:
     no statement, no thread hop, on the request's path) to one thread of the trail's own,
@@ -413,6 +443,13 @@ def check_retention(days: int) -> int:
             f"under {AUDIT_MIN_RETENTION_DAYS}"
         )
     return days
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name and no password entry (a bare container)
+        return "unknown"
 
 
 def _cut(text: str | None, limit: int) -> str | None:
