@@ -200,6 +200,25 @@ def test_records_handed_over_are_written_by_the_trails_thread_and_flushed(
     assert [(row.path, row.status) for row in _rows(engine)][-1] == ("/v1/last", 204)
 
 
+def test_a_record_that_cannot_be_written_does_not_take_the_others_with_it(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    audit = AuditTrail(engine)
+    audit.start()
+    try:
+        broken = Entry(at="not a time", method="POST", path="/v1/broken")  # type: ignore[arg-type]
+        with audit._written:  # the writing thread waits: the three are one batch
+            for entry in (Entry(at=NOW, method="POST", path="/v1/a"), broken):
+                audit.submit(entry, status=201)
+            audit.submit(Entry(at=NOW, method="POST", path="/v1/b"), status=201)
+        assert audit.flush()
+    finally:
+        audit.close()
+
+    assert [row.path for row in _rows(engine)] == ["/v1/a", "/v1/b"]
+    assert "the record of /v1/broken could not be written" in caplog.text
+
+
 def test_purge_deletes_only_records_older_than_the_retention(engine: Engine) -> None:
     audit = AuditTrail(engine)
     days = AUDIT_MIN_RETENTION_DAYS

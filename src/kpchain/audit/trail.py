@@ -379,15 +379,25 @@ class AuditTrail:
                 batch, self._handed = self._handed, []
                 closing = self._closing
             if batch:
-                try:
-                    self._write(batch)
-                except Exception:
-                    logger.exception("audit: %s records could not be written", len(batch))
+                self._write_each(batch)
                 with self._written:
                     self._done += len(batch)
                     self._written.notify_all()
             elif closing:
                 return
+
+    def _write_each(self, batch: list[dict[str, Any]]) -> None:
+        """Writes `batch` together, or else each record alone: one that cannot be written
+        (logged) does not take the others with it."""
+        try:
+            self._write(batch)
+            return
+        except Exception:
+            if len(batch) == 1:
+                logger.exception("audit: the record of %s could not be written", batch[0]["path"])
+                return
+        for values in batch:
+            self._write_each([values])
 
     def _write(self, batch: list[dict[str, Any]]) -> None:
         new = [values for values in batch if values["record_id"] is None]

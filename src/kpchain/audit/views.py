@@ -28,7 +28,11 @@ class AuditRecordView(BaseModel):
         description="`done` (a 2xx or 3xx answer), `refused` (4xx or 5xx), or `incomplete`: "
         "not answered yet, or the process stopped while serving it."
     )
-    method: str = Field(examples=["POST"])
+    method: str = Field(
+        description="The HTTP method, or `CLI` for a `kpchain keys create`/`revoke` run on the "
+        "service's host (its path the command, its client the user@host that ran it).",
+        examples=["POST"],
+    )
     path: str = Field(examples=["/v1/certificates/BW-2026-000123/ship"])
     status: int | None = Field(description="The HTTP status it was answered with.")
     error_code: str | None = Field(
