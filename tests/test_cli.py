@@ -3,11 +3,14 @@ anvil, and a real uvicorn service for `cert`."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +22,9 @@ from sqlalchemy import func, select
 
 from helpers.documents import document
 from helpers.polling import wait_until
+from kpchain.audit.trail import AuditTrail, Entry
 from kpchain.cli import main
+from kpchain.config import AUDIT_MIN_RETENTION_DAYS
 from kpchain.contracts.enums import ParticipantStatus
 from kpchain.indexer.tables import Certificate
 from kpchain.service.keys import authenticate
@@ -256,3 +261,65 @@ def test_cert_command_without_an_api_key_says_how_to_give_one(clean_settings: No
 
     assert result.exit_code == 2
     assert "give --api-key or set KPCHAIN_API_KEY" in result.output
+
+
+@pytest.mark.usefixtures("clean_settings")
+def test_audit_purge_keeps_five_years_and_export_prints_the_trail_as_csv(sqlite_url: str) -> None:
+    env = {"KPCHAIN_DATABASE_URL": sqlite_url}
+    engine = create_engine(sqlite_url)
+    migrate(engine)
+    audit = AuditTrail(engine)
+    now = datetime.now(UTC)
+    for path, age in (("/v1/old", AUDIT_MIN_RETENTION_DAYS + 40), ("/v1/young", 30)):
+        entry = Entry(at=now - timedelta(days=age), method="POST", path=path)
+        audit.finish(entry, status=201)
+    engine.dispose()
+
+    too_short = _invoke("audit", "purge", "--days", "1000", env=env)
+    exported_before = _invoke("audit", "export", env=env)
+    purged = _invoke("audit", "purge", env=env)  # KPCHAIN_AUDIT_RETENTION_DAYS's default
+    exported = _invoke(
+        "audit", "export", "--from", (now - timedelta(days=31)).date().isoformat(), env=env
+    )
+    reversed_range = _invoke(
+        "audit", "export", "--from", "2026-02-01", "--to", "2026-01-01", env=env
+    )
+
+    assert too_short.exit_code == 2
+    assert "at least five years" in too_short.stderr
+    assert [line.split(",")[5] for line in exported_before.stdout.splitlines()[1:]] == [
+        "/v1/old",
+        "/v1/young",
+    ]
+    assert purged.exit_code == 0, purged.output
+    assert "purged 1 audit records" in purged.stdout
+    lines = exported.stdout.splitlines()
+    assert lines[0].startswith("id,at,finished_at,outcome,method,path,status")
+    assert [line.split(",")[5] for line in lines[1:]] == ["/v1/young"]
+    assert reversed_range.exit_code == 2
+    assert "before" in reversed_range.stderr
+
+
+@pytest.mark.usefixtures("clean_settings")
+def test_keys_create_and_revoke_are_on_the_audit_trail_with_the_keys_holder(
+    sqlite_url: str,
+) -> None:
+    env = {"KPCHAIN_DATABASE_URL": sqlite_url}
+    created = _invoke(
+        "keys", "create", "--participant", "BW", "--role", "officer", "--label", "Kgosi", env=env
+    )
+    key_id = created.stdout.strip().split("_")[1]
+    assert _invoke("keys", "revoke", key_id, env=env).exit_code == 0
+    assert _invoke("keys", "revoke", key_id, env=env).exit_code != 0  # nothing changed
+
+    exported = _invoke("audit", "export", "--participant", "BW", env=env)
+
+    rows = list(csv.DictReader(io.StringIO(exported.stdout)))
+    assert [(r["method"], r["path"], r["outcome"]) for r in rows] == [
+        ("CLI", "kpchain keys create", "done"),
+        ("CLI", "kpchain keys revoke", "done"),
+    ]
+    for row in rows:
+        assert (row["key_id"], row["subject"]) == (key_id, key_id)
+        assert (row["participant"], row["role"], row["label"]) == ("BW", "officer", "Kgosi")
+        assert "@" in row["client"]  # the user and host that ran it

@@ -16,10 +16,12 @@ from fastapi import FastAPI
 
 from kpchain import __version__
 from kpchain.api import caching, docs, errors
+from kpchain.api.audit import AuditMiddleware
 from kpchain.api.headers import HstsMiddleware
 from kpchain.api.limits import BodyLimitMiddleware
 from kpchain.api.metrics import Metrics, MetricsMiddleware
 from kpchain.api.routes import (
+    audit,
     certificates,
     drafts,
     events,
@@ -31,11 +33,13 @@ from kpchain.api.routes import (
     statistics,
     verify,
 )
+from kpchain.audit.trail import AuditTrail
 from kpchain.config import Settings, get_settings
 from kpchain.runtime import Runtime, build_runtime
 from kpchain.verification.chain import ContractSignatures
 from kpchain.web import error_pages
 from kpchain.web import routes as pages
+from kpchain.web import session as web_session
 from kpchain.web.language import LanguageMiddleware
 
 logger = logging.getLogger(__name__)
@@ -66,12 +70,15 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         app.state.runtime = current
         app.state.contract_signatures = ContractSignatures(current.w3)
         caching.follow_index(app.state.answers, current)
+        app.state.audit = _audit_trail(current)
+        app.state.audit.start()
         current.start()
         logger.info("kpchain service ready: registry %s", current.registry.address)
         try:
             yield
         finally:
             current.stop()
+            app.state.audit.close()  # after the last request: what it handed over is written
 
     app = FastAPI(
         title="kpchain authority service",
@@ -103,6 +110,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             exchange.ENVELOPES_PATH: settings.max_envelope_bytes,
         },
     )
+    # Outside the body limit, so that a refused body is recorded too.
+    app.add_middleware(AuditMiddleware, state=app.state, session_cookie=web_session.SESSION_COOKIE)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(HstsMiddleware)
     for router in (
@@ -114,6 +123,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         governance.router,
         verify.router,
         statistics.router,
+        audit.router,
         events.router,
         health.router,
         docs.router,
@@ -121,3 +131,12 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     ):
         app.include_router(router)
     return app
+
+
+def _audit_trail(runtime: Runtime) -> AuditTrail:
+    """The audit trail of `runtime`'s database, its records past the retention purged."""
+    trail = AuditTrail(runtime.engine)
+    purged = trail.purge(retention_days=runtime.settings.audit_retention_days)
+    if purged:
+        logger.info("audit trail: %s records older than the retention purged", purged)
+    return trail

@@ -240,6 +240,7 @@ def new_keystore(out: Path, passphrase_file: Path | None) -> None:
 @click.option("--label", help="A note to recognise the key by (who holds it).")
 def keys_create(participant: str | None, role: str, label: str | None) -> None:
     """Create an API key; it is printed once and stored only as a hash."""
+    from kpchain.audit.trail import record_command
     from kpchain.config import get_settings
     from kpchain.service.keys import create_key
     from kpchain.store import create_engine, migrate, session_factory
@@ -248,6 +249,15 @@ def keys_create(participant: str | None, role: str, label: str | None) -> None:
     migrate(engine)
     with session_factory(engine)() as session:
         issued = create_key(session, participant=participant, role=role, label=label)
+        session.flush()
+        record_command(  # the audit trail's, committed with the key
+            session.connection(),
+            "keys create",
+            key_id=issued.principal.key_id,
+            participant=participant,
+            role=role,
+            label=label,
+        )
         session.commit()
     engine.dispose()
     click.echo(issued.token)
@@ -276,6 +286,7 @@ def keys_list() -> None:
 @click.argument("key_id")
 def keys_revoke(key_id: str) -> None:
     """Revoke an API key by its id (the part after `kp_`)."""
+    from kpchain.audit.trail import record_command
     from kpchain.config import get_settings
     from kpchain.service.keys import revoke_key
     from kpchain.store import create_engine, migrate, session_factory
@@ -284,6 +295,10 @@ def keys_revoke(key_id: str) -> None:
     migrate(engine)
     with session_factory(engine)() as session:
         revoked = revoke_key(session, key_id)
+        if revoked:
+            session.flush()
+            # The audit trail's, committed with the revocation.
+            record_command(session.connection(), "keys revoke", key_id=key_id)
         session.commit()
     engine.dispose()
     if not revoked:
@@ -302,13 +317,75 @@ def serve(host: str | None, port: int | None) -> None:
     from kpchain.config import get_settings
 
     settings = get_settings()
+    # Only the proxies named are believed about the client's address (the audit trail records
+    # it) and scheme; uvicorn would otherwise believe any peer on 127.0.0.1.
+    proxies = [
+        address.strip() for address in settings.trusted_proxies.split(",") if address.strip()
+    ]
     uvicorn.run(
         create_app(settings),
         host=host or settings.api_host,
         port=port or settings.api_port,
         log_level="info",
         access_log=False,
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
     )
+
+
+@main.group()
+def audit() -> None:
+    """The audit trail: every request that changed or tried to change anything."""
+
+
+@audit.command("purge")
+@click.option(
+    "--days",
+    type=int,
+    help="Keep this many days (at least five years); default KPCHAIN_AUDIT_RETENTION_DAYS.",
+)
+def audit_purge(days: int | None) -> None:
+    """Delete the audit records older than the retention (the service also does at start-up)."""
+    from kpchain.audit.trail import AuditTrail, check_retention
+    from kpchain.config import get_settings
+    from kpchain.store import create_engine, migrate
+
+    settings = get_settings()
+    try:
+        retention = check_retention(settings.audit_retention_days if days is None else days)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--days") from None
+    engine = create_engine(settings.database_url)
+    migrate(engine)
+    try:
+        purged = AuditTrail(engine).purge(retention_days=retention)
+    finally:
+        engine.dispose()
+    click.echo(f"purged {purged} audit records older than {retention} days")
+
+
+@audit.command("export")
+@click.option("--from", "start", help="ISO date or datetime (UTC), included.")
+@click.option("--to", "end", help="ISO date (that day included) or datetime (excluded).")
+@click.option("--participant", help="Only this participant's records; default every record.")
+def audit_export(start: str | None, end: str | None, participant: str | None) -> None:
+    """Print the audit trail as CSV (every participant's, and the records of no key)."""
+    from kpchain.audit.queries import records_csv, time_range
+    from kpchain.config import get_settings
+    from kpchain.errors import InvalidRequestError
+    from kpchain.store import create_engine, migrate, session_factory
+
+    try:
+        bounds = time_range(start, end)
+    except InvalidRequestError as exc:
+        raise click.UsageError(exc.message) from None
+    engine = create_engine(get_settings().database_url)
+    migrate(engine)
+    try:
+        with session_factory(engine)() as session:
+            click.echo(records_csv(session, participant=participant, bounds=bounds), nl=False)
+    finally:
+        engine.dispose()
 
 
 @main.group()

@@ -11,6 +11,12 @@ from zoneinfo import ZoneInfo, available_timezones
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+AUDIT_MIN_RETENTION_DAYS = 5 * 365 + 2
+"""Five years, whichever days they span (two leap days at most): the audit trail never keeps
+its records for less."""
+AUDIT_DEFAULT_RETENTION_DAYS = 5 * 365 + 30
+"""A little over five years: a record is still there at its fifth anniversary's audit."""
+
 
 class Settings(BaseSettings):
     """kpchain's configuration; every field can be set as `KPCHAIN_<FIELD>`.
@@ -93,6 +99,12 @@ class Settings(BaseSettings):
             characters with (a .ttf, .otf or .ttc file); empty: the one fontconfig or a known
             Debian path finds (fonts-noto-cjk, fonts-wqy-*), if any; ``none``: no CJK font (the
             certificate then says it cannot show them).
+        audit_retention_days: how long the audit trail keeps a record; at least five years
+            (1827 days; a smaller value is refused). Older records are purged at start-up and
+            by `kpchain audit purge`.
+        trusted_proxies: the addresses (comma-separated) of the reverse proxies whose
+            `X-Forwarded-For` and `X-Forwarded-Proto` are believed (`kpchain serve`); empty (the
+            default), the audit trail records the address of the peer itself.
     """
 
     model_config = SettingsConfigDict(env_prefix="KPCHAIN_", extra="ignore")
@@ -138,6 +150,8 @@ class Settings(BaseSettings):
     exchange_max_backoff: float = Field(default=300.0, ge=1)
     max_envelope_bytes: int = Field(default=256 * 2**10, ge=1024)
     cjk_font: str = ""
+    audit_retention_days: int = AUDIT_DEFAULT_RETENTION_DAYS
+    trusted_proxies: str = ""
 
     @field_validator("time_zones")
     @classmethod
@@ -145,6 +159,17 @@ class Settings(BaseSettings):
         for code, name in value.items():
             check_time_zone(code, name)
         return value
+
+    @field_validator("audit_retention_days")
+    @classmethod
+    def _keep_five_years(cls, days: int) -> int:
+        if days < AUDIT_MIN_RETENTION_DAYS:
+            raise ValueError(
+                f"the audit trail is kept at least five years: KPCHAIN_AUDIT_RETENTION_DAYS "
+                f"must be {AUDIT_MIN_RETENTION_DAYS} or more (default "
+                f"{AUDIT_DEFAULT_RETENTION_DAYS}), not {days}"
+            )
+        return days
 
     @property
     def base_url(self) -> str:

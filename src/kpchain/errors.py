@@ -147,6 +147,10 @@ class ErrorCode(StrEnum):
     PRESENTED_TWICE = "presented_twice"
     SIGNATURE_INVALID = "signature_invalid"
 
+    # --- the audit trail ---
+    AUDIT_RANGE_INVALID = "audit_range_invalid"
+    AUDIT_UNAVAILABLE = "audit_unavailable"
+
     # --- reports ---
     OUTLIER_FACTOR_INVALID = "outlier_factor_invalid"
     OVERDUE_DAYS_INVALID = "overdue_days_invalid"

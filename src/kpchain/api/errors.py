@@ -25,6 +25,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from kpchain.audit.trail import note_error
 from kpchain.chain.errors import Refusal, refusal_of
 from kpchain.errors import (
     AuthenticationError,
@@ -74,7 +75,9 @@ _KIND_STATUS: list[tuple[type[KpchainError], int]] = [
 
 
 def status_of(error: KpchainError) -> int:
-    """The HTTP status for `error`."""
+    """The HTTP status for `error`, whose code it notes as the request's on the audit trail
+    (`kpchain.audit`): the pages answer a refusal on their form with this status too."""
+    note_error(error.code)
     if isinstance(error, ContractRevertError):
         return _REFUSAL_STATUS[refusal_of(error)]
     for kind, status in _KIND_STATUS:
@@ -178,10 +181,12 @@ async def _validation_error(request: Request, error: RequestValidationError) -> 
     ]
     pages = _error_pages(request)
     if pages is not None:
+        note_error(ErrorCode.INVALID_REQUEST)
         return pages.error_page(
             request, status=422, message="what was entered is not valid", problems=problems
         )
     if any(problem["type"] == "json_invalid" for problem in problems):
+        note_error(ErrorCode.MALFORMED_JSON)
         return JSONResponse(
             error_body(
                 ErrorCode.MALFORMED_JSON, "the body is not valid JSON", {"errors": problems}
@@ -195,6 +200,7 @@ async def _validation_error(request: Request, error: RequestValidationError) -> 
         or (where == DRAFTS_PATH and request.method == "POST")  # a document's body
         else ErrorCode.INVALID_REQUEST
     )
+    note_error(code)
     summary = "; ".join(f"{p['field'] or 'body'}: {p['message']}" for p in problems[:5])
     return JSONResponse(
         error_body(code, summary or "the request is invalid", {"errors": problems}),
@@ -203,6 +209,12 @@ async def _validation_error(request: Request, error: RequestValidationError) -> 
 
 
 async def _http_error(request: Request, error: StarletteHTTPException) -> Response:
+    codes = {
+        404: ErrorCode.NOT_FOUND,
+        405: ErrorCode.METHOD_NOT_ALLOWED,
+        400: ErrorCode.BAD_REQUEST,
+    }
+    note_error(codes.get(error.status_code, ErrorCode.HTTP_ERROR))
     pages = _error_pages(request)
     if pages is not None:
         return pages.error_page(
@@ -211,11 +223,6 @@ async def _http_error(request: Request, error: StarletteHTTPException) -> Respon
             message=str(error.detail),
             headers=getattr(error, "headers", None),
         )
-    codes = {
-        404: ErrorCode.NOT_FOUND,
-        405: ErrorCode.METHOD_NOT_ALLOWED,
-        400: ErrorCode.BAD_REQUEST,
-    }
     return JSONResponse(
         error_body(codes.get(error.status_code, ErrorCode.HTTP_ERROR), str(error.detail)),
         status_code=error.status_code,

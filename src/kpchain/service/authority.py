@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from web3.contract.contract import ContractFunction
 
+from kpchain.audit.trail import note_subject
 from kpchain.certificates import dates
 from kpchain.certificates.conversions import (
     SECONDS_PER_DAY,
@@ -175,6 +176,8 @@ class AuthorityService:
                 f"a batch holds at most {MAX_BATCH} certificates", code=ErrorCode.BATCH_TOO_LARGE
             )
         numbers = [document.cert_no for document in documents]
+        for number in numbers:  # the audit trail's subject, whether issued or refused
+            note_subject(number)
         if len(set(numbers)) != len(numbers):
             raise InvalidRequestError(
                 "a batch names the same certificate number twice", code=ErrorCode.BATCH_DUPLICATE

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from kpchain.audit.trail import note_subject
 from kpchain.certificates.document import CertificateDocument
 from kpchain.certificates.fields import Note
 from kpchain.certificates.views import CertificateView
@@ -225,6 +226,7 @@ class DraftService:
             ConflictError: the certificate number is issued already, or another open draft
                 has it (draft_already_exists).
         """
+        note_subject(document.cert_no)  # the audit trail's, whether saved or refused
         _require_role(principal, Role.CLERK, Role.OFFICER, doing="prepare a certificate draft")
         self._check(principal, document, draft_id=None)
         now = datetime.now(UTC)
@@ -245,6 +247,7 @@ class DraftService:
             )
             session.add(row)
             session.commit()
+            note_subject(f"draft {row.id}")
             return _view(row)
 
     def patch(self, principal: Principal, draft_id: int, patch: Mapping[str, Any]) -> DraftView:

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from kpchain.audit.trail import note_key
 from kpchain.errors import (
     AuthenticationError,
     ErrorCode,
@@ -36,11 +37,13 @@ _PREFIX = "kp"
 
 @dataclass(frozen=True)
 class Principal:
-    """Who a request acts as: the key's id, its participant (None for governors) and role."""
+    """Who a request acts as: the key's id, its participant (None for governors) and role, and
+    the key's label (who holds it, for the audit trail)."""
 
     key_id: str
     participant: str | None
     role: Role
+    label: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,7 @@ def create_key(
             created_at=datetime.now(UTC),
         )
     )
-    principal = Principal(key_id=key_id, participant=participant, role=Role(role))
+    principal = Principal(key_id=key_id, participant=participant, role=Role(role), label=label)
     return IssuedKey(token=f"{_PREFIX}_{key_id}_{secret}", principal=principal)
 
 
@@ -100,11 +103,17 @@ def authenticate(session: Session, token: str) -> Principal:
     prefix, _, rest = token.partition("_")
     key_id, _, secret = rest.partition("_")
     row = session.get(ApiKey, key_id) if prefix == _PREFIX and key_id and secret else None
+    if row is not None:
+        # Before the checks: a revoked key, or a wrong secret for a real key, is an attempt in
+        # that key's participant's audit trail.
+        note_key(row.id, participant=row.participant, role=row.role, label=row.label)
     if row is None or row.revoked_at is not None:
         raise AuthenticationError("the API key is not valid", code=ErrorCode.API_KEY_INVALID)
     if not hmac.compare_digest(row.secret_hash, _digest(secret)):
         raise AuthenticationError("the API key is not valid", code=ErrorCode.API_KEY_INVALID)
-    return Principal(key_id=row.id, participant=row.participant, role=Role(row.role))
+    return Principal(
+        key_id=row.id, participant=row.participant, role=Role(row.role), label=row.label
+    )
 
 
 def require_live(session: Session, principal: Principal) -> None:

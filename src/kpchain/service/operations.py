@@ -34,6 +34,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from web3.contract.contract import ContractFunction
 from web3.types import TxReceipt
 
+from kpchain.audit.trail import note_subject, open_in
 from kpchain.chain.transactions import SignedTransaction, TransactionSender, call_node
 from kpchain.contracts.registry import Registry
 from kpchain.errors import (
@@ -234,6 +235,7 @@ class Writer:
                 finished now (chain unavailable, not mined yet): it stays recorded and a retry
                 or the reconciler finishes it.
         """
+        note_subject(intent.subject)  # the audit trail's, for routes whose path names none
         sender = self._hosting.sender(intent.actor)  # refuse unhosted actors before recording
         if self._coalescer is None:
             return self._drive_recorded(*self._record(intent, on_record))
@@ -483,6 +485,8 @@ class Writer:
                 session.flush()
                 if on_record is not None:
                     on_record(session, operation)
+                # The request's audit record, committed with the write (kpchain.audit.trail).
+                open_in(session.connection())
                 # The columns the INSERT left out are NULL (none has a server default): known
                 # as such, the row is complete, and the request drives it without reading it.
                 for name in inspect(operation).unloaded & _NULL_WHEN_NEW:

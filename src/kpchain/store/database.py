@@ -60,6 +60,7 @@ MODEL_MODULES: Final[tuple[str, ...]] = (
     "kpchain.indexer.tables",
     "kpchain.service.tables",
     "kpchain.exchange.tables",
+    "kpchain.audit.tables",
 )
 """Modules declaring tables on `Base`: `import_models` loads them so that the metadata holds
 every table (alembic autogenerate, the schema test). A new table module belongs here."""

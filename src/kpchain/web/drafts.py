@@ -26,6 +26,7 @@ from starlette.datastructures import FormData
 
 from kpchain.api.deps import AuthorityDep, DraftsDep
 from kpchain.api.errors import status_of
+from kpchain.audit.trail import note_error
 from kpchain.certificates.document import CertificateDocument
 from kpchain.certificates.fields import Note
 from kpchain.errors import (
@@ -342,10 +343,12 @@ def _refused(
     status, message = 422, None
     if isinstance(refused, ValidationError):  # the form's document, before the service
         problems = field_problems(refused)
+        note_error(ErrorCode.INVALID_DOCUMENT)  # the audit trail's, as /v1/drafts answers it
     elif not isinstance(refused, KpchainError):
         raise refused
     elif refused.code == ErrorCode.INVALID_DOCUMENT:
         problems = list(refused.detail.get("errors", []))
+        status = status_of(refused)
     elif refused.code in _FIELD_OF_CODE:
         words = refusal_text(refused.code, refused.message, refused.detail)
         problems = [{"field": _FIELD_OF_CODE[refused.code], "message": words}]

@@ -31,6 +31,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from kpchain.api.deps import RuntimeDep
+from kpchain.audit.trail import note_key
 from kpchain.errors import AuthenticationError, ErrorCode, PermissionDeniedError
 from kpchain.i18n import mark
 from kpchain.runtime import Runtime
@@ -168,7 +169,10 @@ def page_session(request: Request, runtime: RuntimeDep) -> PageSession:
             begin_write(session)
             row.last_seen_at = now
             session.commit()
-        principal = Principal(key_id=key.id, participant=key.participant, role=Role(key.role))
+        principal = Principal(
+            key_id=key.id, participant=key.participant, role=Role(key.role), label=key.label
+        )
+    note_key(key.id, participant=key.participant, role=key.role, label=key.label)
     return PageSession(principal, form_token(token))
 
 
