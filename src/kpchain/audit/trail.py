@@ -1,11 +1,14 @@
 """Recording the audit trail: the record of the request being served, and its statements.
 
 Each request that may change something gets an `Entry`, which the API's middleware
-(`kpchain.api.audit`) writes with `AuditTrail.finish` once it was answered: one INSERT, in a
-short transaction of its own, after the answer was sent. A write that reaches the chain opens
-its record earlier, incomplete, in the transaction that records the write before it is signed
-(`open_in`, from `kpchain.service.operations.Writer`): a write whose process dies while serving
-it still leaves its record, and `finish` completes it with one UPDATE instead.
+(`kpchain.api.audit`) hands to `AuditTrail` once it was answered; the trail's own thread writes
+what has arrived together, in one short transaction (an INSERT per new record, an UPDATE per
+record a write opened). A write that reaches the chain opens its record earlier, incomplete, in
+the transaction that records the write before it is signed (`open_in`, from
+`kpchain.service.operations.Writer`): a write whose process dies while serving it still leaves
+its record. Only the records of requests that changed nothing on chain (refusals, reads of the
+dashboard's forms) can be lost, by a process killed in the milliseconds before the thread
+writes them.
 
 In between, the code that learns something the middleware cannot see notes it on the current
 entry (a context variable, which the worker threads serving blocking routes inherit):
