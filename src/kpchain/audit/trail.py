@@ -6,9 +6,8 @@ what has arrived together, in one short transaction (an INSERT per new record, a
 record a write opened). A write that reaches the chain opens its record earlier, incomplete, in
 the transaction that records the write before it is signed (`open_in`, from
 `kpchain.service.operations.Writer`): a write whose process dies while serving it still leaves
-its record. Only the records of requests that changed nothing on chain (refusals, reads of the
-dashboard's forms) can be lost, by a process killed in the milliseconds before the thread
-writes them.
+its record. Only the records of requests that sent no transaction (refusals among them) can be
+lost, by a process killed in the milliseconds before the thread writes them.
 
 In between, the code that learns something the middleware cannot see notes it on the current
 entry (a context variable, which the worker threads serving blocking routes inherit):
