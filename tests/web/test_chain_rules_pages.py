@@ -6,83 +6,45 @@ the replacement of a rejected certificate, linked both ways on the certificates'
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from httpx import Response
-from web_checks import hidden, log_in
+from web_checks import (
+    hidden,
+    logged_in,
+    new_certificate_form,
+    post_form,
+    save_draft,
+)
 
 from support_api import Service
 from support_service import issued_events
 
 pytestmark = pytest.mark.anvil
 
-_DRAFT_PATH = re.compile(r"^/dashboard/drafts/(\d+)\?saved=1$")
-
 
 def _form(cert_no: str, **changes: str) -> dict[str, str]:
     """BW's "New certificate" form with three lines: one of the certificate's origin (BW), one
     mixed with its provenance, one of a restricted origin (CF) in an allowed zone."""
-    today = datetime.now(UTC).date()
-    values = {
-        "cert_no": cert_no,
-        "importing_participant": "AE",
-        "origin": "BW",
-        "provenance": "",
-        "origin_zone": "",
-        "exporter.name": "Okavango Diamond Company",
-        "exporter.address": "Gaborone",
-        "exporter.licence": "EX-17",
-        "importer.name": "Dubai Rough DMCC",
-        "importer.address": "Dubai",
-        "importer.licence": "DMCC-42",
-        "issued_at": today.isoformat(),
-        "expires_at": (today + timedelta(days=30)).isoformat(),
-        "issuing_authority": "Government Diamond Office",
-        "replaces": "",
-        "form_action": "save",
-    }
     lines = [
         ("7102.31", "100.00", "", "", ""),
         ("7102.10", "20.00", "MIXED", "ZA", ""),
         ("7102.21", "5.00", "CF", "", "CF:Berberati"),
     ]
-    for index, (hs_code, carats, origin, provenance, zone) in enumerate(lines):
-        values.update(
-            {
-                f"lines.{index}.hs_code": hs_code,
-                f"lines.{index}.carats": carats,
-                f"lines.{index}.value_usd": "1000.00",
-                f"lines.{index}.parcels": "1",
-                f"lines.{index}.origin": origin,
-                f"lines.{index}.provenance": provenance,
-                f"lines.{index}.origin_zone": zone,
-            }
-        )
-    values.update(changes)
-    return values
-
-
-def _visitor(web: Service, code: str, role: str) -> TestClient:
-    visitor = TestClient(web.client.app, raise_server_exceptions=False, follow_redirects=False)
-    assert log_in(visitor, web.keys[code][role]).status_code == 303
-    return visitor
-
-
-def _post_form(visitor: TestClient, path: str, values: dict[str, str]) -> Response:
-    page = visitor.get(path)
-    assert page.status_code == 200, page.text
-    return visitor.post(path, data={**values, "csrf_token": hidden(page.text, "csrf_token")})
-
-
-def _save(visitor: TestClient, values: dict[str, str]) -> int:
-    response = _post_form(visitor, "/dashboard/drafts/new", values)
-    assert response.status_code == 303, response.text
-    found = _DRAFT_PATH.match(response.headers["location"])
-    assert found is not None, response.headers["location"]
-    return int(found.group(1))
+    fields = [
+        {
+            "hs_code": hs_code,
+            "carats": carats,
+            "value_usd": "1000.00",
+            "parcels": "1",
+            "origin": origin,
+            "provenance": provenance,
+            "origin_zone": zone,
+        }
+        for hs_code, carats, origin, provenance, zone in lines
+    ]
+    return new_certificate_form(cert_no, fields, **changes)
 
 
 def _approve(officer: TestClient, draft_id: int) -> None:
@@ -117,10 +79,10 @@ def _selected(html: str, select_id: str) -> str | None:
 
 
 def test_form_saves_lines_of_several_origins_and_the_officer_issues_them(web: Service) -> None:
-    clerk = _visitor(web, "BW", "clerk")
-    officer = _visitor(web, "BW", "officer")
+    clerk = logged_in(web, "BW", "clerk")
+    officer = logged_in(web, "BW", "officer")
 
-    draft_id = _save(clerk, _form("BW-2026-ORI-001"))
+    draft_id = save_draft(clerk, _form("BW-2026-ORI-001"))
 
     lines = _api(web, f"/v1/drafts/{draft_id}")["document"]["lines"]
     assert [
@@ -151,13 +113,13 @@ def test_form_saves_lines_of_several_origins_and_the_officer_issues_them(web: Se
 
 
 def test_form_shows_each_lines_origin_problem_at_the_line(web: Service) -> None:
-    clerk = _visitor(web, "BW", "clerk")
+    clerk = logged_in(web, "BW", "clerk")
     values = _form(
         "BW-2026-ORI-002",
         **{"lines.0.provenance": "ZA", "lines.1.provenance": "", "lines.2.origin_zone": ""},
     )
 
-    response = _post_form(clerk, "/dashboard/drafts/new", values)
+    response = post_form(clerk, "/dashboard/drafts/new", values)
 
     assert response.status_code == 422, response.text
     html = response.text
@@ -166,7 +128,7 @@ def test_form_shows_each_lines_origin_problem_at_the_line(web: Service) -> None:
         assert re.search(f'id="{field}"[^>]*aria-invalid="true"', html), field
     assert _selected(html, "lines-0-provenance") == "ZA"  # what was chosen stays
     # The document's rules hold once each line is consistent; then the restricted origin's zone.
-    zoneless = _post_form(clerk, "/dashboard/drafts/new", _form("BW-2026-ORI-002", **{
+    zoneless = post_form(clerk, "/dashboard/drafts/new", _form("BW-2026-ORI-002", **{
         "lines.2.origin_zone": "CF:Nowhere"}))  # fmt: skip
     assert zoneless.status_code == 422, zoneless.text
     assert 'id="lines-2-origin_zone-error"' in zoneless.text
@@ -186,8 +148,8 @@ def test_rejected_certificate_is_replaced_from_its_page_and_linked_both_ways(
     assert web.post(f"/v1/certificates/{old}/ship", "BW", {}).status_code == 200
     rejected = web.post(f"/v1/certificates/{old}/reject", "AE", {"reason": "discrepancy"})
     assert rejected.status_code == 200, rejected.text
-    clerk = _visitor(web, "BW", "clerk")
-    officer = _visitor(web, "BW", "officer")
+    clerk = logged_in(web, "BW", "clerk")
+    officer = logged_in(web, "BW", "officer")
     before = clerk.get(f"/dashboard/certificates/{old}").text
     assert f"/dashboard/drafts/new?replaces={old}" in before
 
@@ -199,7 +161,7 @@ def test_rejected_certificate_is_replaced_from_its_page_and_linked_both_ways(
         for key, value in _form(new, replaces=old).items()
         if not key.startswith("lines.") or key.startswith("lines.0.")
     }
-    draft_id = _save(clerk, values)
+    draft_id = save_draft(clerk, values)
     _approve(officer, draft_id)
 
     replacement = officer.get(f"/dashboard/certificates/{new}").text

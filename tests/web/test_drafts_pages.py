@@ -6,13 +6,16 @@ replacement of a cancelled certificate, roles and anti-forgery tokens."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
-from httpx import Response
-from web_checks import hidden, log_in
+from web_checks import (
+    hidden,
+    logged_in,
+    new_certificate_form,
+    post_form,
+    save_draft,
+)
 
 from kpchain.service.keys import create_key
 from kpchain.store import create_engine, session_factory
@@ -20,57 +23,6 @@ from support_api import Service
 from support_service import issued_events
 
 pytestmark = pytest.mark.anvil
-
-_DRAFT_PATH = re.compile(r"^/dashboard/drafts/(\d+)\?saved=1$")
-
-
-def _form(cert_no: str, **changes: str) -> dict[str, str]:
-    """The "New certificate" form of BW filled in as a clerk does (one line)."""
-    today = datetime.now(UTC).date()
-    values = {
-        "cert_no": cert_no,
-        "importing_participant": "AE",
-        "origin": "BW",
-        "provenance": "",
-        "origin_zone": "",
-        "exporter.name": "Okavango Diamond Company",
-        "exporter.address": "Gaborone",
-        "exporter.licence": "EX-17",
-        "importer.name": "Dubai Rough DMCC",
-        "importer.address": "Dubai",
-        "importer.licence": "DMCC-42",
-        "lines.0.hs_code": "7102.31",
-        "lines.0.carats": "1234.56",
-        "lines.0.value_usd": "456789.00",
-        "lines.0.parcels": "3",
-        "issued_at": today.isoformat(),
-        "expires_at": (today + timedelta(days=30)).isoformat(),
-        "issuing_authority": "Government Diamond Office",
-        "replaces": "",
-        "form_action": "save",
-    }
-    values.update(changes)
-    return values
-
-
-def _visitor(web: Service, code: str, role: str) -> TestClient:
-    visitor = TestClient(web.client.app, raise_server_exceptions=False, follow_redirects=False)
-    assert log_in(visitor, web.keys[code][role]).status_code == 303
-    return visitor
-
-
-def _post_form(visitor: TestClient, path: str, values: dict[str, str]) -> Response:
-    page = visitor.get(path)
-    assert page.status_code == 200, page.text
-    return visitor.post(path, data={**values, "csrf_token": hidden(page.text, "csrf_token")})
-
-
-def _save(visitor: TestClient, values: dict[str, str]) -> int:
-    response = _post_form(visitor, "/dashboard/drafts/new", values)
-    assert response.status_code == 303, response.text
-    found = _DRAFT_PATH.match(response.headers["location"])
-    assert found is not None, response.headers["location"]
-    return int(found.group(1))
 
 
 def _draft(web: Service, draft_id: int) -> dict[str, Any]:
@@ -80,10 +32,10 @@ def _draft(web: Service, draft_id: int) -> dict[str, Any]:
 
 
 def test_clerk_saves_the_form_as_a_draft_and_another_officer_issues_it(web: Service) -> None:
-    clerk = _visitor(web, "BW", "clerk")
-    officer = _visitor(web, "BW", "officer")
+    clerk = logged_in(web, "BW", "clerk")
+    officer = logged_in(web, "BW", "officer")
 
-    draft_id = _save(clerk, _form("BW-2026-WEB-001"))
+    draft_id = save_draft(clerk, new_certificate_form("BW-2026-WEB-001"))
 
     saved = clerk.get(f"/dashboard/drafts/{draft_id}?saved=1")
     assert saved.status_code == 200
@@ -116,13 +68,13 @@ def test_clerk_saves_the_form_as_a_draft_and_another_officer_issues_it(web: Serv
 
 
 def test_form_is_shown_again_with_each_fields_problem_when_invalid(web: Service) -> None:
-    clerk = _visitor(web, "BW", "clerk")
-    values = _form(
+    clerk = logged_in(web, "BW", "clerk")
+    values = new_certificate_form(
         "AE-WRONG",
         **{"lines.0.carats": "12.345", "lines.0.parcels": "three", "importer.name": ""},
     )
 
-    response = _post_form(clerk, "/dashboard/drafts/new", values)
+    response = post_form(clerk, "/dashboard/drafts/new", values)
 
     assert response.status_code == 422
     html = response.text
@@ -136,28 +88,30 @@ def test_form_is_shown_again_with_each_fields_problem_when_invalid(web: Service)
     listed = web.client.get("/v1/drafts", headers=web.headers("BW", "auditor")).json()
     assert all(item["cert_no"] != "AE-WRONG" for item in listed["items"])
     # The rules across fields, once each field is valid.
-    across = _post_form(clerk, "/dashboard/drafts/new", _form("AE-WRONG", origin="MIXED"))
+    across = post_form(
+        clerk, "/dashboard/drafts/new", new_certificate_form("AE-WRONG", origin="MIXED")
+    )
     assert across.status_code == 422
     assert 'id="cert_no-error"' in across.text
     assert 'id="provenance-error"' in across.text
 
 
 def test_add_and_remove_line_show_the_form_again_without_saving(web: Service) -> None:
-    clerk = _visitor(web, "BW", "clerk")
-    values = _form("BW-2026-WEB-002", form_action="add_line")
+    clerk = logged_in(web, "BW", "clerk")
+    values = new_certificate_form("BW-2026-WEB-002", form_action="add_line")
 
-    added = _post_form(clerk, "/dashboard/drafts/new", values)
+    added = post_form(clerk, "/dashboard/drafts/new", values)
 
     assert added.status_code == 200
     assert 'name="lines.1.carats"' in added.text
     assert 'value="1234.56"' in added.text
     two = {**values, "lines.1.hs_code": "7102.21", "lines.1.carats": "5.00"}
     two.update({"lines.1.value_usd": "50.00", "lines.1.parcels": "1"})
-    removed = _post_form(clerk, "/dashboard/drafts/new", {**two, "form_action": "remove_line:0"})
+    removed = post_form(clerk, "/dashboard/drafts/new", {**two, "form_action": "remove_line:0"})
     assert removed.status_code == 200
     assert 'name="lines.1.carats"' not in removed.text
     assert 'value="5.00"' in removed.text
-    draft_id = _save(clerk, {**two, "form_action": "save"})
+    draft_id = save_draft(clerk, {**two, "form_action": "save"})
     lines = _draft(web, draft_id)["document"]["lines"]
     assert [line["hs_code"] for line in lines] == ["7102.31", "7102.21"]
 
@@ -165,13 +119,13 @@ def test_add_and_remove_line_show_the_form_again_without_saving(web: Service) ->
 def test_officer_who_drafted_cannot_approve_and_another_returns_it_for_correction(
     web: Service,
 ) -> None:
-    author = _visitor(web, "ZA", "officer")
-    checker = _visitor(web, "ZA", "clerk")  # a clerk cannot review either
-    values = _form(
+    author = logged_in(web, "ZA", "officer")
+    checker = logged_in(web, "ZA", "clerk")  # a clerk cannot review either
+    values = new_certificate_form(
         "ZA-2026-WEB-003",
         **{"exporter.name": "Kimberley Mines", "origin": "ZA", "importing_participant": "US"},
     )
-    draft_id = _save(author, values)
+    draft_id = save_draft(author, values)
 
     page = author.get(f"/dashboard/drafts/{draft_id}")
     assert "another officer must approve it" in page.text
@@ -197,7 +151,7 @@ def test_officer_who_drafted_cannot_approve_and_another_returns_it_for_correctio
     assert second.status_code == 200, second.text
     returned = author.get(f"/dashboard/drafts/{draft_id}")
     assert "The importer&#39;s licence is wrong." in returned.text
-    edited = _post_form(
+    edited = post_form(
         author,
         f"/dashboard/drafts/{draft_id}/edit",
         {**values, "importer.licence": "DMCC-43"},
@@ -226,9 +180,9 @@ def _draft_of(web: Service, code: str, draft_id: int) -> dict[str, Any]:
 
 
 def test_officer_returns_a_draft_with_a_comment_on_its_page(web: Service) -> None:
-    clerk = _visitor(web, "BW", "clerk")
-    officer = _visitor(web, "BW", "officer")
-    draft_id = _save(clerk, _form("BW-2026-WEB-004"))
+    clerk = logged_in(web, "BW", "clerk")
+    officer = logged_in(web, "BW", "officer")
+    draft_id = save_draft(clerk, new_certificate_form("BW-2026-WEB-004"))
     page = officer.get(f"/dashboard/drafts/{draft_id}")
 
     response = officer.post(
@@ -249,7 +203,7 @@ def test_replace_fills_the_form_in_from_a_cancelled_certificate(web: Service) ->
     cancelled = web.post("/v1/certificates/BW-2026-WEB-OLD/cancel", "BW", {"reason": "typo"})
     assert cancelled.status_code == 200, cancelled.text
     web.issue("BW-2026-WEB-LIVE")
-    clerk = _visitor(web, "BW", "clerk")
+    clerk = logged_in(web, "BW", "clerk")
 
     form = clerk.get("/dashboard/drafts/new", params={"replaces": "BW-2026-WEB-OLD"})
     live = clerk.get("/dashboard/drafts/new", params={"replaces": "BW-2026-WEB-LIVE"})
@@ -260,18 +214,18 @@ def test_replace_fills_the_form_in_from_a_cancelled_certificate(web: Service) ->
     assert 'value="BW Diamond Trading Company"' in form.text  # the old document's exporter
     assert re.search(r'id="cert_no" name="cert_no" type="text" value=""', form.text)
     assert live.status_code == 409
-    values = _form("BW-2026-WEB-NEW", replaces="BW-2026-WEB-OLD")
-    draft_id = _save(clerk, values)
+    values = new_certificate_form("BW-2026-WEB-NEW", replaces="BW-2026-WEB-OLD")
+    draft_id = save_draft(clerk, values)
     assert _draft(web, draft_id)["document"]["replaces"] == "BW-2026-WEB-OLD"
 
 
 def test_pages_refuse_an_auditor_and_a_form_without_its_token(web: Service) -> None:
-    auditor = _visitor(web, "BW", "auditor")
-    clerk = _visitor(web, "BW", "clerk")
+    auditor = logged_in(web, "BW", "auditor")
+    clerk = logged_in(web, "BW", "clerk")
 
     assert auditor.get("/dashboard/drafts/new").status_code == 403
     assert auditor.get("/dashboard/drafts").status_code == 200
-    forged = clerk.post("/dashboard/drafts/new", data=_form("BW-2026-WEB-005"))
+    forged = clerk.post("/dashboard/drafts/new", data=new_certificate_form("BW-2026-WEB-005"))
     assert forged.status_code == 403
     assert "did not come from your dashboard page" in forged.text
     assert clerk.get("/dashboard/drafts/987654").status_code == 404

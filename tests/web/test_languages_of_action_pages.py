@@ -5,51 +5,13 @@ list and the governance pages."""
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime, timedelta
-
 import pytest
 from fastapi.testclient import TestClient
-from web_checks import hidden, log_in
+from web_checks import DRAFT_SAVED, hidden, logged_in, new_certificate_form
 
 from support_api import Service
 
 pytestmark = pytest.mark.anvil
-
-_DRAFT_PATH = re.compile(r"^/dashboard/drafts/(\d+)\?saved=1$")
-
-
-def _visitor(web: Service, code: str, role: str, language: str) -> TestClient:
-    """A browser logged in with `code`'s `role` key that chose `language` with the switch."""
-    visitor = TestClient(web.client.app, raise_server_exceptions=False, follow_redirects=False)
-    assert visitor.get(f"/dashboard/login?lang={language}").status_code == 200
-    assert log_in(visitor, web.keys[code][role]).status_code == 303
-    return visitor
-
-
-def _form(cert_no: str, **changes: str) -> dict[str, str]:
-    today = datetime.now(UTC).date()
-    values = {
-        "cert_no": cert_no,
-        "importing_participant": "AE",
-        "origin": "BW",
-        "exporter.name": "Okavango Diamond Company",
-        "exporter.address": "Gaborone",
-        "exporter.licence": "EX-17",
-        "importer.name": "Dubai Rough DMCC",
-        "importer.address": "Dubai",
-        "importer.licence": "DMCC-42",
-        "lines.0.hs_code": "7102.31",
-        "lines.0.carats": "1234.56",
-        "lines.0.value_usd": "456789.00",
-        "lines.0.parcels": "3",
-        "issued_at": today.isoformat(),
-        "expires_at": (today + timedelta(days=30)).isoformat(),
-        "issuing_authority": "Government Diamond Office",
-        "form_action": "save",
-    }
-    values.update(changes)
-    return values
 
 
 def _post_new(visitor: TestClient, values: dict[str, str]) -> tuple[str, int, str]:
@@ -62,8 +24,8 @@ def _post_new(visitor: TestClient, values: dict[str, str]) -> tuple[str, int, st
 
 
 def test_new_certificate_form_and_its_field_problems_are_in_french(web: Service) -> None:
-    clerk = _visitor(web, "BW", "clerk", "fr")
-    values = _form(
+    clerk = logged_in(web, "BW", "clerk", "fr")
+    values = new_certificate_form(
         "BW-2026-LANG-FORM",
         **{"lines.0.carats": "12.345", "lines.0.parcels": "three", "importer.name": ""},
     )
@@ -81,17 +43,17 @@ def test_new_certificate_form_and_its_field_problems_are_in_french(web: Service)
     assert 'id="importer-name-error">Ne doit pas être vide.' in html
     assert "at most two decimal places" not in html
     # The rules across fields too.
-    _, status, html = _post_new(clerk, _form("AE-2026-LANG-FORM", origin="MIXED"))
+    _, status, html = _post_new(clerk, new_certificate_form("AE-2026-LANG-FORM", origin="MIXED"))
     assert status == 422
     assert "Doit commencer par le code du participant exportateur" in html
     assert "Une origine mixte exige sa provenance" in html
 
 
 def test_four_eyes_refusal_and_a_drafts_history_are_in_russian(web: Service) -> None:
-    author = _visitor(web, "BW", "officer", "ru")
-    _, status, location = _post_new(author, _form("BW-2026-LANG-4EYES"))
+    author = logged_in(web, "BW", "officer", "ru")
+    _, status, location = _post_new(author, new_certificate_form("BW-2026-LANG-4EYES"))
     assert status == 303, location
-    found = _DRAFT_PATH.match(location)
+    found = DRAFT_SAVED.match(location)
     assert found is not None, location
     draft_id = int(found.group(1))
 
@@ -120,8 +82,8 @@ def test_four_eyes_refusal_and_a_drafts_history_are_in_russian(web: Service) -> 
 def test_certificate_page_and_list_show_statuses_in_russian(web: Service) -> None:
     cert_no = "BW-2026-LANG-CERT"
     web.issue(cert_no, "BW", "AE")
-    officer = _visitor(web, "BW", "officer", "ru")
-    clerk = _visitor(web, "BW", "clerk", "ru")
+    officer = logged_in(web, "BW", "officer", "ru")
+    clerk = logged_in(web, "BW", "clerk", "ru")
 
     page = officer.get(f"/dashboard/certificates/{cert_no}")
 
@@ -143,7 +105,7 @@ def test_certificate_page_and_list_show_statuses_in_russian(web: Service) -> Non
 
 
 def test_governance_and_participant_admin_pages_are_in_french(web: Service) -> None:
-    admin = _visitor(web, "BW", "admin", "fr")
+    admin = logged_in(web, "BW", "admin", "fr")
 
     governance = admin.get("/dashboard/governance")
     participant = admin.get("/dashboard/participants/BW")
