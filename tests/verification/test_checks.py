@@ -12,6 +12,7 @@ from eth_account import Account
 
 from helpers.documents import document
 from kpchain.errors import InvalidRequestError
+from kpchain.i18n import use_language
 from kpchain.verification.checks import (
     AuthorityTerm,
     CertificateFacts,
@@ -130,3 +131,28 @@ def test_present_takes_the_documents_own_signature_when_none_is_given() -> None:
     assert presented.document_problem == (
         "The document cannot be hashed: exporter_salt must be 0x and 64 hexadecimal digits."
     )
+
+
+def test_sentences_are_english_and_can_be_worded_in_another_language() -> None:
+    revoked = AuthorityTerm("BW", added_block=1, revoked_block=50, revoked_time=1_790_000_000)
+    report = _verify([revoked], Presented(doc_hash="0x" + "cd" * 32))
+    authority = next(check for check in report.checks if check.name == "authority")
+
+    # The API's English, as before; the same sentence in French and Russian from its template.
+    assert authority.message.startswith("The key recorded on chain, ")
+    assert authority.localized() == authority.message
+    with use_language("fr"):
+        assert authority.localized().startswith(
+            f"La clé enregistrée sur la chaîne, {SIGNER.address}"
+        )
+        assert "a été révoquée comme clé de l'autorité de BW au bloc 50" in authority.localized()
+        assert report.localized_advice() == (
+            "Le document n'est pas celui qui a été délivré : retenez l'envoi, demandez à "
+            "l'autorité exportatrice (BW) de confirmer le certificat et signalez un soupçon de "
+            "falsification à votre autorité du PK."
+        )
+    with use_language("ru"):
+        hashed = next(check for check in report.checks if check.name == "document_hash")
+        assert hashed.localized().startswith("Предъявленный хеш документа 0xcdcd")
+    assert report.advice is not None
+    assert report.advice.startswith("The document is not the one that was issued: hold the")

@@ -5,6 +5,7 @@ languages that never see each other's."""
 
 from __future__ import annotations
 
+import html
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -181,3 +182,40 @@ def test_concurrent_requests_in_different_languages_each_get_their_own(
     with ThreadPoolExecutor(max_workers=12) as pool:
         answers = list(pool.map(fetch, languages))
     assert answers == [(lang, lang, expected[lang]) for lang in languages]
+
+
+def test_verify_page_words_the_checks_and_the_advice_in_its_language(
+    web: Service, visitor: TestClient
+) -> None:
+    # The checks' sentences, the problem and the advice come from kpchain.verification in
+    # English (the API's words); the page words them in its own language.
+    missing = html.unescape(visitor.get("/verify/BW-2026-LANG-NONE2", headers=FRENCH).text)
+    assert (
+        "Aucun certificat portant le numéro BW-2026-LANG-NONE2 n'existe sur la chaîne." in missing
+    )
+    assert "Vérifiez que le numéro a été lu correctement ; si c'est le cas, retenez l'envoi" in (
+        missing
+    )
+    assert "No certificate numbered" not in missing
+    missing = html.unescape(visitor.get("/verify/BW-2026-LANG-NONE2", headers=RUSSIAN).text)
+    assert "Сертификата с номером BW-2026-LANG-NONE2 в цепочке нет." in missing  # noqa: RUF001
+    assert "Проверьте, правильно ли прочитан номер; если правильно, задержите партию" in missing
+
+    web.issue("BW-2026-LANG-CNCL")
+    assert web.post("/v1/certificates/BW-2026-LANG-CNCL/cancel", "BW").status_code == 200
+    french = html.unescape(visitor.get("/verify/BW-2026-LANG-CNCL", headers=FRENCH).text)
+    problem = "CNCL</strong>: Le certificat a été annulé par son autorité exportatrice."
+    assert problem in french
+    assert "N'acceptez pas l'envoi sur la base de ce certificat ; demandez le certificat" in french
+    assert "a été délivré par BW pour AE le" in french  # the exists check, passed
+    assert "La clé enregistrée sur la chaîne, 0x" in french  # the authority check's subject
+    assert "The certificate was cancelled" not in french
+    russian = html.unescape(visitor.get("/verify/BW-2026-LANG-CNCL", headers=RUSSIAN).text)
+    assert "Сертификат аннулирован органом страны-экспортёра." in russian
+    assert "Не принимайте партию по этому сертификату; запросите сертификат" in russian  # noqa: RUF001
+
+    # In English, and through the API, the words are the checks' own, unchanged.
+    english = html.unescape(visitor.get("/verify/BW-2026-LANG-CNCL").text)
+    assert "The certificate was cancelled by its exporting authority." in english
+    report = web.client.get("/v1/verify/BW-2026-LANG-CNCL", headers=FRENCH).json()
+    assert report["problem"] == "The certificate was cancelled by its exporting authority."

@@ -19,13 +19,17 @@ Each check is independent and named:
 
 A certificate is genuine when every check that ran passed. Commercial identities (exporter,
 importer) are never part of a verification.
+
+Each sentence (a check's message, the advice, the note) is English, as the REST API and the CLI
+speak it, and also kept as its `Text`: a template marked for the catalogues (`mark`) with its
+values, so that a page can word it in its own language (`Text.localized`).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
@@ -38,6 +42,7 @@ from kpchain.certificates.conversions import date_from_seconds, expiry_date, to_
 from kpchain.certificates.document import CertificateDocument
 from kpchain.certificates.typed_data import document_hash
 from kpchain.errors import DocumentInvalidError, ErrorCode, InvalidRequestError
+from kpchain.i18n import gettext, mark
 from kpchain.vocabulary import HEX32_PATTERN, OPEN_STATUSES, CertificateStatusLabel
 
 CheckName = Literal["exists", "document_hash", "signature", "authority", "status"]
@@ -46,6 +51,39 @@ _ACCEPTED_STATUSES = (*OPEN_STATUSES, CertificateStatusLabel.RECEIVED)
 _HEX32 = re.compile(HEX32_PATTERN)
 _HEX = re.compile(r"0x(?:[0-9a-fA-F]{2})+")
 _MAX_SIGNATURE_HEX = 2 + 2 * 1024  # an ERC-1271 signature may be longer than a key's 65 bytes
+
+
+@dataclass(frozen=True)
+class Text:
+    """A sentence as a template marked for translation (`mark`) and the values of its named
+    placeholders; a value may itself be a `Text` (a phrase worded in the same language).
+
+    `str()` is the English sentence; `localized()` the sentence in the current language."""
+
+    template: str
+    values: Mapping[str, str | Text] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        if not self.values:
+            return self.template
+        return self.template % {key: str(value) for key, value in self.values.items()}
+
+    def localized(self) -> str:
+        """The sentence in the current language (`kpchain.i18n.use_language`); in English
+        when its template has no translation or the translation does not fit its values."""
+        values = {
+            key: value.localized() if isinstance(value, Text) else value
+            for key, value in self.values.items()
+        }
+        translated = gettext(self.template)
+        try:
+            return translated % values if values else translated
+        except (KeyError, TypeError, ValueError):
+            return str(self)
+
+
+def _text(template: str, **values: str | Text) -> Text:
+    return Text(template, values)
 
 
 @dataclass(frozen=True)
@@ -116,6 +154,7 @@ class Presented:
     from_document: bool = False
     document_problem: str | None = None
     signature: bytes | None = None
+    document_reason: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def has_document(self) -> bool:
@@ -124,11 +163,22 @@ class Presented:
 
 @dataclass(frozen=True)
 class Check:
-    """The outcome of one named check, with a sentence that says what was found."""
+    """The outcome of one named check, with a sentence that says what was found (`message`, in
+    English; `text`, the same to be worded in another language)."""
 
     name: CheckName
     passed: bool
     message: str
+    text: Text | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def of(cls, name: CheckName, passed: bool, text: Text) -> Check:
+        """The check with `text` as its sentence (`message` is its English)."""
+        return cls(name, passed, str(text), text)
+
+    def localized(self) -> str:
+        """The sentence in the current language."""
+        return self.text.localized() if self.text is not None else gettext(self.message)
 
 
 @dataclass(frozen=True)
@@ -174,6 +224,17 @@ class Verification:
     replaced_by: str | None = None
     replaces: str | None = None
     holds_until: int | None = None
+    advice_text: Text | None = field(default=None, compare=False, repr=False)
+
+    def localized_advice(self) -> str | None:
+        """The advice in the current language."""
+        if self.advice_text is not None:
+            return self.advice_text.localized()
+        return None if self.advice is None else gettext(self.advice)
+
+    def localized_note(self) -> str | None:
+        """The note in the current language."""
+        return None if self.note is None else gettext(self.note)
 
     def as_dict(self) -> dict[str, Any]:
         """The public JSON of the report: dates as ISO dates, never an identity."""
@@ -261,8 +322,11 @@ def present(
     try:
         computed = _hash_signed_document(cert_no, document, domain)
     except (DocumentInvalidError, ValidationError, ValueError, TypeError, KeyError) as error:
-        problem = f"The document cannot be hashed: {_reason(error)}."
-        return Presented(document_problem=problem, signature=signature_bytes)
+        reason = _reason(error)
+        problem = str(_cannot_hash(reason))
+        return Presented(
+            document_problem=problem, signature=signature_bytes, document_reason=reason
+        )
     return Presented(doc_hash=computed, from_document=True, signature=signature_bytes)
 
 
@@ -290,14 +354,29 @@ def evaluate(
             without it, only keys' signatures can pass.
     """
     if facts is None:
-        exists = Check("exists", False, f"No certificate numbered {cert_no} exists on the chain.")
+        exists = Check.of(
+            "exists",
+            False,
+            _text(
+                mark("No certificate numbered %(cert_no)s exists on the chain."), cert_no=cert_no
+            ),
+        )
         return _report(cert_no, None, (exists,), presented)
     checks = [
-        Check(
+        Check.of(
             "exists",
             True,
-            f"{cert_no} was issued by {facts.exporting} for {facts.importing} on "
-            f"{_day(facts.issued_at)} (block {facts.issued_block}).",
+            _text(
+                mark(
+                    "%(cert_no)s was issued by %(exporting)s for %(importing)s on %(issued)s "
+                    "(block %(block)s)."
+                ),
+                cert_no=cert_no,
+                exporting=facts.exporting,
+                importing=facts.importing,
+                issued=_day(facts.issued_at),
+                block=str(facts.issued_block),
+            ),
         )
     ]
     if presented.has_document:
@@ -331,21 +410,42 @@ def recover_signer(digest: bytes, signature: bytes) -> str:
 # --- the checks ----------------------------------------------------------------------------------
 
 
+def _cannot_hash(reason: str) -> Text:
+    return _text(mark("The document cannot be hashed: %(reason)s."), reason=reason)
+
+
 def _document_hash(facts: CertificateFacts, presented: Presented) -> Check:
     if presented.doc_hash is None:
+        if presented.document_reason is not None:
+            return Check.of("document_hash", False, _cannot_hash(presented.document_reason))
         return Check("document_hash", False, presented.document_problem or "No document hash.")
-    what = "The document's hash" if presented.from_document else "The presented document hash"
+    what = (
+        _text(mark("The document's hash"))
+        if presented.from_document
+        else _text(mark("The presented document hash"))
+    )
     if presented.doc_hash == facts.doc_hash.lower():
-        return Check(
+        return Check.of(
             "document_hash",
             True,
-            f"{what} {presented.doc_hash} is the one recorded on the chain at issue.",
+            _text(
+                mark("%(what)s %(doc_hash)s is the one recorded on the chain at issue."),
+                what=what,
+                doc_hash=presented.doc_hash,
+            ),
         )
-    return Check(
+    return Check.of(
         "document_hash",
         False,
-        f"{what} {presented.doc_hash} differs from the one recorded on the chain "
-        f"({facts.doc_hash}): the document is not the one its authority issued.",
+        _text(
+            mark(
+                "%(what)s %(doc_hash)s differs from the one recorded on the chain "
+                "(%(recorded)s): the document is not the one its authority issued."
+            ),
+            what=what,
+            doc_hash=presented.doc_hash,
+            recorded=facts.doc_hash,
+        ),
     )
 
 
@@ -359,150 +459,268 @@ def _signature(
     # document?), else over the chain's hash (is it the validation recorded on chain?).
     digest = bytes.fromhex((presented.doc_hash or facts.doc_hash)[2:])
     recovered: str | None = None
-    problem = ""
+    problem = _text("")
     try:
         recovered = recover_signer(digest, presented.signature)
     except ValueError as error:
-        problem = f"The signature is not a valid signature of a key: {error}."
-    if recovered == facts.signer:
-        message = (
-            f"The signature recovers to {recovered}, the key recorded on the chain as having "
-            "validated the certificate."
+        problem = _text(
+            mark("The signature is not a valid signature of a key: %(error)s."), error=str(error)
         )
-        return Check("signature", True, message), recovered
+    if recovered == facts.signer:
+        message = _text(
+            mark(
+                "The signature recovers to %(signer)s, the key recorded on the chain as having "
+                "validated the certificate."
+            ),
+            signer=recovered,
+        )
+        return Check.of("signature", True, message), recovered
     # The registry accepts a contract account's signature by asking the account (ERC-1271, as
     # OpenZeppelin's SignatureChecker does): so does the verification.
     if contract_signatures is not None and contract_signatures(
         facts.signer, digest, presented.signature, facts.issued_block
     ):
-        message = (
-            f"The signature is accepted by {facts.signer}, the contract account recorded on the "
-            "chain as having validated the certificate (ERC-1271, asked as of block "
-            f"{facts.issued_block}, when the certificate was issued)."
+        message = _text(
+            mark(
+                "The signature is accepted by %(signer)s, the contract account recorded on the "
+                "chain as having validated the certificate (ERC-1271, asked as of block "
+                "%(block)s, when the certificate was issued)."
+            ),
+            signer=facts.signer,
+            block=str(facts.issued_block),
         )
-        return Check("signature", True, message), facts.signer
+        return Check.of("signature", True, message), facts.signer
     if recovered is None:
-        return Check("signature", False, problem), None
-    message = (
-        f"The signature recovers to {recovered}, not to {facts.signer}, the key recorded on the "
-        "chain as having validated the certificate."
+        return Check.of("signature", False, problem), None
+    message = _text(
+        mark(
+            "The signature recovers to %(recovered)s, not to %(signer)s, the key recorded on the "
+            "chain as having validated the certificate."
+        ),
+        recovered=recovered,
+        signer=facts.signer,
     )
-    return Check("signature", False, message), recovered
+    return Check.of("signature", False, message), recovered
 
 
 def _authority(
     facts: CertificateFacts, signer: str, terms: Sequence[AuthorityTerm], *, recovered: bool
 ) -> Check:
-    who = f"The signing key {signer}" if recovered else f"The key recorded on chain, {signer},"
-    block = facts.issued_block
+    who = (
+        _text(mark("The signing key %(signer)s"), signer=signer)
+        if recovered
+        else _text(mark("The key recorded on chain, %(signer)s,"), signer=signer)
+    )
+    block = str(facts.issued_block)
     exporting = facts.exporting
     own = [term for term in terms if term.participant == exporting]
-    if any(term.covers(block) for term in own):
-        return Check(
+    if any(term.covers(facts.issued_block) for term in own):
+        return Check.of(
             "authority",
             True,
-            f"{who} was an authority of {exporting} when the certificate was issued "
-            f"(block {block}).",
+            _text(
+                mark(
+                    "%(who)s was an authority of %(exporting)s when the certificate was issued "
+                    "(block %(block)s)."
+                ),
+                who=who,
+                exporting=exporting,
+                block=block,
+            ),
         )
-    revoked = [t for t in own if t.revoked_block is not None and t.revoked_block <= block]
+    revoked = [
+        t for t in own if t.revoked_block is not None and t.revoked_block <= facts.issued_block
+    ]
     if revoked:
         last = max(revoked, key=lambda term: term.revoked_block or 0)
-        when = f" ({_day(last.revoked_time)})" if last.revoked_time is not None else ""
-        return Check(
-            "authority",
-            False,
-            f"{who} was revoked as an authority of {exporting} at block {last.revoked_block}"
-            f"{when}, before the certificate was issued at block {block}.",
-        )
+        values: dict[str, str | Text] = {
+            "who": who,
+            "exporting": exporting,
+            "revoked": str(last.revoked_block),
+            "block": block,
+        }
+        if last.revoked_time is not None:
+            values["day"] = _day(last.revoked_time)
+            template = mark(
+                "%(who)s was revoked as an authority of %(exporting)s at block %(revoked)s "
+                "(%(day)s), before the certificate was issued at block %(block)s."
+            )
+        else:
+            template = mark(
+                "%(who)s was revoked as an authority of %(exporting)s at block %(revoked)s, "
+                "before the certificate was issued at block %(block)s."
+            )
+        return Check.of("authority", False, Text(template, values))
     if own:
         first = min(term.added_block for term in own)
-        return Check(
+        return Check.of(
             "authority",
             False,
-            f"{who} only became an authority of {exporting} at block {first}, after the "
-            f"certificate was issued at block {block}.",
+            _text(
+                mark(
+                    "%(who)s only became an authority of %(exporting)s at block %(first)s, after "
+                    "the certificate was issued at block %(block)s."
+                ),
+                who=who,
+                exporting=exporting,
+                first=str(first),
+                block=block,
+            ),
         )
     others = sorted({term.participant for term in terms})
     if others:
-        return Check(
+        return Check.of(
             "authority",
             False,
-            f"{who} has been an authority of {', '.join(others)}, never of {exporting}, the "
-            "exporting participant.",
+            _text(
+                mark(
+                    "%(who)s has been an authority of %(others)s, never of %(exporting)s, the "
+                    "exporting participant."
+                ),
+                who=who,
+                others=", ".join(others),
+                exporting=exporting,
+            ),
         )
-    return Check("authority", False, f"{who} has never been an authority of any participant.")
+    return Check.of(
+        "authority",
+        False,
+        _text(mark("%(who)s has never been an authority of any participant."), who=who),
+    )
+
+
+# A certificate still open (`OPEN_STATUSES`), by its status: what the status check says of it.
+_OPEN: dict[str, str] = {
+    CertificateStatusLabel.ISSUED: mark("Issued, valid until %(expires)s."),
+    CertificateStatusLabel.SHIPPED: mark("Shipped, valid until %(expires)s."),
+}
 
 
 def _status(facts: CertificateFacts) -> Check:
     status = facts.status
+    expires = expiry_date(facts.expires_at).isoformat()
+    replaced_by = facts.replaced_by
     if status == CertificateStatusLabel.RECEIVED:
-        on = f" on {_day(facts.received_at)}" if facts.received_at is not None else ""
-        return Check("status", True, f"Received by {facts.importing}{on}.")
-    if status in _ACCEPTED_STATUSES:
-        return Check(
-            "status",
-            True,
-            f"{status.capitalize()}, valid until {expiry_date(facts.expires_at).isoformat()}.",
-        )
+        if facts.received_at is not None:
+            received = _text(
+                mark("Received by %(importing)s on %(day)s."),
+                importing=facts.importing,
+                day=_day(facts.received_at),
+            )
+        else:
+            received = _text(mark("Received by %(importing)s."), importing=facts.importing)
+        return Check.of("status", True, received)
+    if status in _OPEN:
+        return Check.of("status", True, _text(_OPEN[status], expires=expires))
     if status == CertificateStatusLabel.EXPIRED:
-        return Check(
+        return Check.of(
             "status",
             False,
-            f"The certificate expired on {expiry_date(facts.expires_at).isoformat()}.",
+            _text(mark("The certificate expired on %(expires)s."), expires=expires),
         )
     if status == CertificateStatusLabel.CANCELLED:
-        replaced = f", and replaced by {facts.replaced_by}" if facts.replaced_by else ""
-        return Check(
-            "status",
-            False,
-            f"The certificate was cancelled by its exporting authority{replaced}.",
-        )
+        if replaced_by:
+            cancelled = _text(
+                mark(
+                    "The certificate was cancelled by its exporting authority, and replaced by "
+                    "%(replaced_by)s."
+                ),
+                replaced_by=replaced_by,
+            )
+        else:
+            cancelled = _text(mark("The certificate was cancelled by its exporting authority."))
+        return Check.of("status", False, cancelled)
     if status == CertificateStatusLabel.REJECTED:
-        reason = (facts.rejection_reason or "no reason").replace("_", " ")
-        replaced = f", and replaced by {facts.replaced_by}" if facts.replaced_by else ""
-        return Check(
-            "status",
-            False,
-            f"The certificate was rejected by the importing authority ({reason}){replaced}.",
-        )
-    return Check("status", False, f"The certificate's status is {status}.")
+        reason = _text((facts.rejection_reason or _NO_REASON).replace("_", " "))
+        if replaced_by:
+            rejected = _text(
+                mark(
+                    "The certificate was rejected by the importing authority (%(reason)s), and "
+                    "replaced by %(replaced_by)s."
+                ),
+                reason=reason,
+                replaced_by=replaced_by,
+            )
+        else:
+            rejected = _text(
+                mark("The certificate was rejected by the importing authority (%(reason)s)."),
+                reason=reason,
+            )
+        return Check.of("status", False, rejected)
+    return Check.of(
+        "status", False, _text(mark("The certificate's status is %(status)s."), status=status)
+    )
 
 
 # --- the report ----------------------------------------------------------------------------------
 
+# The status check words a rejection's reason as the contract names it, "_" as a space ("seal
+# broken"), translated as the pages' words are (kpchain.web.rendering); and, without one:
+_NO_REASON = mark("no reason")
 
-def _advice(cert_no: str, check: Check, facts: CertificateFacts | None) -> str:
+_NOTE = mark(
+    "The document itself was not compared with the chain: present its doc_hash (or the "
+    "document) to check that it is the one issued."
+)
+
+
+def _advice(cert_no: str, check: Check, facts: CertificateFacts | None) -> Text:
     exporting = facts.exporting if facts else cert_no[:2]
-    report = (
-        f"hold the shipment, ask the exporting authority ({exporting}) to confirm the "
-        "certificate, and report a suspected forgery to your KP authority."
+    report = _text(
+        mark(
+            "hold the shipment, ask the exporting authority (%(exporting)s) to confirm the "
+            "certificate, and report a suspected forgery to your KP authority."
+        ),
+        exporting=exporting,
     )
     if check.name == "exists":
-        return f"Check that the number was read correctly; if it was, {report}"
+        return _text(
+            mark("Check that the number was read correctly; if it was, %(report)s"), report=report
+        )
     if check.name == "document_hash":
-        return f"The document is not the one that was issued: {report}"
+        return _text(mark("The document is not the one that was issued: %(report)s"), report=report)
     if check.name in ("signature", "authority"):
-        return f"The document was not validated by a key of its exporting authority: {report}"
+        return _text(
+            mark("The document was not validated by a key of its exporting authority: %(report)s"),
+            report=report,
+        )
     assert facts is not None
     if facts.status == CertificateStatusLabel.EXPIRED:
-        return (
-            "Do not accept the shipment on this certificate: it can no longer be received, only "
-            "rejected. Ask the exporting authority for a new certificate."
+        return _text(
+            mark(
+                "Do not accept the shipment on this certificate: it can no longer be received, "
+                "only rejected. Ask the exporting authority for a new certificate."
+            )
         )
     if facts.status == CertificateStatusLabel.CANCELLED:
-        replacement = f" ({facts.replaced_by})" if facts.replaced_by else ""
-        return (
-            "Do not accept the shipment on this certificate; ask for the certificate that "
-            f"replaces it{replacement}."
+        if facts.replaced_by:
+            return _text(
+                mark(
+                    "Do not accept the shipment on this certificate; ask for the certificate that "
+                    "replaces it (%(replaced_by)s)."
+                ),
+                replaced_by=facts.replaced_by,
+            )
+        return _text(
+            mark(
+                "Do not accept the shipment on this certificate; ask for the certificate that "
+                "replaces it."
+            )
         )
     if facts.status == CertificateStatusLabel.REJECTED and facts.replaced_by:
-        return (
-            "Do not accept the shipment on this certificate: its importing authority rejected "
-            f"it. Ask for the certificate that replaces it ({facts.replaced_by})."
+        return _text(
+            mark(
+                "Do not accept the shipment on this certificate: its importing authority "
+                "rejected it. Ask for the certificate that replaces it (%(replaced_by)s)."
+            ),
+            replaced_by=facts.replaced_by,
         )
-    return (
-        "Do not accept the shipment on this certificate: its importing authority has already "
-        f"closed it. Contact the importing authority ({facts.importing})."
+    return _text(
+        mark(
+            "Do not accept the shipment on this certificate: its importing authority has already "
+            "closed it. Contact the importing authority (%(importing)s)."
+        ),
+        importing=facts.importing,
     )
 
 
@@ -514,12 +732,8 @@ def _report(
 ) -> Verification:
     failed = [check for check in checks if not check.passed]
     first = failed[0] if failed else None
-    note = None
-    if facts is not None and not presented.has_document:
-        note = (
-            "The document itself was not compared with the chain: present its doc_hash (or the "
-            "document) to check that it is the one issued."
-        )
+    note = _NOTE if facts is not None and not presented.has_document else None
+    advice = _advice(cert_no, first, facts) if first else None
     return Verification(
         cert_no=cert_no,
         found=facts is not None,
@@ -539,7 +753,7 @@ def _report(
         signer=facts.signer if facts else None,
         checks=checks,
         problem=first.message if first else None,
-        advice=_advice(cert_no, first, facts) if first else None,
+        advice=None if advice is None else str(advice),
         note=note,
         replaced_by=facts.replaced_by if facts else None,
         replaces=facts.replaces if facts else None,
@@ -548,6 +762,7 @@ def _report(
         holds_until=(
             facts.expires_at if facts is not None and facts.status in OPEN_STATUSES else None
         ),
+        advice_text=advice,
     )
 
 

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from kpchain.api.deps import RuntimeDep
 from kpchain.errors import InvalidRequestError
 from kpchain.i18n import gettext
+from kpchain.verification.checks import Verification
 from kpchain.verification.verify import verify
 from kpchain.web.rendering import PAGE_HEADERS, render, verify_link
 
@@ -51,7 +52,7 @@ def verify_certificate(
         except InvalidRequestError as refused:
             # Malformed input is answered on the form, with what to fix, not on an error page.
             return _page(request, cert_no=cert_no, doc_hash=digest, error=gettext(refused.message))
-    result = report.as_dict()
+    result = _localized(report)
     failed = [check for check in result["checks"] if not check["passed"]]
     return _page(
         request,
@@ -63,6 +64,19 @@ def verify_certificate(
         suspect=not result["found"] or any(check["name"] != "status" for check in failed),
         status_code=200 if result["found"] else 404,
     )
+
+
+def _localized(report: Verification) -> dict[str, Any]:
+    """The report's public JSON with its sentences (the checks', the problem, the advice, the
+    note) in the page's language; in English they are the API's, unchanged."""
+    result = report.as_dict()
+    for check, shown in zip(report.checks, result["checks"], strict=True):
+        shown["message"] = check.localized()
+    failed = [check for check in report.checks if not check.passed]
+    result["problem"] = failed[0].localized() if failed else None
+    result["advice"] = report.localized_advice()
+    result["note"] = report.localized_note()
+    return result
 
 
 def _page(
