@@ -1,14 +1,19 @@
 """The dashboard's action and maker-checker pages in French and Russian, through FastAPI's
 TestClient on a running service: the New certificate form and each field's problem, the
 four-eyes refusal, a draft's history, a certificate's page with its status, the certificates
-list and the governance pages."""
+list, the governance pages and the refusals of the participant admin's and governance forms."""
 
 from __future__ import annotations
 
+from html import unescape
+
 import pytest
+from action_pages import refused_text, submit
+from eth_account import Account
 from fastapi.testclient import TestClient
 from web_checks import DRAFT_SAVED, hidden, logged_in, new_certificate_form
 
+from kpchain.devnet.seed import participant_account
 from support_api import Service
 
 pytestmark = pytest.mark.anvil
@@ -118,3 +123,52 @@ def test_governance_and_participant_admin_pages_are_in_french(web: Service) -> N
     assert "<h1>Administration du participant : Botswana (BW)</h1>" in participant.text
     assert '<h2 id="authorities">Clés de l\'autorité</h2>' in participant.text
     assert "Échange des documents" in participant.text
+
+
+def test_participant_and_governance_refusals_are_in_french_and_russian(web: Service) -> None:
+    """The refusals the participant admin's and the governance pages meet, each worded by its
+    code in the page's language (the service words them in English)."""
+    french, russian = logged_in(web, "BW", "admin", "fr"), logged_in(web, "BW", "admin", "ru")
+    page, proposals = "/dashboard/participants/BW", "/dashboard/governance/proposals"
+    current = participant_account("BW", "authority").address
+
+    registered = submit(french, page, f"{page}/authorities", account=current)
+    bad_url = submit(french, page, f"{page}/endpoint", url="ftp://kp.bw.example")
+    unknown = submit(
+        french,
+        "/dashboard/governance",
+        proposals,
+        action="suspend",
+        participant="ZZ",
+        description="Suspend a participant never admitted (the languages' test)",
+    )
+    not_registered = submit(
+        russian, page, f"{page}/authorities/revoke", account=Account.create().address
+    )
+    admitted = submit(
+        russian,
+        "/dashboard/governance",
+        proposals,
+        action="admit",
+        participant="AE",
+        admin=Account.create().address,
+        description="Admit a participant admitted already (the languages' test)",
+    )
+
+    assert registered.status_code == 409
+    assert unescape(refused_text(registered.text)).endswith(
+        "Ce compte est déjà une clé de l'autorité : un compte agit pour un seul participant à la "
+        "fois (son administrateur le révoque d'abord)."
+    )
+    assert bad_url.status_code == 422
+    assert "L'URL du point d'accès n'est pas valide" in unescape(refused_text(bad_url.text))
+    assert unknown.status_code == 404
+    assert unescape(refused_text(unknown.text)).endswith(
+        "Ce participant n'est pas admis au Processus de Kimberley sur cette chaîne."
+    )
+    assert not_registered.status_code == 409
+    assert refused_text(not_registered.text).endswith(
+        "Этот счёт не является ключом органа этого участника."
+    )
+    assert admitted.status_code == 409
+    assert refused_text(admitted.text).endswith("Этот участник уже принят.")

@@ -1,12 +1,15 @@
 """A page's refusals and field problems in its language: by error code (with the detail's
 values) and by the rule's type; unknown ones as the catalogues or the service word them, and
-English pages unchanged."""
+English pages unchanged; every code a page can show worded, in each language."""
 
 from __future__ import annotations
 
-from kpchain.errors import ErrorCode
+import pytest
+
+from kpchain.chain.errors import REVERTS
+from kpchain.errors import ContractRevertError, ErrorCode
 from kpchain.i18n import use_language
-from kpchain.web.messages import problem_text, refusal_text
+from kpchain.web.messages import NOT_ON_PAGES, problem_text, refusal_text, worded_codes
 
 FOUR_EYES = "draft 7 was created or edited with this key (k1): another officer's key must ..."
 
@@ -30,18 +33,70 @@ def test_refusals_are_worded_by_code_with_their_details_values() -> None:
         )
 
 
-def test_a_refusal_without_its_values_or_unknown_is_shown_as_the_catalogue_or_service_has_it() -> (
+def test_a_refusal_without_its_values_is_worded_without_them_and_unknown_ones_said_refused() -> (
     None
 ):
     with use_language("fr"):
-        # No detail: the service's words, looked up as written (here: not in the catalogue).
-        assert refusal_text(ErrorCode.FOUR_EYES_REQUIRED, FOUR_EYES) == FOUR_EYES
+        # No detail: the code's words that need no values.
+        assert refusal_text(ErrorCode.FOUR_EYES_REQUIRED, FOUR_EYES) == (
+            "Ce brouillon a été créé ou modifié avec cette clé : la clé d'un autre agent habilité "
+            "doit l'approuver (principe des quatre yeux)."
+        )
+        # A code no table knows: the catalogue's words for the message, else "refused".
         assert refusal_text("no_such_code", "what was entered is not valid") == (
             "ce qui a été saisi n'est pas valide"
         )
         assert refusal_text("no_such_code", "a refusal no one translated") == (
-            "a refusal no one translated"
+            "Le service a refusé cette demande (no_such_code)."
         )
+
+
+def _codes() -> set[str]:
+    """Every code a refusal can carry: kpchain's own and each custom error of the contracts'
+    ABIs (a revert's code is its name in snake_case)."""
+    return {str(code) for code in ErrorCode} | {
+        ContractRevertError(name, {}).code for name in REVERTS
+    }
+
+
+def test_every_code_is_worded_for_the_pages_or_said_to_stay_off_them() -> None:
+    worded = worded_codes()
+
+    assert _codes() - worded - NOT_ON_PAGES == set()  # a new code needs its words, or a reason
+    assert worded & NOT_ON_PAGES == set()
+    assert NOT_ON_PAGES - _codes() == set()  # no stale entries
+    assert worded - _codes() == set()
+
+
+def _words(code: str) -> str:
+    """The words for `code` that need no values (asked as a revert without arguments, which
+    every language words)."""
+    return refusal_text(code, "Unknown()", {"error": "Unknown"})
+
+
+@pytest.mark.parametrize("language", ["fr", "ru"])
+def test_every_worded_refusal_has_its_translation(language: str) -> None:
+    english = {code: _words(code) for code in worded_codes()}
+    with use_language(language):
+        translated = {code: _words(code) for code in worded_codes()}
+
+    assert "Unknown()" not in english.values()  # each code has words of its own
+    assert {code for code, words in translated.items() if words == english[code]} == set()
+
+
+def test_a_contracts_revert_is_worded_for_a_person_in_english_too() -> None:
+    revert = ContractRevertError("VoterWithoutSeat", {"voter": "0x" + "ab" * 20, "proposalId": 3})
+
+    assert refusal_text(revert.code, revert.message, revert.detail) == (
+        "Your participant had no seat when the vote on this proposal opened, so it cannot vote on "
+        "it."
+    )
+    with use_language("ru"):
+        assert "не было места" in refusal_text(revert.code, revert.message, revert.detail)
+    # The service's own sentence for the same code stays as written in English.
+    assert refusal_text(ErrorCode.CERTIFICATE_NOT_FOUND, "no certificate BW-1", {}) == (
+        "no certificate BW-1"
+    )
 
 
 def test_field_problems_are_worded_by_their_rule() -> None:

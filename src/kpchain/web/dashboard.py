@@ -41,6 +41,7 @@ from kpchain.web import session as web_session
 from kpchain.web.chart import BarChart, bar_chart, format_number
 from kpchain.web.forms import REJECTION_REASONS, ConfirmForm, RejectForm
 from kpchain.web.language import VARY
+from kpchain.web.messages import page_worded
 from kpchain.web.rendering import render
 from kpchain.web.session import CheckedSessionDep, PageSession, SessionDep
 
@@ -206,6 +207,7 @@ def _require_officer(session: PageSession) -> None:
             )
             % {"role": gettext(session.principal.role)},
             code=ErrorCode.ROLE_INSUFFICIENT,
+            detail=page_worded(),
         )
 
 

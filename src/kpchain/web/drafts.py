@@ -39,7 +39,7 @@ from kpchain.errors import (
 from kpchain.i18n import gettext
 from kpchain.service.drafts import EDITABLE, DraftStatus, DraftView, ReturnRequest, field_problems
 from kpchain.vocabulary import CERT_NO_MAX_LENGTH, CERT_NO_TEXT_PATTERN, MIXED, HsCode, Role
-from kpchain.web.messages import problem_text, refusal_text
+from kpchain.web.messages import page_worded, problem_text, refusal_text
 from kpchain.web.rendering import render, status_name
 from kpchain.web.session import CheckedSessionDep, PageSession, SessionDep
 
@@ -460,7 +460,7 @@ def _replacing(session: PageSession, authority: AuthorityDep, cert_no: str) -> d
             gettext("%(cert_no)s is %(exporter)s's certificate: only its exporter replaces it")
             % {"cert_no": cert_no, "exporter": view.exporting_participant},
             code=ErrorCode.PARTICIPANT_MISMATCH,
-            detail={"cert_no": cert_no},
+            detail=page_worded({"cert_no": cert_no}),
         )
     if view.status not in ("cancelled", "rejected"):
         raise ConflictError(
@@ -469,14 +469,14 @@ def _replacing(session: PageSession, authority: AuthorityDep, cert_no: str) -> d
             )
             % {"cert_no": cert_no, "status": status_name(view.status)},
             code=ErrorCode.CONFLICT,
-            detail={"cert_no": cert_no, "status": view.status},
+            detail=page_worded({"cert_no": cert_no, "status": view.status}),
         )
     if view.replaced_by is not None:
         raise ConflictError(
             gettext("%(cert_no)s is replaced already, by %(by)s: a certificate is replaced once")
             % {"cert_no": cert_no, "by": view.replaced_by},
             code=ErrorCode.CONFLICT,
-            detail={"cert_no": cert_no, "replaced_by": view.replaced_by},
+            detail=page_worded({"cert_no": cert_no, "replaced_by": view.replaced_by}),
         )
     old = authority.document(session.principal, cert_no).document
     today = datetime.now(UTC).date()
@@ -506,6 +506,7 @@ def _require_maker(session: PageSession) -> None:
             )
             % {"role": status_name(session.principal.role)},
             code=ErrorCode.ROLE_INSUFFICIENT,
+            detail=page_worded(),
         )
 
 

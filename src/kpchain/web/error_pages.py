@@ -13,12 +13,10 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
-from kpchain.contracts.enums import CertificateStatus
-from kpchain.errors import ErrorCode
 from kpchain.i18n import gettext, mark, use_language
 from kpchain.web import session
 from kpchain.web.language import page_language
-from kpchain.web.messages import problem_text, refusal_text
+from kpchain.web.messages import chain_refusal, problem_text, refusal_text
 from kpchain.web.rendering import PAGE_HEADERS, render
 
 DASHBOARD = "/dashboard"
@@ -88,7 +86,7 @@ def error_page(
         context = {
             "status": status,
             "title": gettext(title),
-            "message": _plain(code, detail or {})
+            "message": chain_refusal(code, detail or {})
             or (refusal_text(code, message, detail) if told else default),
             "problems": [
                 {"field": p.get("field", "").rpartition(".")[2], "message": problem_text(p)}
@@ -107,36 +105,3 @@ def error_page(
         private=in_dashboard,
         headers={k: v for k, v in (headers or {}).items() if k.lower() in _KEPT_HEADERS},
     )
-
-
-def _plain(code: str, detail: Mapping[str, Any]) -> str | None:
-    """The chain's refusal `code` in words, for the refusals a dashboard action can meet."""
-    if code == ErrorCode.CERTIFICATE_STATUS_INVALID:
-        try:
-            now = gettext(CertificateStatus(int(detail["status"])).name.lower())
-            needed = gettext(CertificateStatus(int(detail["required"])).name.lower())
-        except (KeyError, TypeError, ValueError):
-            now, needed = gettext("in another state"), gettext("another")
-        return gettext(
-            "The certificate is %(now)s, and this needs it %(needed)s: it may have been "
-            "confirmed, rejected or cancelled meanwhile. Open the dashboard again to see where it "
-            "stands."
-        ) % {"now": now, "needed": needed}
-    plain = _PLAIN.get(code)
-    return None if plain is None else gettext(plain)
-
-
-_PLAIN: dict[str, str] = {
-    ErrorCode.CERTIFICATE_EXPIRED: mark(
-        "The certificate has expired: the chain accepts its receipt only for a shipment "
-        "received by the expiry date, within the grace period after it. Otherwise reject the "
-        "shipment (reason: certificate expired)."
-    ),
-    ErrorCode.PARTICIPANT_NOT_ACTIVE: mark(
-        "A participant of this certificate is not active in the Kimberley Process (suspended or "
-        "withdrawn), so the chain refuses the operation."
-    ),
-    ErrorCode.CONFIRMATION_INVALID: mark(
-        "The chain refused the confirmation: check the parcels, carats and date of receipt."
-    ),
-}
