@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
 
 from kpchain.audit import trail
 from kpchain.audit.tables import AuditRecord
@@ -198,6 +198,27 @@ def test_records_handed_over_are_written_by_the_trails_thread_and_flushed(
     finally:
         audit.close()  # writes what is left
     assert [(row.path, row.status) for row in _rows(engine)][-1] == ("/v1/last", 204)
+
+
+def test_records_arriving_while_the_thread_lingers_share_its_transaction_and_flush_cuts_it_short(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(trail, "LINGER_SECONDS", 60.0)  # a reader's flush must not wait that
+    commits: list[int] = []
+    event.listen(engine, "commit", lambda connection: commits.append(1))
+    audit = AuditTrail(engine)
+    audit.start()
+    try:
+        for number in range(50):
+            audit.submit(Entry(at=NOW, method="POST", path=f"/v1/burst/{number}"), status=201)
+        flushed = audit.flush(timeout=20)
+        written = len(_rows(engine))
+    finally:
+        audit.close()
+
+    assert flushed
+    assert written == 50
+    assert len(commits) == 1
 
 
 def test_a_record_that_cannot_be_written_does_not_take_the_others_with_it(
