@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from eth_account import Account
 from eth_utils.crypto import keccak
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session, sessionmaker
 from web3.types import TxReceipt
 
@@ -28,7 +28,11 @@ from support_chain import Devnet
 pytestmark = pytest.mark.anvil
 
 
-def _columns(row: Base) -> dict[str, Any]:
+def _columns(row: Base | queries.CertificateRead | Row[Any]) -> dict[str, Any]:
+    if isinstance(row, queries.CertificateRead):
+        return row.columns
+    if isinstance(row, Row):  # a certificate's line, as `queries.certificate` reads them
+        return dict(row._mapping)
     return {column.key: getattr(row, column.key) for column in row.__table__.columns}
 
 

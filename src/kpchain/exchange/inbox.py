@@ -48,7 +48,6 @@ from kpchain.exchange.keys import KeyRing
 from kpchain.exchange.views import EnvelopeReceipt, aware
 from kpchain.indexer import queries
 from kpchain.indexer.indexer import Indexer
-from kpchain.indexer.tables import Certificate
 from kpchain.service.tables import ReceivedDocument
 from kpchain.store import WRITE
 from kpchain.verification.checks import ContractSignatureCheck, DocumentDomain
@@ -175,7 +174,7 @@ class Inbox:
                 detail={"sender": envelope.sender, "signer": envelope.signer},
             )
 
-    def _certificate(self, session: Session, cert_no: str) -> Certificate:
+    def _certificate(self, session: Session, cert_no: str) -> queries.CertificateRead:
         # The sender's node may be a block ahead of ours: caught up once before saying no.
         row = self._indexer.find(session, lambda s: queries.certificate(s, cert_no))
         if row is None:
@@ -298,7 +297,7 @@ def _check_time(envelope: Envelope, now: int) -> None:
         )
 
 
-def _check_certificate(envelope: Envelope, row: Certificate) -> None:
+def _check_certificate(envelope: Envelope, row: queries.CertificateRead) -> None:
     cert_no = envelope.cert_no
     if (row.exporting, row.importing) != (envelope.sender, envelope.recipient):
         raise PermissionDeniedError(

