@@ -18,8 +18,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from kpchain.api.asgi import StatusRecorder
 from kpchain.api.errors import error_response
 from kpchain.audit.trail import AuditTrail, Entry, done, serving
 from kpchain.errors import ErrorCode, ServiceError
@@ -65,13 +66,7 @@ class AuditMiddleware:
             await error_response(Request(scope), refusal)(scope, receive, send)
             return
         entry = _entry(scope, self.session_cookie)
-        status = 500
-
-        async def observe(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
+        observe = StatusRecorder(send)
 
         token = serving(entry)
         try:
@@ -84,7 +79,7 @@ class AuditMiddleware:
             done(token)
             # Handed to the trail's writing thread: the connection is free for its next
             # request at once, and what arrives together is written together.
-            trail.submit(entry, status=status, path_params=_params(scope))
+            trail.submit(entry, status=observe.status, path_params=_params(scope))
 
 
 def _entry(scope: Scope, session_cookie: str) -> Entry:

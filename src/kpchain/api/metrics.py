@@ -7,7 +7,9 @@ import time
 from fastapi import Response
 from prometheus_client import CONTENT_TYPE_LATEST as PROMETHEUS_CONTENT_TYPE
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from kpchain.api.asgi import StatusRecorder
 
 
 class Metrics:
@@ -71,13 +73,7 @@ class MetricsMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500
-
-        async def observe(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
+        observe = StatusRecorder(send)
 
         try:
             await self.app(scope, receive, observe)
@@ -85,5 +81,5 @@ class MetricsMiddleware:
             # The template of the route that served it: one of the app's own routes.
             route = getattr(scope.get("route"), "path", UNMATCHED)
             method = method_label(str(scope.get("method", "")))
-            self.metrics.requests.labels(method, route, status_label(status)).inc()
+            self.metrics.requests.labels(method, route, status_label(observe.status)).inc()
             self.metrics.latency.labels(method, route).observe(time.perf_counter() - started)

@@ -197,35 +197,26 @@ def _statements() -> tuple[Any, Any]:
         update(records)
         .where(records.c.id == bindparam("record_id"))
         .values(
-            finished_at=bindparam("finished_at"),
-            status=bindparam("status"),
-            error_code=bindparam("error_code"),
-            # What the request learnt after the record was opened, or else what it held.
-            key_id=func.coalesce(bindparam("key_id", type_=String), records.c.key_id),
-            role=func.coalesce(bindparam("role", type_=String), records.c.role),
-            label=func.coalesce(bindparam("label", type_=String), records.c.label),
-            participant=func.coalesce(
-                bindparam("participant", type_=String), records.c.participant
-            ),
-            subject=bindparam("subject"),
+            {
+                **{name: bindparam(name) for name in _COMPLETED},
+                # What the request learnt after the record was opened, or else what it held.
+                **{
+                    name: func.coalesce(bindparam(name, type_=String), records.c[name])
+                    for name in _LEARNT
+                },
+            }
         )
     )
     return insert_record, complete_record
 
 
+_COMPLETED = ("finished_at", "status", "error_code", "subject")
+"""What completing a record (`_UPDATE`) sets: how the request ended."""
+_LEARNT = ("key_id", "role", "label", "participant")
+"""What completing a record fills in where the request learnt it after the record was opened."""
 _INSERT, _UPDATE = _statements()
-# The parameters of each (a column's name among another's would be SET as well).
-_UPDATE_PARAMS = (
-    "record_id",
-    "finished_at",
-    "status",
-    "error_code",
-    "key_id",
-    "role",
-    "label",
-    "participant",
-    "subject",
-)
+# The parameters of the UPDATE (a column's name among another's would be SET as well).
+_UPDATE_PARAMS = ("record_id", *_COMPLETED, *_LEARNT)
 
 
 def _values(
