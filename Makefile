@@ -45,6 +45,7 @@ status: install
 test: install lint typecheck
 	scripts/ensure-postgres.sh
 	scripts/ensure-chromium.sh
+	scripts/ensure-cjk-font.sh
 	$(BIN)/ape test tests -q -m "not network"
 	$(BIN)/ape test tests -q -m network
 	$(BIN)/ape test tests/contracts -q --network ethereum:local:foundry
