@@ -18,7 +18,7 @@ from kpchain.contracts.encoding import cert_number
 from kpchain.devnet.anvil import AnvilNode
 from kpchain.service.keys import revoke_key
 from kpchain.service.tables import DashboardSession
-from kpchain.store import create_engine, session_factory
+from kpchain.store import WRITE, create_engine, session_factory
 from kpchain.web.session import LOGIN_COOKIE, SESSION_COOKIE
 from support_api import Service, create_keys, service_settings
 from support_chain import Devnet
@@ -332,6 +332,9 @@ def _age_sessions(web: Service, **seconds: int) -> None:
     """Moves every stored session's times back by `seconds` (created_at, last_seen_at)."""
     engine = create_engine(web.settings.database_url)
     with session_factory(engine)() as session:
+        # A write transaction from the start (BEGIN IMMEDIATE): one that reads first fails at
+        # once with "database is locked" when the service's audit thread writes in between.
+        session.connection(execution_options=WRITE)
         for row in session.scalars(select(DashboardSession)):
             row.created_at -= seconds.get("created_at", 0)
             row.last_seen_at -= seconds.get("last_seen_at", 0)
