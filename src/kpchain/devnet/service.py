@@ -42,7 +42,7 @@ from kpchain.devnet import launcher
 from kpchain.devnet.processes import cmdline, is_alive, wait_exit
 from kpchain.errors import AuthenticationError, ConfigError
 from kpchain.service.keys import authenticate, create_key
-from kpchain.store import create_engine, migrate, session_factory
+from kpchain.store import WRITE, create_engine, migrate, session_factory
 from kpchain.vocabulary import StepName
 
 logger = logging.getLogger(__name__)
@@ -180,6 +180,8 @@ def api_keys(
     old_participants = (previous or {}).get("participants", {})
     try:
         with session_factory(engine)() as session:
+            # Keys are read, then created: a write from the start (see `revoke_key`).
+            session.connection(execution_options=WRITE)
 
             def key(token: str | None, participant: str | None, role: str) -> str:
                 if token:

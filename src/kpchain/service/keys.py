@@ -28,6 +28,7 @@ from kpchain.errors import (
     PermissionDeniedError,
 )
 from kpchain.service.tables import ApiKey, DashboardSession
+from kpchain.store import WRITE
 from kpchain.vocabulary import PARTICIPANT_CODE_PATTERN, Role
 
 ROLES: tuple[Role, ...] = tuple(Role)
@@ -161,7 +162,14 @@ def require_participant(principal: Principal, code: str, *, doing: str) -> None:
 
 def revoke_key(session: Session, key_id: str) -> bool:
     """Revokes a key by id, and ends its dashboard sessions; False when there is no such live
-    key. The caller commits."""
+    key. The caller commits.
+
+    It reads the key, then writes it: on SQLite the session's transaction must begin as a
+    write (`WRITE`), or a commit of the running service in between (its audit trail's thread
+    writes after every request) fails it at once with "database is locked". So `session` must
+    not have begun a transaction yet.
+    """
+    session.connection(execution_options=WRITE)
     row = session.get(ApiKey, key_id)
     if row is None or row.revoked_at is not None:
         return False
