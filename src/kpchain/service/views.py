@@ -44,7 +44,7 @@ def certificate_view(
     """The certificate view of `row` at time `now` (expiry is derived from it)."""
     return _certificate_view(
         row,
-        _held_body(session, row.cert_no, row.doc_hash),
+        _held_bodies(session, {row.cert_no: row.doc_hash}).get(row.cert_no),
         now=now,
         replaced_by=queries.replaced_by(session, row.cert_no),
     )
@@ -101,18 +101,10 @@ def held_documents(session: Session, cert_nos: list[str]) -> dict[str, Document 
     return found
 
 
-def _held_body(session: Session, cert_no: str, doc_hash: str) -> dict[str, Any] | None:
-    """`held_document`'s document alone, in one Core statement (a write renders one)."""
-    return (
-        session.connection()
-        .execute(_HELD_BODY, {"cert_no": cert_no, "doc_hash": doc_hash})
-        .scalar()
-    )
-
-
 def _held_bodies(session: Session, hashes: dict[str, str]) -> dict[str, dict[str, Any]]:
-    """`_held_body` of each number of `hashes` (number -> the chain's document hash) that this
-    service holds, in one statement."""
+    """The document body this service holds of each number of `hashes` (number -> the chain's
+    document hash), in one statement: as `held_document`, the one it issued, else the one it
+    received, of that hash."""
     if not hashes:
         return {}
     found: dict[str, dict[str, Any]] = {}
@@ -127,22 +119,6 @@ def _held_bodies(session: Session, hashes: dict[str, str]) -> dict[str, dict[str
 
 _documents = cast(Table, Document.__table__)
 _received = cast(Table, ReceivedDocument.__table__)
-_HELD_BODY = (
-    select(_documents.c.document.label("document"), literal(0).label("rank"))
-    .where(
-        _documents.c.cert_no == bindparam("cert_no"), _documents.c.doc_hash == bindparam("doc_hash")
-    )
-    .union_all(
-        select(_received.c.document, literal(1)).where(
-            _received.c.cert_no == bindparam("cert_no"),
-            _received.c.doc_hash == bindparam("doc_hash"),
-        )
-    )
-    .order_by("rank")
-    .limit(1)
-)
-"""The document of a number and hash this service holds: the one it issued first, else the one it
-received (as `held_document`)."""
 _HELD_BODIES = (
     select(
         _received.c.cert_no.label("cert_no"),
