@@ -9,13 +9,16 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 from web3 import Web3
 
 from kpchain.chain.connection import connect
 from kpchain.config import get_settings
 from kpchain.devnet.anvil import DEVNET_CHAIN_ID, AnvilNode
+from kpchain.store import session_factory
 from support_chain import Devnet
-from support_db import PostgresCluster, postgres_bindir
+from support_db import PostgresCluster, migrated, postgres_bindir
 
 # In CI (CI=true) property tests run from a fixed seed, so a red build reproduces exactly; on a
 # developer's machine they keep exploring new examples on every run.
@@ -76,6 +79,20 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     url = cluster.create_database()
     yield url
     cluster.drop_database(url)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """A migrated store on `database_url` (each database, unless a module narrows that fixture
+    to one)."""
+    with migrated(database_url) as engine:
+        yield engine
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    """Sessions on `engine`."""
+    return session_factory(engine)
 
 
 @pytest.fixture

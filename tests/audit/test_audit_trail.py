@@ -4,7 +4,6 @@ never deletes a record younger than five years."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -23,17 +22,9 @@ from kpchain.audit.trail import (
 )
 from kpchain.config import AUDIT_DEFAULT_RETENTION_DAYS, AUDIT_MIN_RETENTION_DAYS, Settings
 from kpchain.service.keys import create_key
-from kpchain.store import create_engine, migrate, session_factory
+from kpchain.store import session_factory
 
 NOW = datetime(2031, 6, 15, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = create_engine(database_url)
-    migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 def _rows(engine: Engine) -> list[AuditRecord]:

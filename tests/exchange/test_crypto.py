@@ -20,7 +20,7 @@ from kpchain.exchange.envelope import Envelope, open_envelope, recovered_signer,
 from kpchain.exchange.keys import DEVELOPMENT_PASSPHRASE, KeyRing, exchange_passphrase
 from kpchain.exchange.tables import ExchangeKey
 from kpchain.signing import LocalSigner
-from kpchain.store import create_engine, migrate, session_factory
+from kpchain.store import create_engine, session_factory
 
 REGISTRY = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 CHAIN_ID = 2021
@@ -35,10 +35,9 @@ SIGNED = {
 
 
 @pytest.fixture
-def sessions(tmp_path: Path) -> sessionmaker[Session]:
-    engine = create_engine(f"sqlite:///{tmp_path / 'kpchain.db'}")
-    migrate(engine)
-    return session_factory(engine)
+def database_url(sqlite_url: str) -> str:
+    """SQLite only: the key ring's store is not what these tests are about."""
+    return sqlite_url
 
 
 def _sealed(pair: KeyPair, signer: LocalSigner | None = None) -> Envelope:

@@ -1,6 +1,7 @@
 """Fixtures for the governance tests: one seeded devnet (its governance deployed as the devnet's)
-for the session, rolled back after each test, a migrated store on each database, and an indexer
-that follows the registry and its governance, as the service's does."""
+for the session, rolled back after each test, and an indexer that follows the registry and its
+governance, as the service's does, on the migrated store of each database (tests/conftest.py's
+`sessions`)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from kpchain.chain.connection import connect
 from kpchain.deploy import GOVERNOR_CONTRACT, SEATS_CONTRACT, VALIDATOR_SET_CONTRACT
 from kpchain.devnet.anvil import DEVNET_CHAIN_ID, AnvilNode
 from kpchain.indexer import Indexer
-from kpchain.store import create_engine, migrate, session_factory
 from support_chain import Devnet
 
 
@@ -31,19 +30,6 @@ def devnet(governed_devnet: Devnet) -> Iterator[Devnet]:
     snapshot = governed_devnet.snapshot()
     yield governed_devnet
     governed_devnet.revert(snapshot)
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = create_engine(database_url)
-    migrate(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def sessions(engine: Engine) -> sessionmaker[Session]:
-    return session_factory(engine)
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """Fixtures for the index tests: one seeded devnet for the whole session, rolled back after each
-test (anvil snapshots), and a migrated store on each database."""
+test (anvil snapshots), and indexers on the migrated store of each database (tests/conftest.py's
+`sessions`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from kpchain.chain.connection import connect
@@ -33,20 +33,6 @@ def devnet(seeded_devnet: Devnet) -> Iterator[Devnet]:
     snapshot = seeded_devnet.snapshot()
     yield seeded_devnet
     seeded_devnet.revert(snapshot)
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    """A migrated store on each database (SQLite, PostgreSQL)."""
-    engine = create_engine(database_url)
-    migrate(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def sessions(engine: Engine) -> sessionmaker[Session]:
-    return session_factory(engine)
 
 
 @pytest.fixture

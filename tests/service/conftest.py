@@ -12,9 +12,10 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from kpchain.runtime import Runtime, build_runtime
-from kpchain.store import create_engine, migrate, session_factory
+from kpchain.store import session_factory
 from support_api import service_settings
 from support_chain import Devnet
+from support_db import migrated
 
 
 @pytest.fixture
@@ -50,9 +51,5 @@ def runtime_one_by_one(
 @pytest.fixture
 def store(sqlite_url: str) -> Iterator[sessionmaker[Session]]:
     """Sessions on the SQLite store, for looking at the service's tables from the test."""
-    engine = create_engine(sqlite_url)
-    migrate(engine)
-    try:
+    with migrated(sqlite_url) as engine:
         yield session_factory(engine)
-    finally:
-        engine.dispose()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,15 +10,13 @@ from sqlalchemy import Engine, event
 
 from kpchain.service.keys import create_key, revoke_key
 from kpchain.service.tables import ApiKey
-from kpchain.store import create_engine, migrate, session_factory
+from kpchain.store import session_factory
 
 
 @pytest.fixture
-def engine(sqlite_url: str) -> Iterator[Engine]:
-    engine = create_engine(sqlite_url)
-    migrate(engine)
-    yield engine
-    engine.dispose()
+def database_url(sqlite_url: str) -> str:
+    """SQLite only: the test is about SQLite's write lock."""
+    return sqlite_url
 
 
 def test_revoke_key_holds_the_write_lock_from_its_read_so_a_writer_in_between_cannot_fail_it(

@@ -24,6 +24,8 @@ from kpchain.store.database import MIGRATIONS, import_models
 
 @pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
+    """An engine on an empty database: unlike tests/conftest.py's, not migrated, since these
+    tests are about the migrations."""
     engine = create_engine(database_url)
     yield engine
     engine.dispose()
