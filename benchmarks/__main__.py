@@ -12,10 +12,11 @@ automine) with the registry deployed and the devnet's demo participants seeded.
 6. index: a rebuild of the index from a chain of 21,000 registry events (phases/index.py).
 
 The headline figures are the service's CPU per operation over the floor's (target at most 2x)
-and its operations/s over the floor's (target at least 1.0). Prints a table and writes
-benchmarks/throughput.json, with the CPU each process used per operation (steadier than rates
-on a shared machine), nproc, the load average and the versions. A run with any failed request
-or transaction says so, writes no JSON and exits 1.
+and its operations/s over the floor's (target at least 1.0), each the median of rounds that
+alternate the API (on the first database) and the floor, each round on fresh chains. Prints a
+table and writes benchmarks/throughput.json, with the CPU each process used per operation
+(steadier than rates on a shared machine), nproc, the load average and the versions. A run
+with any failed request or transaction says so, writes no JSON and exits 1.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import report
-from benchmarks.harness import Databases, fresh_chain
+from benchmarks.harness import Database, Databases, fresh_chain
 from benchmarks.phases import api, block, floor, index, raw, verify
 from kpchain.devnet.anvil import find_anvil
 
@@ -44,15 +45,15 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     machine = machine_facts()
     phases: dict[str, dict[str, Any]] = {}
+    rounds: list[dict[str, dict[str, Any]]] = []
     with tempfile.TemporaryDirectory(prefix="kpchain-bench-") as tmp:
         directory = Path(tmp)
-        for database in args.databases:
-            # The first database's run is the headline (`api`); the others are beside it.
-            name = "api" if database == args.databases[0] else f"api_{database}"
+
+        def measure_api(name: str, database: Database) -> dict[str, Any]:
             databases = Databases(database)
             try:
                 with fresh_chain(directory / name) as chain:
-                    phases[name] = api.measure(
+                    return api.measure(
                         chain,
                         directory / name,
                         threads=args.threads,
@@ -64,20 +65,33 @@ def main(argv: list[str] | None = None) -> int:
                     )
             finally:
                 databases.close()
-            # By default as many raw transactions as the API made operations, so that every
-            # phase grows its chain alike (anvil slows down as its chain grows).
+
+        # The headline: the API on the first database and the floor, alternated over rounds,
+        # since the floor's CPU per operation moves with the machine's day by a fifth or more;
+        # the report takes the median round.
+        for number in range(args.rounds):
+            first = measure_api(f"api_{number}", args.databases[0])
+            # By default as many floor (and raw) transactions as the API made operations, so
+            # that every phase grows its chain alike (anvil slows down as its chain grows).
             certificates = args.raw_certificates or max(
-                MIN_RAW_CERTIFICATES, phases["api"]["operations"] // 3
+                MIN_RAW_CERTIFICATES, first["operations"] // 3
             )
-            phases["raw"] = raw.measure(directory / "raw", certificates=certificates)
-            with fresh_chain(directory / "floor") as chain:
-                phases["floor"] = floor.measure(
+            if number == 0:
+                phases["raw"] = raw.measure(directory / "raw", certificates=certificates)
+            with fresh_chain(directory / f"floor_{number}") as chain:
+                second = floor.measure(
                     chain,
-                    directory / "floor",
+                    directory / f"floor_{number}",
                     certificates=certificates,
                     threads=args.threads,
                     service_threads=args.service_threads,
                 )
+            rounds.append({"api": first, "floor": second})
+        median = report.median_round(rounds)
+        phases["api"], phases["floor"] = median["api"], median["floor"]
+        # The other databases once each, beside the headline.
+        for database in args.databases[1:]:
+            phases[f"api_{database}"] = measure_api(f"api_{database}", database)
         if "block" in args.phases:
             phases["block"] = block.measure(
                 directory / "block", threads=args.threads, duration=args.duration
@@ -88,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
             phases["index"] = index.measure(directory / "index")
     arguments = {k: v for k, v in vars(args).items() if k not in ("markdown", "no_write")}
     arguments["phases"] = sorted(args.phases)
-    result = report.build_report(machine, phases, arguments)
+    result = report.build_report(machine, phases, arguments, rounds=rounds)
     failures = result["summary"]["failures"]
     if args.no_write:
         where = f"{report.OUTPUT.name} not written (--no-write)"
@@ -103,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"{where} in {time.monotonic() - started:.1f}s")
     if failures:
-        report.print_failures(result)
+        report.print_failures(result, rounds)
         return 1
     return 0
 
@@ -134,6 +148,13 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="certificates per raw mode and for the floor, 3 transactions each (default: as "
         "many transactions as the API run made operations)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=_positive,
+        default=3,
+        help="rounds of the API (first database) then the floor; the headline ratios are the "
+        "rounds' medians (default 3)",
     )
     parser.add_argument(
         "--service-threads",
